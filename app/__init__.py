@@ -1,0 +1,42 @@
+"""Application factory."""
+from __future__ import annotations
+
+from flask import Flask
+
+from .config import ROOT, Config
+
+
+def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
+    """Build the app: bind extensions, load tenants, register blueprints. No I/O beyond reading
+    the tenant files; migrations and seeding run from the CLI."""
+    app = Flask(__name__, template_folder=str(ROOT / "templates"),
+                static_folder=str(ROOT / "static"), instance_path=str(ROOT / "instance"))
+    app.config.from_object(config)
+    app.config.update(overrides or {})
+
+    from . import tenancy, web
+    from .extensions import babel, compress, csrf, db, htmx, login, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    login.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    babel.init_app(app, locale_selector=web.select_locale, timezone_selector=lambda: "Asia/Shanghai")
+    compress.init_app(app)
+    tenancy.init_app(app)
+    web.init_app(app)
+
+    from .admin import bp as admin_bp
+    from .applicant import bp as applicant_bp
+    from .auth import bp as auth_bp
+    from .office import bp as office_bp
+    from .public import bp as public_bp
+
+    for bp in (public_bp, auth_bp, applicant_bp, office_bp, admin_bp):
+        app.register_blueprint(bp)
+
+    from .cli import register as register_cli
+
+    register_cli(app)
+    return app

@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("applicant", __name__, url_prefix="/<tenant>/me")
+
+from . import routes  # noqa: E402,F401

@@ -1,0 +1,28 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, DateField, SelectField, StringField
+from wtforms.validators import Length, Optional
+
+
+class NewApplicationForm(FlaskForm):
+    plan = SelectField(_l("申报计划"), coerce=int, choices=[])
+    committee = SelectField(_l("评审委员会（名录）"), coerce=int, choices=[])
+    series = SelectField(_l("系列"), choices=[])
+    specialty = SelectField(_l("专业"), choices=[])
+    level = SelectField(_l("申报级别"), choices=[])
+
+
+class BasicForm(FlaskForm):
+    gender = SelectField(_l("性别"), choices=[("", "—"), ("male", _l("男")), ("female", _l("女"))])
+    birth_date = DateField(_l("出生日期"), validators=[Optional()],
+                           render_kw={"placeholder": "1985-06-15"})
+    current_title = StringField(_l("现职称（如有）"), validators=[Length(max=200)])
+    poge = BooleanField(_l("破格申报（不具备规定学历、资历，业绩显著）"))
+    exam_passed = BooleanField(_l("已通过相应的全国统一考试"))
+    intl_qualification = SelectField(_l("国际职业资格（如有）"), choices=[])
+
+
+class UploadForm(FlaskForm):
+    material = SelectField(_l("材料类型"), choices=[])
+    scan = FileField(_l("扫描件（PDF/JPEG/PNG）"))

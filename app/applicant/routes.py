@@ -1,0 +1,182 @@
+from flask import abort, flash, g, redirect, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from . import bp
+from .forms import BasicForm, NewApplicationForm, UploadForm
+from .. import uploads
+from ..extensions import htmx
+from ..models import Role
+from ..tenancy import label
+from ..web import client_ip, render_page
+from ..workflow import applications as svc
+from ..workflow import eligibility, queries
+from ..workflow.actors import Actor
+from ..workflow.errors import TransitionError
+from ..workflow.transitions import transition
+
+
+@bp.before_request
+@login_required
+def _applicants_only():
+    if current_user.role != Role.applicant.value:
+        abort(403)
+
+
+def _actor() -> Actor:
+    return Actor.of(current_user, client_ip())
+
+
+def _mine(app_id: int):
+    app = svc.own_application(g.tenant_id, current_user, app_id)
+    if app is None:
+        abort(404)
+    return app
+
+
+def _flash_error(e: TransitionError) -> None:
+    flash(str(e.message), "error")
+    for p in e.problems:
+        flash(str(p), "error")
+
+
+@bp.route("/")
+def dashboard():
+    """The applicant's applications."""
+    return render_page("applicant/dashboard.html", apps=queries.applications_of(current_user),
+                       plans=svc.open_plans(g.tenant_id))
+
+
+@bp.route("/applications/new", methods=["GET", "POST"])
+def new():
+    """Choose plan, committee from the directory, series, specialty and level."""
+    form = NewApplicationForm()
+    queries.fill_new_choices(form, g.tenant, g.tenant_id)
+    if form.validate_on_submit():
+        try:
+            app = svc.create_application(
+                g.tenant, _actor(), current_user, plan_id=form.plan.data,
+                committee_id=form.committee.data, series=form.series.data,
+                level=form.level.data, specialty=form.specialty.data)
+        except TransitionError as e:
+            _flash_error(e)
+        else:
+            return redirect(url_for(".detail", app_id=app.id), 303)
+    return render_page("applicant/new.html", form=form)
+
+
+def _page(app, fragment=None, **extra):
+    basic = BasicForm(data={**(app.basic or {}), "poge": app.poge, "exam_passed": app.exam_passed,
+                            "intl_qualification": app.intl_qualification or "",
+                            "birth_date": queries.parse_date(app.basic.get("birth_date"))})
+    basic.intl_qualification.choices = [("", "—")] + [
+        (q.code, label(q)) for q in g.tenant.policies.international_qualification]
+    upload = UploadForm()
+    upload.material.choices = [(m.code, label(m)) for m in g.tenant.checklist.material]
+    ctx = dict(app=app, basic_form=basic, upload_form=upload, fields=svc.SECTION_FIELDS,
+               titles=svc.SECTION_TITLES, problems=eligibility.problems(g.tenant, app),
+               required=eligibility.required_materials(g.tenant, app), **extra)
+    return render_page("applicant/detail.html", fragment, **ctx)
+
+
+@bp.route("/applications/<int:app_id>")
+def detail(app_id):
+    """Fill the sections, upload scans and submit."""
+    return _page(_mine(app_id))
+
+
+def _after(app, fragment: str, anchor: str, error: TransitionError | None = None):
+    """htmx: re-render the changed section (with any error); otherwise 303 back to the page."""
+    if htmx:
+        errors = [str(error.message), *map(str, error.problems)] if error else []
+        return _page(app, fragment, errors=errors, section=anchor)
+    if error:
+        _flash_error(error)
+    return redirect(url_for(".detail", app_id=app.id, _anchor=anchor), 303)
+
+
+@bp.route("/applications/<int:app_id>/basic", methods=["POST"])
+def save_basic(app_id):
+    """Save the basic-information section."""
+    app = _mine(app_id)
+    form = BasicForm()
+    form.intl_qualification.choices = [("", "")] + [
+        (q.code, q.code) for q in g.tenant.policies.international_qualification]
+    try:
+        if not form.validate():
+            raise TransitionError(_("出生日期格式应为年-月-日。"))
+        svc.save_basic(g.tenant, app, _actor(), form.data)
+    except TransitionError as e:
+        return _after(app, "applicant/_basic.html", "basic", e)
+    return _after(app, "applicant/_basic.html", "basic")
+
+
+@bp.route("/applications/<int:app_id>/entries/<section>", methods=["POST"])
+def add_entry(app_id, section):
+    """Add one row to a list section."""
+    app = _mine(app_id)
+    try:
+        svc.add_entry(g.tenant, app, _actor(), section, request.form)
+    except TransitionError as e:
+        return _after(app, "applicant/_section_swap.html", section, e)
+    return _after(app, "applicant/_section_swap.html", section)
+
+
+@bp.route("/applications/<int:app_id>/entries/<section>/<int:entry_id>/delete", methods=["POST"])
+def delete_entry(app_id, section, entry_id):
+    """Remove one row of a list section."""
+    app = _mine(app_id)
+    try:
+        svc.delete_entry(g.tenant, app, _actor(), entry_id)
+    except TransitionError as e:
+        return _after(app, "applicant/_section_swap.html", section, e)
+    return _after(app, "applicant/_section_swap.html", section)
+
+
+@bp.route("/applications/<int:app_id>/attachments", methods=["POST"])
+def upload(app_id):
+    """Upload one scan, typed by the material checklist."""
+    app = _mine(app_id)
+    f = request.files.get("scan")
+    try:
+        svc.add_attachment(g.tenant, app, _actor(), request.form.get("material", ""),
+                           f.filename if f else "", f.read() if f else b"")
+    except TransitionError as e:
+        return _after(app, "applicant/_attachments.html", "attachments", e)
+    return _after(app, "applicant/_attachments.html", "attachments")
+
+
+@bp.route("/applications/<int:app_id>/attachments/<int:att_id>/delete", methods=["POST"])
+def delete_attachment(app_id, att_id):
+    """Remove one scan."""
+    app = _mine(app_id)
+    try:
+        svc.delete_attachment(g.tenant, app, _actor(), att_id)
+    except TransitionError as e:
+        return _after(app, "applicant/_attachments.html", "attachments", e)
+    return _after(app, "applicant/_attachments.html", "attachments")
+
+
+@bp.route("/applications/<int:app_id>/attachments/<int:att_id>")
+def download(app_id, att_id):
+    """Download one of my scans."""
+    att = next((a for a in _mine(app_id).attachments if a.id == att_id), None)
+    if att is None:
+        abort(404)
+    return send_file(uploads.path_of(g.tenant.slug, att.stored_name), mimetype=att.mime,
+                     download_name=att.filename, max_age=0)
+
+
+@bp.route("/applications/<int:app_id>/submit", methods=["POST"])
+def submit(app_id):
+    """Submit (or resubmit after a return) within the window; every problem listed at once."""
+    app = _mine(app_id)
+    action = "resubmit" if app.status == "returned" else "submit"
+    try:
+        transition(g.tenant, app, action, _actor(),
+                   expected_version=request.form.get("version", type=int))
+    except TransitionError as e:
+        _flash_error(e)
+    else:
+        flash(_("已提交。"), "ok")
+    return redirect(url_for(".detail", app_id=app.id), 303)

@@ -1,0 +1,36 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+
+MOBILE = Regexp(r"^1\d{10}$", message=_l("请输入11位手机号码。"))
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("用户名或手机号"), validators=[DataRequired(_l("请输入用户名。"))])
+    password = PasswordField(_l("密码"), validators=[DataRequired(_l("请输入密码。"))])
+
+
+class RegisterForm(FlaskForm):
+    name = StringField(_l("姓名"), validators=[DataRequired(_l("请输入姓名。")), Length(max=60)])
+    id_number = StringField(_l("身份证号码"), validators=[DataRequired(_l("请输入身份证号码。"))])
+    mobile = StringField(_l("手机号码（用作登录名）"), validators=[DataRequired(_l("请输入手机号码。")), MOBILE])
+    person_type = SelectField(_l("人员类别"), choices=[])
+    employer = SelectField(_l("所在单位"), choices=[], coerce=int)
+    association = SelectField(_l("推荐协会（自由职业者）"), choices=[], coerce=int)
+    password = PasswordField(_l("密码（至少10位）"), validators=[
+        DataRequired(_l("请设置密码。")), Length(min=10, message=_l("密码至少10位。"))])
+    password2 = PasswordField(_l("再次输入密码"), validators=[
+        EqualTo("password", message=_l("两次输入的密码不一致。"))])
+
+
+class EmployerRegisterForm(FlaskForm):
+    name = StringField(_l("单位名称"), validators=[DataRequired(_l("请输入单位名称。")), Length(max=200)])
+    uscc = StringField(_l("统一社会信用代码"), validators=[DataRequired(_l("请输入统一社会信用代码。"))])
+    district = SelectField(_l("所在区（旗县）"), choices=[])
+    employer_kind = SelectField(_l("单位性质"), choices=[])
+    clerk_name = StringField(_l("经办人姓名"), validators=[DataRequired(_l("请输入经办人姓名。")), Length(max=60)])
+    clerk_mobile = StringField(_l("经办人手机号（用作登录名）"), validators=[
+        DataRequired(_l("请输入手机号码。")), MOBILE])
+    password = PasswordField(_l("密码（至少10位）"), validators=[
+        DataRequired(_l("请设置密码。")), Length(min=10, message=_l("密码至少10位。"))])

@@ -1,0 +1,65 @@
+from flask import flash, g, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from . import bp
+from .forms import LoginForm, RegisterForm
+from ..web import client_ip, render_page
+from ..workflow import people
+from ..workflow.actors import Actor
+from ..workflow.errors import TransitionError
+
+
+def home_for(user) -> str:
+    """Where a signed-in user starts, by role."""
+    if user.role == "applicant":
+        return url_for("applicant.dashboard")
+    if user.role == "tenant_admin":
+        return url_for("admin.jobs")
+    return url_for("office.inbox")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Sign in to this tenant."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = people.authenticate(g.tenant_id, form.username.data, form.password.data,
+                                       client_ip())
+        except TransitionError as e:
+            flash(str(e.message), "error")
+        else:
+            login_user(user)
+            nxt = request.args.get("next", "")
+            safe = nxt.startswith(f"/{g.tenant.slug}/") and not nxt.startswith("//")
+            return redirect(nxt if safe else home_for(user), 303)
+    return render_page("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """Sign out (audited)."""
+    people.record_logout(Actor.of(current_user, client_ip()))
+    logout_user()
+    return redirect(url_for("public.home"), 303)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    """Applicants register themselves and link to their employer (or association)."""
+    form = RegisterForm()
+    people.fill_register_choices(form, g.tenant, g.tenant_id)
+    if form.validate_on_submit():
+        try:
+            user = people.register_applicant(g.tenant, g.tenant_id, form.data, client_ip())
+        except TransitionError as e:
+            flash(str(e.message), "error")
+            for p in e.problems:
+                flash(str(p), "error")
+        else:
+            login_user(user)
+            flash(_("注册成功。"), "ok")
+            return redirect(url_for("applicant.dashboard"), 303)
+    return render_page("auth/register.html", form=form)

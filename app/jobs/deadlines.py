@@ -1,0 +1,70 @@
+"""Deadline jobs on RQ: one job per stage close, enqueued for its instant; overdue ones at once."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import current_app
+from redis import Redis
+from rq import Queue, get_current_job
+
+from ..extensions import db
+from ..models import Plan
+from ..tenancy import tenant_scope, tenants
+from ..workflow.calendar import now_local
+from ..workflow.deadlines import close_key, close_stage, due_closes, finished_keys
+
+_app = None
+
+
+def _worker_app():
+    """The worker's app, built on first use (never at import time)."""
+    global _app
+    if _app is None:
+        from .. import create_app
+        _app = create_app()
+    return _app
+
+
+def run_close(slug: str, plan_code: str, stage: str) -> int:
+    """RQ job: close one stage of one plan. Returns the number of applications moved."""
+    app = current_app._get_current_object() if current_app else _worker_app()
+    with app.app_context(), tenant_scope(slug):
+        from flask import g
+        plan = db.session.scalar(sa.select(Plan).filter_by(tenant_id=g.tenant_id, code=plan_code))
+        job = get_current_job()
+        run = close_stage(plan, stage, rq_job_id=job.id if job else None)
+        return run.rows_changed
+
+
+def queue() -> Queue:
+    return Queue(current_app.config["RQ_QUEUE"],
+                 connection=Redis.from_url(current_app.config["REDIS_URL"]))
+
+
+def schedule_all(now: datetime | None = None) -> list[tuple[str, str, str]]:
+    """Enqueue every close: future ones at their instant, overdue unfinished ones now (catch-up,
+    oldest first). Job ids are stable, so scheduling twice does not duplicate a job."""
+    now = now_local(now)
+    inline = current_app.config["JOBS_INLINE"]
+    q = None if inline else queue()
+    done = []
+    for slug in tenants():
+        with tenant_scope(slug):
+            from flask import g
+            finished = finished_keys(g.tenant_id)
+            for plan, stage, at in due_closes(g.tenant_id):
+                key = close_key(plan, stage)
+                job_id = key.replace(":", "-")
+                if at <= now:
+                    if key in finished:
+                        continue
+                    if inline:
+                        run_close(slug, plan.code, stage)
+                    else:
+                        q.enqueue(run_close, slug, plan.code, stage, job_id=job_id)
+                    done.append((key, "now", at.isoformat()))
+                elif not inline:
+                    q.enqueue_at(at, run_close, slug, plan.code, stage, job_id=job_id)
+                    done.append((key, "at", at.isoformat()))
+    return done

@@ -1,0 +1,14 @@
+"""All models, imported so Alembic and the app see every table."""
+from .applications import OPEN_FOR_EDIT, Application, Attachment, Entry, ReviewStep, Section, Status
+from .audit import AuditEvent
+from .base import utcnow
+from .jobs import JobRun
+from .orgs import Committee, Org, OrgStatus, Tenant
+from .people import PersonType, Role, User
+from .plans import Plan, PlanWindow, ReviewMode, Stage
+
+__all__ = [
+    "OPEN_FOR_EDIT", "Application", "Attachment", "AuditEvent", "Committee", "Entry", "JobRun",
+    "Org", "OrgStatus", "PersonType", "Plan", "PlanWindow", "ReviewMode", "ReviewStep", "Role",
+    "Section", "Stage", "Status", "Tenant", "User", "utcnow",
+]

@@ -1,0 +1,132 @@
+"""Applications (职称申报), their section entries, attachments and review steps."""
+from datetime import date
+from enum import Enum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, utcnow
+
+
+class Status(str, Enum):
+    draft = "draft"                      # 草稿
+    submitted = "submitted"              # 已提交，待单位审核
+    in_notice = "in_notice"              # 单位公示中
+    returned = "returned"                # 退回补正
+    recommended = "recommended"          # 已推荐至评审服务机构
+    not_recommended = "not_recommended"  # 未推荐
+    abandoned = "abandoned"              # 视为放弃
+
+
+OPEN_FOR_EDIT = (Status.draft.value, Status.returned.value)
+
+
+class Section(str, Enum):
+    education = "education"
+    work = "work"
+    papers = "papers"
+    awards = "awards"
+    patents = "patents"
+    projects = "projects"
+
+
+class Application(db.Model):
+    __tablename__ = "applications"
+    __table_args__ = (
+        sa.Index("ix_applications_plan_status", "plan_id", "status"),
+        sa.Index("ix_applications_holder_status", "holder_org_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
+    applicant_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    plan_id: Mapped[int] = mapped_column(sa.ForeignKey("plans.id"))
+    committee_id: Mapped[int] = mapped_column(sa.ForeignKey("committees.id"))
+    series: Mapped[str] = mapped_column(sa.String(40))
+    specialty: Mapped[str | None] = mapped_column(sa.String(40))
+    level: Mapped[str] = mapped_column(sa.String(40))
+    person_type: Mapped[str] = mapped_column(sa.String(20))
+    employer_org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orgs.id"), index=True)
+    association_org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orgs.id"))
+    status: Mapped[str] = mapped_column(sa.String(20), default=Status.draft.value)
+    version: Mapped[int] = mapped_column(default=1)
+    # Route computed at submission: [{"kind": StepKind, "org_id": int}, ...]
+    route: Mapped[list] = mapped_column(sa.JSON, default=list)
+    route_pos: Mapped[int] = mapped_column(default=0)
+    holder_org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orgs.id"))
+    # Basic-info section (one form): gender, birth date, current title, qualification...
+    basic: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    poge: Mapped[bool] = mapped_column(default=False)   # 破格
+    exam_passed: Mapped[bool] = mapped_column(default=False)
+    intl_qualification: Mapped[str | None] = mapped_column(sa.String(40))
+    notice_starts_on: Mapped[date | None] = mapped_column(sa.Date)
+    notice_ends_on: Mapped[date | None] = mapped_column(sa.Date)
+    submitted_at = mapped_column(UTCDateTime, nullable=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+    updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    applicant = relationship("User", foreign_keys=[applicant_id])
+    plan = relationship("Plan")
+    committee = relationship("Committee")
+    employer = relationship("Org", foreign_keys=[employer_org_id])
+    association = relationship("Org", foreign_keys=[association_org_id])
+    holder = relationship("Org", foreign_keys=[holder_org_id])
+    entries = relationship("Entry", back_populates="application", order_by="Entry.id",
+                           cascade="all, delete-orphan")
+    attachments = relationship("Attachment", back_populates="application",
+                               order_by="Attachment.id", cascade="all, delete-orphan")
+    steps = relationship("ReviewStep", back_populates="application", order_by="ReviewStep.id",
+                         cascade="all, delete-orphan")
+
+    @property
+    def current_step(self) -> dict | None:
+        return self.route[self.route_pos] if self.route_pos < len(self.route) else None
+
+
+class Entry(db.Model):
+    """One row of a list section (an education record, a paper, a patent...)."""
+    __tablename__ = "entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(sa.ForeignKey("applications.id"), index=True)
+    section: Mapped[str] = mapped_column(sa.String(20))
+    data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+
+    application = relationship("Application", back_populates="entries")
+
+
+class Attachment(db.Model):
+    """A scan (PDF/JPEG/PNG) typed by the tenant's material checklist."""
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(sa.ForeignKey("applications.id"), index=True)
+    material: Mapped[str] = mapped_column(sa.String(40))
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    stored_name: Mapped[str] = mapped_column(sa.String(80))
+    mime: Mapped[str] = mapped_column(sa.String(40))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    uploaded_by: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    uploaded_at = mapped_column(UTCDateTime, default=utcnow)
+
+    application = relationship("Application", back_populates="attachments")
+
+
+class ReviewStep(db.Model):
+    """Who reviewed, for which unit, what they decided and why (BJ-UNIT-1, CF-UNIT-1).
+
+    A return carries `items`: every correction at once, each tied to a section or material.
+    """
+    __tablename__ = "review_steps"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(sa.ForeignKey("applications.id"), index=True)
+    org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orgs.id"))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    reviewer_name: Mapped[str] = mapped_column(sa.String(60))
+    action: Mapped[str] = mapped_column(sa.String(30))
+    opinion: Mapped[str] = mapped_column(sa.Text, default="")
+    items: Mapped[list] = mapped_column(sa.JSON, default=list)
+    at = mapped_column(UTCDateTime, default=utcnow)
+
+    application = relationship("Application", back_populates="steps")
+    org = relationship("Org")

@@ -1,0 +1,71 @@
+"""Tenants, org units and the committee directory."""
+from enum import Enum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, utcnow
+
+
+class Tenant(db.Model):
+    __tablename__ = "tenants"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+
+
+class OrgStatus(str, Enum):
+    pending = "pending"      # registered, awaiting the territorial HR bureau
+    approved = "approved"
+    rejected = "rejected"
+
+
+class Org(db.Model):
+    __tablename__ = "orgs"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "code"),
+        sa.UniqueConstraint("tenant_id", "uscc"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(60))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    name_en: Mapped[str] = mapped_column(sa.String(200), default="")
+    kind: Mapped[str] = mapped_column(sa.String(30))        # schema.OrgKind
+    tier: Mapped[str | None] = mapped_column(sa.String(10))  # schema.Tier
+    district: Mapped[str | None] = mapped_column(sa.String(40))
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orgs.id"))
+    uscc: Mapped[str | None] = mapped_column(sa.String(18))
+    employer_kind: Mapped[str | None] = mapped_column(sa.String(30))
+    # Central units whose staff apply without an entrustment letter (BJ-CENTRAL-1).
+    entrustment_exempt: Mapped[bool] = mapped_column(default=False)
+    series: Mapped[list] = mapped_column(sa.JSON, default=list)
+    status: Mapped[str] = mapped_column(sa.String(10), default=OrgStatus.approved.value)
+    version: Mapped[int] = mapped_column(default=1)
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+
+    parent = relationship("Org", remote_side=[id])
+
+    def label(self, locale: str = "zh") -> str:
+        return self.name_en if locale.startswith("en") and self.name_en else self.name
+
+
+class Committee(db.Model):
+    __tablename__ = "committees"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(60))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    name_en: Mapped[str] = mapped_column(sa.String(200), default="")
+    agency_org_id: Mapped[int] = mapped_column(sa.ForeignKey("orgs.id"))
+    series: Mapped[list] = mapped_column(sa.JSON, default=list)
+    levels: Mapped[list] = mapped_column(sa.JSON, default=list)
+    specialties: Mapped[list] = mapped_column(sa.JSON, default=list)
+    district_only: Mapped[bool] = mapped_column(default=False)
+
+    agency = relationship("Org")
+
+    def label(self, locale: str = "zh") -> str:
+        return self.name_en if locale.startswith("en") and self.name_en else self.name

@@ -1,0 +1,62 @@
+"""Accounts: applicants and staff, each belonging to one tenant."""
+from enum import Enum
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, utcnow
+
+
+class Role(str, Enum):
+    applicant = "applicant"
+    employer_clerk = "employer_clerk"        # 用人单位经办人
+    department_clerk = "department_clerk"    # 主管部门
+    hr_officer = "hr_officer"                # 人社局（县/市/自治区）
+    association_clerk = "association_clerk"  # 协会/学会
+    agency_clerk = "agency_clerk"            # 评审服务机构
+    tenant_admin = "tenant_admin"
+
+
+class PersonType(str, Enum):
+    professional = "professional"      # 专业技术人员
+    high_skill = "high_skill"          # 高技能人才
+    freelancer = "freelancer"          # 自由职业者
+    civil_servant = "civil_servant"    # 公务员
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "username"),
+        sa.UniqueConstraint("tenant_id", "id_number_hash"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
+    username: Mapped[str] = mapped_column(sa.String(60))
+    name: Mapped[str] = mapped_column(sa.String(60))
+    role: Mapped[str] = mapped_column(sa.String(30))
+    org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orgs.id"), index=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(200))
+    mobile: Mapped[str | None] = mapped_column(sa.String(20))
+    # ID-card number: encrypted (Fernet) plus a keyed hash for uniqueness; never stored plain.
+    id_number_enc: Mapped[str | None] = mapped_column(sa.String(200))
+    id_number_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    id_number_masked: Mapped[str | None] = mapped_column(sa.String(20))
+    person_type: Mapped[str | None] = mapped_column(sa.String(20))
+    association_org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orgs.id"))
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until = mapped_column(UTCDateTime, nullable=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+
+    org = relationship("Org", foreign_keys=[org_id])
+    association = relationship("Org", foreign_keys=[association_org_id])
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    def get_id(self) -> str:
+        return str(self.id)

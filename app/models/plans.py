@@ -1,0 +1,60 @@
+"""Plans (申报计划) and their stage windows."""
+from datetime import date
+from enum import Enum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+
+
+class Stage(str, Enum):
+    apply = "apply"
+    employer_review = "employer_review"
+    tier_report = "tier_report"
+    agency_check = "agency_check"
+
+
+class ReviewMode(str, Enum):
+    named = "named"
+    online_blind = "online_blind"
+    online_blind_paper = "online_blind_paper"
+    offline_paper = "offline_paper"
+
+
+class Plan(db.Model):
+    __tablename__ = "plans"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(60))
+    year: Mapped[int]
+    name: Mapped[str] = mapped_column(sa.String(200))
+    name_en: Mapped[str] = mapped_column(sa.String(200), default="")
+    levels: Mapped[list] = mapped_column(sa.JSON, default=list)
+    review_mode: Mapped[str] = mapped_column(sa.String(30))
+    is_demo: Mapped[bool] = mapped_column(default=False)
+
+    windows = relationship("PlanWindow", back_populates="plan", lazy="selectin",
+                           cascade="all, delete-orphan")
+
+    def window(self, stage: str):
+        return next((w for w in self.windows if w.stage == stage), None)
+
+    def label(self, locale: str = "zh") -> str:
+        return self.name_en if locale.startswith("en") and self.name_en else self.name
+
+
+class PlanWindow(db.Model):
+    """Open from `opens_on` 00:00:00 to `closes_on` 23:59:59 in the tenant's timezone."""
+    __tablename__ = "plan_windows"
+    __table_args__ = (sa.UniqueConstraint("plan_id", "stage"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(sa.ForeignKey("plans.id"), index=True)
+    stage: Mapped[str] = mapped_column(sa.String(30))
+    opens_on: Mapped[date] = mapped_column(sa.Date)
+    closes_on: Mapped[date] = mapped_column(sa.Date)
+
+    plan = relationship("Plan", back_populates="windows")
+
+

@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("office", __name__, url_prefix="/<tenant>/office")
+
+from . import routes  # noqa: E402,F401

@@ -1,0 +1,92 @@
+from flask import abort, flash, g, redirect, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from . import bp
+from .. import uploads
+from ..models import Role, Status
+from ..tenancy import label
+from ..web import client_ip, render_page
+from ..workflow import queries
+from ..workflow.actors import Actor
+from ..workflow.applications import SECTION_FIELDS, SECTION_TITLES
+from ..workflow.errors import TransitionError
+from ..workflow.transitions import transition
+
+OFFICE_ROLES = {Role.employer_clerk.value, Role.department_clerk.value, Role.hr_officer.value,
+                Role.agency_clerk.value, Role.association_clerk.value}
+ACTIONS = ("start_notice", "recommend", "return", "not_recommend")
+RETURN_ROWS = 6  # blank correction rows offered without JavaScript
+
+
+@bp.before_request
+@login_required
+def _offices_only():
+    if current_user.role not in OFFICE_ROLES:
+        abort(403)
+
+
+@bp.route("/")
+def inbox():
+    """Applications this office holds now, and those it has handled."""
+    status = request.args.get("status") or None
+    page = max(request.args.get("page", 1, type=int), 1)
+    rows, total = queries.inbox(g.tenant_id, current_user.org_id, status, page)
+    return render_page("office/inbox.html", "office/_list.html", rows=rows, total=total,
+                       page=page, status=status, page_size=queries.PAGE_SIZE,
+                       handled=queries.handled_by(g.tenant_id, current_user.org_id))
+
+
+def _targets():
+    """What a correction can point at: each section and each checklist material."""
+    return ([("basic", _("基本信息"))] + [(k, str(v)) for k, v in SECTION_TITLES.items()]
+            + [(f"material:{m.code}", label(m)) for m in g.tenant.checklist.material])
+
+
+@bp.route("/applications/<int:app_id>")
+def detail(app_id):
+    """One application, its sections, scans and history, with the actions open to this office."""
+    app = queries.office_application(g.tenant_id, current_user.org_id, app_id)
+    if app is None:
+        abort(404)
+    return render_page("office/detail.html", app=app, fields=SECTION_FIELDS,
+                       titles=SECTION_TITLES, targets=_targets(), rows=range(RETURN_ROWS),
+                       holding=app.holder_org_id == current_user.org_id)
+
+
+@bp.route("/applications/<int:app_id>/attachments/<int:att_id>")
+def download(app_id, att_id):
+    """A scan of an application on this office's route."""
+    app = queries.office_application(g.tenant_id, current_user.org_id, app_id)
+    att = next((a for a in app.attachments if a.id == att_id), None) if app else None
+    if att is None:
+        abort(404)
+    return send_file(uploads.path_of(g.tenant.slug, att.stored_name), mimetype=att.mime,
+                     download_name=att.filename, max_age=0)
+
+
+@bp.route("/applications/<int:app_id>/<action>", methods=["POST"])
+def act(app_id, action):
+    """Start the notice, recommend, return with corrections, or decline to recommend."""
+    if action not in ACTIONS:
+        abort(404)
+    app = queries.office_application(g.tenant_id, current_user.org_id, app_id)
+    if app is None:
+        abort(404)
+    items = [{"target": request.form.get(f"target-{i}", ""),
+              "text": request.form.get(f"text-{i}", "").strip()} for i in range(RETURN_ROWS)]
+    try:
+        transition(g.tenant, app, action, Actor.of(current_user, client_ip()),
+                   expected_version=request.form.get("version", type=int),
+                   opinion=request.form.get("opinion", ""),
+                   no_objection=request.form.get("no_objection") == "y",
+                   items=[i for i in items if i["text"]])
+    except TransitionError as e:
+        flash(str(e.message), "error")
+        for p in e.problems:
+            flash(str(p), "error")
+    else:
+        flash(_("已办理。"), "ok")
+        if app.holder_org_id != current_user.org_id:
+            return redirect(url_for(".inbox"), 303)
+    return redirect(url_for(".detail", app_id=app.id), 303)

@@ -1,0 +1,53 @@
+import sqlalchemy as sa
+from flask import flash, g, redirect, url_for
+from flask_babel import gettext as _
+
+from . import bp
+from ..auth.forms import EmployerRegisterForm
+from ..extensions import db
+from ..models import Committee
+from ..tenancy import label, tenants
+from ..web import client_ip, render_page
+from ..workflow import people
+from ..workflow.applications import open_plans
+from ..workflow.errors import TransitionError
+
+
+@bp.route("/")
+def index():
+    """The tenants served by this deployment."""
+    return render_page("public/index.html", tenants=list(tenants().values()))
+
+
+@bp.route("/<tenant>/")
+def home():
+    """A tenant's start page: open plans and where to begin."""
+    return render_page("public/home.html", plans=open_plans(g.tenant_id))
+
+
+@bp.route("/<tenant>/directory")
+def directory():
+    """The year's committee directory (名录)."""
+    committees = db.session.scalars(sa.select(Committee).filter_by(tenant_id=g.tenant_id)
+                                     .order_by(Committee.id)).all()
+    return render_page("public/directory.html", committees=committees)
+
+
+@bp.route("/<tenant>/employers/register", methods=["GET", "POST"])
+def register_employer():
+    """An employer registers; the territorial HR bureau approves it."""
+    form = EmployerRegisterForm()
+    form.district.choices = [(d.code, label(d)) for d in g.tenant.tenant.districts]
+    form.employer_kind.choices = [(k.value, people.EMPLOYER_KIND_LABELS[k.value])
+                                  for k in g.tenant.tenant.employer_kinds]
+    if form.validate_on_submit():
+        try:
+            people.register_employer(g.tenant, g.tenant_id, form.data, client_ip())
+        except TransitionError as e:
+            flash(str(e.message), "error")
+            for p in e.problems:
+                flash(str(p), "error")
+        else:
+            flash(_("单位注册已提交，待所在区（旗县）人社部门审核通过后即可登录。"), "ok")
+            return redirect(url_for("public.home"), 303)
+    return render_page("public/register_employer.html", form=form)

@@ -1,0 +1,156 @@
+"""Load tenants/<slug>/ folders into frozen, cross-checked TenantConfig objects."""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from .schema import (
+    CalendarFile, ChecklistFile, DemoFile, DirectoryFile, OrgKind, OrgsFile, PlansFile, PoliciesFile,
+    RoutingFile, TenantFile,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class TenantConfigError(Exception):
+    """A tenant file is missing or wrong; the message names the file, the key and the problem."""
+
+
+@dataclass(frozen=True)
+class TenantConfig:
+    slug: str
+    path: Path
+    tenant: TenantFile
+    orgs: OrgsFile
+    plans: PlansFile
+    routing: RoutingFile
+    checklist: ChecklistFile
+    policies: PoliciesFile
+    directory: DirectoryFile
+    calendars: dict[int, CalendarFile] = field(default_factory=dict)
+    demo: DemoFile | None = None
+
+    @property
+    def name(self) -> str:
+        return self.tenant.name
+
+    def level(self, code: str):
+        return next((lv for lv in self.tenant.levels if lv.code == code), None)
+
+    def series(self, code: str):
+        return next((s for s in self.tenant.series if s.code == code), None)
+
+    def specialty(self, series_code: str, code: str):
+        s = self.series(series_code)
+        return next((sp for sp in s.specialties if sp.code == code), None) if s else None
+
+    def district(self, code: str):
+        return next((d for d in self.tenant.districts if d.code == code), None)
+
+    def material(self, code: str):
+        return next((m for m in self.checklist.material if m.code == code), None)
+
+    def committee(self, code: str):
+        return next((c for c in self.directory.committee if c.code == code), None)
+
+
+def _read(path: Path, model: type[M]) -> M:
+    if not path.is_file():
+        raise TenantConfigError(f"{path}: file is missing")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise TenantConfigError(f"{path}: not valid TOML: {e}") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
+        raise TenantConfigError(f"{path}: key {key}: {first['msg']}{more}") from None
+
+
+def _check(path: Path, key: str, ok: bool, problem: str) -> None:
+    if not ok:
+        raise TenantConfigError(f"{path}: key {key}: {problem}")
+
+
+def load_tenant(folder: Path) -> TenantConfig:
+    folder = Path(folder)
+    tenant = _read(folder / "tenant.toml", TenantFile)
+    orgs = _read(folder / "orgs.toml", OrgsFile)
+    plans = PlansFile(plan=[p for f in sorted((folder / "plans").glob("*.toml"))
+                            for p in _read(f, PlansFile).plan])
+    routing = _read(folder / "routing.toml", RoutingFile)
+    checklist = _read(folder / "checklists.toml", ChecklistFile)
+    policies = _read(folder / "policies.toml", PoliciesFile)
+    directory = _read(folder / "directory.toml", DirectoryFile)
+    calendars = {}
+    for f in sorted((folder / "calendar").glob("*.toml")):
+        cal = _read(f, CalendarFile)
+        _check(f, "year", f.stem == str(cal.year), f"year {cal.year} does not match file name")
+        calendars[cal.year] = cal
+    demo = _read(folder / "demo.toml", DemoFile) if (folder / "demo.toml").is_file() else None
+
+    levels = {lv.code for lv in tenant.levels}
+    series = {s.code for s in tenant.series}
+    org_codes = {o.code: o for o in orgs.org}
+    districts = {d.code for d in tenant.districts}
+    for i, o in enumerate(orgs.org):
+        f = folder / "orgs.toml"
+        _check(f, f"org.{i}.parent", o.parent is None or o.parent in org_codes,
+               f"unknown org {o.parent!r}")
+        _check(f, f"org.{i}.district", o.district is None or o.district in districts,
+               f"unknown district {o.district!r}")
+    for i, d in enumerate(tenant.districts):
+        hr = org_codes.get(d.hr_bureau)
+        _check(folder / "tenant.toml", f"districts.{i}.hr_bureau",
+               hr is not None and hr.kind == OrgKind.hr_bureau,
+               f"{d.hr_bureau!r} is not an hr_bureau in orgs.toml")
+    for i, p in enumerate(plans.plan):
+        _check(folder / "plans", f"plan.{i}.levels", set(p.levels) <= levels,
+               f"unknown level(s) {sorted(set(p.levels) - levels)}")
+    for i, c in enumerate(directory.committee):
+        f = folder / "directory.toml"
+        ag = org_codes.get(c.agency)
+        _check(f, f"committee.{i}.agency",
+               ag is not None and ag.kind in (OrgKind.agency, OrgKind.self_review_unit),
+               f"{c.agency!r} is not an agency or self-review unit in orgs.toml")
+        _check(f, f"committee.{i}.series", set(c.series) <= series,
+               f"unknown series {sorted(set(c.series) - series)}")
+        _check(f, f"committee.{i}.levels", set(c.levels) <= levels,
+               f"unknown level(s) {sorted(set(c.levels) - levels)}")
+    committees = {c.code for c in directory.committee}
+    for i, dc in enumerate(routing.district_committee):
+        f = folder / "routing.toml"
+        named = set(dc.by_district.values()) | {dc.default}
+        _check(f, f"district_committee.{i}", named <= committees,
+               f"unknown committee(s) {sorted(named - committees)}")
+        _check(f, f"district_committee.{i}.by_district", set(dc.by_district) <= districts,
+               f"unknown district(s) {sorted(set(dc.by_district) - districts)}")
+    pol = folder / "policies.toml"
+    for key, codes in (("high_skill_series", policies.high_skill_series or []),
+                       ("freelancer_series", policies.freelancer_series or [])):
+        _check(pol, key, set(codes) <= series, f"unknown series {sorted(set(codes) - series)}")
+    for i, q in enumerate(policies.international_qualification):
+        _check(pol, f"international_qualification.{i}.counts_as", q.counts_as in levels,
+               f"unknown level {q.counts_as!r}")
+    return TenantConfig(folder.name, folder, tenant, orgs, plans, routing, checklist, policies,
+                        directory, calendars, demo)
+
+
+def load_tenants(root: Path | str) -> dict[str, TenantConfig]:
+    """Every sub-folder holding a tenant.toml is a tenant; its folder name is its slug."""
+    root = Path(root)
+    if not root.is_dir():
+        raise TenantConfigError(f"{root}: tenants folder is missing")
+    found = {}
+    for folder in sorted(p for p in root.iterdir() if (p / "tenant.toml").is_file()):
+        found[folder.name] = load_tenant(folder)
+    if not found:
+        raise TenantConfigError(f"{root}: no tenant folder (with a tenant.toml) found")
+    return found

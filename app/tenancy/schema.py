@@ -1,0 +1,265 @@
+"""The shape of a tenant folder (tenants/<slug>/*.toml), validated with pydantic.
+
+Every model forbids unknown keys, so a typo in a tenant file is reported rather than ignored.
+"""
+from __future__ import annotations
+
+from datetime import date
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Named(Strict):
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$")
+    name: str
+    name_en: str
+
+
+class OrgKind(str, Enum):
+    hr_bureau = "hr_bureau"              # 人力资源和社会保障局
+    department = "department"            # 主管部门
+    employer = "employer"                # 用人单位
+    association = "association"          # 协会/学会
+    agency = "agency"                    # 评审服务机构
+    self_review_unit = "self_review_unit"  # 自主评审单位
+
+
+class Tier(str, Enum):
+    region = "region"
+    city = "city"
+    county = "county"
+
+
+class EmployerKind(str, Enum):
+    state_owned = "state_owned"          # 国有企事业单位
+    public_institution = "public_institution"  # 事业单位
+    non_public = "non_public"            # 非公有制经济组织
+    social_org = "social_org"            # 社会组织
+    central_unit = "central_unit"        # 中央在京/驻地单位
+    other_province = "other_province"    # 外省区驻地单位
+
+
+class Condition(str, Enum):
+    """Closed vocabulary for when a checklist item is required; the engine evaluates each."""
+    always = "always"
+    freelancer = "freelancer"
+    central_unit_letter = "central_unit_letter"
+    poge = "poge"
+    exam_required = "exam_required"
+    intl_qualification = "intl_qualification"
+    high_skill = "high_skill"
+
+
+class StepKind(str, Enum):
+    """Who holds an application at a route step; resolved from the applicant's employer."""
+    employer = "employer"
+    supervising_department = "supervising_department"
+    county_hr = "county_hr"
+    city_hr = "city_hr"
+    region_hr = "region_hr"
+    agency = "agency"
+
+
+class Level(Named):
+    rank: int = Field(ge=1, le=5)
+    defense: bool = False
+
+
+class Specialty(Named):
+    pass
+
+
+class Series(Named):
+    levels: list[str]
+    specialties: list[Specialty] = []
+
+
+class District(Named):
+    tier: Tier = Tier.county
+    hr_bureau: str
+
+
+class TenantFile(Strict):
+    name: str
+    name_en: str
+    timezone: Literal["Asia/Shanghai"] = "Asia/Shanghai"
+    flow: Literal["single_window", "tiered"]
+    person_types: list[Literal["professional", "high_skill", "freelancer", "civil_servant"]]
+    employer_kinds: list[EmployerKind]
+    levels: list[Level]
+    series: list[Series]
+    districts: list[District]
+
+    @model_validator(mode="after")
+    def _series_levels_known(self):
+        known = {lv.code for lv in self.levels}
+        for s in self.series:
+            bad = [lv for lv in s.levels if lv not in known]
+            if bad:
+                raise ValueError(f"series {s.code!r} names unknown level(s) {bad}")
+        return self
+
+
+class OrgSeed(Named):
+    kind: OrgKind
+    tier: Tier | None = None
+    district: str | None = None
+    parent: str | None = None
+    # For departments: the series whose applications they route (e.g. the education bureau).
+    series: list[str] = []
+
+
+class OrgsFile(Strict):
+    org: list[OrgSeed]
+
+
+class Window(Strict):
+    """Inclusive calendar dates in the tenant's timezone: open 00:00:00 to close 23:59:59."""
+    opens: date
+    closes: date
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.closes < self.opens:
+            raise ValueError("closes is before opens")
+        return self
+
+
+class PlanSeed(Strict):
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$")
+    year: int = Field(ge=2000, le=2100)
+    name: str
+    name_en: str
+    levels: list[str]
+    review_mode: Literal["named", "online_blind", "online_blind_paper", "offline_paper"]
+    windows: dict[Literal["apply", "employer_review", "tier_report", "agency_check"], Window]
+
+    @field_validator("windows")
+    @classmethod
+    def _apply_window(cls, v):
+        if "apply" not in v:
+            raise ValueError("a plan needs an 'apply' window")
+        return v
+
+
+class PlansFile(Strict):
+    plan: list[PlanSeed]
+
+
+class RouteRule(Strict):
+    """First matching rule wins. An empty `when` matches everyone."""
+    when: dict[Literal["person_type", "employer_kind", "series", "level_rank_max", "tier"], str | int] = {}
+    steps: list[StepKind]
+    recommender: Literal["employer", "association"] = "employer"
+
+
+class DistrictCommittee(Strict):
+    """A specialty reviewed by a committee chosen from the employer's district."""
+    specialty: str
+    by_district: dict[str, str]
+    default: str
+
+
+class RoutingFile(Strict):
+    route: list[RouteRule]
+    district_committee: list[DistrictCommittee] = []
+
+
+class Material(Named):
+    required_when: Condition | None = None
+    min_count: int = Field(default=1, ge=1)
+
+
+class ChecklistFile(Strict):
+    material: list[Material]
+
+
+class ExamRule(Strict):
+    series: list[str]
+    levels: list[str]
+
+
+class PogeRule(Strict):
+    levels: list[str]
+    min_recommenders: int = Field(ge=1)
+
+
+class Qualification(Named):
+    counts_as: str  # a level code
+
+
+class PoliciesFile(Strict):
+    barred_person_types: list[str] = []
+    high_skill_series: list[str] | None = None
+    freelancer_series: list[str] | None = None
+    exam_required: list[ExamRule] = []
+    poge: PogeRule | None = None
+    central_unit_letter: bool = False
+    notice_working_days: int = Field(default=5, ge=1)
+    international_qualification: list[Qualification] = []
+
+
+class CommitteeSeed(Named):
+    agency: str
+    series: list[str]
+    levels: list[str]
+    specialties: list[str] = []  # empty: every specialty of the series
+    district_only: bool = False  # only reachable through district_committee routing
+
+
+class DirectoryFile(Strict):
+    committee: list[CommitteeSeed]
+
+
+class CalendarFile(Strict):
+    """Holidays and make-up working days for one year; takes precedence over the library."""
+    year: int
+    holidays: list[date]
+    workdays: list[date] = []
+    note: str = ""
+
+
+class DemoPlan(Strict):
+    code: str
+    name: str
+    name_en: str
+    levels: list[str]
+    review_mode: Literal["named", "online_blind", "online_blind_paper", "offline_paper"]
+    # Days from the load day: [opens, closes], inclusive.
+    windows: dict[Literal["apply", "employer_review", "tier_report", "agency_check"],
+                  tuple[int, int]]
+
+
+class DemoEmployer(Named):
+    uscc: str
+    district: str
+    employer_kind: EmployerKind
+    tier: Tier = Tier.county
+    parent: str | None = None
+    entrustment_exempt: bool = False
+    status: Literal["approved", "pending"] = "approved"
+
+
+class DemoUser(Strict):
+    username: str
+    name: str
+    role: Literal["applicant", "employer_clerk", "department_clerk", "hr_officer",
+                  "association_clerk", "agency_clerk", "tenant_admin"]
+    org: str | None = None
+    association: str | None = None
+    person_type: Literal["professional", "high_skill", "freelancer", "civil_servant"] | None = None
+    id_number: str | None = None
+    mobile: str | None = None
+
+
+class DemoFile(Strict):
+    password: str
+    demo_plan: DemoPlan | None = None
+    employer: list[DemoEmployer] = []
+    user: list[DemoUser] = []

@@ -1,0 +1,67 @@
+"""Write a tenant's files into the database (idempotent: run on every start-up)."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import Committee, Org, Plan, PlanWindow, Tenant
+from .loader import TenantConfig
+
+
+def _upsert(model, match: dict, values: dict):
+    row = db.session.scalar(sa.select(model).filter_by(**match))
+    if row is None:
+        row = model(**match)
+        db.session.add(row)
+    for key, value in values.items():
+        setattr(row, key, value)
+    return row
+
+
+def org_ids(tenant_id: int) -> dict[str, int]:
+    return dict(db.session.execute(
+        sa.select(Org.code, Org.id).filter_by(tenant_id=tenant_id)).all())
+
+
+def sync_tenant(cfg: TenantConfig) -> Tenant:
+    """Tenant row, offices from orgs.toml, committees, and the plans of plans/*.toml.
+
+    Employers registered through the portal are left alone. A plan's windows are rewritten from
+    the file, so a date corrected in the file takes effect on the next start."""
+    tenant = _upsert(Tenant, {"slug": cfg.slug}, {"name": cfg.name})
+    db.session.flush()
+    for seed in cfg.orgs.org:
+        _upsert(Org, {"tenant_id": tenant.id, "code": seed.code}, {
+            "name": seed.name, "name_en": seed.name_en, "kind": seed.kind.value,
+            "tier": seed.tier.value if seed.tier else None, "district": seed.district,
+            "series": list(seed.series)})
+    db.session.flush()
+    ids = org_ids(tenant.id)
+    for seed in cfg.orgs.org:
+        if seed.parent:
+            db.session.get(Org, ids[seed.code]).parent_id = ids[seed.parent]
+    for c in cfg.directory.committee:
+        _upsert(Committee, {"tenant_id": tenant.id, "code": c.code}, {
+            "name": c.name, "name_en": c.name_en, "agency_org_id": ids[c.agency],
+            "series": list(c.series), "levels": list(c.levels),
+            "specialties": list(c.specialties), "district_only": c.district_only})
+    for p in cfg.plans.plan:
+        plan = _upsert(Plan, {"tenant_id": tenant.id, "code": p.code}, {
+            "year": p.year, "name": p.name, "name_en": p.name_en, "levels": list(p.levels),
+            "review_mode": p.review_mode, "is_demo": False})
+        set_windows(plan, {stage: (w.opens, w.closes) for stage, w in p.windows.items()})
+    db.session.commit()
+    return tenant
+
+
+def set_windows(plan: Plan, windows: dict) -> None:
+    """Make the plan's windows exactly `windows` ({stage: (opens, closes)})."""
+    existing = {w.stage: w for w in plan.windows}
+    for stage, (opens, closes) in windows.items():
+        w = existing.pop(stage, None)
+        if w is None:
+            plan.windows.append(PlanWindow(stage=stage, opens_on=opens, closes_on=closes))
+        else:
+            w.opens_on, w.closes_on = opens, closes
+    for w in existing.values():
+        plan.windows.remove(w)

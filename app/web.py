@@ -1,0 +1,88 @@
+"""Request-wide helpers: page-or-fragment rendering, locale, fingerprinted static URLs, errors."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from flask import Flask, current_app, g, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_login import current_user
+
+from .extensions import htmx, login
+from .models import Status, User
+
+
+def select_locale() -> str:
+    """?lang= (remembered in the session), else the browser's preference, else zh-CN."""
+    wanted = request.args.get("lang")
+    if wanted in ("zh", "en"):
+        session["lang"] = wanted
+    chosen = session.get("lang") or request.accept_languages.best_match(["zh", "en"]) or "zh"
+    return "en" if chosen == "en" else "zh_Hans_CN"
+
+
+def render_page(full: str, fragment: str | None = None, status: int = 200, **ctx):
+    """The fragment for an htmx request (not a history restore), else the full page."""
+    partial = fragment is not None and htmx and not htmx.history_restore_request
+    resp = current_app.make_response(
+        (render_template(fragment if partial else full, **ctx), status))
+    resp.headers["Vary"] = "HX-Request"
+    return resp
+
+
+def static_url(filename: str) -> str:
+    """url_for('static') plus a content hash, so files can be cached for a year."""
+    cache = current_app.extensions.setdefault("static_hashes", {})
+    if filename not in cache:
+        path = Path(current_app.static_folder) / filename
+        cache[filename] = (hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+                           if path.is_file() else None)
+    digest = cache[filename]
+    return url_for("static", filename=filename, v=digest) if digest else ""
+
+
+def client_ip() -> str:
+    return request.headers.get("X-Real-IP") or request.remote_addr or ""
+
+
+def init_app(app: Flask) -> None:
+    login.login_view = "auth.login"
+    login.login_message = None
+
+    @login.user_loader
+    def _load(user_id: str):
+        user = current_app.extensions["sqlalchemy"].session.get(User, int(user_id))
+        # A session never crosses tenants: the cookie's user must belong to the URL's tenant.
+        if user is None or ("tenant_id" in g and user.tenant_id != g.tenant_id):
+            return None
+        return user
+
+    @login.unauthorized_handler
+    def _unauthorized():
+        from flask import redirect
+        return redirect(url_for("auth.login", next=request.full_path
+                                if "tenant" in g else None))
+
+    @app.before_request
+    def _idle_expiry():
+        session.permanent = True  # PERMANENT_SESSION_LIFETIME is the idle timeout
+
+    @app.context_processor
+    def _ctx():
+        loc = get_locale()
+        return {"static_url": static_url, "tenant": g.get("tenant"), "lang": loc.language if loc else "zh",
+                "Status": Status, "current_user": current_user}
+
+    from .tenancy import label
+    from .workflow.transitions import status_label
+
+    app.jinja_env.globals.update(label=label, status_label=status_label)
+
+    for code in (403, 404, 413):
+        app.register_error_handler(code, _error_page(code))
+
+
+def _error_page(code: int):
+    def handler(e):
+        return render_template("error.html", code=code), code
+    return handler

@@ -1,0 +1,1 @@
+"""The engine: calendar, identifiers, eligibility, routing, transitions and deadlines."""

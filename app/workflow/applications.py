@@ -1,0 +1,189 @@
+"""An applicant's own application: create, save sections, upload scans. Submission and every
+later move go through transitions.transition()."""
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from ..extensions import db
+from ..models import (
+    OPEN_FOR_EDIT, Application, Attachment, Committee, Entry, Org, OrgStatus, Plan, Section,
+    Status, User,
+)
+from .. import uploads
+from .actors import Actor
+from .calendar import now_local
+from .errors import Forbidden, Invalid
+from .transitions import _refuse_closed, audit, office_stage
+
+# Fields of each list section: (key, label, required).
+SECTION_FIELDS: dict[str, list[tuple[str, object, bool]]] = {
+    Section.education.value: [("school", _l("毕业院校"), True), ("major", _l("专业"), True),
+                              ("degree", _l("学历学位"), True), ("graduated_on", _l("毕业日期"), True)],
+    Section.work.value: [("org_name", _l("工作单位"), True), ("position", _l("岗位/职务"), True),
+                         ("start", _l("起始日期"), True), ("end", _l("结束日期（在职可空）"), False)],
+    Section.papers.value: [("title", _l("论文题目"), True), ("journal", _l("刊物/出版社"), True),
+                           ("year", _l("年份"), True), ("coauthors", _l("合作者"), False)],
+    Section.awards.value: [("name", _l("奖项名称"), True), ("grade", _l("等级/排名"), True),
+                           ("year", _l("年份"), True)],
+    Section.patents.value: [("title", _l("专利名称"), True), ("number", _l("专利号"), True),
+                            ("year", _l("年份"), True)],
+    Section.projects.value: [("name", _l("项目名称"), True), ("role", _l("本人角色"), True),
+                             ("year", _l("年份"), True), ("members", _l("项目成员"), False)],
+}
+SECTION_TITLES = {
+    Section.education.value: _l("学历"), Section.work.value: _l("工作经历"),
+    Section.papers.value: _l("论文著作"), Section.awards.value: _l("获奖"),
+    Section.patents.value: _l("专利"), Section.projects.value: _l("项目"),
+}
+DATE_FIELDS = {"graduated_on", "start", "end"}
+MAX_FIELD = 200
+
+
+def own_application(tenant_id: int, user: User, app_id: int) -> Application | None:
+    return db.session.scalar(sa.select(Application).filter_by(
+        id=app_id, tenant_id=tenant_id, applicant_id=user.id))
+
+
+def _editable(cfg, app: Application, actor: Actor) -> None:
+    if actor.user_id != app.applicant_id:
+        raise Forbidden(_l("无权进行此操作。"))
+    if app.status not in OPEN_FOR_EDIT:
+        raise Invalid(_l("申报已提交，不能再修改。"))
+    stage = "apply" if app.status == Status.draft.value else office_stage(app.plan)
+    _refuse_closed(app.plan, stage, now_local())
+
+
+def open_plans(tenant_id: int) -> list[Plan]:
+    now = now_local()
+    plans = db.session.scalars(sa.select(Plan).filter_by(tenant_id=tenant_id)
+                               .order_by(Plan.is_demo.desc(), Plan.year.desc(), Plan.id)).all()
+    from .calendar import window_is_open
+    return [p for p in plans if window_is_open(p.window("apply"), now)]
+
+
+def create_application(cfg, actor: Actor, user: User, *, plan_id: int, committee_id: int,
+                       series: str, level: str, specialty: str | None) -> Application:
+    """A new draft, inside the plan's apply window; one per plan and series-level per person."""
+    plan = db.session.scalar(sa.select(Plan).filter_by(id=plan_id, tenant_id=actor.tenant_id))
+    committee = db.session.scalar(sa.select(Committee).filter_by(
+        id=committee_id, tenant_id=actor.tenant_id))
+    if plan is None or committee is None:
+        raise Invalid(_l("请选择申报计划和评审委员会。"))
+    _refuse_closed(plan, "apply", now_local())
+    if cfg.series(series) is None or cfg.level(level) is None:
+        raise Invalid(_l("请选择系列和级别。"))
+    if specialty and cfg.specialty(series, specialty) is None:
+        raise Invalid(_l("所选专业不属于该系列。"))
+    if level not in cfg.series(series).levels:
+        raise Invalid(_l("该系列没有此级别。"))
+    if level not in plan.levels:
+        raise Invalid(_l("本计划不受理该级别。"))
+    taken = db.session.scalar(sa.select(Application.id).where(
+        Application.applicant_id == user.id, Application.plan_id == plan.id,
+        Application.status != Status.abandoned.value))
+    if taken:
+        raise Invalid(_l("您已在本计划中有一份申报，不能重复申报。"))
+    if user.person_type == "freelancer":
+        employer_id, association_id = None, user.association_org_id
+    else:
+        employer = db.session.get(Org, user.org_id) if user.org_id else None
+        if employer is None or employer.status != OrgStatus.approved.value:
+            raise Invalid(_l("您的单位尚未通过人社部门审核，暂不能申报。"))
+        employer_id, association_id = employer.id, None
+    app = Application(tenant_id=actor.tenant_id, applicant_id=user.id, plan_id=plan.id,
+                      committee_id=committee.id, series=series, level=level,
+                      specialty=specialty or None, person_type=user.person_type or "professional",
+                      employer_org_id=employer_id, association_org_id=association_id,
+                      basic={"name": user.name})
+    db.session.add(app)
+    db.session.flush()
+    audit(actor, "applications", app.id, "create", to_state=Status.draft.value)
+    db.session.commit()
+    return app
+
+
+def save_basic(cfg, app: Application, actor: Actor, data: dict) -> None:
+    _editable(cfg, app, actor)
+    qual = data.get("intl_qualification") or None
+    if qual and qual not in {q.code for q in cfg.policies.international_qualification}:
+        raise Invalid(_l("请从列表中选择国际职业资格。"))
+    app.basic = {**(app.basic or {}), "gender": data.get("gender") or "",
+                 "birth_date": data["birth_date"].isoformat() if data.get("birth_date") else "",
+                 "current_title": (data.get("current_title") or "").strip()[:MAX_FIELD]}
+    app.poge = bool(data.get("poge"))
+    app.exam_passed = bool(data.get("exam_passed"))
+    app.intl_qualification = qual
+    db.session.commit()
+
+
+def add_entry(cfg, app: Application, actor: Actor, section: str, form: dict) -> Entry:
+    """Validate every field first; on any problem nothing is saved."""
+    _editable(cfg, app, actor)
+    fields = SECTION_FIELDS.get(section)
+    if fields is None:
+        raise Invalid(_l("未知的栏目。"))
+    data, problems = {}, []
+    for key, label, required in fields:
+        value = (form.get(key) or "").strip()
+        if required and not value:
+            problems.append(_l("请填写：%(f)s", f=label))
+        elif len(value) > MAX_FIELD:
+            problems.append(_l("%(f)s过长（最多%(n)d字）", f=label, n=MAX_FIELD))
+        elif value and key in DATE_FIELDS:
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                problems.append(_l("%(f)s格式应为年-月-日，如2020-07-01", f=label))
+        elif value and key == "year" and not (value.isdigit() and 1950 <= int(value) <= 2100):
+            problems.append(_l("%(f)s应为四位年份", f=label))
+        data[key] = value
+    if problems:
+        raise Invalid(_l("未保存，请修改以下内容："), problems=problems)
+    entry = Entry(application_id=app.id, section=section, data=data)
+    db.session.add(entry)
+    db.session.commit()
+    return entry
+
+
+def delete_entry(cfg, app: Application, actor: Actor, entry_id: int) -> None:
+    _editable(cfg, app, actor)
+    entry = db.session.scalar(sa.select(Entry).filter_by(id=entry_id, application_id=app.id))
+    if entry is not None:
+        db.session.delete(entry)
+        db.session.commit()
+
+
+def add_attachment(cfg, app: Application, actor: Actor, material: str, filename: str,
+                   data: bytes) -> Attachment:
+    _editable(cfg, app, actor)
+    if cfg.material(material) is None:
+        raise Invalid(_l("请选择材料类型。"))
+    mime = uploads.check_scan(data)
+    stored, digest = uploads.store(cfg.slug, data, mime)
+    try:
+        att = Attachment(application_id=app.id, material=material, filename=filename[:200] or "scan",
+                         stored_name=stored, mime=mime, size=len(data), sha256=digest,
+                         uploaded_by=actor.user_id)
+        db.session.add(att)
+        db.session.flush()
+        audit(actor, "attachments", att.id, "upload", reason=material)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        uploads.remove(cfg.slug, stored)  # leave nothing half-saved
+        raise
+    return att
+
+
+def delete_attachment(cfg, app: Application, actor: Actor, att_id: int) -> None:
+    _editable(cfg, app, actor)
+    att = db.session.scalar(sa.select(Attachment).filter_by(id=att_id, application_id=app.id))
+    if att is not None:
+        stored = att.stored_name
+        db.session.delete(att)
+        audit(actor, "attachments", att_id, "delete", reason=att.material)
+        db.session.commit()
+        uploads.remove(cfg.slug, stored)

@@ -1,0 +1,72 @@
+"""Working days on the official PRC calendar, and stage windows in the tenant's timezone."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+class CalendarYearMissing(Exception):
+    """Neither the tenant's calendar files nor the official calendar library know this year."""
+
+    def __init__(self, year: int, tenant: str):
+        self.year, self.tenant = year, tenant
+        super().__init__(
+            f"No working-day calendar for {year}: add tenants/{tenant}/calendar/{year}.toml "
+            f"(holidays and make-up working days) or upgrade chinesecalendar."
+        )
+
+
+class WorkCalendar:
+    """Tenant calendar files take precedence; otherwise the chinese-calendar library decides."""
+
+    def __init__(self, tenant_cfg):
+        self.slug = tenant_cfg.slug
+        self.files = tenant_cfg.calendars
+
+    def is_workday(self, d: date) -> bool:
+        cal = self.files.get(d.year)
+        if cal is not None:
+            if d in cal.holidays:
+                return False
+            if d in cal.workdays:
+                return True
+            return d.weekday() < 5
+        try:
+            return chinese_calendar.is_workday(d)
+        except NotImplementedError:
+            raise CalendarYearMissing(d.year, self.slug) from None
+
+    def nth_workday_after(self, start: date, n: int) -> date:
+        """The n-th working day strictly after `start`."""
+        d, count = start, 0
+        while count < n:
+            d += timedelta(days=1)
+            if self.is_workday(d):
+                count += 1
+        return d
+
+
+def now_local(now: datetime | None = None) -> datetime:
+    return (now or datetime.now(TZ)).astimezone(TZ)
+
+
+def today_local(now: datetime | None = None) -> date:
+    return now_local(now).date()
+
+
+def opens_at(day: date) -> datetime:
+    return datetime.combine(day, time.min, TZ)
+
+
+def closes_at(day: date) -> datetime:
+    """A window closing on `day` ends at the next midnight (00:00:00 the day after)."""
+    return datetime.combine(day + timedelta(days=1), time.min, TZ)
+
+
+def window_is_open(window, now: datetime | None = None) -> bool:
+    t = now_local(now)
+    return window is not None and opens_at(window.opens_on) <= t < closes_at(window.closes_on)

@@ -1,0 +1,101 @@
+"""Stage closes: what is still open at a window's close moves on, set-based and idempotent.
+
+The refusal of late requests lives in transitions; this module closes what nobody acted on.
+Each close is one UPDATE ... RETURNING per (from-state → to-state) plus one bulk INSERT of audit
+events for exactly the rows that UPDATE changed, in one transaction."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import Application, AuditEvent, JobRun, Plan, Status, utcnow
+from .calendar import closes_at, now_local
+
+
+@dataclass(frozen=True)
+class Close:
+    from_state: str
+    to_state: str
+    reason: str
+
+
+# What each stage's close does to applications still open in it.
+CLOSES: dict[str, tuple[Close, ...]] = {
+    "apply": (Close(Status.draft.value, Status.abandoned.value,
+                    "申报期截止未提交，视为放弃申报"),),
+    "employer_review": (
+        Close(Status.submitted.value, Status.not_recommended.value, "单位审核推荐期截止未推荐"),
+        Close(Status.in_notice.value, Status.not_recommended.value, "单位审核推荐期截止未推荐"),
+        Close(Status.returned.value, Status.abandoned.value, "逾期未补正，视为放弃申报"),
+    ),
+    "tier_report": (
+        Close(Status.submitted.value, Status.not_recommended.value, "逐级审核上报期截止未上报"),
+        Close(Status.in_notice.value, Status.not_recommended.value, "逐级审核上报期截止未上报"),
+        Close(Status.returned.value, Status.abandoned.value, "逾期未补正，视为放弃申报"),
+    ),
+}
+
+
+def close_key(plan: Plan, stage: str) -> str:
+    window = plan.window(stage)
+    return f"close:{plan.tenant_id}:{plan.code}:{stage}:{window.closes_on.isoformat()}"
+
+
+def close_stage(plan: Plan, stage: str, now: datetime | None = None, rq_job_id: str | None = None
+                ) -> JobRun:
+    """Close `stage` of `plan` if its close instant has passed. Safe to run twice or late."""
+    now = now_local(now)
+    run = JobRun(tenant_id=plan.tenant_id, name=f"close_{stage}", key=close_key(plan, stage),
+                 rq_job_id=rq_job_id, started_at=utcnow())
+    window = plan.window(stage)
+    if now < closes_at(window.closes_on):
+        run.status, run.finished_at = "early", utcnow()
+        run.error = f"window closes at {closes_at(window.closes_on).isoformat()}"
+        db.session.add(run)
+        db.session.commit()
+        return run
+    changed = 0
+    try:
+        for c in CLOSES.get(stage, ()):
+            ids = db.session.execute(
+                sa.update(Application)
+                .where(Application.plan_id == plan.id, Application.status == c.from_state)
+                .values(status=c.to_state, holder_org_id=None, version=Application.version + 1,
+                        updated_at=utcnow())
+                .returning(Application.id)
+                .execution_options(synchronize_session=False)
+            ).scalars().all()
+            if ids:
+                at = utcnow()
+                db.session.execute(sa.insert(AuditEvent), [
+                    {"tenant_id": plan.tenant_id, "at": at, "actor_name": "system",
+                     "actor_role": "system", "subject_type": "applications", "subject_id": i,
+                     "action": f"close_{stage}", "from_state": c.from_state,
+                     "to_state": c.to_state, "reason": c.reason, "ip": ""} for i in ids])
+            changed += len(ids)
+        run.status, run.rows_changed, run.finished_at = "finished", changed, utcnow()
+        db.session.add(run)
+        db.session.commit()
+    except Exception as e:
+        db.session.rollback()
+        run.status, run.error, run.finished_at = "failed", repr(e), utcnow()
+        db.session.add(run)
+        db.session.commit()
+        raise
+    return run
+
+
+def due_closes(tenant_id: int, now: datetime | None = None) -> list[tuple[Plan, str, datetime]]:
+    """Every (plan, stage, close instant) of the tenant that has a close action, in time order."""
+    plans = db.session.scalars(sa.select(Plan).filter_by(tenant_id=tenant_id)).all()
+    out = [(p, w.stage, closes_at(w.closes_on)) for p in plans for w in p.windows
+           if w.stage in CLOSES]
+    return sorted(out, key=lambda t: (t[2], t[0].id, t[1]))
+
+
+def finished_keys(tenant_id: int) -> set[str]:
+    return set(db.session.scalars(sa.select(JobRun.key).filter_by(
+        tenant_id=tenant_id, status="finished")))

@@ -1,0 +1,101 @@
+"""Eligibility at submission: every problem listed at once, each in the user's language."""
+from __future__ import annotations
+
+from collections import Counter
+
+from flask_babel import lazy_gettext as _l
+
+from ..models import PersonType, Section
+from ..tenancy import label
+from ..tenancy.schema import Condition, EmployerKind
+from .routing import required_committee
+
+
+def _exam_required(cfg, app) -> bool:
+    return any(app.series in r.series and app.level in r.levels for r in cfg.policies.exam_required)
+
+
+def _letter_required(cfg, app) -> bool:
+    e = app.employer
+    return bool(cfg.policies.central_unit_letter and e is not None
+                and e.employer_kind == EmployerKind.central_unit.value and not e.entrustment_exempt)
+
+
+def condition_holds(cfg, app, cond: Condition | None) -> bool:
+    """Whether a checklist item with `required_when = cond` applies to this application."""
+    if cond is None:
+        return False
+    return {
+        Condition.always: True,
+        Condition.freelancer: app.person_type == PersonType.freelancer.value,
+        Condition.high_skill: app.person_type == PersonType.high_skill.value,
+        Condition.central_unit_letter: _letter_required(cfg, app),
+        Condition.poge: app.poge,
+        Condition.exam_required: _exam_required(cfg, app),
+        Condition.intl_qualification: bool(app.intl_qualification),
+    }[cond]
+
+
+def required_materials(cfg, app) -> list:
+    return [m for m in cfg.checklist.material if condition_holds(cfg, app, m.required_when)]
+
+
+def problems(cfg, app) -> list:
+    """All reasons the application cannot be submitted yet (empty list: it can)."""
+    out = []
+    pol = cfg.policies
+    level = cfg.level(app.level)
+    series = cfg.series(app.series)
+    if app.person_type in pol.barred_person_types:
+        out.append(_l("公务员不得参加专业技术人员职称评审。"))
+    if (app.person_type == PersonType.high_skill.value and pol.high_skill_series is not None
+            and app.series not in pol.high_skill_series):
+        out.append(_l("高技能人才只能申报以下系列：%(s)s。", s=_names(cfg, pol.high_skill_series)))
+    if app.person_type == PersonType.freelancer.value:
+        if pol.freelancer_series is not None and app.series not in pol.freelancer_series:
+            out.append(_l("自由职业者只能申报以下系列：%(s)s。", s=_names(cfg, pol.freelancer_series)))
+        if app.association_org_id is None:
+            out.append(_l("自由职业者须选择推荐的协会或学会。"))
+    elif app.employer_org_id is None:
+        out.append(_l("请先关联所在单位。"))
+    if _exam_required(cfg, app) and not app.exam_passed:
+        out.append(_l("%(series)s系列%(level)s实行考评结合，须先通过全国统一考试方可申报。",
+                      series=label(series), level=label(level)))
+    if app.poge and (pol.poge is None or app.level not in pol.poge.levels):
+        out.append(_l("破格申报仅适用于高级职称。"))
+    committee = app.committee
+    if app.series not in committee.series or app.level not in committee.levels or (
+            committee.specialties and app.specialty not in committee.specialties):
+        out.append(_l("所选评审委员会不受理该系列、专业或级别，请从名录中重新选择。"))
+    wanted = required_committee(cfg, app)
+    if wanted is not None and wanted != committee.code:
+        target = cfg.committee(wanted)
+        out.append(_l("该专业按单位所在区实行联合评审，应选择：%(c)s。", c=label(target)))
+    if app.level not in app.plan.levels:
+        out.append(_l("本计划不受理该级别。"))
+    if app.intl_qualification:
+        q = next((q for q in pol.international_qualification
+                  if q.code == app.intl_qualification), None)
+        if q is not None and level.rank > cfg.level(q.counts_as).rank + 1:
+            out.append(_l("%(q)s对应%(lv)s，只能作为申报高一级职称的条件。",
+                          q=label(q), lv=label(cfg.level(q.counts_as))))
+    basic = app.basic or {}
+    if not basic.get("gender") or not basic.get("birth_date"):
+        out.append(_l("请填写基本信息（性别、出生日期）。"))
+    have_sections = {e.section for e in app.entries}
+    if Section.education.value not in have_sections:
+        out.append(_l("请至少填写一条学历信息。"))
+    if Section.work.value not in have_sections:
+        out.append(_l("请至少填写一条工作经历。"))
+    counts = Counter(a.material for a in app.attachments)
+    for m in required_materials(cfg, app):
+        need = pol.poge.min_recommenders if (m.required_when == Condition.poge and pol.poge) \
+            else m.min_count
+        if counts[m.code] < need:
+            out.append(_l("缺少材料：%(m)s（需要%(n)d份，已上传%(have)d份）。",
+                          m=label(m), n=need, have=counts[m.code]))
+    return out
+
+
+def _names(cfg, codes) -> str:
+    return "、".join(label(cfg.series(c)) for c in codes)

@@ -1,0 +1,144 @@
+"""Registration and sign-in of applicants, employer registration, and their audit events."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from ..extensions import db
+from ..models import Org, OrgStatus, PersonType, Role, User
+from ..tenancy import label
+from ..tenancy.schema import OrgKind
+from .accounts import check_password, hash_password, is_locked, set_id_number
+from .actors import Actor
+from .errors import Invalid
+from .ids import clean_uscc
+from .transitions import audit
+
+PERSON_TYPE_LABELS = {
+    PersonType.professional.value: _l("专业技术人员"),
+    PersonType.high_skill.value: _l("高技能人才"),
+    PersonType.freelancer.value: _l("自由职业者"),
+    PersonType.civil_servant.value: _l("公务员"),
+}
+EMPLOYER_KIND_LABELS = {
+    "state_owned": _l("国有企事业单位"), "public_institution": _l("事业单位"),
+    "non_public": _l("非公有制经济组织"), "social_org": _l("社会组织"),
+    "central_unit": _l("中央驻地单位"), "other_province": _l("外省区驻地单位"),
+}
+BAD_LOGIN = _l("用户名或密码错误。")
+
+
+def authenticate(tenant_id: int, username: str, password: str, ip: str) -> User:
+    user = db.session.scalar(sa.select(User).filter_by(tenant_id=tenant_id,
+                                                       username=username.strip()))
+    if user is None:
+        raise Invalid(BAD_LOGIN)
+    actor = Actor.of(user, ip)
+    if is_locked(user):
+        audit(actor, "users", user.id, "login_locked")
+        db.session.commit()
+        raise Invalid(_l("登录失败次数过多，账号已暂时锁定，请稍后再试。"))
+    ok = check_password(user, password)
+    audit(actor, "users", user.id, "login" if ok else "login_failed")
+    db.session.commit()
+    if not ok:
+        if is_locked(user):
+            raise Invalid(_l("登录失败次数过多，账号已暂时锁定，请稍后再试。"))
+        raise Invalid(BAD_LOGIN)
+    if not user.active:
+        raise Invalid(_l("账号尚未启用：单位注册须经人社部门审核通过。"))
+    return user
+
+
+def record_logout(actor: Actor) -> None:
+    audit(actor, "users", actor.user_id, "logout")
+    db.session.commit()
+
+
+def approved_employers(tenant_id: int) -> list[Org]:
+    return db.session.scalars(sa.select(Org).filter_by(
+        tenant_id=tenant_id, kind=OrgKind.employer.value, status=OrgStatus.approved.value)
+        .order_by(Org.name)).all()
+
+
+def associations(tenant_id: int) -> list[Org]:
+    return db.session.scalars(sa.select(Org).filter_by(
+        tenant_id=tenant_id, kind=OrgKind.association.value).order_by(Org.name)).all()
+
+
+def fill_register_choices(form, cfg, tenant_id: int) -> None:
+    form.person_type.choices = [(p, PERSON_TYPE_LABELS[p]) for p in cfg.tenant.person_types]
+    form.employer.choices = [(0, _l("（自由职业者不选）"))] + [
+        (o.id, label(o)) for o in approved_employers(tenant_id)]
+    form.association.choices = [(0, _l("（非自由职业者不选）"))] + [
+        (o.id, label(o)) for o in associations(tenant_id)]
+
+
+def register_applicant(cfg, tenant_id: int, data: dict, ip: str) -> User:
+    """Validate everything, then create the account; on any problem nothing is saved."""
+    problems = []
+    username = data["mobile"].strip()
+    if db.session.scalar(sa.select(User.id).filter_by(tenant_id=tenant_id, username=username)):
+        problems.append(_l("该手机号已注册。"))
+    person_type = data["person_type"]
+    employer = association = None
+    if person_type == PersonType.freelancer.value:
+        association = db.session.scalar(sa.select(Org).filter_by(
+            id=data["association"], tenant_id=tenant_id, kind=OrgKind.association.value))
+        if association is None:
+            problems.append(_l("自由职业者须选择推荐的协会或学会。"))
+    else:
+        employer = db.session.scalar(sa.select(Org).filter_by(
+            id=data["employer"], tenant_id=tenant_id, kind=OrgKind.employer.value,
+            status=OrgStatus.approved.value))
+        if employer is None:
+            problems.append(_l("请选择所在单位（单位须已在本系统注册并通过审核）。"))
+    user = User(tenant_id=tenant_id, username=username, name=data["name"].strip(),
+                role=Role.applicant.value, mobile=username, person_type=person_type,
+                org_id=employer.id if employer else None,
+                association_org_id=association.id if association else None,
+                password_hash=hash_password(data["password"]))
+    if not set_id_number(user, data["id_number"]):
+        problems.append(_l("身份证号码无效（校验位不符，请核对）。"))
+    elif db.session.scalar(sa.select(User.id).filter_by(tenant_id=tenant_id,
+                                                        id_number_hash=user.id_number_hash)):
+        problems.append(_l("该身份证号码已注册。"))
+    if problems:
+        raise Invalid(_l("注册未完成："), problems=problems)
+    db.session.add(user)
+    db.session.flush()
+    audit(Actor.of(user, ip), "users", user.id, "register")
+    db.session.commit()
+    return user
+
+
+def register_employer(cfg, tenant_id: int, data: dict, ip: str) -> Org:
+    """An employer registers itself; it waits for the territorial HR bureau's approval."""
+    problems = []
+    code = clean_uscc(data["uscc"])
+    if code is None:
+        problems.append(_l("统一社会信用代码无效（校验位不符，请核对）。"))
+    elif db.session.scalar(sa.select(Org.id).filter_by(tenant_id=tenant_id, uscc=code)):
+        problems.append(_l("该统一社会信用代码已注册。"))
+    if cfg.district(data["district"]) is None:
+        problems.append(_l("请选择所在区（旗县）。"))
+    if data["employer_kind"] not in {k.value for k in cfg.tenant.employer_kinds}:
+        problems.append(_l("请选择单位性质。"))
+    username = data["clerk_mobile"].strip()
+    if db.session.scalar(sa.select(User.id).filter_by(tenant_id=tenant_id, username=username)):
+        problems.append(_l("该手机号已注册。"))
+    if problems:
+        raise Invalid(_l("注册未完成："), problems=problems)
+    org = Org(tenant_id=tenant_id, code=f"emp-{code.lower()}", name=data["name"].strip(),
+              kind=OrgKind.employer.value, tier="county", district=data["district"], uscc=code,
+              employer_kind=data["employer_kind"], status=OrgStatus.pending.value)
+    db.session.add(org)
+    db.session.flush()
+    clerk = User(tenant_id=tenant_id, username=username, name=data["clerk_name"].strip(),
+                 role=Role.employer_clerk.value, org_id=org.id, mobile=username,
+                 password_hash=hash_password(data["password"]), active=False)
+    db.session.add(clerk)
+    db.session.flush()
+    audit(Actor.of(clerk, ip), "orgs", org.id, "register", to_state=OrgStatus.pending.value)
+    db.session.commit()
+    return org

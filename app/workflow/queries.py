@@ -1,0 +1,89 @@
+"""Read-side helpers for pages: lists with their related rows loaded in a fixed number of
+queries, whatever the number of rows."""
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..models import Application, Committee, Org, OrgStatus, ReviewStep, User
+from ..tenancy import label
+from .applications import open_plans
+
+PAGE_SIZE = 50
+
+
+def parse_date(value) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def applications_of(user: User) -> list[Application]:
+    return db.session.scalars(
+        sa.select(Application).filter_by(tenant_id=user.tenant_id, applicant_id=user.id)
+        .options(selectinload(Application.plan), selectinload(Application.committee))
+        .order_by(Application.id.desc())).all()
+
+
+def fill_new_choices(form, cfg, tenant_id: int) -> None:
+    form.plan.choices = [(p.id, label(p)) for p in open_plans(tenant_id)]
+    committees = db.session.scalars(sa.select(Committee).filter_by(tenant_id=tenant_id)
+                                     .order_by(Committee.id)).all()
+    form.committee.choices = [(c.id, label(c)) for c in committees]
+    form.series.choices = [(s.code, label(s)) for s in cfg.tenant.series]
+    form.specialty.choices = [("", "—")] + [
+        (sp.code, f"{label(s)} · {label(sp)}") for s in cfg.tenant.series for sp in s.specialties]
+    form.level.choices = [(lv.code, label(lv)) for lv in cfg.tenant.levels]
+
+
+def inbox(tenant_id: int, org_id: int, status: str | None = None, page: int = 1):
+    """Applications an office holds now, oldest submission first; one page."""
+    q = (sa.select(Application).filter_by(tenant_id=tenant_id, holder_org_id=org_id)
+         .options(selectinload(Application.applicant), selectinload(Application.committee),
+                  selectinload(Application.plan))
+         .order_by(Application.submitted_at, Application.id))
+    if status:
+        q = q.filter_by(status=status)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(q.order_by(None).subquery()))
+    rows = db.session.scalars(q.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return rows, total
+
+
+def handled_by(tenant_id: int, org_id: int, limit: int = PAGE_SIZE):
+    """Applications this office has already acted on (most recent first)."""
+    acted = sa.select(ReviewStep.application_id).where(ReviewStep.org_id == org_id)
+    return db.session.scalars(
+        sa.select(Application).where(Application.tenant_id == tenant_id,
+                                     Application.id.in_(acted),
+                                     sa.or_(Application.holder_org_id.is_(None),
+                                            Application.holder_org_id != org_id))
+        .options(selectinload(Application.applicant), selectinload(Application.committee))
+        .order_by(Application.updated_at.desc()).limit(limit)).all()
+
+
+def office_application(tenant_id: int, org_id: int, app_id: int) -> Application | None:
+    """An application this office holds or lies on its route; None otherwise (→ 404)."""
+    app = db.session.scalar(sa.select(Application).filter_by(id=app_id, tenant_id=tenant_id)
+                            .options(selectinload(Application.entries),
+                                     selectinload(Application.attachments),
+                                     selectinload(Application.steps)))
+    if app is None:
+        return None
+    on_route = any(step["org_id"] == org_id for step in (app.route or []))
+    if app.holder_org_id == org_id or on_route:
+        return app
+    return None
+
+
+def pending_employers(tenant_id: int, hr_org: Org) -> list[Org]:
+    """Employers registered in the districts this HR bureau is territorial for."""
+    from ..tenancy import config_for
+    cfg = config_for(tenant_id)
+    districts = [d.code for d in cfg.tenant.districts if d.hr_bureau == hr_org.code]
+    return db.session.scalars(sa.select(Org).where(
+        Org.tenant_id == tenant_id, Org.status == OrgStatus.pending.value,
+        Org.district.in_(districts)).order_by(Org.id)).all()

@@ -1,0 +1,273 @@
+"""The one place where an application or an org registration changes state.
+
+`transition()` checks the actor's role and org, the plan's stage window, and the expected current
+state and version; then writes the change, a review step where the action has one, and an audit
+event in one commit. On any refusal nothing is written.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+import sqlalchemy as sa
+from flask_babel import format_date
+from flask_babel import lazy_gettext as _l
+
+from ..extensions import db
+from ..models import (
+    Application, AuditEvent, Org, OrgStatus, ReviewStep, Role, Status, User, utcnow,
+)
+from ..tenancy.schema import StepKind
+from . import eligibility
+from .actors import Actor
+from .calendar import WorkCalendar, now_local, window_is_open
+from .errors import Conflict, Forbidden, Invalid, WindowClosed
+from .routing import STEP_ROLE, compute_route
+
+OFFICE_STAGES = ("employer_review", "tier_report")
+
+
+@dataclass
+class Ctx:
+    cfg: Any                 # TenantConfig
+    actor: Actor
+    now: datetime
+    params: dict = field(default_factory=dict)
+    step: dict | None = None  # a ReviewStep to record, if the action has one
+    after: list = field(default_factory=list)  # writes that belong to the same commit
+
+
+@dataclass(frozen=True)
+class Rule:
+    sources: tuple[str, ...]
+    permits: Callable[[Actor, Any], bool]
+    window: Callable[[Any], str | None]
+    apply: Callable[[Any, Ctx], dict]
+
+
+def office_stage(plan) -> str:
+    """The window in which offices review: employer_review where the plan has it, else tier_report."""
+    return next((s for s in OFFICE_STAGES if plan.window(s) is not None), "apply")
+
+
+# -- permissions ---------------------------------------------------------------------------
+
+def _is_applicant(actor: Actor, app: Application) -> bool:
+    return actor.role == Role.applicant.value and actor.user_id == app.applicant_id
+
+
+def _is_holder(actor: Actor, app: Application) -> bool:
+    step = app.current_step
+    return (step is not None and actor.org_id == app.holder_org_id
+            and actor.role == STEP_ROLE[StepKind(step["kind"])].value)
+
+
+def _is_employer_holder(actor: Actor, app: Application) -> bool:
+    return _is_holder(actor, app) and app.current_step["kind"] == StepKind.employer.value
+
+
+def _is_territorial_hr(actor: Actor, org: Org) -> bool:
+    if actor.role != Role.hr_officer.value or not org.district:
+        return False
+    return actor.org_id == _district_hr_id(org)
+
+
+def _district_hr_id(org: Org) -> int | None:
+    from ..tenancy import config_for
+
+    district = config_for(org.tenant_id).district(org.district)
+    return db.session.scalar(sa.select(Org.id).filter_by(
+        tenant_id=org.tenant_id, code=district.hr_bureau)) if district else None
+
+
+# -- effects ---------------------------------------------------------------------------------
+
+def _enter_route(app: Application, ctx: Ctx) -> dict:
+    found = eligibility.problems(ctx.cfg, app)
+    if found:
+        raise Invalid(_l("申报未通过资格检查，请逐项修改后再提交："), problems=found)
+    route = compute_route(ctx.cfg, app)
+    first = route[0]
+    updates = {"route": route, "route_pos": 0, "holder_org_id": first["org_id"],
+               "submitted_at": ctx.now, "notice_starts_on": None, "notice_ends_on": None,
+               "status": Status.submitted.value}
+    if first["kind"] == StepKind.agency.value:
+        # Freelancers: the association reviewed and stamped offline (BJ-FREE-1); record it.
+        updates["status"] = Status.recommended.value
+        ctx.step = {"org_id": app.association_org_id, "action": "recommend_offline",
+                    "reviewer_name": app.association.name if app.association else "",
+                    "opinion": str(_l("协会线下审核、公示并盖章推荐，推荐表扫描件已上传。"))}
+    return updates
+
+
+def _start_notice(app: Application, ctx: Ctx) -> dict:
+    days = ctx.cfg.policies.notice_working_days
+    today = ctx.now.date()
+    ends = WorkCalendar(ctx.cfg).nth_workday_after(today, days)
+    ctx.step = {"action": "start_notice", "opinion": str(_l(
+        "单位内部公示：%(a)s 至 %(b)s（%(n)d个工作日）。",
+        a=format_date(today, "yyyy-MM-dd"), b=format_date(ends, "yyyy-MM-dd"), n=days))}
+    return {"status": Status.in_notice.value, "notice_starts_on": today, "notice_ends_on": ends}
+
+
+def _recommend(app: Application, ctx: Ctx) -> dict:
+    opinion = (ctx.params.get("opinion") or "").strip()
+    if not opinion:
+        raise Invalid(_l("请填写推荐意见。"))
+    if app.current_step["kind"] == StepKind.employer.value:
+        if app.status != Status.in_notice.value:
+            raise Invalid(_l("须先进行单位内部公示（不少于%(n)d个工作日）。",
+                             n=ctx.cfg.policies.notice_working_days))
+        if ctx.now.date() <= app.notice_ends_on:
+            raise Invalid(_l("公示期至%(d)s结束，期满无异议后方可推荐。",
+                             d=format_date(app.notice_ends_on, "yyyy-MM-dd")))
+        if not ctx.params.get("no_objection"):
+            raise Invalid(_l("请确认公示期间无异议。"))
+    pos = app.route_pos + 1
+    ctx.step = {"action": "recommend", "opinion": opinion}
+    if pos >= len(app.route):
+        raise Invalid(_l("此申报已在最后一个环节。"))
+    nxt = app.route[pos]
+    status = (Status.recommended if nxt["kind"] == StepKind.agency.value else Status.submitted).value
+    return {"status": status, "route_pos": pos, "holder_org_id": nxt["org_id"]}
+
+
+def _return(app: Application, ctx: Ctx) -> dict:
+    items = [i for i in ctx.params.get("items", []) if (i.get("text") or "").strip()]
+    if not items:
+        raise Invalid(_l("退回须一次性列明全部需要补正的内容（至少一项）。"))
+    ctx.step = {"action": "return", "opinion": (ctx.params.get("opinion") or "").strip(),
+                "items": items}
+    return {"status": Status.returned.value, "holder_org_id": None, "route_pos": 0,
+            "notice_starts_on": None, "notice_ends_on": None}
+
+
+def _not_recommend(app: Application, ctx: Ctx) -> dict:
+    reason = (ctx.params.get("opinion") or "").strip()
+    if not reason:
+        raise Invalid(_l("请填写不予推荐的理由。"))
+    ctx.step = {"action": "not_recommend", "opinion": reason}
+    return {"status": Status.not_recommended.value, "holder_org_id": None}
+
+
+def _org_decision(status: OrgStatus, needs_reason: bool):
+    def apply(org: Org, ctx: Ctx) -> dict:
+        if needs_reason and not (ctx.params.get("opinion") or "").strip():
+            raise Invalid(_l("请填写不予通过的理由。"))
+        if status == OrgStatus.approved:
+            # The registering clerk's account opens with the approval.
+            ctx.after.append(sa.update(User).where(User.org_id == org.id, User.tenant_id ==
+                                                   org.tenant_id).values(active=True))
+        return {"status": status.value}
+    return apply
+
+
+_held = (Status.submitted.value, Status.in_notice.value)
+
+APPLICATION_RULES: dict[str, Rule] = {
+    "submit": Rule((Status.draft.value,), _is_applicant, lambda a: "apply", _enter_route),
+    # A corrected application goes back into the route while the offices' window is open.
+    "resubmit": Rule((Status.returned.value,), _is_applicant,
+                     lambda a: office_stage(a.plan), _enter_route),
+    "start_notice": Rule((Status.submitted.value,), _is_employer_holder,
+                         lambda a: office_stage(a.plan), _start_notice),
+    "recommend": Rule(_held, _is_holder, lambda a: office_stage(a.plan), _recommend),
+    "return": Rule(_held, _is_holder, lambda a: office_stage(a.plan), _return),
+    "not_recommend": Rule(_held, _is_holder, lambda a: office_stage(a.plan), _not_recommend),
+}
+
+ORG_RULES: dict[str, Rule] = {
+    "approve": Rule((OrgStatus.pending.value,), _is_territorial_hr, lambda o: None,
+                    _org_decision(OrgStatus.approved, False)),
+    "reject": Rule((OrgStatus.pending.value,), _is_territorial_hr, lambda o: None,
+                   _org_decision(OrgStatus.rejected, True)),
+}
+
+
+def _refuse_closed(plan, stage: str, now: datetime) -> None:
+    window = plan.window(stage)
+    if window_is_open(window, now):
+        return
+    if window is None:
+        raise WindowClosed(_l("本计划没有此阶段。"))
+    if now.date() < window.opens_on:
+        raise WindowClosed(_l("本阶段将于%(d)s开始。", d=format_date(window.opens_on, "yyyy-MM-dd")))
+    raise WindowClosed(_l("本阶段已于%(d)s 24:00截止，不再受理。",
+                          d=format_date(window.closes_on, "yyyy-MM-dd")))
+
+
+def transition(cfg, subject, action: str, actor: Actor, *, expected_version: int | None = None,
+               now: datetime | None = None, **params) -> None:
+    """Apply `action` to an Application or Org, or raise a TransitionError changing nothing."""
+    model = type(subject)
+    rules = APPLICATION_RULES if model is Application else ORG_RULES
+    rule = rules.get(action)
+    if rule is None or subject.tenant_id != actor.tenant_id:
+        raise Forbidden(_l("无权进行此操作。"))
+    now = now_local(now)
+    try:
+        if expected_version is not None and expected_version != subject.version:
+            raise Conflict(_l("该记录已被他人处理，请刷新后查看最新状态。"))
+        if subject.status not in rule.sources:
+            raise Conflict(_l("该记录当前状态为“%(s)s”，不能进行此操作（可能已被他人处理）。",
+                              s=status_label(subject.status)))
+        if not rule.permits(actor, subject):
+            raise Forbidden(_l("无权进行此操作。"))
+        stage = rule.window(subject)
+        if stage is not None:
+            _refuse_closed(subject.plan, stage, now)
+        ctx = Ctx(cfg, actor, now, params)
+        updates = rule.apply(subject, ctx)
+        from_state, version = subject.status, subject.version
+        result = db.session.execute(
+            sa.update(model)
+            .where(model.id == subject.id, model.version == version, model.status == from_state)
+            .values(**updates, version=model.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            raise Conflict(_l("该记录已被他人处理，请刷新后查看最新状态。"))
+        for stmt in ctx.after:
+            db.session.execute(stmt)
+        if ctx.step is not None:
+            step = {"org_id": actor.org_id, "reviewer_name": actor.name, **ctx.step}
+            db.session.add(ReviewStep(application_id=subject.id, actor_id=actor.user_id, **step))
+        db.session.add(AuditEvent(
+            tenant_id=actor.tenant_id, at=utcnow(), actor_id=actor.user_id, actor_name=actor.name,
+            actor_role=actor.role, actor_org_id=actor.org_id, ip=actor.ip,
+            subject_type=model.__tablename__, subject_id=subject.id, action=action,
+            from_state=from_state, to_state=updates.get("status", from_state),
+            reason=(params.get("opinion") or "").strip()))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    db.session.refresh(subject)
+
+
+def audit(actor: Actor, subject_type: str, subject_id: int | None, action: str,
+          reason: str = "", to_state: str | None = None) -> None:
+    """Record an event that is not a state change of an application (login, upload, create)."""
+    db.session.add(AuditEvent(
+        tenant_id=actor.tenant_id, at=utcnow(), actor_id=actor.user_id, actor_name=actor.name,
+        actor_role=actor.role, actor_org_id=actor.org_id, ip=actor.ip, subject_type=subject_type,
+        subject_id=subject_id, action=action, to_state=to_state, reason=reason))
+
+
+STATUS_LABELS = {
+    Status.draft.value: _l("草稿"),
+    Status.submitted.value: _l("待审核"),
+    Status.in_notice.value: _l("单位公示中"),
+    Status.returned.value: _l("退回补正"),
+    Status.recommended.value: _l("已推荐至评审服务机构"),
+    Status.not_recommended.value: _l("未推荐"),
+    Status.abandoned.value: _l("视为放弃"),
+    OrgStatus.pending.value: _l("待审核"),
+    OrgStatus.approved.value: _l("已通过"),
+    OrgStatus.rejected.value: _l("未通过"),
+}
+
+
+def status_label(status: str):
+    return STATUS_LABELS.get(status, status)
