@@ -12,7 +12,7 @@ class Config:
         "DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'zhicheng.db'}"
     )
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-    REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6390/0")
     RQ_QUEUE = os.environ.get("RQ_QUEUE", "zhicheng")
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(ROOT / "instance" / "uploads"))
     TENANTS_DIR = os.environ.get("TENANTS_DIR", str(ROOT / "tenants"))
@@ -50,3 +50,4 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     WTF_CSRF_ENABLED = False
     JOBS_INLINE = True
+    ARGON2_PARAMS = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}

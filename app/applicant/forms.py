@@ -14,13 +14,14 @@ class NewApplicationForm(FlaskForm):
 
 
 class BasicForm(FlaskForm):
-    gender = SelectField(_l("性别"), choices=[("", "—"), ("male", _l("男")), ("female", _l("女"))])
+    gender = SelectField(_l("性别"), choices=[("", "—"), ("male", _l("男")), ("female", _l("女"))],
+                         validate_choice=False)
     birth_date = DateField(_l("出生日期"), validators=[Optional()],
                            render_kw={"placeholder": "1985-06-15"})
     current_title = StringField(_l("现职称（如有）"), validators=[Length(max=200)])
     poge = BooleanField(_l("破格申报（不具备规定学历、资历，业绩显著）"))
     exam_passed = BooleanField(_l("已通过相应的全国统一考试"))
-    intl_qualification = SelectField(_l("国际职业资格（如有）"), choices=[])
+    intl_qualification = SelectField(_l("国际职业资格（如有）"), choices=[], validate_choice=False)
 
 
 class UploadForm(FlaskForm):

@@ -100,8 +100,6 @@ def save_basic(app_id):
     """Save the basic-information section."""
     app = _mine(app_id)
     form = BasicForm()
-    form.intl_qualification.choices = [("", "")] + [
-        (q.code, q.code) for q in g.tenant.policies.international_qualification]
     try:
         if not form.validate():
             raise TransitionError(_("出生日期格式应为年-月-日。"))

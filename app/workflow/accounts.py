@@ -10,11 +10,13 @@ from flask import current_app
 from ..models import User, utcnow
 from .ids import clean_id_number, encrypt_id, id_hash, mask_id
 
-_hasher = PasswordHasher()
+def _hasher() -> PasswordHasher:
+    """Argon2id with the library's defaults, or lighter ARGON2_PARAMS where configured (tests)."""
+    return PasswordHasher(**current_app.config.get("ARGON2_PARAMS", {}))
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def set_id_number(user: User, raw: str) -> bool:
@@ -35,15 +37,16 @@ def is_locked(user: User) -> bool:
 def check_password(user: User, password: str) -> bool:
     """Verify and count failures; the account locks after LOGIN_MAX_FAILURES in a row.
     The caller commits."""
+    hasher = _hasher()
     try:
-        ok = _hasher.verify(user.password_hash, password)
+        ok = hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         ok = False
     if ok:
         user.failed_logins = 0
         user.locked_until = None
-        if _hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = _hasher.hash(password)
+        if hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = hasher.hash(password)
         return True
     user.failed_logins += 1
     if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:

@@ -110,6 +110,8 @@ def save_basic(cfg, app: Application, actor: Actor, data: dict) -> None:
     qual = data.get("intl_qualification") or None
     if qual and qual not in {q.code for q in cfg.policies.international_qualification}:
         raise Invalid(_l("请从列表中选择国际职业资格。"))
+    if data.get("gender") not in ("", None, "male", "female"):
+        raise Invalid(_l("请选择性别。"))
     app.basic = {**(app.basic or {}), "gender": data.get("gender") or "",
                  "birth_date": data["birth_date"].isoformat() if data.get("birth_date") else "",
                  "current_title": (data.get("current_title") or "").strip()[:MAX_FIELD]}

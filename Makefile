@@ -1,0 +1,39 @@
+# Quick start: `make run` (serve the demo) and `make test` (the whole suite).
+SHELL := /bin/bash
+PY := .venv/bin/python
+VENV_STAMP := .venv/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+HTMX_VERSION := 2.0.4
+export FLASK_APP := wsgi
+
+.PHONY: run test install rules bench clean translations
+
+install: $(VENV_STAMP) static/vendor/htmx.min.js translations
+
+$(VENV_STAMP): pyproject.toml
+	@command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
+	@test -x $(PY) || python3 -m venv .venv || { apt-get update -q && apt-get install -y -q python3-venv && python3 -m venv .venv; }
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	rm -f .venv/.installed-* && touch $@
+
+# htmx from the npm registry; pages work without it, so a failed download only warns.
+static/vendor/htmx.min.js:
+	@mkdir -p static/vendor
+	@tmp=$$(mktemp -d) && (cd $$tmp && npm pack -q htmx.org@$(HTMX_VERSION) >/dev/null 2>&1) \
+	  && tar -xzf $$tmp/htmx.org-$(HTMX_VERSION).tgz -C $$tmp && cp $$tmp/package/dist/htmx.min.js $@ \
+	  && echo "htmx $(HTMX_VERSION) installed" || echo "warning: htmx not installed; pages work without it"; rm -rf $$tmp
+
+translations: $(VENV_STAMP)
+	@.venv/bin/pybabel compile -q -d app/translations 2>/dev/null || .venv/bin/pybabel compile -d app/translations
+
+run: install
+	@bash scripts/run.sh
+
+test: install
+	@bash scripts/test.sh
+
+rules: $(VENV_STAMP)
+	@$(PY) scripts/rules_report.py
+
+clean:
+	rm -rf .venv static/vendor instance/*.db

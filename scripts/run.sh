@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# make run: Redis, migrations, tenants + demo data, one RQ worker with its scheduler, the web
+# server. Ctrl-C stops every process started here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/services.sh
+[ -f .env ] && { set -a; source .env; set +a; }
+export HOST=${HOST:-127.0.0.1} PORT=${PORT:-5000}
+export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6390/0}
+export FLASK_APP=wsgi
+mkdir -p instance
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  echo; echo "stopping..."
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "stopped."
+}
+trap cleanup INT TERM EXIT
+
+command -v redis-server >/dev/null || apt_install redis-server
+redis_port=$(python3 -c "import urllib.parse,os;print(urllib.parse.urlparse(os.environ['REDIS_URL']).port or 6379)")
+if ! redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
+  pids+=("$(start_redis "$redis_port" instance/redis)")
+fi
+
+.venv/bin/flask db upgrade
+accounts=$(.venv/bin/flask demo load)
+.venv/bin/flask jobs schedule >/dev/null
+.venv/bin/rq worker --with-scheduler --url "$REDIS_URL" "${RQ_QUEUE:-zhicheng}" -q \
+  >instance/worker.log 2>&1 &
+pids+=($!)
+.venv/bin/gunicorn --bind "$HOST:$PORT" --workers 2 --access-logfile - wsgi:app \
+  >instance/web.log 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do curl -sf "http://$HOST:$PORT/" >/dev/null 2>&1 && break; sleep 0.2; done
+cat <<MSG
+
+  职称评审服务平台 is running:  http://$HOST:$PORT/
+  (worker log: instance/worker.log, web log: instance/web.log; Ctrl-C stops everything)
+
+  Demo accounts, one per role and tenant:
+$accounts
+MSG
+wait -n "${pids[@]}" || true
