@@ -4,7 +4,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from flask import Flask, current_app, g, render_template, request, session, url_for
+from flask import (
+    Flask, current_app, g, has_request_context, render_template, request, session, url_for,
+)
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -13,7 +15,10 @@ from .models import Status, User
 
 
 def select_locale() -> str:
-    """?lang= (remembered in the session), else the browser's preference, else zh-CN."""
+    """?lang= (remembered in the session), else the browser's preference, else zh-CN.
+    Outside a request (jobs, CLI) the default, zh-CN."""
+    if not has_request_context():
+        return "zh_Hans_CN"
     wanted = request.args.get("lang")
     if wanted in ("zh", "en"):
         session["lang"] = wanted

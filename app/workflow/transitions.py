@@ -207,13 +207,14 @@ def transition(cfg, subject, action: str, actor: Actor, *, expected_version: int
         raise Forbidden(_l("无权进行此操作。"))
     now = now_local(now)
     try:
+        # A page loaded before someone else acted: say so, whoever holds the record now.
         if expected_version is not None and expected_version != subject.version:
             raise Conflict(_l("该记录已被他人处理，请刷新后查看最新状态。"))
+        if not rule.permits(actor, subject):
+            raise Forbidden(_l("无权进行此操作。"))
         if subject.status not in rule.sources:
             raise Conflict(_l("该记录当前状态为“%(s)s”，不能进行此操作（可能已被他人处理）。",
                               s=status_label(subject.status)))
-        if not rule.permits(actor, subject):
-            raise Forbidden(_l("无权进行此操作。"))
         stage = rule.window(subject)
         if stage is not None:
             _refuse_closed(subject.plan, stage, now)
