@@ -5,6 +5,7 @@ setup, through `app.app_context()`."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,7 @@ from app.tenancy import tenants
 from app.tenancy.sync import sync_tenant
 
 TZ = ZoneInfo("Asia/Shanghai")
+ROOT_TENANTS = Path(__file__).resolve().parent.parent / "tenants"
 PASSWORD = "Passw0rd-test"
 
 

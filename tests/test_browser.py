@@ -133,7 +133,7 @@ def test_beijing_walkthrough(live, browser, tmp_path, js):
         page.click("form.stack button")
         expect(page).to_have_url(f"{base}/beijing/me/")
         _flash_ok(page, "注册成功")
-        expect(page.locator("main")).to_contain_text("110108")  # the masked ID number
+        expect(page.locator("main")).to_contain_text("110*************21")  # masked
 
         # Create the application.
         page.click("a.button[href$='/me/applications/new']")
@@ -148,6 +148,7 @@ def test_beijing_walkthrough(live, browser, tmp_path, js):
         expect(page.locator("h1")).to_have_text(PLAN)
         expect(page.locator("main > p strong")).to_have_text("草稿")
 
+        page.wait_for_load_state("load")
         htmx_loaded = js and page.evaluate("typeof htmx") == "object"
         if js and HTMX_JS.is_file():
             assert htmx_loaded, "static/vendor/htmx.min.js exists but htmx did not load"

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask import current_app
 from redis import Redis
 from rq import Queue, get_current_job
+from rq.job import JobStatus
 
 from ..extensions import db
 from ..models import Plan
@@ -42,6 +43,12 @@ def queue() -> Queue:
                  connection=Redis.from_url(current_app.config["REDIS_URL"]))
 
 
+def _pending(q: Queue, job_id: str) -> bool:
+    job = q.fetch_job(job_id)
+    return job is not None and job.get_status(refresh=True) in (
+        JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED, JobStatus.DEFERRED)
+
+
 def schedule_all(now: datetime | None = None) -> list[tuple[str, str, str]]:
     """Enqueue every close: future ones at their instant, overdue unfinished ones now (catch-up,
     oldest first). Job ids are stable, so scheduling twice does not duplicate a job."""
@@ -56,6 +63,8 @@ def schedule_all(now: datetime | None = None) -> list[tuple[str, str, str]]:
             for plan, stage, at in due_closes(g.tenant_id):
                 key = close_key(plan, stage)
                 job_id = key.replace(":", "-")
+                if q is not None and _pending(q, job_id):
+                    continue  # already queued or scheduled: the close runs once
                 if at <= now:
                     if key in finished:
                         continue
