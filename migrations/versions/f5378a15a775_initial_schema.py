@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 0730d812c300
+Revision ID: f5378a15a775
 Revises: 
-Create Date: 2026-11-24 07:12:13.889618
+Create Date: 2026-11-24 07:21:33.955627
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import app.models.base
 
 
 # revision identifiers, used by Alembic.
-revision = '0730d812c300'
+revision = 'f5378a15a775'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -65,8 +65,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['parent_id'], ['orgs.id'], name=op.f('fk_orgs_parent_id_orgs')),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_orgs_tenant_id_tenants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_orgs')),
-    sa.UniqueConstraint('tenant_id', 'code', name=op.f('uq_orgs_tenant_id')),
-    sa.UniqueConstraint('tenant_id', 'uscc', name=op.f('uq_orgs_tenant_id'))
+    sa.UniqueConstraint('tenant_id', 'code', name=op.f('uq_orgs_tenant_id_code')),
+    sa.UniqueConstraint('tenant_id', 'uscc', name=op.f('uq_orgs_tenant_id_uscc'))
     )
     with op.batch_alter_table('orgs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_orgs_tenant_id'), ['tenant_id'], unique=False)
@@ -83,7 +83,7 @@ def upgrade():
     sa.Column('is_demo', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_plans_tenant_id_tenants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_plans')),
-    sa.UniqueConstraint('tenant_id', 'code', name=op.f('uq_plans_tenant_id'))
+    sa.UniqueConstraint('tenant_id', 'code', name=op.f('uq_plans_tenant_id_code'))
     )
     with op.batch_alter_table('plans', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_plans_tenant_id'), ['tenant_id'], unique=False)
@@ -102,7 +102,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['agency_org_id'], ['orgs.id'], name=op.f('fk_committees_agency_org_id_orgs')),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_committees_tenant_id_tenants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_committees')),
-    sa.UniqueConstraint('tenant_id', 'code', name=op.f('uq_committees_tenant_id'))
+    sa.UniqueConstraint('tenant_id', 'code', name=op.f('uq_committees_tenant_id_code'))
     )
     with op.batch_alter_table('committees', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_committees_tenant_id'), ['tenant_id'], unique=False)
@@ -115,7 +115,7 @@ def upgrade():
     sa.Column('closes_on', sa.Date(), nullable=False),
     sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], name=op.f('fk_plan_windows_plan_id_plans')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_windows')),
-    sa.UniqueConstraint('plan_id', 'stage', name=op.f('uq_plan_windows_plan_id'))
+    sa.UniqueConstraint('plan_id', 'stage', name=op.f('uq_plan_windows_plan_id_stage'))
     )
     with op.batch_alter_table('plan_windows', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_plan_windows_plan_id'), ['plan_id'], unique=False)
@@ -142,8 +142,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_users_org_id_orgs')),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_users_tenant_id_tenants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
-    sa.UniqueConstraint('tenant_id', 'id_number_hash', name=op.f('uq_users_tenant_id')),
-    sa.UniqueConstraint('tenant_id', 'username', name=op.f('uq_users_tenant_id'))
+    sa.UniqueConstraint('tenant_id', 'id_number_hash', name=op.f('uq_users_tenant_id_id_number_hash')),
+    sa.UniqueConstraint('tenant_id', 'username', name=op.f('uq_users_tenant_id_username'))
     )
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_users_org_id'), ['org_id'], unique=False)
