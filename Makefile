@@ -24,7 +24,7 @@ static/vendor/htmx.min.js:
 	  && echo "htmx $(HTMX_VERSION) installed" || echo "warning: htmx not installed; pages work without it"; rm -rf $$tmp
 
 translations: $(VENV_STAMP)
-	@.venv/bin/pybabel compile -q -d app/translations 2>/dev/null || .venv/bin/pybabel compile -d app/translations
+	@.venv/bin/pybabel compile -d app/translations --statistics
 
 run: install
 	@bash scripts/run.sh
