@@ -13,14 +13,15 @@ apt_install() {
 }
 
 start_redis() {
-  # start_redis PORT DIR — a private redis-server in the foreground's background; echoes its pid.
+  # start_redis PORT DIR — a private redis-server, a child of this shell; its pid in REDIS_PID.
   local port=$1 dir=$2
-  mkdir -p "$dir"
+  mkdir -p "$dir" && dir=$(cd "$dir" && pwd)  # redis resolves paths after moving into --dir
   redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save 60 1 --appendonly no \
     --daemonize no --logfile "$dir/redis.log" >/dev/null 2>&1 &
-  local pid=$!
-  for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-  echo "$pid"
+  REDIS_PID=$!
+  for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "redis-server did not start; see $dir/redis.log" >&2
+  return 1
 }
 
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1; }

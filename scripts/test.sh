@@ -18,7 +18,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-redis_pid=$(start_redis "$redis_port" "$work/redis")
+start_redis "$redis_port" "$work/redis"
+redis_pid=$REDIS_PID
 start_postgres "$pg_port" "$work/pg"
 
 export TEST_REDIS_URL="redis://127.0.0.1:$redis_port/0"
