@@ -46,6 +46,24 @@ def static_url(filename: str) -> str:
     return url_for("static", filename=filename, v=digest) if digest else ""
 
 
+def filesize(n: int) -> str:
+    return f"{n} B" if n < 1024 else f"{n / 1024:.0f} KB" if n < 1024 * 1024 else \
+        f"{n / 1024 / 1024:.1f} MB"
+
+
+def target_label(target: str) -> str:
+    """What a correction points at, for display: a section or a checklist material."""
+    from .tenancy import label
+    from .workflow.applications import SECTION_TITLES
+
+    if target.startswith("material:"):
+        return label(g.tenant.material(target.split(":", 1)[1])) or target
+    if target == "basic":
+        from flask_babel import gettext
+        return gettext("基本信息")
+    return str(SECTION_TITLES.get(target, target))
+
+
 def client_ip() -> str:
     return request.headers.get("X-Real-IP") or request.remote_addr or ""
 
@@ -79,9 +97,20 @@ def init_app(app: Flask) -> None:
                 "Status": Status, "current_user": current_user}
 
     from .tenancy import label
-    from .workflow.transitions import status_label
+    from .workflow.people import PERSON_TYPE_LABELS
+    from .workflow.transitions import action_label, status_label
 
-    app.jinja_env.globals.update(label=label, status_label=status_label)
+    app.jinja_env.globals.update(label=label, status_label=status_label,
+                                 action_label=action_label, person_type_labels=PERSON_TYPE_LABELS,
+                                 target_label=target_label)
+    app.jinja_env.filters["filesize"] = filesize
+
+    @app.route("/favicon.ico")
+    def favicon():
+        """No icon: answer at once instead of treating the name as a tenant."""
+        resp = current_app.response_class(status=204)
+        resp.headers["Cache-Control"] = "public, max-age=86400"
+        return resp
 
     for code in (403, 404, 413):
         app.register_error_handler(code, _error_page(code))

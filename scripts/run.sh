@@ -19,12 +19,12 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
+command -v curl >/dev/null || apt_install curl
 if curl -s -o /dev/null "http://$HOST:$PORT/" 2>/dev/null; then
   echo "Something already answers on http://$HOST:$PORT/ — stop it or set PORT." >&2
   exit 1
 fi
 command -v redis-server >/dev/null || apt_install redis-server
-command -v curl >/dev/null || apt_install curl
 redis_port=$(python3 -c "import urllib.parse,os;print(urllib.parse.urlparse(os.environ['REDIS_URL']).port or 6379)")
 if ! redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
   start_redis "$redis_port" instance/redis

@@ -68,7 +68,7 @@ def test_employer_close_marks_unrecommended_and_abandons_uncorrected(ctx):
         for a in apps:
             transition(cfg, a, "submit", f.actor(a.applicant))
         transition(cfg, apps[1], "start_notice", f.actor(clerk))
-        transition(cfg, apps[2], "return", f.actor(clerk), items=[{"target": "x", "text": "补"}])
+        transition(cfg, apps[2], "return", f.actor(clerk), items=[{"target": "papers", "text": "补"}])
     with time_machine.travel(at(2026, 8, 7, 0, 0, 1), tick=False):
         run = close_stage(f.plan("beijing", "bj-2026"), "employer_review")
     assert run.rows_changed == 3

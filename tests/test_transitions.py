@@ -133,7 +133,7 @@ def test_two_offices_acting_at_once_one_wins(bj):
     act(bj, "clerk", "start_notice", at(2026, 7, 8, 10), expected_version=seen)
     with pytest.raises(Conflict) as e:
         act(bj, "clerk2", "return", at(2026, 7, 8, 10), expected_version=seen,
-            items=[{"target": "学历", "text": "缺学位证"}])
+            items=[{"target": "education", "text": "缺学位证"}])
     assert "刷新" in str(e.value.message)
     assert bj["app"].status == Status.in_notice.value
     assert [a.action for a in audit_rows(bj["app"].id)] == ["submit", "start_notice"]
@@ -160,7 +160,10 @@ def test_return_lists_every_correction_and_resubmission_restarts_at_employer(bj)
     act(bj, "applicant", "submit", at(2026, 7, 8, 9))
     with pytest.raises(Invalid):
         act(bj, "clerk", "return", at(2026, 7, 8, 10), items=[])
-    items = [{"target": "学历", "text": "缺学位证扫描件"}, {"target": "工作经历", "text": "起止时间不连续"}]
+    with pytest.raises(Invalid):  # each correction points at a section or a material
+        act(bj, "clerk", "return", at(2026, 7, 8, 10), items=[{"target": "x", "text": "补"}])
+    items = [{"target": "material:education", "text": "缺学位证扫描件"},
+             {"target": "work", "text": "起止时间不连续"}]
     act(bj, "clerk", "return", at(2026, 7, 8, 10), items=items, opinion="请一次性补正")
     app = bj["app"]
     assert app.status == Status.returned.value and app.holder_org_id is None

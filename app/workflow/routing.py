@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import Org, Role
@@ -51,7 +52,7 @@ def compute_route(cfg, app) -> list[dict]:
     employer = app.employer
     rule = matching_rule(cfg, app, employer)
     if rule is None:
-        raise Invalid("没有适用于此申报的报送路径，请联系人社部门。")
+        raise Invalid(_l("没有适用于此申报的报送路径，请联系人社部门。"))
     route = []
     for kind in rule.steps:
         org = None
@@ -69,7 +70,7 @@ def compute_route(cfg, app) -> list[dict]:
                     StepKind.region_hr: Tier.region}[kind]
             org = _hr_bureau(app.tenant_id, cfg, employer, tier)
         if org is None:
-            raise Invalid("无法确定报送环节的审核单位，请联系人社部门。")
+            raise Invalid(_l("无法确定报送环节的审核单位，请联系人社部门。"))
         route.append({"kind": kind.value, "org_id": org.id})
     return route
 

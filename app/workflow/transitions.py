@@ -11,12 +11,12 @@ from datetime import datetime
 from typing import Any, Callable
 
 import sqlalchemy as sa
-from flask_babel import format_date
+from flask_babel import force_locale, format_date
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import (
-    Application, AuditEvent, Org, OrgStatus, ReviewStep, Role, Status, User, utcnow,
+    Application, AuditEvent, Org, OrgStatus, ReviewStep, Role, Section, Status, User, utcnow,
 )
 from ..tenancy.schema import StepKind
 from . import eligibility
@@ -97,7 +97,7 @@ def _enter_route(app: Application, ctx: Ctx) -> dict:
         updates["status"] = Status.recommended.value
         ctx.step = {"org_id": app.association_org_id, "action": "recommend_offline",
                     "reviewer_name": app.association.name if app.association else "",
-                    "opinion": str(_l("协会线下审核、公示并盖章推荐，推荐表扫描件已上传。"))}
+                    "opinion": _record(_l("协会线下审核、公示并盖章推荐，推荐表扫描件已上传。"))}
     return updates
 
 
@@ -105,10 +105,16 @@ def _start_notice(app: Application, ctx: Ctx) -> dict:
     days = ctx.cfg.policies.notice_working_days
     today = ctx.now.date()
     ends = WorkCalendar(ctx.cfg).nth_workday_after(today, days)
-    ctx.step = {"action": "start_notice", "opinion": str(_l(
+    ctx.step = {"action": "start_notice", "opinion": _record(_l(
         "单位内部公示：%(a)s 至 %(b)s（%(n)d个工作日）。",
-        a=format_date(today, "yyyy-MM-dd"), b=format_date(ends, "yyyy-MM-dd"), n=days))}
+        a=today.isoformat(), b=ends.isoformat(), n=days))}
     return {"status": Status.in_notice.value, "notice_starts_on": today, "notice_ends_on": ends}
+
+
+def _record(text) -> str:
+    """Text kept in a record is written in the default language (zh-CN), whoever acts."""
+    with force_locale("zh_Hans_CN"):
+        return str(text)
 
 
 def _recommend(app: Application, ctx: Ctx) -> dict:
@@ -134,9 +140,14 @@ def _recommend(app: Application, ctx: Ctx) -> dict:
 
 
 def _return(app: Application, ctx: Ctx) -> dict:
-    items = [i for i in ctx.params.get("items", []) if (i.get("text") or "").strip()]
+    items = [{"target": i.get("target", ""), "text": i["text"].strip()[:300]}
+             for i in ctx.params.get("items", []) if (i.get("text") or "").strip()]
     if not items:
         raise Invalid(_l("退回须一次性列明全部需要补正的内容（至少一项）。"))
+    targets = {"basic", *(s.value for s in Section),
+               *(f"material:{m.code}" for m in ctx.cfg.checklist.material)}
+    if any(i["target"] not in targets for i in items):
+        raise Invalid(_l("每项补正内容须对应一个栏目或一类材料。"))
     ctx.step = {"action": "return", "opinion": (ctx.params.get("opinion") or "").strip(),
                 "items": items}
     return {"status": Status.returned.value, "holder_org_id": None, "route_pos": 0,
@@ -254,6 +265,17 @@ def audit(actor: Actor, subject_type: str, subject_id: int | None, action: str,
         tenant_id=actor.tenant_id, at=utcnow(), actor_id=actor.user_id, actor_name=actor.name,
         actor_role=actor.role, actor_org_id=actor.org_id, ip=actor.ip, subject_type=subject_type,
         subject_id=subject_id, action=action, to_state=to_state, reason=reason))
+
+
+ACTION_LABELS = {
+    "submit": _l("提交申报"), "resubmit": _l("补正后重新提交"), "start_notice": _l("开始单位公示"),
+    "recommend": _l("推荐"), "recommend_offline": _l("协会线下推荐"), "return": _l("退回补正"),
+    "not_recommend": _l("不予推荐"), "approve": _l("通过"), "reject": _l("不予通过"),
+}
+
+
+def action_label(action: str):
+    return ACTION_LABELS.get(action, action)
 
 
 STATUS_LABELS = {
