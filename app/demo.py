@@ -4,16 +4,24 @@ Idempotent: existing rows are kept. The demo plan's windows are laid out from th
 laid out again when its application window has already closed, so the demo works on any day."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+import io
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
+from pypdf import PdfWriter
 
+from . import uploads
 from .extensions import db
-from .models import Org, OrgStatus, Plan, User
+from .models import Application, Attachment, Committee, Entry, Org, OrgStatus, Plan, User
 from .tenancy.loader import TenantConfig, TenantConfigError
 from .tenancy.schema import OrgKind
 from .tenancy.sync import _upsert, org_ids, set_windows
 from .workflow.accounts import hash_password, set_id_number
+from .workflow.actors import Actor
+from .workflow.applications import create_application
+from .workflow.calendar import TZ
+from .workflow.eligibility import required_materials
+from .workflow.transitions import transition
 from .workflow.ids import clean_uscc
 
 
@@ -59,11 +67,68 @@ def load_demo(cfg: TenantConfig, tenant_id: int, today: date) -> list[tuple[str,
         p = demo.demo_plan
         plan = db.session.scalar(sa.select(Plan).filter_by(tenant_id=tenant_id, code=p.code))
         apply = plan.window("apply") if plan else None
-        if plan is None or apply is None or apply.closes_on < today:
+        opens = today + timedelta(days=p.windows["apply"][0])
+        if plan is None or apply is None or apply.closes_on < today or apply.opens_on > opens:
             plan = _upsert(Plan, {"tenant_id": tenant_id, "code": p.code}, {
                 "year": today.year, "name": p.name, "name_en": p.name_en,
                 "levels": list(p.levels), "review_mode": p.review_mode, "is_demo": True})
             set_windows(plan, {stage: (today + timedelta(days=a), today + timedelta(days=b))
                                for stage, (a, b) in p.windows.items()})
+        db.session.commit()
+        for i, seed in enumerate(demo.demo_application):
+            _demo_application(cfg, tenant_id, plan, seed, today, f"{where}: demo_application.{i}")
     db.session.commit()
     return accounts
+
+
+def _demo_application(cfg, tenant_id: int, plan: Plan, seed, today: date, where: str) -> None:
+    """Create, fill and move one demo application through the transition service, acting at
+    10:00 on the day `days_ago` before today (the demo plan's windows must cover that day)."""
+    user = db.session.scalar(sa.select(User).filter_by(tenant_id=tenant_id, username=seed.applicant))
+    committee = db.session.scalar(sa.select(Committee).filter_by(tenant_id=tenant_id,
+                                                                  code=seed.committee))
+    if user is None or committee is None:
+        raise TenantConfigError(f"{where}: unknown applicant or committee")
+    if db.session.scalar(sa.select(Application.id).filter_by(applicant_id=user.id, plan_id=plan.id)):
+        return  # already there: the demo keeps its data
+    when = datetime.combine(today - timedelta(days=seed.days_ago), time(10), TZ)
+    actor = Actor.of(user)
+    app = create_application(cfg, actor, user, plan_id=plan.id, committee_id=committee.id,
+                             series=seed.series, level=seed.level, specialty=seed.specialty,
+                             now=when)
+    app.basic = {**app.basic, "gender": "female", "birth_date": "1988-03-12",
+                 "current_title": "助理工程师"}
+    db.session.add_all([
+        Entry(application_id=app.id, section="education", data={
+            "school": "北京交通大学", "major": "土木工程", "degree": "本科",
+            "graduated_on": "2010-07-01"}),
+        Entry(application_id=app.id, section="work", data={
+            "org_name": app.employer.name if app.employer else "", "position": "结构设计",
+            "start": "2010-08-01", "end": ""}),
+        Entry(application_id=app.id, section="papers", data={
+            "title": "装配式混凝土框架节点抗震性能试验研究", "journal": "建筑结构", "year": "2023",
+            "coauthors": ""}),
+    ])
+    for m in required_materials(cfg, app):
+        data = _demo_pdf()
+        stored, digest = uploads.store(cfg.slug, data, "application/pdf")
+        db.session.add(Attachment(application_id=app.id, material=m.code, filename=f"{m.code}.pdf",
+                                  stored_name=stored, mime="application/pdf", size=len(data),
+                                  sha256=digest, uploaded_by=user.id))
+    db.session.commit()
+    if seed.stage in ("submitted", "in_notice"):
+        transition(cfg, app, "submit", actor, now=when)
+    if seed.stage == "in_notice":
+        clerk = db.session.scalar(sa.select(User).filter_by(
+            tenant_id=tenant_id, org_id=app.holder_org_id, role="employer_clerk"))
+        if clerk is None:
+            raise TenantConfigError(f"{where}: the employer has no employer_clerk account")
+        transition(cfg, app, "start_notice", Actor.of(clerk), now=when)
+
+
+def _demo_pdf() -> bytes:
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()

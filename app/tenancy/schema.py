@@ -258,8 +258,21 @@ class DemoUser(Strict):
     mobile: str | None = None
 
 
+class DemoApplication(Strict):
+    """A filled-in application in the demo plan, taken through the real transitions as if its
+    applicant had submitted `days_ago` days before the load day."""
+    applicant: str
+    committee: str
+    series: str
+    specialty: str | None = None
+    level: str
+    stage: Literal["draft", "submitted", "in_notice"]
+    days_ago: int = Field(default=0, ge=0, le=60)
+
+
 class DemoFile(Strict):
     password: str
     demo_plan: DemoPlan | None = None
     employer: list[DemoEmployer] = []
     user: list[DemoUser] = []
+    demo_application: list[DemoApplication] = []

@@ -2,7 +2,7 @@
 later move go through transitions.transition()."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -65,14 +65,16 @@ def open_plans(tenant_id: int) -> list[Plan]:
 
 
 def create_application(cfg, actor: Actor, user: User, *, plan_id: int, committee_id: int,
-                       series: str, level: str, specialty: str | None) -> Application:
+                       series: str, level: str, specialty: str | None,
+                       now: datetime | None = None) -> Application:
     """A new draft, inside the plan's apply window; one per plan and series-level per person."""
+    now = now_local(now)
     plan = db.session.scalar(sa.select(Plan).filter_by(id=plan_id, tenant_id=actor.tenant_id))
     committee = db.session.scalar(sa.select(Committee).filter_by(
         id=committee_id, tenant_id=actor.tenant_id))
     if plan is None or committee is None:
         raise Invalid(_l("请选择申报计划和评审委员会。"))
-    _refuse_closed(plan, "apply", now_local())
+    _refuse_closed(plan, "apply", now)
     if cfg.series(series) is None or cfg.level(level) is None:
         raise Invalid(_l("请选择系列和级别。"))
     if specialty and cfg.specialty(series, specialty) is None:
@@ -100,7 +102,7 @@ def create_application(cfg, actor: Actor, user: User, *, plan_id: int, committee
                       basic={"name": user.name})
     db.session.add(app)
     db.session.flush()
-    audit(actor, "applications", app.id, "create", to_state=Status.draft.value)
+    audit(actor, "applications", app.id, "create", to_state=Status.draft.value, now=now)
     db.session.commit()
     return app
 

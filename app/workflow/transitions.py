@@ -244,9 +244,10 @@ def transition(cfg, subject, action: str, actor: Actor, *, expected_version: int
             db.session.execute(stmt)
         if ctx.step is not None:
             step = {"org_id": actor.org_id, "reviewer_name": actor.name, **ctx.step}
-            db.session.add(ReviewStep(application_id=subject.id, actor_id=actor.user_id, **step))
+            db.session.add(ReviewStep(application_id=subject.id, actor_id=actor.user_id, at=now,
+                                      **step))
         db.session.add(AuditEvent(
-            tenant_id=actor.tenant_id, at=utcnow(), actor_id=actor.user_id, actor_name=actor.name,
+            tenant_id=actor.tenant_id, at=now, actor_id=actor.user_id, actor_name=actor.name,
             actor_role=actor.role, actor_org_id=actor.org_id, ip=actor.ip,
             subject_type=model.__tablename__, subject_id=subject.id, action=action,
             from_state=from_state, to_state=updates.get("status", from_state),
@@ -259,10 +260,10 @@ def transition(cfg, subject, action: str, actor: Actor, *, expected_version: int
 
 
 def audit(actor: Actor, subject_type: str, subject_id: int | None, action: str,
-          reason: str = "", to_state: str | None = None) -> None:
+          reason: str = "", to_state: str | None = None, now: datetime | None = None) -> None:
     """Record an event that is not a state change of an application (login, upload, create)."""
     db.session.add(AuditEvent(
-        tenant_id=actor.tenant_id, at=utcnow(), actor_id=actor.user_id, actor_name=actor.name,
+        tenant_id=actor.tenant_id, at=now or utcnow(), actor_id=actor.user_id, actor_name=actor.name,
         actor_role=actor.role, actor_org_id=actor.org_id, ip=actor.ip, subject_type=subject_type,
         subject_id=subject_id, action=action, to_state=to_state, reason=reason))
 
