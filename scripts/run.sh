@@ -37,6 +37,8 @@ accounts=$(.venv/bin/flask demo load)
 .venv/bin/rq worker --with-scheduler --url "$REDIS_URL" "${RQ_QUEUE:-zhicheng}" -q \
   >instance/worker.log 2>&1 &
 pids+=($!)
+.venv/bin/rq cron --url "$REDIS_URL" app/jobs/cron.py >instance/cron.log 2>&1 &
+pids+=($!)
 .venv/bin/gunicorn --bind "$HOST:$PORT" --workers 2 --access-logfile - wsgi:app \
   >instance/web.log 2>&1 &
 pids+=($!)

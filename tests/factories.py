@@ -125,3 +125,32 @@ def make_application(slug: str, applicant: User, plan_code: str, committee_code:
 
 def actor(user: User, ip: str = "127.0.0.1") -> Actor:
     return Actor.of(user, ip)
+
+
+def make_expert(slug: str, name: str, *, level: str = "senior", title_year: int = 2015,
+                series: str = "engineering", specialty: str | None = None, role: str = "member",
+                employer: str | None = None, private: bool = False, birth=(1970, 5, 1),
+                term_start=(2025, 1, 1), terms: int = 1, signed: bool = True, user: bool = True):
+    from datetime import date
+
+    from app.models import Expert, utcnow
+    u = make_user(slug, f"x-{name}", "expert", name=name) if user else None
+    e = Expert(tenant_id=tenant_id(slug), user_id=u.id if u else None, name=name, gender="male",
+               birth_date=date(*birth), title_level=level, title_year=title_year, series=series,
+               specialty=specialty, employer_org_id=org(slug, employer).id if employer else None,
+               private_sector=private, role=role, entry_route="invited", term_start=date(*term_start),
+               terms=terms, confidentiality_signed_at=utcnow() if signed else None)
+    db.session.add(e)
+    db.session.commit()
+    return e
+
+
+def file_committee(slug: str, code: str, filed=(2026, 1, 1), until=(2028, 12, 31)):
+    from datetime import date
+    c = committee(slug, code)
+    c.filed_on, c.valid_until = date(*filed), date(*until)
+    c.scope, c.procedure = "本市工程技术人员", "材料评审、答辩、表决"
+    c.standard = [{"code": "c1", "name": "业绩成果", "max": 60},
+                  {"code": "c2", "name": "答辩", "max": 40}]
+    db.session.commit()
+    return c

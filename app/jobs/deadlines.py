@@ -38,6 +38,19 @@ def run_close(slug: str, plan_code: str, stage: str) -> int:
         return run.rows_changed
 
 
+def run_corrections() -> int:
+    """RQ job: abandon, in every tenant, files whose agency correction deadline has passed."""
+    from ..workflow.deadlines import close_corrections
+    app = current_app._get_current_object() if current_app else _worker_app()
+    changed = 0
+    with app.app_context():
+        for slug in tenants():
+            with tenant_scope(slug):
+                from flask import g
+                changed += close_corrections(g.tenant_id).rows_changed
+    return changed
+
+
 def queue() -> Queue:
     return Queue(current_app.config["RQ_QUEUE"],
                  connection=Redis.from_url(current_app.config["REDIS_URL"]))

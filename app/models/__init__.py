@@ -6,8 +6,14 @@ from .jobs import JobRun
 from .orgs import Committee, Org, OrgStatus, Tenant
 from .people import PersonType, Role, User
 from .plans import Plan, PlanWindow, ReviewMode, Stage
+from .review import (
+    BallotReceipt, BallotVote, Conflict, Expert, ExpertRole, MemberStatus, PanelMember,
+    ReviewSession, Score, SessionFile, SessionItem, SessionStatus,
+)
 
 __all__ = [
+    "BallotReceipt", "BallotVote", "Conflict", "Expert", "ExpertRole", "MemberStatus",
+    "PanelMember", "ReviewSession", "Score", "SessionFile", "SessionItem", "SessionStatus",
     "OPEN_FOR_EDIT", "Application", "Attachment", "AuditEvent", "Committee", "Entry", "JobRun",
     "Org", "OrgStatus", "PersonType", "Plan", "PlanWindow", "ReviewMode", "ReviewStep", "Role",
     "Section", "Stage", "Status", "Tenant", "User", "utcnow",

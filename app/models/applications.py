@@ -15,6 +15,10 @@ class Status(str, Enum):
     in_notice = "in_notice"              # 单位公示中
     returned = "returned"                # 退回补正
     recommended = "recommended"          # 已推荐至评审服务机构
+    checked = "checked"                  # 评审服务机构审核通过
+    in_review = "in_review"              # 评审中
+    passed = "passed"                    # 评审通过
+    failed = "failed"                    # 评审未通过
     not_recommended = "not_recommended"  # 未推荐
     abandoned = "abandoned"              # 视为放弃
 
@@ -59,6 +63,8 @@ class Application(db.Model):
     poge: Mapped[bool] = mapped_column(default=False)   # 破格
     exam_passed: Mapped[bool] = mapped_column(default=False)
     intl_qualification: Mapped[str | None] = mapped_column(sa.String(40))
+    # Set when the agency returns the file: corrections are due by this day (一次性告知).
+    correction_due: Mapped[date | None] = mapped_column(sa.Date)
     notice_starts_on: Mapped[date | None] = mapped_column(sa.Date)
     notice_ends_on: Mapped[date | None] = mapped_column(sa.Date)
     submitted_at = mapped_column(UTCDateTime, nullable=True)
@@ -126,6 +132,8 @@ class ReviewStep(db.Model):
     action: Mapped[str] = mapped_column(sa.String(30))
     opinion: Mapped[str] = mapped_column(sa.Text, default="")
     items: Mapped[list] = mapped_column(sa.JSON, default=list)
+    # What the file looked like when it was returned, to show the agency what changed since.
+    snapshot: Mapped[dict | None] = mapped_column(sa.JSON, nullable=True)
     at = mapped_column(UTCDateTime, default=utcnow)
 
     application = relationship("Application", back_populates="steps")

@@ -1,4 +1,5 @@
 """Tenants, org units and the committee directory."""
+from datetime import date
 from enum import Enum
 
 import sqlalchemy as sa
@@ -64,8 +65,21 @@ class Committee(db.Model):
     levels: Mapped[list] = mapped_column(sa.JSON, default=list)
     specialties: Mapped[list] = mapped_column(sa.JSON, default=list)
     district_only: Mapped[bool] = mapped_column(default=False)
+    # Enterprise committees include a share of private-sector experts (CF-EXP-1).
+    private_share: Mapped[float] = mapped_column(default=0.0)
+    # Filing (AE-COMM-1): scope, scoring standard, procedure and roster, valid ≤ 3 years.
+    filed_on: Mapped[date | None] = mapped_column(sa.Date)
+    valid_until: Mapped[date | None] = mapped_column(sa.Date)
+    scope: Mapped[str] = mapped_column(sa.Text, default="")
+    standard: Mapped[list] = mapped_column(sa.JSON, default=list)  # [{"code","name","max"}]
+    procedure: Mapped[str] = mapped_column(sa.Text, default="")
+    roster: Mapped[list] = mapped_column(sa.JSON, default=list)    # expert ids at filing
+    version: Mapped[int] = mapped_column(default=1)
 
     agency = relationship("Org")
+
+    def filed_valid_on(self, day: date) -> bool:
+        return bool(self.filed_on and self.valid_until and self.filed_on <= day <= self.valid_until)
 
     def label(self, locale: str = "zh") -> str:
         return self.name_en if locale.startswith("en") and self.name_en else self.name

@@ -16,6 +16,7 @@ class Role(str, Enum):
     hr_officer = "hr_officer"                # 人社局（县/市/自治区）
     association_clerk = "association_clerk"  # 协会/学会
     agency_clerk = "agency_clerk"            # 评审服务机构
+    expert = "expert"                        # 评审专家
     tenant_admin = "tenant_admin"
 
 

@@ -174,6 +174,8 @@ class RoutingFile(Strict):
 class Material(Named):
     required_when: Condition | None = None
     min_count: int = Field(default=1, ge=1)
+    # Withheld from blind reviewers: the scan itself shows who the applicant is.
+    blind_hidden: bool = False
 
 
 class ChecklistFile(Strict):
@@ -202,6 +204,11 @@ class PoliciesFile(Strict):
     poge: PogeRule | None = None
     central_unit_letter: bool = False
     notice_working_days: int = Field(default=5, ge=1)
+    # After the agency returns a file, does the employer post a second notice? (BJ-WIN-3: no)
+    renotice_after_agency_return: bool = False
+    # Days the agency gives for corrections by default (the agency may set another date).
+    correction_days: int = Field(default=10, ge=1, le=60)
+    expert_retirement_age: int = Field(default=60, ge=50, le=70)
     international_qualification: list[Qualification] = []
 
 
@@ -211,6 +218,7 @@ class CommitteeSeed(Named):
     levels: list[str]
     specialties: list[str] = []  # empty: every specialty of the series
     district_only: bool = False  # only reachable through district_committee routing
+    private_share: float = Field(default=0.0, ge=0, le=1)  # enterprise committees (CF-EXP-1)
 
 
 class DirectoryFile(Strict):
@@ -270,9 +278,28 @@ class DemoApplication(Strict):
     days_ago: int = Field(default=0, ge=0, le=60)
 
 
+class DemoExpert(Strict):
+    username: str
+    name: str
+    gender: Literal["male", "female"]
+    birth_date: date
+    title_level: Literal["associate_senior", "senior"]
+    title_year: int
+    series: str
+    specialty: str | None = None
+    employer: str = ""
+    employer_org: str | None = None
+    private_sector: bool = False
+    role: Literal["chair", "vice_chair", "member"] = "member"
+    entry_route: Literal["recommended", "invited"] = "recommended"
+    term_start: date
+    terms: int = Field(default=1, ge=1, le=3)
+
+
 class DemoFile(Strict):
     password: str
     demo_plan: DemoPlan | None = None
     employer: list[DemoEmployer] = []
     user: list[DemoUser] = []
     demo_application: list[DemoApplication] = []
+    expert: list[DemoExpert] = []

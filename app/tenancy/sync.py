@@ -44,7 +44,8 @@ def sync_tenant(cfg: TenantConfig) -> Tenant:
         _upsert(Committee, {"tenant_id": tenant.id, "code": c.code}, {
             "name": c.name, "name_en": c.name_en, "agency_org_id": ids[c.agency],
             "series": list(c.series), "levels": list(c.levels),
-            "specialties": list(c.specialties), "district_only": c.district_only})
+            "specialties": list(c.specialties), "district_only": c.district_only,
+            "private_share": c.private_share})
     for p in cfg.plans.plan:
         plan = _upsert(Plan, {"tenant_id": tenant.id, "code": p.code}, {
             "year": p.year, "name": p.name, "name_en": p.name_en, "levels": list(p.levels),

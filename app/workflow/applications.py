@@ -16,7 +16,7 @@ from .. import uploads
 from .actors import Actor
 from .calendar import now_local
 from .errors import Forbidden, Invalid
-from .transitions import _refuse_closed, audit, office_stage
+from .transitions import _refuse_closed, audit, office_stage_for
 
 # Fields of each list section: (key, label, required).
 SECTION_FIELDS: dict[str, list[tuple[str, object, bool]]] = {
@@ -52,8 +52,11 @@ def _editable(cfg, app: Application, actor: Actor) -> None:
         raise Forbidden(_l("无权进行此操作。"))
     if app.status not in OPEN_FOR_EDIT:
         raise Invalid(_l("申报已提交，不能再修改。"))
-    stage = "apply" if app.status == Status.draft.value else office_stage(app.plan)
-    _refuse_closed(app.plan, stage, now_local())
+    now = now_local()
+    stage = "apply" if app.status == Status.draft.value else office_stage_for(app)
+    _refuse_closed(app.plan, stage, now)
+    if app.correction_due and now.date() > app.correction_due:
+        raise Invalid(_l("补正期限已于%(d)s 24:00截止，不再受理。", d=app.correction_due.isoformat()))
 
 
 def open_plans(tenant_id: int) -> list[Plan]:

@@ -20,6 +20,8 @@ class Close:
     from_state: str
     to_state: str
     reason: str
+    # Returns by the agency carry their own deadline (correction_due) and are not closed here.
+    only_without_due: bool = False
 
 
 # What each stage's close does to applications still open in it.
@@ -29,12 +31,12 @@ CLOSES: dict[str, tuple[Close, ...]] = {
     "employer_review": (
         Close(Status.submitted.value, Status.not_recommended.value, "单位审核推荐期截止未推荐"),
         Close(Status.in_notice.value, Status.not_recommended.value, "单位审核推荐期截止未推荐"),
-        Close(Status.returned.value, Status.abandoned.value, "逾期未补正，视为放弃申报"),
+        Close(Status.returned.value, Status.abandoned.value, "逾期未补正，视为放弃申报", True),
     ),
     "tier_report": (
         Close(Status.submitted.value, Status.not_recommended.value, "逐级审核上报期截止未上报"),
         Close(Status.in_notice.value, Status.not_recommended.value, "逐级审核上报期截止未上报"),
-        Close(Status.returned.value, Status.abandoned.value, "逾期未补正，视为放弃申报"),
+        Close(Status.returned.value, Status.abandoned.value, "逾期未补正，视为放弃申报", True),
     ),
 }
 
@@ -60,23 +62,56 @@ def close_stage(plan: Plan, stage: str, now: datetime | None = None, rq_job_id: 
     changed = 0
     try:
         for c in CLOSES.get(stage, ()):
-            ids = db.session.execute(
-                sa.update(Application)
-                .where(Application.plan_id == plan.id, Application.status == c.from_state)
-                .values(status=c.to_state, holder_org_id=None, version=Application.version + 1,
-                        updated_at=utcnow())
-                .returning(Application.id)
-                .execution_options(synchronize_session=False)
-            ).scalars().all()
-            if ids:
-                at = utcnow()
-                db.session.execute(sa.insert(AuditEvent), [
-                    {"tenant_id": plan.tenant_id, "at": at, "actor_name": "system",
-                     "actor_role": "system", "subject_type": "applications", "subject_id": i,
-                     "action": f"close_{stage}", "from_state": c.from_state,
-                     "to_state": c.to_state, "reason": c.reason, "ip": ""} for i in ids])
-            changed += len(ids)
+            where = [Application.plan_id == plan.id]
+            if c.only_without_due:
+                where.append(Application.correction_due.is_(None))
+            changed += _move(plan.tenant_id, where, c, f"close_{stage}")
         run.status, run.rows_changed, run.finished_at = "finished", changed, utcnow()
+        db.session.add(run)
+        db.session.commit()
+    except Exception as e:
+        db.session.rollback()
+        run.status, run.error, run.finished_at = "failed", repr(e), utcnow()
+        db.session.add(run)
+        db.session.commit()
+        raise
+    return run
+
+
+def _move(tenant_id: int, where: list, c: Close, action: str) -> int:
+    """One UPDATE ... RETURNING for the rows still in `c.from_state`, one bulk INSERT of their
+    audit events; the caller commits."""
+    ids = db.session.execute(
+        sa.update(Application)
+        .where(Application.status == c.from_state, *where)
+        .values(status=c.to_state, holder_org_id=None, version=Application.version + 1,
+                updated_at=utcnow())
+        .returning(Application.id)
+        .execution_options(synchronize_session=False)
+    ).scalars().all()
+    if ids:
+        at = utcnow()
+        db.session.execute(sa.insert(AuditEvent), [
+            {"tenant_id": tenant_id, "at": at, "actor_name": "system", "actor_role": "system",
+             "subject_type": "applications", "subject_id": i, "action": action,
+             "from_state": c.from_state, "to_state": c.to_state, "reason": c.reason, "ip": ""}
+            for i in ids])
+    return len(ids)
+
+
+CORRECTIONS = Close(Status.returned.value, Status.abandoned.value, "逾期未补正，视为放弃申报")
+
+
+def close_corrections(tenant_id: int, now: datetime | None = None) -> JobRun:
+    """Abandon every file whose agency correction deadline has passed (BJ-WIN-3, CF-WIN-3)."""
+    today = now_local(now).date()
+    run = JobRun(tenant_id=tenant_id, name="close_corrections",
+                 key=f"corrections:{tenant_id}:{today.isoformat()}", started_at=utcnow())
+    try:
+        run.rows_changed = _move(tenant_id, [Application.tenant_id == tenant_id,
+                                             Application.correction_due < today],
+                                 CORRECTIONS, "close_corrections")
+        run.status, run.finished_at = "finished", utcnow()
         db.session.add(run)
         db.session.commit()
     except Exception as e:

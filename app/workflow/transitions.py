@@ -51,6 +51,11 @@ def office_stage(plan) -> str:
     return next((s for s in OFFICE_STAGES if plan.window(s) is not None), "apply")
 
 
+def office_stage_for(app: Application) -> str:
+    """Offices act in their own window, or in the agency's while a correction is under way."""
+    return "agency_check" if app.correction_due else office_stage(app.plan)
+
+
 # -- permissions ---------------------------------------------------------------------------
 
 def _is_applicant(actor: Actor, app: Application) -> bool:
@@ -84,6 +89,9 @@ def _district_hr_id(org: Org) -> int | None:
 # -- effects ---------------------------------------------------------------------------------
 
 def _enter_route(app: Application, ctx: Ctx) -> dict:
+    if app.correction_due and ctx.now.date() > app.correction_due:
+        raise WindowClosed(_l("补正期限已于%(d)s 24:00截止，不再受理。",
+                              d=app.correction_due.isoformat()))
     found = eligibility.problems(ctx.cfg, app)
     if found:
         raise Invalid(_l("申报未通过资格检查，请逐项修改后再提交："), problems=found)
@@ -121,7 +129,8 @@ def _recommend(app: Application, ctx: Ctx) -> dict:
     opinion = (ctx.params.get("opinion") or "").strip()
     if not opinion:
         raise Invalid(_l("请填写推荐意见。"))
-    if app.current_step["kind"] == StepKind.employer.value:
+    renotice = not app.correction_due or ctx.cfg.policies.renotice_after_agency_return
+    if app.current_step["kind"] == StepKind.employer.value and renotice:
         if app.status != Status.in_notice.value:
             raise Invalid(_l("须先进行单位内部公示（不少于%(n)d个工作日）。",
                              n=ctx.cfg.policies.notice_working_days))
@@ -139,7 +148,8 @@ def _recommend(app: Application, ctx: Ctx) -> dict:
     return {"status": status, "route_pos": pos, "holder_org_id": nxt["org_id"]}
 
 
-def _return(app: Application, ctx: Ctx) -> dict:
+def correction_items(ctx: Ctx) -> list[dict]:
+    """Every correction at once (一次性告知), each pointing at a section or a material."""
     items = [{"target": i.get("target", ""), "text": i["text"].strip()[:300]}
              for i in ctx.params.get("items", []) if (i.get("text") or "").strip()]
     if not items:
@@ -148,6 +158,11 @@ def _return(app: Application, ctx: Ctx) -> dict:
                *(f"material:{m.code}" for m in ctx.cfg.checklist.material)}
     if any(i["target"] not in targets for i in items):
         raise Invalid(_l("每项补正内容须对应一个栏目或一类材料。"))
+    return items
+
+
+def _return(app: Application, ctx: Ctx) -> dict:
+    items = correction_items(ctx)
     ctx.step = {"action": "return", "opinion": (ctx.params.get("opinion") or "").strip(),
                 "items": items}
     return {"status": Status.returned.value, "holder_org_id": None, "route_pos": 0,
@@ -179,13 +194,12 @@ _held = (Status.submitted.value, Status.in_notice.value)
 APPLICATION_RULES: dict[str, Rule] = {
     "submit": Rule((Status.draft.value,), _is_applicant, lambda a: "apply", _enter_route),
     # A corrected application goes back into the route while the offices' window is open.
-    "resubmit": Rule((Status.returned.value,), _is_applicant,
-                     lambda a: office_stage(a.plan), _enter_route),
-    "start_notice": Rule((Status.submitted.value,), _is_employer_holder,
-                         lambda a: office_stage(a.plan), _start_notice),
-    "recommend": Rule(_held, _is_holder, lambda a: office_stage(a.plan), _recommend),
-    "return": Rule(_held, _is_holder, lambda a: office_stage(a.plan), _return),
-    "not_recommend": Rule(_held, _is_holder, lambda a: office_stage(a.plan), _not_recommend),
+    "resubmit": Rule((Status.returned.value,), _is_applicant, office_stage_for, _enter_route),
+    "start_notice": Rule((Status.submitted.value,), _is_employer_holder, office_stage_for,
+                         _start_notice),
+    "recommend": Rule(_held, _is_holder, office_stage_for, _recommend),
+    "return": Rule(_held, _is_holder, office_stage_for, _return),
+    "not_recommend": Rule(_held, _is_holder, office_stage_for, _not_recommend),
 }
 
 ORG_RULES: dict[str, Rule] = {
@@ -194,6 +208,14 @@ ORG_RULES: dict[str, Rule] = {
     "reject": Rule((OrgStatus.pending.value,), _is_territorial_hr, lambda o: None,
                    _org_decision(OrgStatus.rejected, True)),
 }
+
+
+RULES: dict[type, dict[str, Rule]] = {Application: APPLICATION_RULES, Org: ORG_RULES}
+
+
+def register(model: type, rules: dict[str, Rule]) -> None:
+    """Other workflow modules add their actions here; transition() serves them all."""
+    RULES.setdefault(model, {}).update(rules)
 
 
 def _refuse_closed(plan, stage: str, now: datetime) -> None:
@@ -212,8 +234,7 @@ def transition(cfg, subject, action: str, actor: Actor, *, expected_version: int
                now: datetime | None = None, **params) -> None:
     """Apply `action` to an Application or Org, or raise a TransitionError changing nothing."""
     model = type(subject)
-    rules = APPLICATION_RULES if model is Application else ORG_RULES
-    rule = rules.get(action)
+    rule = RULES.get(model, {}).get(action)
     if rule is None or subject.tenant_id != actor.tenant_id:
         raise Forbidden(_l("无权进行此操作。"))
     now = now_local(now)
@@ -244,7 +265,8 @@ def transition(cfg, subject, action: str, actor: Actor, *, expected_version: int
             db.session.execute(stmt)
         if ctx.step is not None:
             step = {"org_id": actor.org_id, "reviewer_name": actor.name, **ctx.step}
-            db.session.add(ReviewStep(application_id=subject.id, actor_id=actor.user_id, at=now,
+            app_id = step.pop("application_id", subject.id)
+            db.session.add(ReviewStep(application_id=app_id, actor_id=actor.user_id, at=now,
                                       **step))
         db.session.add(AuditEvent(
             tenant_id=actor.tenant_id, at=now, actor_id=actor.user_id, actor_name=actor.name,
@@ -272,6 +294,7 @@ ACTION_LABELS = {
     "submit": _l("提交申报"), "resubmit": _l("补正后重新提交"), "start_notice": _l("开始单位公示"),
     "recommend": _l("推荐"), "recommend_offline": _l("协会线下推荐"), "return": _l("退回补正"),
     "not_recommend": _l("不予推荐"), "approve": _l("通过"), "reject": _l("不予通过"),
+    "check_pass": _l("审核通过"), "agency_return": _l("一次性告知补正"),
 }
 
 
@@ -285,6 +308,10 @@ STATUS_LABELS = {
     Status.in_notice.value: _l("单位公示中"),
     Status.returned.value: _l("退回补正"),
     Status.recommended.value: _l("已推荐至评审服务机构"),
+    Status.checked.value: _l("评审服务机构审核通过"),
+    Status.in_review.value: _l("评审中"),
+    Status.passed.value: _l("评审通过"),
+    Status.failed.value: _l("评审未通过"),
     Status.not_recommended.value: _l("未推荐"),
     Status.abandoned.value: _l("视为放弃"),
     OrgStatus.pending.value: _l("待审核"),

@@ -1,0 +1,82 @@
+"""The review service agency's completeness check (BJ-WIN-3, CF-WIN-3): pass, or return with
+every correction at once and a deadline; on the re-check, what changed since the return."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask_babel import lazy_gettext as _l
+
+from ..models import Application, Status
+from .errors import Invalid
+from .transitions import Ctx, Rule, _is_holder, correction_items, register
+
+
+def snapshot(app: Application) -> dict:
+    """The parts of a file a correction can touch, as they are now."""
+    return {
+        "basic": {k: v for k, v in (app.basic or {}).items() if k != "name"},
+        "flags": {"poge": app.poge, "exam_passed": app.exam_passed,
+                  "intl_qualification": app.intl_qualification},
+        "entries": sorted(([e.section, e.data] for e in app.entries), key=repr),
+        "attachments": sorted(([a.material, a.filename, a.sha256] for a in app.attachments),
+                              key=repr),
+    }
+
+
+def changes_since(app: Application, before: dict | None) -> dict:
+    """{"basic": [field...], "added": [(section, data)], "removed": [...], "files_added": [...],
+    "files_removed": [...]} between the snapshot taken at the return and the file now."""
+    if not before:
+        return {}
+    now = snapshot(app)
+    basic = sorted(k for k in set(now["basic"]) | set(before["basic"])
+                   if now["basic"].get(k) != before["basic"].get(k))
+    basic += sorted(k for k in now["flags"] if now["flags"][k] != before["flags"].get(k))
+
+    def minus(a, b):
+        rest = list(b)
+        out = []
+        for x in a:
+            if x in rest:
+                rest.remove(x)
+            else:
+                out.append(x)
+        return out
+    return {"basic": basic,
+            "added": minus(now["entries"], before["entries"]),
+            "removed": minus(before["entries"], now["entries"]),
+            "files_added": minus(now["attachments"], before["attachments"]),
+            "files_removed": minus(before["attachments"], now["attachments"])}
+
+
+def _check_pass(app: Application, ctx: Ctx) -> dict:
+    ctx.step = {"action": "check_pass", "opinion": (ctx.params.get("opinion") or "").strip()}
+    return {"status": Status.checked.value, "correction_due": None}
+
+
+def _agency_return(app: Application, ctx: Ctx) -> dict:
+    items = correction_items(ctx)
+    due = ctx.params.get("due") or (ctx.now.date()
+                                     + timedelta(days=ctx.cfg.policies.correction_days))
+    if not isinstance(due, date) or due <= ctx.now.date():
+        raise Invalid(_l("补正期限须晚于今天。"))
+    window = app.plan.window("agency_check")
+    if due > window.closes_on:
+        raise Invalid(_l("补正期限不能晚于审核截止日%(d)s。", d=window.closes_on.isoformat()))
+    ctx.step = {"action": "agency_return", "items": items, "snapshot": snapshot(app),
+                "opinion": (ctx.params.get("opinion") or "").strip()}
+    return {"status": Status.returned.value, "holder_org_id": None, "route_pos": 0,
+            "notice_starts_on": None, "notice_ends_on": None, "correction_due": due}
+
+
+register(Application, {
+    "check_pass": Rule((Status.recommended.value,), _is_holder, lambda a: "agency_check",
+                       _check_pass),
+    "agency_return": Rule((Status.recommended.value,), _is_holder, lambda a: "agency_check",
+                          _agency_return),
+})
+
+
+def last_return(app: Application):
+    """The agency's most recent return of this file, if any."""
+    return next((s for s in reversed(app.steps) if s.action == "agency_return"), None)

@@ -1,0 +1,110 @@
+"""The expert pool: who may review what, computed from the data (AE-EXP-1…5, AE-CONF-1)."""
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from ..extensions import db
+from ..models import Expert, ExpertRole, utcnow
+from .actors import Actor
+from .errors import Forbidden, Invalid
+from .transitions import audit
+
+TERM_YEARS = 3
+MAX_TERMS = 3
+SENIORITY_YEARS = 3          # 副高 held ≥3 years, or 正高; 正高 reviews need 正高 ≥3 years
+EXIT_YEARS_AFTER_RETIREMENT = 5
+EXIT_REASONS = {
+    "left_profession": _l("不再从事专业技术工作"), "health": _l("身体原因不能胜任"),
+    "age": _l("超过退休年龄5年"), "failed_assessment": _l("考核不合格"), "other": _l("其他"),
+}
+
+
+def _age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def term_end(expert: Expert) -> date:
+    start = expert.term_start
+    return date(start.year + TERM_YEARS, start.month, min(start.day, 28))
+
+
+def ineligibility(cfg, expert: Expert, level: str, day: date) -> list:
+    """Why this expert may not review `level` on `day` (empty: they may)."""
+    out = []
+    if expert.exited_on and expert.exited_on <= day:
+        out.append(_l("已退出专家库"))
+    held = day.year - expert.title_year
+    if expert.title_level == "senior":
+        if level == "senior" and held < SENIORITY_YEARS:
+            out.append(_l("评审正高级须具有正高级职称3年以上"))
+    elif expert.title_level == "associate_senior":
+        if level == "senior":
+            out.append(_l("评审正高级须具有正高级职称3年以上"))
+        elif held < SENIORITY_YEARS:
+            out.append(_l("须具有副高级职称3年以上或正高级职称"))
+    else:
+        out.append(_l("须具有副高级职称3年以上或正高级职称"))
+    if _age_on(expert.birth_date, day) >= cfg.policies.expert_retirement_age:
+        out.append(_l("已到法定退休年龄"))
+    if expert.terms > MAX_TERMS:
+        out.append(_l("聘期已满3届"))
+    if not (expert.term_start <= day < term_end(expert)):
+        out.append(_l("不在聘期内"))
+    return out
+
+
+def must_exit(cfg, expert: Expert, day: date) -> bool:
+    """More than 5 years past retirement age: the expert leaves the pool (AE-EXP-5)."""
+    return _age_on(expert.birth_date, day) >= (cfg.policies.expert_retirement_age
+                                               + EXIT_YEARS_AFTER_RETIREMENT)
+
+
+def pool(tenant_id: int) -> list[Expert]:
+    return db.session.scalars(sa.select(Expert).filter_by(tenant_id=tenant_id)
+                              .order_by(Expert.id)).all()
+
+
+def add_expert(cfg, actor: Actor, data: dict) -> Expert:
+    """Enter an expert in the pool, by organisational recommendation or invitation (AE-EXP-1)."""
+    problems = []
+    if cfg.series(data.get("series") or "") is None:
+        problems.append(_l("请选择评审系列。"))
+    if data.get("title_level") not in ("associate_senior", "senior"):
+        problems.append(_l("专家须具有副高级或正高级职称。"))
+    if data.get("role") not in {r.value for r in ExpertRole}:
+        problems.append(_l("请选择专家角色。"))
+    if data.get("entry_route") not in ("recommended", "invited"):
+        problems.append(_l("请选择入库方式。"))
+    if data.get("entry_route") == "recommended" and not data.get("recommended_by_org_id"):
+        problems.append(_l("组织推荐须注明推荐单位。"))
+    if not (1 <= int(data.get("terms") or 1) <= MAX_TERMS):
+        problems.append(_l("聘期最多3届。"))
+    if problems:
+        raise Invalid(_l("未保存："), problems=problems)
+    expert = Expert(tenant_id=actor.tenant_id, **{k: v for k, v in data.items() if v is not None})
+    db.session.add(expert)
+    db.session.flush()
+    audit(actor, "experts", expert.id, "add")
+    db.session.commit()
+    return expert
+
+
+def exit_expert(actor: Actor, expert: Expert, reason: str, day: date) -> None:
+    if reason not in EXIT_REASONS:
+        raise Invalid(_l("请选择退出原因。"))
+    expert.exited_on, expert.exit_reason = day, reason
+    audit(actor, "experts", expert.id, "exit", reason=reason)
+    db.session.commit()
+
+
+def sign_confidentiality(actor: Actor, expert: Expert) -> None:
+    """The expert accepts the confidentiality agreement (AE-CONF-1) before seeing any file."""
+    if expert.user_id != actor.user_id:
+        raise Forbidden(_l("无权进行此操作。"))
+    if expert.confidentiality_signed_at is None:
+        expert.confidentiality_signed_at = utcnow()
+        audit(actor, "experts", expert.id, "sign_confidentiality")
+        db.session.commit()

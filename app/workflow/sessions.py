@@ -1,0 +1,410 @@
+"""Review sessions: gather checked files, draw a panel at random with recusal (CF-EXP-1,
+AE-RECUSE-1), score, vote by secret ballot and seal the tally (BJ-VOTE-1)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import secrets
+from collections import Counter
+from datetime import date
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from ..extensions import db
+from ..models import (
+    Application, AuditEvent, BallotReceipt, BallotVote, Committee, Conflict, Expert, ExpertRole,
+    MemberStatus, PanelMember, Plan, ReviewSession, Role, Score, SessionItem, SessionStatus,
+    Status, utcnow,
+)
+from ..tenancy.schema import OrgKind
+from .actors import Actor
+from .errors import Conflict as ConflictError
+from .errors import Forbidden, Invalid
+from .experts import ineligibility
+from .transitions import Ctx, Rule, audit, register, transition
+
+PRESIDING = (ExpertRole.chair.value, ExpertRole.vice_chair.value)
+CHOICES = ("yes", "no", "abstain")
+YEARS_RUNNING = 3
+
+
+# -- creating a session and gathering files --------------------------------------------------
+
+def _is_agency_of(actor: Actor, session: ReviewSession) -> bool:
+    return (actor.role == Role.agency_clerk.value
+            and actor.org_id == session.committee.agency_org_id)
+
+
+def create_session(cfg, actor: Actor, *, committee_id: int, plan_id: int, series: str, level: str,
+                   specialties: list[str], panel_size: int, held_on: date) -> ReviewSession:
+    committee = db.session.scalar(sa.select(Committee).filter_by(id=committee_id,
+                                                                 tenant_id=actor.tenant_id))
+    plan = db.session.scalar(sa.select(Plan).filter_by(id=plan_id, tenant_id=actor.tenant_id))
+    if committee is None or plan is None:
+        raise Invalid(_l("请选择评委会和申报计划。"))
+    if actor.role != Role.agency_clerk.value or actor.org_id != committee.agency_org_id:
+        raise Forbidden(_l("只有组建该评委会的评审服务机构可以组织评审会。"))
+    problems = []
+    if not committee.filed_valid_on(held_on):
+        problems.append(_l("评委会备案不在有效期内，不能组织评审会，请先重新备案。"))
+    if series not in committee.series or level not in committee.levels:
+        problems.append(_l("该评委会不评审此系列或级别。"))
+    if not 3 <= panel_size <= 45:
+        problems.append(_l("评委人数应在3至45人之间。"))
+    if problems:
+        raise Invalid(_l("未创建："), problems=problems)
+    session = ReviewSession(tenant_id=actor.tenant_id, committee_id=committee.id, plan_id=plan.id,
+                            series=series, level=level, specialties=sorted(specialties),
+                            blind=plan.review_mode != "named", panel_size=panel_size,
+                            held_on=held_on)
+    db.session.add(session)
+    db.session.flush()
+    audit(actor, "review_sessions", session.id, "create", to_state=SessionStatus.draft.value)
+    db.session.commit()
+    return session
+
+
+def eligible_files(session: ReviewSession) -> list[Application]:
+    """Checked files this session may take: same committee, plan, series and level."""
+    q = sa.select(Application).filter_by(
+        tenant_id=session.tenant_id, committee_id=session.committee_id, plan_id=session.plan_id,
+        series=session.series, level=session.level, status=Status.checked.value)
+    if session.specialties:
+        q = q.where(Application.specialty.in_(session.specialties))
+    return db.session.scalars(q.order_by(Application.id)).all()
+
+
+def add_files(actor: Actor, session: ReviewSession, app_ids: list[int]) -> int:
+    """Move checked files into the session (one UPDATE) and give each a session-local code."""
+    if not _is_agency_of(actor, session):
+        raise Forbidden(_l("无权进行此操作。"))
+    if session.status != SessionStatus.draft.value:
+        raise Invalid(_l("专家已抽取，不能再增加申报材料。"))
+    allowed = {a.id for a in eligible_files(session)}
+    ids = sorted(set(app_ids) & allowed)
+    if not ids:
+        raise Invalid(_l("请选择审核通过的申报。"))
+    moved = db.session.execute(
+        sa.update(Application).where(Application.id.in_(ids),
+                                     Application.status == Status.checked.value)
+        .values(status=Status.in_review.value, version=Application.version + 1)
+        .returning(Application.id).execution_options(synchronize_session=False)).scalars().all()
+    start = len(session.items)
+    for n, app_id in enumerate(sorted(moved), start=start + 1):
+        db.session.add(SessionItem(session_id=session.id, application_id=app_id, code=f"A{n:03d}"))
+    now = utcnow()
+    db.session.execute(sa.insert(AuditEvent), [
+        {"tenant_id": actor.tenant_id, "at": now, "actor_id": actor.user_id,
+         "actor_name": actor.name, "actor_role": actor.role, "actor_org_id": actor.org_id,
+         "ip": actor.ip, "subject_type": "applications", "subject_id": i, "action": "to_session",
+         "from_state": Status.checked.value, "to_state": Status.in_review.value,
+         "reason": f"session {session.id}"} for i in moved])
+    db.session.commit()
+    return len(moved)
+
+
+# -- conflicts and candidates ----------------------------------------------------------------
+
+def _names_in(app: Application) -> str:
+    """Co-authors, project members and 破格 recommenders named in the file."""
+    parts = [e.data.get(k, "") for e in app.entries for k in ("coauthors", "members")]
+    parts.append((app.basic or {}).get("poge_recommenders", ""))
+    return " ".join(parts)
+
+
+def detect_conflicts(session: ReviewSession, experts: list[Expert]) -> list[dict]:
+    """Conflicts found in the data before the draw, for the agency to see (AE-RECUSE-1)."""
+    apps = [i.application for i in session.items]
+    declared = db.session.scalars(sa.select(Conflict).where(
+        Conflict.tenant_id == session.tenant_id,
+        Conflict.applicant_id.in_([a.applicant_id for a in apps] or [0]))).all()
+    out = []
+    for ex in experts:
+        for app in apps:
+            reason = None
+            if ex.employer_org_id and ex.employer_org_id == app.employer_org_id:
+                reason = "same_employer"
+            elif ex.name and ex.name in _names_in(app):
+                reason = "named_in_file"
+            else:
+                d = next((d for d in declared if d.applicant_id == app.applicant_id and (
+                    d.expert_id == ex.id or (d.expert_name and d.expert_name == ex.name))), None)
+                if d is not None:
+                    reason = f"declared_{d.kind}"
+            if reason:
+                out.append({"expert_id": ex.id, "application_id": app.id, "reason": reason})
+    return out
+
+
+def _served_years_running(expert_ids: list[int], year: int) -> set[int]:
+    """Experts who sat on a panel in each of the last three years (CF-EXP-1)."""
+    rows = db.session.execute(
+        sa.select(PanelMember.expert_id, PanelMember.year).distinct()
+        .where(PanelMember.expert_id.in_(expert_ids or [0]),
+               PanelMember.status == MemberStatus.active.value,
+               PanelMember.year.between(year - YEARS_RUNNING, year - 1))).all()
+    years: dict[int, set] = {}
+    for eid, y in rows:
+        years.setdefault(eid, set()).add(y)
+    return {eid for eid, ys in years.items() if len(ys) >= YEARS_RUNNING}
+
+
+def candidates(cfg, session: ReviewSession) -> tuple[list[dict], list[dict]]:
+    """(candidates, excluded): the eligible pool for the session's series, specialties and level,
+    each candidate with what the draw rules need; excluded ones with their reason."""
+    experts = db.session.scalars(sa.select(Expert).filter_by(
+        tenant_id=session.tenant_id, series=session.series).order_by(Expert.id)).all()
+    if session.specialties:
+        experts = [e for e in experts if e.specialty in session.specialties or not e.specialty]
+    excluded = []
+    eligible = []
+    for e in experts:
+        why = ineligibility(cfg, e, session.level, session.held_on)
+        if why:
+            excluded.append({"expert_id": e.id, "reason": "; ".join(map(str, why))})
+        else:
+            eligible.append(e)
+    running = _served_years_running([e.id for e in eligible], session.held_on.year)
+    conflicted = {c["expert_id"]: c["reason"] for c in detect_conflicts(session, eligible)}
+    unit = session.committee.agency
+    self_review = unit.kind == OrgKind.self_review_unit.value
+    out = []
+    for e in eligible:
+        if e.id in running:
+            excluded.append({"expert_id": e.id, "reason": "three_years_running"})
+        elif e.id in conflicted:
+            excluded.append({"expert_id": e.id, "reason": conflicted[e.id]})
+        else:
+            out.append({"id": e.id, "role": e.role, "private": e.private_sector,
+                        "outside": (not self_review) or e.employer_org_id != unit.id})
+    return out, sorted(excluded, key=lambda x: x["expert_id"])
+
+
+# -- the draw ----------------------------------------------------------------------------------
+
+def quotas(session: ReviewSession, size: int) -> dict:
+    self_review = session.committee.agency.kind == OrgKind.self_review_unit.value
+    return {"outside": math.ceil(size / 3) if self_review else 0,
+            "private": math.ceil(size * (session.committee.private_share or 0))}
+
+
+def select_panel(cands: list[dict], size: int, need: dict, seed: str,
+                 keep: list[dict] = ()) -> list[dict]:
+    """Pick `size` members (beyond those in `keep`) from the candidates, in the order a
+    random.Random(seed) shuffle gives, so that the panel has a presiding member and the quotas of
+    outside and private-sector experts hold. Pure: the same inputs give the same panel."""
+    order = sorted(cands, key=lambda c: c["id"])
+    random.Random(seed).shuffle(order)
+    taken = {c["id"] for c in keep}
+    panel = list(keep)
+
+    def pick(pred, n):
+        for c in order:
+            if n <= 0:
+                break
+            if c["id"] not in taken and pred(c) and len(panel) < size + len(keep):
+                panel.append(c)
+                taken.add(c["id"])
+                n -= 1
+        return n
+
+    if not any(c["role"] in PRESIDING for c in panel):
+        if pick(lambda c: c["role"] in PRESIDING, 1):
+            raise Invalid(_l("专家库中没有可抽取的主任委员或副主任委员。"))
+    for key, label in (("outside", _l("本单位以外的专家")), ("private", _l("民营企业专家"))):
+        short = need[key] - sum(1 for c in panel if c[key])
+        if short > 0 and pick(lambda c, k=key: c[k], short):
+            raise Invalid(_l("可抽取的%(who)s不足%(n)d人。", who=label, n=need[key]))
+    total = size + len(keep) - len(panel)
+    if pick(lambda c: True, total):
+        raise Invalid(_l("符合条件的专家不足%(n)d人（回避后可抽取%(m)d人）。",
+                         n=size, m=len(cands)))
+    return panel[len(keep):]
+
+
+def _draw(session: ReviewSession, ctx: Ctx) -> dict:
+    if not session.items:
+        raise Invalid(_l("请先加入参加评审的申报。"))
+    cands, excluded = candidates(ctx.cfg, session)
+    seed = ctx.params.get("seed") or secrets.token_hex(16)
+    panel = select_panel(cands, session.panel_size, quotas(session, session.panel_size), seed)
+    year = session.held_on.year
+    ctx.after.append(sa.insert(PanelMember).values([
+        {"session_id": session.id, "expert_id": c["id"], "role": c["role"], "year": year,
+         "status": MemberStatus.active.value} for c in panel]))
+    return {"status": SessionStatus.drawn.value, "draw_seed": seed, "draw_candidates": cands,
+            "draw_excluded": excluded}
+
+
+def replay(session: ReviewSession) -> list[int]:
+    """The panel the recorded seed and candidates give: equal to the drawn one when untampered."""
+    panel = select_panel(session.draw_candidates, session.panel_size,
+                         quotas(session, session.panel_size), session.draw_seed)
+    return sorted(c["id"] for c in panel)
+
+
+def replace_member(cfg, actor: Actor, session: ReviewSession, member: PanelMember,
+                   reason: str) -> PanelMember:
+    """A member declares a conflict after the draw: recused, and a replacement is drawn under
+    the same rules from the recorded candidates. Nothing changes if none can be found."""
+    expert_self = actor.role == Role.expert.value and member.expert.user_id == actor.user_id
+    if not (expert_self or _is_agency_of(actor, session)):
+        raise Forbidden(_l("无权进行此操作。"))
+    if session.status != SessionStatus.drawn.value or member.status != MemberStatus.active.value:
+        raise ConflictError(_l("该专家当前不能回避替换（评审会已开始表决或已回避）。"))
+    if not reason.strip():
+        raise Invalid(_l("请说明回避事由。"))
+    used = {m.expert_id for m in session.members}
+    rest = [c for c in session.draw_candidates if c["id"] not in used]
+    keep = [next(c for c in session.draw_candidates if c["id"] == m.expert_id)
+            for m in session.members if m.status == MemberStatus.active.value and m.id != member.id]
+    n = sum(1 for m in session.members if m.replaces_id is not None) + 1
+    try:
+        picked = select_panel(rest + keep, 1, quotas(session, session.panel_size),
+                              f"{session.draw_seed}:replacement:{n}", keep=keep)[0]
+    except Invalid as e:
+        raise Invalid(_l("无法抽取替补专家：%(r)s", r=str(e.message))) from None
+    member.status, member.recusal_reason = MemberStatus.recused.value, reason.strip()
+    new = PanelMember(session_id=session.id, expert_id=picked["id"], role=picked["role"],
+                      year=member.year, replaces_id=member.id)
+    db.session.add(new)
+    db.session.flush()
+    audit(actor, "panel_members", member.id, "recuse", reason=reason.strip())
+    audit(actor, "panel_members", new.id, "replacement", reason=f"replaces {member.id}")
+    db.session.commit()
+    return new
+
+
+# -- scoring, attendance, ballot ---------------------------------------------------------------
+
+def member_of(actor: Actor, session: ReviewSession) -> PanelMember | None:
+    return next((m for m in session.members if m.status == MemberStatus.active.value
+                 and m.expert.user_id == actor.user_id), None)
+
+
+def record_score(actor: Actor, session: ReviewSession, item: SessionItem, values: dict,
+                 opinion: str) -> Score:
+    member = member_of(actor, session)
+    if member is None or item.session_id != session.id:
+        raise Forbidden(_l("无权进行此操作。"))
+    if member.expert.confidentiality_signed_at is None:
+        raise Forbidden(_l("请先签署保密协议。"))
+    if session.status not in (SessionStatus.drawn.value, SessionStatus.voting.value):
+        raise Invalid(_l("评审会已结束。"))
+    scores, problems = {}, []
+    for c in session.committee.standard:
+        raw = str(values.get(c["code"], "")).strip()
+        if not raw.isdigit() or int(raw) > c["max"]:
+            problems.append(_l("%(c)s：请填写0至%(m)d的整数。", c=c["name"], m=c["max"]))
+        else:
+            scores[c["code"]] = int(raw)
+    if problems:
+        raise Invalid(_l("未保存："), problems=problems)
+    score = db.session.scalar(sa.select(Score).filter_by(item_id=item.id, member_id=member.id))
+    if score is None:
+        score = Score(item_id=item.id, member_id=member.id)
+        db.session.add(score)
+    score.scores, score.opinion, score.at = scores, opinion.strip()[:2000], utcnow()
+    db.session.commit()
+    return score
+
+
+def presiding_member(actor: Actor, session: ReviewSession) -> PanelMember | None:
+    m = member_of(actor, session)
+    return m if m is not None and m.role in PRESIDING else None
+
+
+def _is_presiding(actor: Actor, session: ReviewSession) -> bool:
+    return actor.role == Role.expert.value and presiding_member(actor, session) is not None
+
+
+def _open_voting(session: ReviewSession, ctx: Ctx) -> dict:
+    active = {m.id for m in session.members if m.status == MemberStatus.active.value}
+    present = set(ctx.params.get("present") or []) & active
+    if len(present) * 2 <= len(active):
+        raise Invalid(_l("出席委员须超过评委会委员总数的一半方可表决。"))
+    ctx.after.append(sa.update(PanelMember).where(PanelMember.id.in_(active))
+                     .values(attended=sa.case((PanelMember.id.in_(present), True), else_=False)))
+    return {"status": SessionStatus.voting.value}
+
+
+def cast_ballot(actor: Actor, session: ReviewSession, choices: dict[int, str]) -> None:
+    """One ballot sheet per attending member: a receipt that they voted, and one vote row per
+    file that names neither the member nor the time (BJ-VOTE-1)."""
+    member = member_of(actor, session)
+    if member is None or session.status != SessionStatus.voting.value:
+        raise Forbidden(_l("当前不能投票。"))
+    if not member.attended:
+        raise Forbidden(_l("未出席的委员不能投票。"))
+    item_ids = {i.id for i in session.items}
+    if set(choices) != item_ids or any(c not in CHOICES for c in choices.values()):
+        raise Invalid(_l("请对每一份申报表决（同意、不同意或弃权）。"))
+    try:
+        db.session.add(BallotReceipt(session_id=session.id, member_id=member.id))
+        db.session.flush()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        raise ConflictError(_l("您已投过票。")) from None
+    votes = [{"session_id": session.id, "item_id": i, "choice": choices[i]} for i in item_ids]
+    random.SystemRandom().shuffle(votes)
+    db.session.execute(sa.insert(BallotVote), [{**v, "id": secrets.randbelow(2**62) + 1}
+                                               for v in votes])
+    audit(actor, "review_sessions", session.id, "ballot_cast")
+    db.session.commit()
+
+
+def count(session: ReviewSession) -> dict:
+    """The tally from the stored ballots and attendance: {"attending", "voted", "items":
+    {code: {"yes","no","abstain","passed"}}}. Passing needs ≥ 2/3 of attending members."""
+    attending = sum(1 for m in session.members if m.attended)
+    rows = db.session.execute(sa.select(BallotVote.item_id, BallotVote.choice)
+                              .filter_by(session_id=session.id)).all()
+    per = Counter(rows)
+    voted = db.session.scalar(sa.select(sa.func.count(BallotReceipt.id))
+                              .filter_by(session_id=session.id))
+    items = {}
+    for it in session.items:
+        yes = per[(it.id, "yes")]
+        items[it.code] = {"yes": yes, "no": per[(it.id, "no")],
+                          "abstain": per[(it.id, "abstain")],
+                          "passed": attending > 0 and yes * 3 >= attending * 2}
+    return {"attending": attending, "voted": voted, "items": items}
+
+
+def digest(tally: dict) -> str:
+    return hashlib.sha256(json.dumps(tally, sort_keys=True).encode()).hexdigest()
+
+
+def _close(session: ReviewSession, ctx: Ctx) -> dict:
+    tally = count(session)
+    if tally["voted"] == 0:
+        raise Invalid(_l("尚无委员投票。"))
+    passed = [i.application_id for i in session.items if tally["items"][i.code]["passed"]]
+    failed = [i.application_id for i in session.items if not tally["items"][i.code]["passed"]]
+    for ids, status, result in ((passed, Status.passed, "passed"), (failed, Status.failed, "failed")):
+        if ids:
+            ctx.after.append(sa.update(Application).where(Application.id.in_(ids))
+                             .values(status=status.value, version=Application.version + 1))
+            ctx.after.append(sa.update(SessionItem).where(SessionItem.session_id == session.id,
+                                                          SessionItem.application_id.in_(ids))
+                             .values(result=result))
+    return {"status": SessionStatus.closed.value, "tally": tally, "tally_digest": digest(tally),
+            "sealed_at": utcnow()}
+
+
+def recount(session: ReviewSession) -> tuple[dict, bool]:
+    """Count again from the stored ballots; True when it matches the sealed tally."""
+    again = count(session)
+    return again, session.tally is not None and digest(again) == session.tally_digest
+
+
+register(ReviewSession, {
+    "draw": Rule((SessionStatus.draft.value,), _is_agency_of, lambda s: None, _draw),
+    "open_voting": Rule((SessionStatus.drawn.value,), _is_presiding, lambda s: None, _open_voting),
+    "close": Rule((SessionStatus.voting.value,), _is_presiding, lambda s: None, _close),
+})
+
+__all__ = ["transition"]

@@ -1,0 +1,429 @@
+"""Agency check, committees, the expert pool, the draw with recusal and the secret ballot."""
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+import time_machine
+
+from app.extensions import db
+from app.models import (
+    Application, BallotReceipt, BallotVote, Conflict, PanelMember, ReviewSession, SessionStatus,
+    Status,
+)
+from app.tenancy import tenants
+from app.workflow import committees, experts, sessions
+from app.workflow.agency import changes_since, last_return
+from app.workflow.deadlines import close_corrections
+from app.workflow.errors import Conflict as ConflictError
+from app.workflow.errors import Forbidden, Invalid, WindowClosed
+from app.workflow.transitions import transition
+
+from . import factories as f
+from .conftest import at
+
+CFG = lambda: tenants()["beijing"]  # noqa: E731
+
+
+def recommended(n=1, employer="emp", district="haidian"):
+    """n Beijing files recommended to the engineering agency on 20 Jul 2026."""
+    if f.org("beijing", employer) is None:
+        f.make_employer("beijing", employer, district)
+    clerk = f.make_user("beijing", f"clerk-{employer}", "employer_clerk", employer)
+    out = []
+    for i in range(n):
+        u = f.make_user("beijing", f"{employer}-a{i}", "applicant", employer, name=f"申报人{i}")
+        a = f.make_application("beijing", u, "bj-2026", "bj-eng", "engineering", "senior",
+                               "mechanical")
+        with time_machine.travel(at(2026, 7, 8, 9), tick=False):
+            transition(CFG(), a, "submit", f.actor(u))
+            transition(CFG(), a, "start_notice", f.actor(clerk))
+        with time_machine.travel(at(2026, 7, 20, 9), tick=False):
+            transition(CFG(), a, "recommend", f.actor(clerk), opinion="同意", no_objection=True)
+        out.append(a)
+    return out, clerk
+
+
+@pytest.fixture
+def agency(ctx):
+    return f.make_user("beijing", "ag", "agency_clerk", "bj-agency-eng")
+
+
+# -- agency completeness check ---------------------------------------------------------------
+
+@pytest.mark.rule("BJ-WIN-3", "CF-WIN-3")
+def test_agency_returns_all_corrections_then_rechecks_what_changed(agency):
+    (app,), clerk = recommended()
+    items = [{"target": "papers", "text": "论文须附检索证明"},
+             {"target": "material:current_title", "text": "缺现职称证书"}]
+    with time_machine.travel(at(2026, 8, 10, 9), tick=False):
+        transition(CFG(), app, "agency_return", f.actor(agency), items=items,
+                   due=date(2026, 8, 20))
+    assert (app.status, app.correction_due, app.holder_org_id) == ("returned", date(2026, 8, 20),
+                                                                   None)
+    assert last_return(app).items == items
+    from app.models import Attachment, Entry
+    with time_machine.travel(at(2026, 8, 15, 9), tick=False):
+        db.session.add(Entry(application_id=app.id, section="papers",
+                             data={"title": "新论文", "journal": "J", "year": "2025"}))
+        db.session.add(Attachment(application_id=app.id, material="current_title",
+                                  filename="t.pdf", stored_name="t.pdf", mime="application/pdf",
+                                  size=1, sha256="1" * 64, uploaded_by=app.applicant_id))
+        db.session.commit()
+        transition(CFG(), app, "resubmit", f.actor(app.applicant))
+        # The employer re-recommends after its own window closed and without a second notice.
+        transition(CFG(), app, "recommend", f.actor(clerk), opinion="已补正，同意推荐")
+    assert app.status == Status.recommended.value
+    diff = changes_since(app, last_return(app).snapshot)
+    assert [d[0] for d in diff["added"]] == ["papers"]
+    assert [d[0] for d in diff["files_added"]] == ["current_title"]
+    assert diff["removed"] == [] and diff["files_removed"] == []
+    with time_machine.travel(at(2026, 8, 16, 9), tick=False):
+        transition(CFG(), app, "check_pass", f.actor(agency))
+    assert (app.status, app.correction_due) == (Status.checked.value, None)
+
+
+@pytest.mark.rule("BJ-WIN-3", "CF-WIN-3")
+def test_not_corrected_by_the_deadline_is_refused_and_abandoned(agency):
+    (app,), clerk = recommended()
+    with time_machine.travel(at(2026, 8, 10, 9), tick=False):
+        transition(CFG(), app, "agency_return", f.actor(agency),
+                   items=[{"target": "work", "text": "补"}], due=date(2026, 8, 20))
+    with time_machine.travel(at(2026, 8, 21, 0, 0, 0), tick=False):
+        with pytest.raises(WindowClosed):
+            transition(CFG(), app, "resubmit", f.actor(app.applicant))
+        run = close_corrections(app.tenant_id)
+        again = close_corrections(app.tenant_id)
+    assert (run.rows_changed, again.rows_changed) == (1, 0)
+    db.session.refresh(app)
+    assert app.status == Status.abandoned.value
+
+
+@pytest.mark.rule("BJ-WIN-3")
+def test_agency_return_needs_items_and_a_future_deadline(agency):
+    (app,), _ = recommended()
+    with time_machine.travel(at(2026, 8, 10, 9), tick=False):
+        with pytest.raises(Invalid):
+            transition(CFG(), app, "agency_return", f.actor(agency), items=[],
+                       due=date(2026, 8, 20))
+        with pytest.raises(Invalid):
+            transition(CFG(), app, "agency_return", f.actor(agency),
+                       items=[{"target": "work", "text": "补"}], due=date(2026, 8, 9))
+        with pytest.raises(Invalid):  # not past the agency's own close
+            transition(CFG(), app, "agency_return", f.actor(agency),
+                       items=[{"target": "work", "text": "补"}], due=date(2026, 9, 30))
+    assert app.status == Status.recommended.value
+
+
+# -- committees and experts -----------------------------------------------------------------
+
+@pytest.mark.rule("AE-COMM-1")
+def test_committee_filing_valid_at_most_three_years(agency):
+    c = f.committee("beijing", "bj-eng")
+    e = f.make_expert("beijing", "专家甲")
+    kw = dict(scope="本市工程技术人员", standard_text="业绩成果|60\n答辩|40", procedure="评审程序",
+              roster=[e.id])
+    with pytest.raises(Invalid) as err:
+        committees.file_committee(f.actor(agency), c, filed_on=date(2026, 1, 1),
+                                  valid_until=date(2029, 6, 1), **kw)
+    assert any("3年" in str(p) for p in err.value.problems)
+    with pytest.raises(Invalid):
+        committees.file_committee(f.actor(agency), c, filed_on=date(2026, 1, 1),
+                                  valid_until=date(2028, 12, 31), **{**kw, "standard_text": "x"})
+    assert c.filed_on is None
+    committees.file_committee(f.actor(agency), c, filed_on=date(2026, 1, 1),
+                              valid_until=date(2028, 12, 31), **kw)
+    assert c.standard[0] == {"code": "c1", "name": "业绩成果", "max": 60}
+    other = f.make_user("beijing", "ag2", "agency_clerk", "bj-agency-econ")
+    with pytest.raises(Forbidden):
+        committees.file_committee(f.actor(other), c, filed_on=date(2026, 1, 1),
+                                  valid_until=date(2028, 12, 31), **kw)
+
+
+@pytest.mark.rule("AE-COMM-1")
+def test_expired_filing_cannot_open_a_session(agency):
+    f.file_committee("beijing", "bj-eng", filed=(2023, 1, 1), until=(2025, 12, 31))
+    with pytest.raises(Invalid) as e:
+        sessions.create_session(CFG(), f.actor(agency), committee_id=f.committee("beijing", "bj-eng").id,
+                                plan_id=f.plan("beijing", "bj-2026").id, series="engineering",
+                                level="senior", specialties=[], panel_size=5,
+                                held_on=date(2026, 11, 20))
+    assert any("备案" in str(p) for p in e.value.problems)
+
+
+@pytest.mark.rule("AE-EXP-2", "AE-EXP-4", "AE-EXP-5")
+@pytest.mark.parametrize("kw,level,ok", [
+    ({"level": "associate_senior", "title_year": 2023}, "associate_senior", True),   # 3 years
+    ({"level": "associate_senior", "title_year": 2024}, "associate_senior", False),  # 2 years
+    ({"level": "associate_senior", "title_year": 2010}, "senior", False),  # 正高 reviews need 正高
+    ({"level": "senior", "title_year": 2024}, "associate_senior", True),   # any 正高 for 副高
+    ({"level": "senior", "title_year": 2024}, "senior", False),            # 正高 < 3 years
+    ({"level": "senior", "title_year": 2023}, "senior", True),
+    ({"birth": (1966, 1, 1)}, "senior", False),                            # 60 by the review day
+    ({"terms": 4}, "senior", False),                                        # at most 3 terms
+    ({"term_start": (2023, 1, 1)}, "senior", False),                       # term over
+])
+def test_expert_eligibility_from_the_data(ctx, kw, level, ok):
+    e = f.make_expert("beijing", "专家", user=False, **kw)
+    assert (experts.ineligibility(CFG(), e, level, date(2026, 11, 20)) == []) is ok
+
+
+@pytest.mark.rule("AE-EXP-5")
+def test_expert_exits_five_years_after_retirement_age(ctx):
+    e = f.make_expert("beijing", "老专家", user=False, birth=(1961, 6, 1))
+    assert not experts.must_exit(CFG(), e, date(2026, 5, 31))
+    assert experts.must_exit(CFG(), e, date(2026, 6, 1))
+
+
+@pytest.mark.rule("AE-EXP-1", "AE-EXP-3")
+def test_pool_entry_needs_route_role_and_recommender(agency):
+    base = dict(name="新专家", gender="female", birth_date=date(1975, 1, 1),
+                title_level="senior", title_year=2015, series="engineering",
+                term_start=date(2026, 1, 1), terms=1)
+    with pytest.raises(Invalid) as e:
+        experts.add_expert(CFG(), f.actor(agency), {**base, "role": "boss",
+                                                     "entry_route": "recommended"})
+    assert len(e.value.problems) == 2  # bad role and no recommending org
+    ex = experts.add_expert(CFG(), f.actor(agency), {
+        **base, "role": "chair", "entry_route": "recommended",
+        "recommended_by_org_id": f.org("beijing", "bj-hr-haidian").id})
+    assert ex.id and ex.role == "chair"
+
+
+# -- the draw ----------------------------------------------------------------------------------
+
+def new_session(agency, apps, size=5, committee="bj-eng"):
+    f.file_committee("beijing", committee)
+    s = sessions.create_session(CFG(), f.actor(agency), committee_id=f.committee("beijing", committee).id,
+                                plan_id=f.plan("beijing", "bj-2026").id, series="engineering",
+                                level="senior", specialties=[], panel_size=size,
+                                held_on=date(2026, 11, 20))
+    with time_machine.travel(at(2026, 8, 1, 9), tick=False):
+        for a in apps:
+            transition(CFG(), a, "check_pass", f.actor(agency))
+    sessions.add_files(f.actor(agency), s, [a.id for a in apps])
+    return s
+
+
+def pool_of(n, chairs=1, **kw):
+    return [f.make_expert("beijing", f"专家{i}", role="chair" if i < chairs else "member", **kw)
+            for i in range(n)]
+
+
+@pytest.mark.rule("CF-EXP-1")
+def test_draw_is_random_recorded_and_replayable(agency):
+    apps, _ = recommended(2)
+    pool_of(12)
+    s = new_session(agency, apps)
+    transition(CFG(), s, "draw", f.actor(agency))
+    drawn = sorted(m.expert_id for m in s.members)
+    assert len(drawn) == 5 and s.draw_seed and len(s.draw_candidates) == 12
+    assert any(m.role == "chair" for m in s.members)
+    assert sessions.replay(s) == drawn
+    assert [i.code for i in s.items] == ["A001", "A002"]
+    # Another seed, another panel (with 12 candidates the same 5 is very unlikely for both seeds).
+    other = sessions.select_panel(s.draw_candidates, 5, {"outside": 0, "private": 0}, "other")
+    assert sorted(c["id"] for c in other) != drawn or sessions.select_panel(
+        s.draw_candidates, 5, {"outside": 0, "private": 0}, "third") != drawn
+
+
+@pytest.mark.rule("AE-RECUSE-1")
+def test_conflicts_found_in_the_data_and_declared_are_excluded(agency):
+    apps, _ = recommended(2)
+    pool_of(8)
+    same = f.make_expert("beijing", "同单位专家", employer="emp")
+    coauthor = f.make_expert("beijing", "合作者专家")
+    declared = f.make_expert("beijing", "亲属专家")
+    from app.models import Entry
+    db.session.add(Entry(application_id=apps[0].id, section="papers", data={
+        "title": "t", "journal": "j", "year": "2024", "coauthors": "合作者专家、王五"}))
+    db.session.add(Conflict(tenant_id=apps[1].tenant_id, expert_name="亲属专家",
+                            applicant_id=apps[1].applicant_id, kind="relative",
+                            declared_by="applicant"))
+    db.session.commit()
+    s = new_session(agency, apps)
+    transition(CFG(), s, "draw", f.actor(agency))
+    reasons = {x["expert_id"]: x["reason"] for x in s.draw_excluded}
+    assert reasons[same.id] == "same_employer"
+    assert reasons[coauthor.id] == "named_in_file"
+    assert reasons[declared.id] == "declared_relative"
+    assert not {same.id, coauthor.id, declared.id} & {m.expert_id for m in s.members}
+
+
+@pytest.mark.rule("CF-EXP-1")
+def test_expert_on_panels_three_years_running_is_not_drawn(agency):
+    apps, _ = recommended(1)
+    tired = f.make_expert("beijing", "连续三年", role="chair")
+    pool_of(6, chairs=1)
+    for y in (2023, 2024, 2025):
+        old = ReviewSession(tenant_id=apps[0].tenant_id, committee_id=f.committee("beijing", "bj-eng").id,
+                            plan_id=f.plan("beijing", "bj-2026").id, series="engineering",
+                            level="senior", panel_size=5, held_on=date(y, 11, 1), status="closed")
+        db.session.add(old)
+        db.session.flush()
+        db.session.add(PanelMember(session_id=old.id, expert_id=tired.id, role="chair", year=y))
+    db.session.commit()
+    s = new_session(agency, apps)
+    transition(CFG(), s, "draw", f.actor(agency))
+    assert {"expert_id": tired.id, "reason": "three_years_running"} in s.draw_excluded
+
+
+@pytest.mark.rule("CF-EXP-1", "AE-RECUSE-1")
+def test_too_small_a_pool_fails_with_the_reason_and_assigns_nobody(agency):
+    apps, _ = recommended(1)
+    pool_of(3)
+    s = new_session(agency, apps)
+    with pytest.raises(Invalid) as e:
+        transition(CFG(), s, "draw", f.actor(agency))
+    assert "不足5人" in str(e.value.message)
+    db.session.refresh(s)
+    assert s.status == "draft" and s.members == [] and s.draw_seed is None
+
+
+@pytest.mark.rule("CF-EXP-1")
+def test_self_review_unit_panel_has_a_third_from_outside(ctx):
+    unit = f.org("beijing", "bj-self-university")
+    clerk = f.make_user("beijing", "unit-clerk", "agency_clerk", "bj-self-university")
+    from app.models import Committee
+    c = Committee(tenant_id=unit.tenant_id, code="self-eng", name="自主评审委员会",
+                  agency_org_id=unit.id, series=["engineering"], levels=["senior"])
+    db.session.add(c)
+    db.session.commit()
+    f.make_employer("beijing", "uni-staff", "haidian")  # the unit's staff apply via employer step
+    inside = [f.make_expert("beijing", f"校内{i}", role="chair" if i == 0 else "member",
+                            employer="bj-self-university") for i in range(8)]
+    outside = [f.make_expert("beijing", f"校外{i}") for i in range(2)]
+    c2 = f.committee("beijing", "self-eng")
+    sess = ReviewSession(tenant_id=unit.tenant_id, committee_id=c2.id,
+                         plan_id=f.plan("beijing", "bj-2026").id, series="engineering",
+                         level="senior", panel_size=6, held_on=date(2026, 11, 20))
+    db.session.add(sess)
+    db.session.commit()
+    cands, _ = sessions.candidates(CFG(), sess)
+    for seed in ("a", "b", "c", "d"):
+        panel = sessions.select_panel(cands, 6, sessions.quotas(sess, 6), seed)
+        assert sum(1 for p in panel if p["outside"]) >= 2  # ⌈6/3⌉
+    with pytest.raises(Invalid):  # 9 members need 3 from outside; only 2 exist
+        sessions.select_panel(cands, 9, sessions.quotas(sess, 9), "a")
+    assert inside and outside and clerk
+
+
+@pytest.mark.rule("CF-EXP-1")
+def test_enterprise_committee_draws_its_share_of_private_sector_experts(agency):
+    c = f.committee("beijing", "bj-eng")
+    c.private_share = 0.4
+    db.session.commit()
+    apps, _ = recommended(1)
+    pool_of(10)
+    privates = [f.make_expert("beijing", f"民企{i}", private=True) for i in range(2)]
+    s = new_session(agency, apps)
+    transition(CFG(), s, "draw", f.actor(agency))
+    assert {p.id for p in privates} <= {m.expert_id for m in s.members}  # ⌈5 × 0.4⌉ = 2
+
+
+@pytest.mark.rule("AE-RECUSE-1")
+def test_late_conflict_is_replaced_under_the_same_rules(agency):
+    apps, _ = recommended(1)
+    pool_of(8)
+    s = new_session(agency, apps)
+    transition(CFG(), s, "draw", f.actor(agency))
+    member = next(m for m in s.members if m.role != "chair")
+    new = sessions.replace_member(CFG(), f.actor(member.expert.user), s, member, "与申报人有利益关系")
+    assert member.status == "recused" and new.replaces_id == member.id
+    active = [m for m in s.members if m.status == "active"]
+    assert len(active) == 5 and member.expert_id not in {m.expert_id for m in active}
+    stranger = f.make_user("beijing", "someone", "expert")
+    with pytest.raises(Forbidden):
+        sessions.replace_member(CFG(), f.actor(stranger), s, active[1], "x")
+
+
+# -- scoring and the ballot ----------------------------------------------------------------------
+
+def drawn_session(agency, n_apps=2, size=9):
+    apps, _ = recommended(n_apps)
+    pool_of(size + 3)
+    s = new_session(agency, apps, size=size)
+    transition(CFG(), s, "draw", f.actor(agency))
+    chair = next(m for m in s.members if m.role == "chair")
+    return s, apps, chair
+
+
+@pytest.mark.rule("AE-CONF-1")
+def test_scores_need_the_confidentiality_agreement_and_the_standard(agency):
+    s, apps, chair = drawn_session(agency, 1, 5)
+    member = next(m for m in s.members if m.role != "chair")
+    member.expert.confidentiality_signed_at = None
+    db.session.commit()
+    item = s.items[0]
+    with pytest.raises(Forbidden):
+        sessions.record_score(f.actor(member.expert.user), s, item, {"c1": 50, "c2": 30}, "好")
+    from app.workflow.experts import sign_confidentiality
+    sign_confidentiality(f.actor(member.expert.user), member.expert)
+    with pytest.raises(Invalid):
+        sessions.record_score(f.actor(member.expert.user), s, item, {"c1": 61, "c2": 30}, "")
+    score = sessions.record_score(f.actor(member.expert.user), s, item, {"c1": 50, "c2": 30}, "好")
+    assert score.scores == {"c1": 50, "c2": 30}
+
+
+def vote(s, members, choices_for):
+    for m in members:
+        sessions.cast_ballot(f.actor(m.expert.user), s,
+                             {i.id: choices_for(m, i) for i in s.items})
+
+
+@pytest.mark.rule("BJ-VOTE-1")
+def test_two_thirds_of_attending_members_pass_and_the_tally_is_sealed(agency):
+    s, apps, chair = drawn_session(agency, 2, 9)
+    active = [m for m in s.members if m.status == "active"]
+    with pytest.raises(Invalid):  # not more than half present
+        transition(CFG(), s, "open_voting", f.actor(chair.expert.user),
+                   present=[m.id for m in active[:4]])
+    present = [chair] + [m for m in active if m is not chair][:5]   # 6 of 9 attend
+    absent = [m for m in active if m not in present][0]
+    transition(CFG(), s, "open_voting", f.actor(chair.expert.user), present=[m.id for m in present])
+    with pytest.raises(Forbidden):
+        sessions.cast_ballot(f.actor(absent.expert.user), s, {i.id: "yes" for i in s.items})
+    first, second = s.items
+    # A001: 4 of 6 yes (= 2/3) passes; A002: 3 of 6 yes fails.
+    vote(s, present, lambda m, i: "yes" if (i is first and present.index(m) < 4) or
+         (i is second and present.index(m) < 3) else "no")
+    with pytest.raises(ConflictError):
+        sessions.cast_ballot(f.actor(chair.expert.user), s, {i.id: "yes" for i in s.items})
+    transition(CFG(), s, "close", f.actor(chair.expert.user))
+    assert s.status == SessionStatus.closed.value
+    assert s.tally["attending"] == 6 and s.tally["items"]["A001"]["passed"]
+    assert not s.tally["items"]["A002"]["passed"] and s.tally["items"]["A002"]["yes"] == 3
+    statuses = {a.id: db.session.get(Application, a.id).status for a in apps}
+    assert statuses == {first.application_id: "passed", second.application_id: "failed"}
+    tally, ok = sessions.recount(s)
+    assert ok and tally == s.tally
+
+
+@pytest.mark.rule("BJ-VOTE-1")
+def test_a_ballot_records_that_a_member_voted_never_how(agency):
+    s, apps, chair = drawn_session(agency, 1, 5)
+    active = [m for m in s.members if m.status == "active"]
+    transition(CFG(), s, "open_voting", f.actor(chair.expert.user), present=[m.id for m in active])
+    vote(s, active, lambda m, i: "yes" if m is chair else "no")
+    columns = set(BallotVote.__table__.columns.keys())
+    assert columns == {"id", "session_id", "item_id", "choice"}  # no member, no time
+    receipts = db.session.scalars(sa.select(BallotReceipt).filter_by(session_id=s.id)).all()
+    assert sorted(r.member_id for r in receipts) == sorted(m.id for m in active)
+    votes = db.session.scalars(sa.select(BallotVote).filter_by(session_id=s.id)).all()
+    assert sorted(v.choice for v in votes) == ["no"] * 4 + ["yes"]
+    # Vote keys are random, so their order says nothing about who voted first.
+    assert sorted(v.id for v in votes) != list(range(min(v.id for v in votes),
+                                                     min(v.id for v in votes) + 5))
+
+
+@pytest.mark.rule("BJ-VOTE-1")
+def test_tampering_with_stored_ballots_shows_on_recount(agency):
+    s, apps, chair = drawn_session(agency, 1, 5)
+    active = [m for m in s.members if m.status == "active"]
+    transition(CFG(), s, "open_voting", f.actor(chair.expert.user), present=[m.id for m in active])
+    vote(s, active, lambda m, i: "yes")
+    transition(CFG(), s, "close", f.actor(chair.expert.user))
+    db.session.execute(sa.update(BallotVote).where(BallotVote.session_id == s.id)
+                       .values(choice="no"))
+    db.session.commit()
+    tally, ok = sessions.recount(s)
+    assert not ok and tally["items"]["A001"]["yes"] == 0
