@@ -197,14 +197,23 @@ def upgrade():
         batch_op.add_column(sa.Column('correction_due', sa.Date(), nullable=True))
 
     with op.batch_alter_table('committees', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('private_share', sa.Double(), nullable=False))
+        # Existing committees get values through temporary server defaults, dropped below.
+        batch_op.add_column(sa.Column('private_share', sa.Double(), nullable=False,
+                                      server_default='0'))
         batch_op.add_column(sa.Column('filed_on', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('valid_until', sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column('scope', sa.Text(), nullable=False))
-        batch_op.add_column(sa.Column('standard', sa.JSON(), nullable=False))
-        batch_op.add_column(sa.Column('procedure', sa.Text(), nullable=False))
-        batch_op.add_column(sa.Column('roster', sa.JSON(), nullable=False))
-        batch_op.add_column(sa.Column('version', sa.Integer(), nullable=False))
+        batch_op.add_column(sa.Column('scope', sa.Text(), nullable=False, server_default=''))
+        batch_op.add_column(sa.Column('standard', sa.JSON(), nullable=False,
+                                      server_default=sa.text("'[]'")))
+        batch_op.add_column(sa.Column('procedure', sa.Text(), nullable=False, server_default=''))
+        batch_op.add_column(sa.Column('roster', sa.JSON(), nullable=False,
+                                      server_default=sa.text("'[]'")))
+        batch_op.add_column(sa.Column('version', sa.Integer(), nullable=False,
+                                      server_default='1'))
+
+    with op.batch_alter_table('committees', schema=None) as batch_op:
+        for name in ('private_share', 'scope', 'standard', 'procedure', 'roster', 'version'):
+            batch_op.alter_column(name, server_default=None)
 
     with op.batch_alter_table('review_steps', schema=None) as batch_op:
         batch_op.add_column(sa.Column('snapshot', sa.JSON(), nullable=True))
