@@ -20,6 +20,7 @@ def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     login.init_app(app)
+    web.allow_large_uploads(app)  # before CSRF, which reads the request body
     csrf.init_app(app)
     htmx.init_app(app)
     babel.init_app(app, locale_selector=web.select_locale, timezone_selector=lambda: "Asia/Shanghai")
@@ -28,12 +29,13 @@ def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
     web.init_app(app)
 
     from .admin import bp as admin_bp
+    from .agency import bp as agency_bp
     from .applicant import bp as applicant_bp
     from .auth import bp as auth_bp
     from .office import bp as office_bp
     from .public import bp as public_bp
 
-    for bp in (public_bp, auth_bp, applicant_bp, office_bp, admin_bp):
+    for bp in (public_bp, auth_bp, applicant_bp, office_bp, admin_bp, agency_bp):
         app.register_blueprint(bp)
 
     from .cli import register as register_cli

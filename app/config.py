@@ -21,6 +21,8 @@ class Config:
 
     MAX_UPLOAD_BYTES = 10 * 1024 * 1024
     MAX_CONTENT_LENGTH = MAX_UPLOAD_BYTES + 64 * 1024
+    # Review recordings are large; only their upload route raises the request limit.
+    MAX_RECORDING_BYTES = int(os.environ.get("MAX_RECORDING_MB", "2048")) * 1024 * 1024
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCK_MINUTES = 15
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=30)  # idle expiry

@@ -26,11 +26,11 @@ def select_locale() -> str:
     return "en" if chosen == "en" else "zh_Hans_CN"
 
 
-def render_page(full: str, fragment: str | None = None, status: int = 200, **ctx):
+def render_page(full: str, fragment: str | None = None, *, http_status: int = 200, **ctx):
     """The fragment for an htmx request (not a history restore), else the full page."""
     partial = fragment is not None and htmx and not htmx.history_restore_request
     resp = current_app.make_response(
-        (render_template(fragment if partial else full, **ctx), status))
+        (render_template(fragment if partial else full, **ctx), http_status))
     resp.headers["Vary"] = "HX-Request"
     return resp
 
@@ -64,8 +64,39 @@ def target_label(target: str) -> str:
     return str(SECTION_TITLES.get(target, target))
 
 
+RETURN_ROWS = 6  # blank correction rows offered without JavaScript
+
+
+def correction_targets() -> list[tuple[str, str]]:
+    """What a correction can point at: basic info, each section, each checklist material."""
+    from flask_babel import gettext
+    from .tenancy import label
+    from .workflow.applications import SECTION_TITLES
+
+    return ([("basic", gettext("基本信息"))] + [(k, str(v)) for k, v in SECTION_TITLES.items()]
+            + [(f"material:{m.code}", label(m)) for m in g.tenant.checklist.material])
+
+
+def correction_form_items(form) -> list[dict]:
+    rows = ({"target": form.get(f"target-{i}", ""), "text": form.get(f"text-{i}", "").strip()}
+            for i in range(RETURN_ROWS))
+    return [r for r in rows if r["text"]]
+
+
 def client_ip() -> str:
     return request.headers.get("X-Real-IP") or request.remote_addr or ""
+
+
+LARGE_UPLOADS = {("agency.session_act", "upload")}  # (endpoint, action): recordings
+
+
+def allow_large_uploads(app: Flask) -> None:
+    """Raise the body limit for the recording upload only; everything else keeps the small one."""
+    @app.before_request
+    def _limit():
+        action = (request.view_args or {}).get("action")
+        if (request.endpoint, action) in LARGE_UPLOADS:
+            request.max_content_length = current_app.config["MAX_RECORDING_BYTES"] + 64 * 1024
 
 
 def init_app(app: Flask) -> None:
@@ -104,6 +135,10 @@ def init_app(app: Flask) -> None:
                                  action_label=action_label, person_type_labels=PERSON_TYPE_LABELS,
                                  target_label=target_label)
     app.jinja_env.filters["filesize"] = filesize
+    from .workflow.sessions import RECUSAL_LABELS, SESSION_STATUS_LABELS
+    app.jinja_env.globals.update(
+        session_status_label=lambda s: SESSION_STATUS_LABELS.get(s, s),
+        recusal_label=lambda r: RECUSAL_LABELS.get(r, r))
 
     @app.route("/favicon.ico")
     def favicon():

@@ -167,3 +167,14 @@ def test_first_visit_fits_one_round_trip(client, path):
     css = client.get(css_url, headers={"Accept-Encoding": "gzip"})
     assert "?v=" in css_url and css.headers["Cache-Control"].startswith("public, max-age=31536000")
     assert len(page.data) + len(css.data) <= 14 * 1024, (len(page.data), len(css.data))
+
+
+def test_inbox_filter_by_status(app, client, login):
+    with app.app_context():
+        f.make_employer("beijing", "emp", "haidian")
+        f.make_user("beijing", "clerk", "employer_clerk", "emp")
+    login("beijing", "clerk")
+    r = client.get("/beijing/office/?status=in_notice")
+    assert r.status_code == 200 and "共0件" in r.get_data(as_text=True)
+    frag = client.get("/beijing/office/?status=submitted", headers={"HX-Request": "true"})
+    assert frag.status_code == 200 and frag.get_data(as_text=True).startswith('<div id="list">')

@@ -16,6 +16,8 @@ def home_for(user) -> str:
         return url_for("applicant.dashboard")
     if user.role == "tenant_admin":
         return url_for("admin.jobs")
+    if user.role == "agency_clerk":
+        return url_for("agency.inbox")
     return url_for("office.inbox")
 
 

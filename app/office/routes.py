@@ -4,9 +4,8 @@ from flask_login import current_user, login_required
 
 from . import bp
 from .. import uploads
-from ..models import Role, Status
-from ..tenancy import label
-from ..web import client_ip, render_page
+from ..models import Role
+from ..web import RETURN_ROWS, client_ip, correction_form_items, correction_targets, render_page
 from ..workflow import queries
 from ..workflow.actors import Actor
 from ..workflow.applications import SECTION_FIELDS, SECTION_TITLES
@@ -16,7 +15,6 @@ from ..workflow.transitions import transition
 OFFICE_ROLES = {Role.employer_clerk.value, Role.department_clerk.value, Role.hr_officer.value,
                 Role.agency_clerk.value, Role.association_clerk.value}
 ACTIONS = ("start_notice", "recommend", "return", "not_recommend")
-RETURN_ROWS = 6  # blank correction rows offered without JavaScript
 
 
 @bp.before_request
@@ -37,12 +35,6 @@ def inbox():
                        handled=queries.handled_by(g.tenant_id, current_user.org_id))
 
 
-def _targets():
-    """What a correction can point at: each section and each checklist material."""
-    return ([("basic", _("基本信息"))] + [(k, str(v)) for k, v in SECTION_TITLES.items()]
-            + [(f"material:{m.code}", label(m)) for m in g.tenant.checklist.material])
-
-
 @bp.route("/applications/<int:app_id>")
 def detail(app_id):
     """One application, its sections, scans and history, with the actions open to this office."""
@@ -50,7 +42,7 @@ def detail(app_id):
     if app is None:
         abort(404)
     return render_page("office/detail.html", app=app, fields=SECTION_FIELDS,
-                       titles=SECTION_TITLES, targets=_targets(), rows=range(RETURN_ROWS),
+                       titles=SECTION_TITLES, targets=correction_targets(), rows=range(RETURN_ROWS),
                        holding=app.holder_org_id == current_user.org_id)
 
 
@@ -73,14 +65,12 @@ def act(app_id, action):
     app = queries.office_application(g.tenant_id, current_user.org_id, app_id)
     if app is None:
         abort(404)
-    items = [{"target": request.form.get(f"target-{i}", ""),
-              "text": request.form.get(f"text-{i}", "").strip()} for i in range(RETURN_ROWS)]
     try:
         transition(g.tenant, app, action, Actor.of(current_user, client_ip()),
                    expected_version=request.form.get("version", type=int),
                    opinion=request.form.get("opinion", ""),
                    no_objection=request.form.get("no_objection") == "y",
-                   items=[i for i in items if i["text"]])
+                   items=correction_form_items(request.form))
     except TransitionError as e:
         flash(str(e.message), "error")
         for p in e.problems:

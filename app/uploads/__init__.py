@@ -53,6 +53,42 @@ def store(tenant_slug: str, data: bytes, mime: str) -> tuple[str, str]:
     return name, hashlib.sha256(data).hexdigest()
 
 
+RECORDING_TYPES = {"video/mp4": "mp4", "audio/mpeg": "mp3", "audio/x-wav": "wav",
+                   "audio/mp4": "m4a", "video/webm": "webm", "video/quicktime": "mov",
+                   "audio/ogg": "ogg"}
+MINUTES_TYPES = ALLOWED
+
+
+def store_stream(tenant_slug: str, stream, allowed: dict[str, str], limit: int) -> tuple:
+    """Copy an uploaded stream to disk in chunks (recordings are large), checking its type by
+    content and its size; return (stored name, mime, size, sha256) or raise Invalid."""
+    folder = Path(current_app.config["UPLOAD_DIR"]) / tenant_slug
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f"incoming-{uuid.uuid4().hex}"
+    digest, size, head = hashlib.sha256(), 0, b""
+    try:
+        with tmp.open("wb") as out:
+            while chunk := stream.read(1024 * 1024):
+                size += len(chunk)
+                if size > limit:
+                    raise Invalid(_l("文件超过%(mb)d MB。", mb=limit // (1024 * 1024)))
+                if len(head) < 8192:
+                    head += chunk[:8192 - len(head)]
+                digest.update(chunk)
+                out.write(chunk)
+        kind = filetype.guess(head)
+        mime = kind.mime if kind else None
+        if size == 0:
+            raise Invalid(_l("请选择要上传的文件。"))
+        if mime not in allowed:
+            raise Invalid(_l("文件类型不符（按文件内容识别）。"))
+        name = f"{uuid.uuid4().hex}.{allowed[mime]}"
+        tmp.rename(folder / name)
+        return name, mime, size, digest.hexdigest()
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def path_of(tenant_slug: str, stored_name: str) -> Path:
     return Path(current_app.config["UPLOAD_DIR"]) / tenant_slug / stored_name
 

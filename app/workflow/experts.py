@@ -108,3 +108,40 @@ def sign_confidentiality(actor: Actor, expert: Expert) -> None:
         expert.confidentiality_signed_at = utcnow()
         audit(actor, "experts", expert.id, "sign_confidentiality")
         db.session.commit()
+
+
+def add_expert_with_account(cfg, actor: Actor, form: dict) -> tuple[Expert, str | None]:
+    """Enter an expert from the agency's form; with a login name, also open their expert
+    account and return its one-time password (shown once to the clerk)."""
+    import secrets
+
+    from ..models import Role, User
+    from .accounts import hash_password
+
+    username = (form.get("username") or "").strip()
+    password = None
+    user = None
+    if username:
+        if db.session.scalar(sa.select(User.id).filter_by(tenant_id=actor.tenant_id,
+                                                          username=username)):
+            raise Invalid(_l("该登录名已被使用。"))
+        password = secrets.token_urlsafe(9)
+        user = User(tenant_id=actor.tenant_id, username=username, name=form["name"].strip(),
+                    role=Role.expert.value, password_hash=hash_password(password))
+        db.session.add(user)
+        db.session.flush()
+    data = {k: form.get(k) for k in ("name", "gender", "birth_date", "title_level", "title_year",
+                                     "series", "role", "entry_route", "term_start", "terms",
+                                     "private_sector")}
+    data["name"] = data["name"].strip()
+    data["specialty"] = form.get("specialty") or None
+    data["employer_org_id"] = form.get("employer_org_id") or None
+    data["employer_name"] = (form.get("employer_name") or "").strip()
+    data["recommended_by_org_id"] = form.get("recommended_by_org_id") or None
+    data["user_id"] = user.id if user else None
+    try:
+        expert = add_expert(cfg, actor, data)
+    except Invalid:
+        db.session.rollback()
+        raise
+    return expert, password

@@ -87,3 +87,23 @@ def pending_employers(tenant_id: int, hr_org: Org) -> list[Org]:
     return db.session.scalars(sa.select(Org).where(
         Org.tenant_id == tenant_id, Org.status == OrgStatus.pending.value,
         Org.district.in_(districts)).order_by(Org.id)).all()
+
+
+def plans(tenant_id: int):
+    from ..models import Plan
+    return db.session.scalars(sa.select(Plan).filter_by(tenant_id=tenant_id)
+                              .order_by(Plan.is_demo.desc(), Plan.year.desc(), Plan.id)).all()
+
+
+def org_choices(tenant_id: int) -> dict[str, list[Org]]:
+    """Employers (approved) and recommending offices (HR bureaus, departments) of a tenant."""
+    from ..tenancy.schema import OrgKind
+    rows = db.session.scalars(sa.select(Org).where(
+        Org.tenant_id == tenant_id, Org.status == OrgStatus.approved.value,
+        Org.kind.in_([OrgKind.employer.value, OrgKind.hr_bureau.value,
+                      OrgKind.department.value, OrgKind.self_review_unit.value]))
+        .order_by(Org.kind, Org.name)).all()
+    return {"employers": [o for o in rows if o.kind in (OrgKind.employer.value,
+                                                        OrgKind.self_review_unit.value)],
+            "offices": [o for o in rows if o.kind in (OrgKind.hr_bureau.value,
+                                                      OrgKind.department.value)]}

@@ -27,6 +27,12 @@ from .experts import ineligibility
 from .transitions import Ctx, Rule, audit, register, transition
 
 PRESIDING = (ExpertRole.chair.value, ExpertRole.vice_chair.value)
+SESSION_STATUS_LABELS = {"draft": _l("准备中"), "drawn": _l("已抽取专家"), "voting": _l("表决中"),
+                         "closed": _l("已结束")}
+RECUSAL_LABELS = {"same_employer": _l("与申报人同一单位"), "named_in_file": _l("在申报材料中列为合作者或推荐人"),
+                  "declared_relative": _l("申报近亲属关系"), "declared_interest": _l("申报利益关系"),
+                  "declared_dispute": _l("申报存在纠纷"), "declared_other": _l("申报其他回避事由"),
+                  "three_years_running": _l("已连续三年参加评审")}
 CHOICES = ("yes", "no", "abstain")
 YEARS_RUNNING = 3
 
