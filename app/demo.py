@@ -12,7 +12,9 @@ from pypdf import PdfWriter
 
 from . import uploads
 from .extensions import db
-from .models import Application, Attachment, Committee, Entry, Org, OrgStatus, Plan, User
+from .models import (
+    Application, Attachment, Committee, Entry, Expert, Org, OrgStatus, Plan, User,
+)
 from .tenancy.loader import TenantConfig, TenantConfigError
 from .tenancy.schema import OrgKind
 from .tenancy.sync import _upsert, org_ids, set_windows
@@ -63,6 +65,9 @@ def load_demo(cfg: TenantConfig, tenant_id: int, today: date) -> list[tuple[str,
             db.session.add(user)
         org = db.session.get(Org, ids[u.org]) if u.org else None
         accounts.append((u.username, u.role, org.name if org else ""))
+    for i, x in enumerate(demo.expert):
+        _demo_expert(tenant_id, x, ids, demo.password, f"{where}: expert.{i}")
+        accounts.append((x.username, "expert", x.employer))
     if demo.demo_plan is not None:
         p = demo.demo_plan
         plan = db.session.scalar(sa.select(Plan).filter_by(tenant_id=tenant_id, code=p.code))
@@ -124,6 +129,25 @@ def _demo_application(cfg, tenant_id: int, plan: Plan, seed, today: date, where:
         if clerk is None:
             raise TenantConfigError(f"{where}: the employer has no employer_clerk account")
         transition(cfg, app, "start_notice", Actor.of(clerk), now=when)
+
+
+def _demo_expert(tenant_id: int, x, ids: dict, password: str, where: str) -> None:
+    """An expert of the pool with a login (the agreement is signed at first sign-in)."""
+    if db.session.scalar(sa.select(User.id).filter_by(tenant_id=tenant_id, username=x.username)):
+        return
+    if x.employer_org and x.employer_org not in ids:
+        raise TenantConfigError(f"{where}.employer_org: unknown org {x.employer_org!r}")
+    user = User(tenant_id=tenant_id, username=x.username, name=x.name, role="expert",
+                password_hash=hash_password(password))
+    db.session.add(user)
+    db.session.flush()
+    db.session.add(Expert(
+        tenant_id=tenant_id, user_id=user.id, name=x.name, gender=x.gender,
+        birth_date=x.birth_date, title_level=x.title_level, title_year=x.title_year,
+        series=x.series, specialty=x.specialty, employer_name=x.employer,
+        employer_org_id=ids.get(x.employer_org) if x.employer_org else None,
+        private_sector=x.private_sector, role=x.role, entry_route=x.entry_route,
+        term_start=x.term_start, terms=x.terms))
 
 
 def _demo_pdf() -> bytes:
