@@ -427,3 +427,43 @@ def test_tampering_with_stored_ballots_shows_on_recount(agency):
     db.session.commit()
     tally, ok = sessions.recount(s)
     assert not ok and tally["items"]["A001"]["yes"] == 0
+
+
+@pytest.mark.rule("CF-WIN-3", "CF-MODE-3", "CF-EXP-1", "BJ-VOTE-1")
+def test_chifeng_file_goes_through_county_hr_to_a_blind_session_and_a_ballot(ctx):
+    cfg = tenants()["chifeng"]
+    f.make_employer("chifeng", "cf-firm", "songshan", kind="non_public")
+    clerk = f.make_user("chifeng", "cf-clerk", "employer_clerk", "cf-firm")
+    hr = f.make_user("chifeng", "cf-hr", "hr_officer", "cf-hr-songshan")
+    ag = f.make_user("chifeng", "cf-ag", "agency_clerk", "cf-agency-city")
+    u = f.make_user("chifeng", "cf-a", "applicant", "cf-firm")
+    a = f.make_application("chifeng", u, "cf-2026-intermediate", "cf-eng", "engineering",
+                           "intermediate", "mechanical")
+    with time_machine.travel(at(2026, 6, 1, 9), tick=False):
+        transition(cfg, a, "submit", f.actor(u))
+        transition(cfg, a, "start_notice", f.actor(clerk))
+    with time_machine.travel(at(2026, 6, 15, 9), tick=False):
+        transition(cfg, a, "recommend", f.actor(clerk), opinion="同意", no_objection=True)
+        assert a.holder_org_id == f.org("chifeng", "cf-hr-songshan").id  # territorial county HR
+        transition(cfg, a, "recommend", f.actor(hr), opinion="审核通过，同意上报")
+        assert a.status == Status.recommended.value
+    with time_machine.travel(at(2026, 7, 1, 9), tick=False):
+        transition(cfg, a, "check_pass", f.actor(ag))
+    f.file_committee("chifeng", "cf-eng")
+    for i in range(6):
+        f.make_expert("chifeng", f"赤峰专家{i}", level="associate_senior", title_year=2018,
+                      role="chair" if i == 0 else "member")
+    s = sessions.create_session(cfg, f.actor(ag), committee_id=f.committee("chifeng", "cf-eng").id,
+                                plan_id=f.plan("chifeng", "cf-2026-intermediate").id,
+                                series="engineering", level="intermediate", specialties=[],
+                                panel_size=5, held_on=date(2026, 9, 15))
+    assert s.blind  # the plan's mode: online blind review plus paper
+    sessions.add_files(f.actor(ag), s, [a.id])
+    transition(cfg, s, "draw", f.actor(ag))
+    chair = next(m for m in s.members if m.role == "chair")
+    active = [m for m in s.members if m.status == "active"]
+    transition(cfg, s, "open_voting", f.actor(chair.expert.user), present=[m.id for m in active])
+    for m in active:
+        sessions.cast_ballot(f.actor(m.expert.user), s, {s.items[0].id: "yes"})
+    transition(cfg, s, "close", f.actor(chair.expert.user))
+    assert db.session.get(Application, a.id).status == Status.passed.value
