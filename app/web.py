@@ -83,6 +83,14 @@ def correction_form_items(form) -> list[dict]:
     return [r for r in rows if r["text"]]
 
 
+def flash_error(e) -> None:
+    """A refused action's message and each of its problems, as flashed errors."""
+    from flask import flash
+    flash(str(e.message), "error")
+    for p in e.problems:
+        flash(str(p), "error")
+
+
 def client_ip() -> str:
     return request.headers.get("X-Real-IP") or request.remote_addr or ""
 

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from . import bp
 from ..extensions import db
 from ..models import JobRun, Org, Role
-from ..web import client_ip, render_page
+from ..web import client_ip, flash_error, render_page
 from ..workflow import queries
 from ..workflow.actors import Actor
 from ..workflow.errors import TransitionError
@@ -39,7 +39,7 @@ def decide(org_id, action):
                    expected_version=request.form.get("version", type=int),
                    opinion=request.form.get("opinion", ""))
     except TransitionError as e:
-        flash(str(e.message), "error")
+        flash_error(e)
     else:
         flash(_("已办理。"), "ok")
     return redirect(url_for(".employers"), 303)

@@ -12,7 +12,9 @@ from .. import uploads
 from ..extensions import db
 from ..models import Committee, Expert, ReviewSession, Role, Status
 from ..tenancy import label
-from ..web import RETURN_ROWS, client_ip, correction_form_items, correction_targets, render_page
+from ..web import (
+    RETURN_ROWS, client_ip, correction_form_items, correction_targets, flash_error, render_page,
+)
 from ..workflow import agency as agency_svc
 from ..workflow import committees, experts, queries, records, sessions
 from ..workflow.actors import Actor
@@ -31,12 +33,6 @@ def _agency_only():
 
 def _actor() -> Actor:
     return Actor.of(current_user, client_ip())
-
-
-def _flash(e: TransitionError) -> None:
-    flash(str(e.message), "error")
-    for p in e.problems:
-        flash(str(p), "error")
 
 
 def _mine(model, obj_id):
@@ -88,7 +84,7 @@ def act(app_id, action):
     except ValueError:
         flash(_("补正期限格式应为年-月-日。"), "error")
     except TransitionError as e:
-        _flash(e)
+        flash_error(e)
     else:
         flash(_("已办理。"), "ok")
         return redirect(url_for(".inbox"), 303)
@@ -119,7 +115,7 @@ def file_committee(committee_id):
                 scope=form.scope.data or "", standard_text=form.standard.data or "",
                 procedure=form.procedure.data or "", roster=form.roster.data or [])
         except TransitionError as e:
-            _flash(e)
+            flash_error(e)
         else:
             flash(_("已备案。"), "ok")
             return redirect(url_for(".committee_list"), 303)
@@ -135,7 +131,7 @@ def expert_pool():
         try:
             password = experts.add_expert_with_account(g.tenant, _actor(), form.data)[1]
         except TransitionError as e:
-            _flash(e)
+            flash_error(e)
         else:
             flash(_("已入库。"), "ok")
             if password:
@@ -168,7 +164,7 @@ def expert_exit(expert_id):
     try:
         experts.exit_expert(_actor(), e, request.form.get("reason", ""), today_local())
     except TransitionError as err:
-        _flash(err)
+        flash_error(err)
     return redirect(url_for(".expert_pool"), 303)
 
 
@@ -189,7 +185,7 @@ def session_list():
                 series=form.series.data, level=form.level.data, specialties=[],
                 panel_size=form.panel_size.data, held_on=form.held_on.data)
         except TransitionError as e:
-            _flash(e)
+            flash_error(e)
         else:
             return redirect(url_for(".session_detail", session_id=s.id), 303)
     rows = db.session.scalars(sa.select(ReviewSession).where(
@@ -235,7 +231,7 @@ def session_act(session_id, action):
         else:
             abort(404)
     except TransitionError as e:
-        _flash(e)
+        flash_error(e)
     else:
         flash(_("已办理。"), "ok")
     return redirect(url_for(".session_detail", session_id=s.id), 303)

@@ -4,7 +4,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from . import bp
 from .forms import LoginForm, RegisterForm
-from ..web import client_ip, render_page
+from ..web import client_ip, flash_error, render_page
 from ..workflow import people
 from ..workflow.actors import Actor
 from ..workflow.errors import TransitionError
@@ -30,7 +30,7 @@ def login():
             user = people.authenticate(g.tenant_id, form.username.data, form.password.data,
                                        client_ip())
         except TransitionError as e:
-            flash(str(e.message), "error")
+            flash_error(e)
         else:
             login_user(user)
             nxt = request.args.get("next", "")
@@ -57,9 +57,7 @@ def register():
         try:
             user = people.register_applicant(g.tenant, g.tenant_id, form.data, client_ip())
         except TransitionError as e:
-            flash(str(e.message), "error")
-            for p in e.problems:
-                flash(str(p), "error")
+            flash_error(e)
         else:
             login_user(user)
             flash(_("注册成功。"), "ok")

@@ -5,7 +5,9 @@ from flask_login import current_user, login_required
 from . import bp
 from .. import uploads
 from ..models import Role
-from ..web import RETURN_ROWS, client_ip, correction_form_items, correction_targets, render_page
+from ..web import (
+    RETURN_ROWS, client_ip, correction_form_items, correction_targets, flash_error, render_page,
+)
 from ..workflow import queries
 from ..workflow.actors import Actor
 from ..workflow.applications import SECTION_FIELDS, SECTION_TITLES
@@ -72,9 +74,7 @@ def act(app_id, action):
                    no_objection=request.form.get("no_objection") == "y",
                    items=correction_form_items(request.form))
     except TransitionError as e:
-        flash(str(e.message), "error")
-        for p in e.problems:
-            flash(str(p), "error")
+        flash_error(e)
     else:
         flash(_("已办理。"), "ok")
         if app.holder_org_id != current_user.org_id:

@@ -7,7 +7,7 @@ from ..auth.forms import EmployerRegisterForm
 from ..extensions import db
 from ..models import Committee
 from ..tenancy import label, tenants
-from ..web import client_ip, render_page
+from ..web import client_ip, flash_error, render_page
 from ..workflow import people
 from ..workflow.applications import open_plans
 from ..workflow.errors import TransitionError
@@ -44,9 +44,7 @@ def register_employer():
         try:
             people.register_employer(g.tenant, g.tenant_id, form.data, client_ip())
         except TransitionError as e:
-            flash(str(e.message), "error")
-            for p in e.problems:
-                flash(str(p), "error")
+            flash_error(e)
         else:
             flash(_("单位注册已提交，待所在区（旗县）人社部门审核通过后即可登录。"), "ok")
             return redirect(url_for("public.home"), 303)

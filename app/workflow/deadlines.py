@@ -59,14 +59,23 @@ def close_stage(plan: Plan, stage: str, now: datetime | None = None, rq_job_id: 
         db.session.add(run)
         db.session.commit()
         return run
-    changed = 0
-    try:
+    def work() -> int:
+        changed = 0
         for c in CLOSES.get(stage, ()):
             where = [Application.plan_id == plan.id]
             if c.only_without_due:
                 where.append(Application.correction_due.is_(None))
             changed += _move(plan.tenant_id, where, c, f"close_{stage}")
-        run.status, run.rows_changed, run.finished_at = "finished", changed, utcnow()
+        return changed
+    return _recorded(run, work)
+
+
+def _recorded(run: JobRun, work) -> JobRun:
+    """Run `work()` (returns rows changed) and its JobRun row in one commit; on failure roll the
+    work back and keep the failed run visible, then re-raise so RQ records it too."""
+    try:
+        run.rows_changed = work()
+        run.status, run.finished_at = "finished", utcnow()
         db.session.add(run)
         db.session.commit()
     except Exception as e:
@@ -107,20 +116,9 @@ def close_corrections(tenant_id: int, now: datetime | None = None) -> JobRun:
     today = now_local(now).date()
     run = JobRun(tenant_id=tenant_id, name="close_corrections",
                  key=f"corrections:{tenant_id}:{today.isoformat()}", started_at=utcnow())
-    try:
-        run.rows_changed = _move(tenant_id, [Application.tenant_id == tenant_id,
-                                             Application.correction_due < today],
-                                 CORRECTIONS, "close_corrections")
-        run.status, run.finished_at = "finished", utcnow()
-        db.session.add(run)
-        db.session.commit()
-    except Exception as e:
-        db.session.rollback()
-        run.status, run.error, run.finished_at = "failed", repr(e), utcnow()
-        db.session.add(run)
-        db.session.commit()
-        raise
-    return run
+    return _recorded(run, lambda: _move(
+        tenant_id, [Application.tenant_id == tenant_id, Application.correction_due < today],
+        CORRECTIONS, "close_corrections"))
 
 
 def due_closes(tenant_id: int, now: datetime | None = None) -> list[tuple[Plan, str, datetime]]:
