@@ -204,9 +204,11 @@ def new_session(agency, apps, size=5, committee="bj-eng"):
     return s
 
 
-def pool_of(n, chairs=1, **kw):
-    return [f.make_expert("beijing", f"专家{i}", role="chair" if i < chairs else "member", **kw)
-            for i in range(n)]
+def pool_of(n, chairs=1, private=2, **kw):
+    """n experts: the first `chairs` chairs, the last `private` from private enterprises (the
+    engineering committee draws a share of those)."""
+    return [f.make_expert("beijing", f"专家{i}", role="chair" if i < chairs else "member",
+                          private=i >= n - private, **kw) for i in range(n)]
 
 
 @pytest.mark.rule("CF-EXP-1")
@@ -313,7 +315,7 @@ def test_enterprise_committee_draws_its_share_of_private_sector_experts(agency):
     c.private_share = 0.4
     db.session.commit()
     apps, _ = recommended(1)
-    pool_of(10)
+    pool_of(10, private=0)
     privates = [f.make_expert("beijing", f"民企{i}", private=True) for i in range(2)]
     s = new_session(agency, apps)
     transition(CFG(), s, "draw", f.actor(agency))
@@ -452,7 +454,7 @@ def test_chifeng_file_goes_through_county_hr_to_a_blind_session_and_a_ballot(ctx
     f.file_committee("chifeng", "cf-eng")
     for i in range(6):
         f.make_expert("chifeng", f"赤峰专家{i}", level="associate_senior", title_year=2018,
-                      role="chair" if i == 0 else "member")
+                      role="chair" if i == 0 else "member", private=i == 5)
     s = sessions.create_session(cfg, f.actor(ag), committee_id=f.committee("chifeng", "cf-eng").id,
                                 plan_id=f.plan("chifeng", "cf-2026-intermediate").id,
                                 series="engineering", level="intermediate", specialties=[],

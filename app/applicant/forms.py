@@ -20,6 +20,8 @@ class BasicForm(FlaskForm):
                            render_kw={"placeholder": "1985-06-15"})
     current_title = StringField(_l("现职称（如有）"), validators=[Length(max=200)])
     poge = BooleanField(_l("破格申报（不具备规定学历、资历，业绩显著）"))
+    poge_recommenders = StringField(_l("破格推荐专家姓名（正高级，逗号分隔）"),
+                                    validators=[Length(max=200)])
     exam_passed = BooleanField(_l("已通过相应的全国统一考试"))
     intl_qualification = SelectField(_l("国际职业资格（如有）"), choices=[], validate_choice=False)
 

@@ -119,7 +119,9 @@ def save_basic(cfg, app: Application, actor: Actor, data: dict) -> None:
         raise Invalid(_l("请选择性别。"))
     app.basic = {**(app.basic or {}), "gender": data.get("gender") or "",
                  "birth_date": data["birth_date"].isoformat() if data.get("birth_date") else "",
-                 "current_title": (data.get("current_title") or "").strip()[:MAX_FIELD]}
+                 "current_title": (data.get("current_title") or "").strip()[:MAX_FIELD],
+                 # Names of the 正高 peers who signed the 破格 forms: they may not review it.
+                 "poge_recommenders": (data.get("poge_recommenders") or "").strip()[:MAX_FIELD]}
     app.poge = bool(data.get("poge"))
     app.exam_passed = bool(data.get("exam_passed"))
     app.intl_qualification = qual
