@@ -37,8 +37,13 @@ def demo_load():
         if cfg.demo is None:
             continue
         click.echo(f"\n  {cfg.name} ({cfg.slug}) — demo password: {cfg.demo.password}")
-        for username, role, org in accounts:
-            click.echo(f"    {role:<18} {username:<20} {org}")
+        shown = set()
+        for username, role, org in accounts:  # one account per role
+            if role not in shown:
+                shown.add(role)
+                more = sum(1 for _, r, _ in accounts if r == role) - 1
+                extra = f"  (+{more} more)" if more else ""
+                click.echo(f"    {role:<18} {username:<20} {org}{extra}")
 
 
 @jobs_cli.command("schedule")
