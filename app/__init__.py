@@ -32,10 +32,11 @@ def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
     from .agency import bp as agency_bp
     from .applicant import bp as applicant_bp
     from .auth import bp as auth_bp
+    from .expert import bp as expert_bp
     from .office import bp as office_bp
     from .public import bp as public_bp
 
-    for bp in (public_bp, auth_bp, applicant_bp, office_bp, admin_bp, agency_bp):
+    for bp in (public_bp, auth_bp, applicant_bp, office_bp, admin_bp, agency_bp, expert_bp):
         app.register_blueprint(bp)
 
     from .cli import register as register_cli

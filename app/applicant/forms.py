@@ -1,8 +1,8 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, SelectField, StringField
-from wtforms.validators import Length, Optional
+from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
 
 class NewApplicationForm(FlaskForm):
@@ -29,3 +29,15 @@ class BasicForm(FlaskForm):
 class UploadForm(FlaskForm):
     material = SelectField(_l("材料类型"), choices=[])
     scan = FileField(_l("扫描件（PDF/JPEG/PNG）"))
+
+
+CONFLICT_KINDS = [("relative", _l("近亲属关系")), ("interest", _l("利益关系")),
+                  ("dispute", _l("存在纠纷尚未解决")), ("other", _l("其他可能影响公正的因素"))]
+
+
+class ConflictForm(FlaskForm):
+    """An expert the applicant asks to be kept off the panel for their file (AE-RECUSE-1)."""
+    expert_name = StringField(_l("专家姓名"), validators=[
+        DataRequired(message=_l("请填写专家姓名。")), Length(max=60)])
+    kind = SelectField(_l("回避事由"), choices=CONFLICT_KINDS)
+    note = TextAreaField(_l("说明（选填）"), validators=[Length(max=500)])

@@ -1,19 +1,20 @@
+import sqlalchemy as sa
 from flask import abort, flash, g, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from . import bp
-from .forms import BasicForm, NewApplicationForm, UploadForm
+from .forms import CONFLICT_KINDS, BasicForm, ConflictForm, NewApplicationForm, UploadForm
 from .. import uploads
-from ..extensions import htmx
-from ..models import Role
+from ..extensions import db, htmx
+from ..models import Conflict, Role
 from ..tenancy import label
 from ..web import client_ip, render_page
 from ..workflow import applications as svc
 from ..workflow import eligibility, queries
 from ..workflow.actors import Actor
 from ..workflow.errors import TransitionError
-from ..workflow.transitions import transition
+from ..workflow.transitions import audit, transition
 
 
 @bp.before_request
@@ -178,3 +179,24 @@ def submit(app_id):
     else:
         flash(_("已提交。"), "ok")
     return redirect(url_for(".detail", app_id=app.id), 303)
+
+
+@bp.route("/conflicts", methods=["GET", "POST"])
+def conflicts():
+    """Name an expert who should not review my file, and why (AE-RECUSE-1): the draw leaves
+    out any pool expert of that name."""
+    form = ConflictForm()
+    if form.validate_on_submit():
+        c = Conflict(tenant_id=g.tenant_id, expert_name=form.expert_name.data.strip(),
+                     applicant_id=current_user.id, kind=form.kind.data, declared_by="applicant",
+                     note=(form.note.data or "").strip())
+        db.session.add(c)
+        db.session.flush()
+        audit(_actor(), "conflicts", c.id, "declare", reason=c.kind)
+        db.session.commit()
+        flash(_("已登记。抽取评审专家时，该专家将回避您的申报。"), "ok")
+        return redirect(url_for(".conflicts"), 303)
+    rows = db.session.scalars(sa.select(Conflict).filter_by(
+        tenant_id=g.tenant_id, applicant_id=current_user.id).order_by(Conflict.id)).all()
+    return render_page("applicant/conflicts.html", form=form, rows=rows,
+                       kinds=dict(CONFLICT_KINDS))

@@ -95,3 +95,100 @@ def path_of(tenant_slug: str, stored_name: str) -> Path:
 
 def remove(tenant_slug: str, stored_name: str) -> None:
     path_of(tenant_slug, stored_name).unlink(missing_ok=True)
+
+
+# -- copies for blind review (CF-MODE-2, CF-MODE-3) ----------------------------------------------
+
+# Page keys that carry data about the document rather than what it shows: page XMP, the
+# producing application's private data, comments (whose /T names their author) and thumbnails.
+PDF_PAGE_PRIVATE = ("/Metadata", "/PieceInfo", "/Annots", "/Thumb")
+# JPEG segments kept when cleaning an image embedded in a PDF: JFIF, the ICC profile and
+# Adobe's colour transform are needed to show it; APP1 (EXIF, XMP), IPTC, the other
+# application segments and comments are dropped.
+JPEG_KEEP = {0xE0, 0xE2, 0xEE}
+
+
+def sanitized(data: bytes, mime: str) -> bytes:
+    """A copy of a scan that keeps what it shows and nothing about who made it: a PDF's pages
+    without document info, XMP, page metadata or comments (embedded JPEGs lose their EXIF); an
+    image re-encoded from its pixels, without EXIF or text chunks. ValueError if the scan
+    cannot be cleaned, so that it is never served as it was."""
+    try:
+        if mime == "application/pdf":
+            return _clean_pdf(data)
+        if mime in ("image/jpeg", "image/png"):
+            return _clean_image(data, mime)
+    except Exception as e:  # any parser failure: refuse rather than pass the original on
+        raise ValueError(f"cannot clean {mime}: {e}") from e
+    raise ValueError(f"cannot clean {mime}")
+
+
+def _clean_pdf(data: bytes) -> bytes:
+    from pypdf import PdfWriter
+    from pypdf.generic import DictionaryObject, NameObject, StreamObject
+
+    reader = PdfReader(io.BytesIO(data))
+    if reader.is_encrypted:
+        reader.decrypt("")
+    writer = PdfWriter()
+    for page in reader.pages:
+        writer.add_page(page)
+    # Walk everything the pages reach (not up through /Parent), once per object.
+    todo, seen = list(writer.pages), set()
+    while todo:
+        obj = todo.pop().get_object()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, DictionaryObject):
+            for key in PDF_PAGE_PRIVATE:
+                obj.pop(NameObject(key), None)
+            if isinstance(obj, StreamObject) and obj.get("/Filter") in ("/DCTDecode",
+                                                                         ["/DCTDecode"]):
+                StreamObject.set_data(obj, strip_jpeg_segments(obj._data))
+            todo.extend(v for k, v in obj.items() if k != "/Parent")
+        elif isinstance(obj, list):
+            todo.extend(obj)
+    writer.metadata = None       # drops /Info, including the /Producer pypdf itself adds
+    writer.xmp_metadata = None
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def strip_jpeg_segments(data: bytes) -> bytes:
+    """A JPEG's bytes without its EXIF, XMP, IPTC and comment segments; the image data is
+    copied unchanged (no re-encoding). Data that is not a JPEG is returned as it was."""
+    if data[:2] != b"\xff\xd8":
+        return data
+    out, pos = bytearray(b"\xff\xd8"), 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xDA:  # start of scan: the rest is image data
+            break
+        length = int.from_bytes(data[pos + 2:pos + 4], "big")
+        if (0xE0 <= marker <= 0xEF and marker not in JPEG_KEEP) or marker == 0xFE:
+            pos += 2 + length
+            continue
+        out += data[pos:pos + 2 + length]
+        pos += 2 + length
+    return bytes(out + data[pos:])
+
+
+def _clean_image(data: bytes, mime: str) -> bytes:
+    from PIL import ImageOps
+
+    with Image.open(io.BytesIO(data)) as src:
+        img = ImageOps.exif_transpose(src)  # keep the orientation the EXIF asked for
+        if mime == "image/jpeg":
+            img = img.convert("L" if img.mode in ("1", "L") else "RGB")
+        elif img.mode not in ("1", "L", "LA", "RGB", "RGBA", "I", "I;16"):
+            img = img.convert("RGBA")
+        # A new image from the pixels alone: no info dict, so no EXIF, ICC, XMP or text.
+        clean = Image.frombytes(img.mode, img.size, img.tobytes())
+    out = io.BytesIO()
+    if mime == "image/jpeg":
+        clean.save(out, "JPEG", quality=92)
+    else:
+        clean.save(out, "PNG", optimize=True)
+    return out.getvalue()
