@@ -127,3 +127,28 @@ def test_session_draw_and_recordings_through_the_pages(app, client, login, setup
     dl = client.get(f"/beijing/agency/sessions/{sid}/files/{files[0].id}")
     assert dl.status_code == 200 and dl.data == mp4
     assert re.search(r"会议\.mp4", client.get(url).get_data(as_text=True))
+
+
+@pytest.mark.rule("AE-RECUSE-1")
+def test_conflict_declared_after_the_draw_is_shown_to_the_agency(app, client, login, setup):
+    with app.app_context():
+        f.file_committee("beijing", "bj-eng")
+        pool_of(7)
+        from app.models import Application as A
+        from app.workflow import sessions as svc
+        from app.workflow.transitions import transition
+        agency = db.session.scalar(sa.select(User).filter_by(username="ag"))
+        a = db.session.get(A, setup["app"])
+        with time_machine.travel(at(2026, 8, 1, 9), tick=False):
+            transition(CFG(), a, "check_pass", f.actor(agency))
+        s = svc.create_session(CFG(), f.actor(agency), committee_id=a.committee_id,
+                               plan_id=a.plan_id, series="engineering", level="senior",
+                               specialties=[], panel_size=5, held_on=date(2026, 11, 20))
+        svc.add_files(f.actor(agency), s, [a.id])
+        transition(CFG(), s, "draw", f.actor(agency))
+        on_panel = next(m.expert.name for m in s.members if m.role != "chair")
+        svc.declare_conflict(f.actor(a.applicant), on_panel, "dispute", "")
+        sid = s.id
+    login("beijing", "ag")
+    page = client.get(f"/beijing/agency/sessions/{sid}").get_data(as_text=True)
+    assert "存在回避情形" in page and on_panel in page and "申报存在纠纷" in page

@@ -205,7 +205,8 @@ def session_detail(session_id):
     replay_ok = s.draw_seed is not None and sessions.replay(s) == sorted(
         m.expert_id for m in s.members if m.replaces_id is None)
     recount = sessions.recount(s) if s.tally else None
-    return render_page("agency/session.html", s=s, addable=sessions.eligible_files(s),
+    late = sessions.panel_conflicts(s) if s.status == "drawn" else []
+    return render_page("agency/session.html", s=s, addable=sessions.eligible_files(s), late=late,
                        candidates=cands, excluded=excluded, names=names, replay_ok=replay_ok,
                        recount=recount, kinds=records.KINDS)
 

@@ -9,12 +9,13 @@ from .. import uploads
 from ..extensions import db, htmx
 from ..models import Conflict, Role
 from ..tenancy import label
-from ..web import client_ip, render_page
+from ..web import client_ip, flash_error, render_page
 from ..workflow import applications as svc
 from ..workflow import eligibility, queries
 from ..workflow.actors import Actor
 from ..workflow.errors import TransitionError
-from ..workflow.transitions import audit, transition
+from ..workflow.sessions import declare_conflict
+from ..workflow.transitions import transition
 
 
 @bp.before_request
@@ -33,12 +34,6 @@ def _mine(app_id: int):
     if app is None:
         abort(404)
     return app
-
-
-def _flash_error(e: TransitionError) -> None:
-    flash(str(e.message), "error")
-    for p in e.problems:
-        flash(str(p), "error")
 
 
 @bp.route("/")
@@ -60,7 +55,7 @@ def new():
                 committee_id=form.committee.data, series=form.series.data,
                 level=form.level.data, specialty=form.specialty.data)
         except TransitionError as e:
-            _flash_error(e)
+            flash_error(e)
         else:
             return redirect(url_for(".detail", app_id=app.id), 303)
     return render_page("applicant/new.html", form=form)
@@ -92,7 +87,7 @@ def _after(app, fragment: str, anchor: str, error: TransitionError | None = None
         errors = [str(error.message), *map(str, error.problems)] if error else []
         return _page(app, fragment, errors=errors, section=anchor)
     if error:
-        _flash_error(error)
+        flash_error(error)
     return redirect(url_for(".detail", app_id=app.id, _anchor=anchor), 303)
 
 
@@ -175,7 +170,7 @@ def submit(app_id):
         transition(g.tenant, app, action, _actor(),
                    expected_version=request.form.get("version", type=int))
     except TransitionError as e:
-        _flash_error(e)
+        flash_error(e)
     else:
         flash(_("已提交。"), "ok")
     return redirect(url_for(".detail", app_id=app.id), 303)
@@ -187,15 +182,13 @@ def conflicts():
     out any pool expert of that name."""
     form = ConflictForm()
     if form.validate_on_submit():
-        c = Conflict(tenant_id=g.tenant_id, expert_name=form.expert_name.data.strip(),
-                     applicant_id=current_user.id, kind=form.kind.data, declared_by="applicant",
-                     note=(form.note.data or "").strip())
-        db.session.add(c)
-        db.session.flush()
-        audit(_actor(), "conflicts", c.id, "declare", reason=c.kind)
-        db.session.commit()
-        flash(_("已登记。抽取评审专家时，该专家将回避您的申报。"), "ok")
-        return redirect(url_for(".conflicts"), 303)
+        try:
+            declare_conflict(_actor(), form.expert_name.data, form.kind.data, form.note.data or "")
+        except TransitionError as e:
+            flash_error(e)
+        else:
+            flash(_("已登记。抽取评审专家时，该专家将回避您的申报。"), "ok")
+            return redirect(url_for(".conflicts"), 303)
     rows = db.session.scalars(sa.select(Conflict).filter_by(
         tenant_id=g.tenant_id, applicant_id=current_user.id).order_by(Conflict.id)).all()
     return render_page("applicant/conflicts.html", form=form, rows=rows,

@@ -411,6 +411,34 @@ register(ReviewSession, {
     "draw": Rule((SessionStatus.draft.value,), _is_agency_of, lambda s: None, _draw),
     "open_voting": Rule((SessionStatus.drawn.value,), _is_presiding, lambda s: None, _open_voting),
     "close": Rule((SessionStatus.voting.value,), _is_presiding, lambda s: None, _close),
-})
+}, labels=SESSION_STATUS_LABELS)
+
+
+CONFLICT_KINDS = ("relative", "interest", "dispute", "other")
+
+
+def declare_conflict(actor: Actor, expert_name: str, kind: str, note: str) -> Conflict:
+    """An applicant names an expert who should not review their file (AE-RECUSE-1). The draw
+    leaves that expert out; a panel already drawn shows the agency the conflict to replace."""
+    name = expert_name.strip()
+    if actor.role != Role.applicant.value:
+        raise Forbidden(_l("无权进行此操作。"))
+    if not name or len(name) > 60:
+        raise Invalid(_l("请填写专家姓名。"))
+    if kind not in CONFLICT_KINDS:
+        raise Invalid(_l("请选择回避事由。"))
+    c = Conflict(tenant_id=actor.tenant_id, expert_name=name, applicant_id=actor.user_id,
+                 kind=kind, declared_by="applicant", note=note.strip()[:2000])
+    db.session.add(c)
+    db.session.flush()
+    audit(actor, "conflicts", c.id, "declare", reason=kind)
+    db.session.commit()
+    return c
+
+
+def panel_conflicts(session: ReviewSession) -> list[dict]:
+    """Conflicts of members already on the panel (declared or found after the draw)."""
+    active = [m.expert for m in session.members if m.status == MemberStatus.active.value]
+    return detect_conflicts(session, active) if active else []
 
 __all__ = ["transition"]

@@ -211,11 +211,15 @@ ORG_RULES: dict[str, Rule] = {
 
 
 RULES: dict[type, dict[str, Rule]] = {Application: APPLICATION_RULES, Org: ORG_RULES}
+STATE_LABELS: dict[type, dict] = {}
 
 
-def register(model: type, rules: dict[str, Rule]) -> None:
-    """Other workflow modules add their actions here; transition() serves them all."""
+def register(model: type, rules: dict[str, Rule], labels: dict | None = None) -> None:
+    """Other workflow modules add their actions (and their states' labels) here; transition()
+    serves them all."""
     RULES.setdefault(model, {}).update(rules)
+    if labels:
+        STATE_LABELS[model] = labels
 
 
 def _refuse_closed(plan, stage: str, now: datetime) -> None:
@@ -245,8 +249,9 @@ def transition(cfg, subject, action: str, actor: Actor, *, expected_version: int
         if not rule.permits(actor, subject):
             raise Forbidden(_l("无权进行此操作。"))
         if subject.status not in rule.sources:
+            labels = STATE_LABELS.get(model, STATUS_LABELS)
             raise Conflict(_l("该记录当前状态为“%(s)s”，不能进行此操作（可能已被他人处理）。",
-                              s=status_label(subject.status)))
+                              s=labels.get(subject.status, subject.status)))
         stage = rule.window(subject)
         if stage is not None:
             _refuse_closed(subject.plan, stage, now)
