@@ -25,6 +25,7 @@ if curl -s -o /dev/null "http://$HOST:$PORT/" 2>/dev/null; then
   exit 1
 fi
 command -v redis-server >/dev/null || apt_install redis-server
+apt_install fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0  # PDF letters and certificates
 redis_port=$(python3 -c "import urllib.parse,os;print(urllib.parse.urlparse(os.environ['REDIS_URL']).port or 6379)")
 if ! redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
   start_redis "$redis_port" instance/redis

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
-apt_install redis-server postgresql chromium fonts-wqy-microhei
+apt_install redis-server postgresql chromium fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0
 
 work=$(mktemp -d /tmp/zhicheng-test.XXXXXX)
 chmod 755 "$work"

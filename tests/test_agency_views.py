@@ -100,7 +100,9 @@ def test_session_draw_and_recordings_through_the_pages(app, client, login, setup
         from app.models import Application as A
         agency = db.session.scalar(sa.select(User).filter_by(username="ag"))
         with time_machine.travel(at(2026, 8, 1, 9), tick=False):
-            transition(CFG(), db.session.get(A, setup["app"]), "check_pass", f.actor(agency))
+            a = db.session.get(A, setup["app"])
+            transition(CFG(), a, "check_pass", f.actor(agency))
+            transition(CFG(), a, "confirm_payment", f.actor(agency), reference="B-1")
         ids = {"committee": f.committee("beijing", "bj-eng").id,
                "plan": f.plan("beijing", "bj-2026").id}
     login("beijing", "ag")
@@ -141,6 +143,7 @@ def test_conflict_declared_after_the_draw_is_shown_to_the_agency(app, client, lo
         a = db.session.get(A, setup["app"])
         with time_machine.travel(at(2026, 8, 1, 9), tick=False):
             transition(CFG(), a, "check_pass", f.actor(agency))
+            transition(CFG(), a, "confirm_payment", f.actor(agency), reference="B-1")
         s = svc.create_session(CFG(), f.actor(agency), committee_id=a.committee_id,
                                plan_id=a.plan_id, series="engineering", level="senior",
                                specialties=[], panel_size=5, held_on=date(2026, 11, 20))

@@ -200,6 +200,7 @@ def new_session(agency, apps, size=5, committee="bj-eng"):
     with time_machine.travel(at(2026, 8, 1, 9), tick=False):
         for a in apps:
             transition(CFG(), a, "check_pass", f.actor(agency))
+            transition(CFG(), a, "confirm_payment", f.actor(agency), reference="BANK-2026-0801")
     sessions.add_files(f.actor(agency), s, [a.id for a in apps])
     return s
 

@@ -71,15 +71,16 @@ def check(app_id):
 
 @bp.route("/applications/<int:app_id>/<action>", methods=["POST"])
 def act(app_id, action):
-    """check_pass or agency_return."""
+    """check_pass, agency_return, or confirm_payment (an offline bank transfer)."""
     app = queries.office_application(g.tenant_id, current_user.org_id, app_id)
-    if app is None or action not in ("check_pass", "agency_return"):
+    if app is None or action not in ("check_pass", "agency_return", "confirm_payment"):
         abort(404)
     try:
         due = date.fromisoformat(request.form.get("due", "")) if request.form.get("due") else None
         transition(g.tenant, app, action, _actor(),
                    expected_version=request.form.get("version", type=int),
                    opinion=request.form.get("opinion", ""), due=due,
+                   reference=request.form.get("reference", ""),
                    items=correction_form_items(request.form))
     except ValueError:
         flash(_("补正期限格式应为年-月-日。"), "error")

@@ -15,10 +15,13 @@ class Status(str, Enum):
     in_notice = "in_notice"              # 单位公示中
     returned = "returned"                # 退回补正
     recommended = "recommended"          # 已推荐至评审服务机构
-    checked = "checked"                  # 评审服务机构审核通过
+    checked = "checked"                  # 评审服务机构审核通过（待缴费）
+    paid = "paid"                        # 已缴费，待评审
     in_review = "in_review"              # 评审中
     passed = "passed"                    # 评审通过
     failed = "failed"                    # 评审未通过
+    annulled = "annulled"                # 异议成立，评审结果撤销
+    certified = "certified"              # 已发证
     not_recommended = "not_recommended"  # 未推荐
     abandoned = "abandoned"              # 视为放弃
 

@@ -209,6 +209,8 @@ class PoliciesFile(Strict):
     # Days the agency gives for corrections by default (the agency may set another date).
     correction_days: int = Field(default=10, ge=1, le=60)
     expert_retirement_age: int = Field(default=60, ge=50, le=70)
+    # BJ-FEE-1: only checked-and-paid files reach the committee.
+    fee_required: bool = False
     international_qualification: list[Qualification] = []
 
 

@@ -73,11 +73,17 @@ def create_session(cfg, actor: Actor, *, committee_id: int, plan_id: int, series
     return session
 
 
+def ready_status(tenant_id: int) -> str:
+    """Checked files go to review, or checked-and-paid ones where the tenant charges a fee."""
+    from ..tenancy import config_for
+    return (Status.paid if config_for(tenant_id).policies.fee_required else Status.checked).value
+
+
 def eligible_files(session: ReviewSession) -> list[Application]:
-    """Checked files this session may take: same committee, plan, series and level."""
+    """Files ready for review this session may take: same committee, plan, series and level."""
     q = sa.select(Application).filter_by(
         tenant_id=session.tenant_id, committee_id=session.committee_id, plan_id=session.plan_id,
-        series=session.series, level=session.level, status=Status.checked.value)
+        series=session.series, level=session.level, status=ready_status(session.tenant_id))
     if session.specialties:
         q = q.where(Application.specialty.in_(session.specialties))
     return db.session.scalars(q.order_by(Application.id)).all()
@@ -93,9 +99,9 @@ def add_files(actor: Actor, session: ReviewSession, app_ids: list[int]) -> int:
     ids = sorted(set(app_ids) & allowed)
     if not ids:
         raise Invalid(_l("请选择审核通过的申报。"))
+    ready = ready_status(session.tenant_id)
     moved = db.session.execute(
-        sa.update(Application).where(Application.id.in_(ids),
-                                     Application.status == Status.checked.value)
+        sa.update(Application).where(Application.id.in_(ids), Application.status == ready)
         .values(status=Status.in_review.value, version=Application.version + 1)
         .returning(Application.id).execution_options(synchronize_session=False)).scalars().all()
     start = len(session.items)
@@ -106,7 +112,7 @@ def add_files(actor: Actor, session: ReviewSession, app_ids: list[int]) -> int:
         {"tenant_id": actor.tenant_id, "at": now, "actor_id": actor.user_id,
          "actor_name": actor.name, "actor_role": actor.role, "actor_org_id": actor.org_id,
          "ip": actor.ip, "subject_type": "applications", "subject_id": i, "action": "to_session",
-         "from_state": Status.checked.value, "to_state": Status.in_review.value,
+         "from_state": ready, "to_state": Status.in_review.value,
          "reason": f"session {session.id}"} for i in moved])
     db.session.commit()
     return len(moved)

@@ -300,6 +300,7 @@ ACTION_LABELS = {
     "recommend": _l("推荐"), "recommend_offline": _l("协会线下推荐"), "return": _l("退回补正"),
     "not_recommend": _l("不予推荐"), "approve": _l("通过"), "reject": _l("不予通过"),
     "check_pass": _l("审核通过"), "agency_return": _l("一次性告知补正"),
+    "confirm_payment": _l("确认缴费"),
 }
 
 
@@ -314,6 +315,9 @@ STATUS_LABELS = {
     Status.returned.value: _l("退回补正"),
     Status.recommended.value: _l("已推荐至评审服务机构"),
     Status.checked.value: _l("评审服务机构审核通过"),
+    Status.paid.value: _l("已缴费"),
+    Status.annulled.value: _l("评审结果已撤销"),
+    Status.certified.value: _l("已发证"),
     Status.in_review.value: _l("评审中"),
     Status.passed.value: _l("评审通过"),
     Status.failed.value: _l("评审未通过"),
