@@ -1,9 +1,10 @@
 """The Beijing review in a real headless Chromium, without JavaScript (plain form posts and
-redirects). The engineering agency clerk passes a recommended file, files the committee, creates
-a session, adds the file and draws a panel of five; on the review day the chair accepts the
-confidentiality agreement, scores the file, records attendance and votes, every other member
-accepts the agreement and votes, the chair closes the ballot and the sealed tally shows the file
-passed; the agency's recount matches it."""
+redirects). The engineering agency clerk passes a recommended file and confirms the fee was
+paid, files the committee, creates a session, adds the file and draws a panel of five; on the
+review day the chair signs in and is sent to the confidentiality agreement, accepts it, scores
+the file, records attendance and votes, every other member accepts the agreement and votes, the
+chair closes the ballot and the sealed tally shows the file passed; the agency's recount matches
+it."""
 from __future__ import annotations
 
 import re
@@ -114,6 +115,22 @@ def test_beijing_review_walkthrough(live_review, browser):  # noqa: F811
         _flash_ok(clerk, "已办理")
         expect(clerk.locator("#list")).to_contain_text("共0件")
 
+        # Beijing charges a fee: the agency confirms the offline transfer.
+        clerk.locator("main form.inline select[name=status]").select_option("checked")
+        clerk.locator("main form.inline button", has_text="筛选").click()
+        expect(clerk).to_have_url(f"{base}/beijing/agency/?status=checked")
+        expect(clerk.locator("#list")).to_contain_text("共1件")
+        clerk.locator("#list a", has_text=APPLICANT).click()
+        expect(clerk.locator("main > h1 + p strong")).to_have_text("评审服务机构审核通过")
+        expect(clerk.locator("#actions")).to_have_count(0)
+        clerk.locator("#payment input[name=reference]").fill("BANK-2026-0803")
+        clerk.locator("#payment button", has_text="确认已缴费").click()
+        expect(clerk).to_have_url(f"{base}/beijing/agency/")
+        _flash_ok(clerk, "已办理")
+        clerk.goto(f"{base}/beijing/agency/?status=paid")
+        expect(clerk.locator("#list")).to_contain_text("共1件")
+        expect(clerk.locator("#list tbody tr")).to_contain_text("已缴费")
+
         # The pool: seven experts, none has signed the agreement yet.
         clerk.goto(f"{base}/beijing/agency/experts")
         expect(clerk.locator("main table tbody tr")).to_have_count(POOL)
@@ -160,7 +177,6 @@ def test_beijing_review_walkthrough(live_review, browser):  # noqa: F811
         expect(clerk.locator("main > h1 + p")).to_contain_text("实名评审")
 
         # Add the file, then draw.
-        print("DEBUG", clerk.locator("main").inner_text())
         files = clerk.locator("section.box", has_text="参评申报")
         expect(files.locator("input[name=app]")).to_have_count(1)
         files.locator("button", has_text="加入评审会").click()

@@ -18,6 +18,8 @@ def home_for(user) -> str:
         return url_for("admin.jobs")
     if user.role == "agency_clerk":
         return url_for("agency.inbox")
+    if user.role == "expert":
+        return url_for("expert.index")
     return url_for("office.inbox")
 
 

@@ -1,0 +1,2 @@
+"""Fee windows and payments (BJ-FEE-1)."""
+from ..extensions import db  # noqa: F401

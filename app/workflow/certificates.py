@@ -1,0 +1,1 @@
+"""Certificates: batch issuance, verification, revocation, the integrity record."""

@@ -1,0 +1,1 @@
+"""Defense scheduling and the defense notice (BJ-DEF-1)."""

@@ -1,0 +1,1 @@
+"""Notifications: an outbox sent by RQ jobs through pluggable gateways."""

@@ -1,0 +1,1 @@
+"""Acceptance, public notice, objections and re-checks."""
