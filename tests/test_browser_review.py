@@ -66,9 +66,9 @@ def live_review(tmp_path):
             db.engine.dispose()
 
 
-def _expert_signs_in(browser, base: str, username: str):  # noqa: F811
+def _expert_signs_in(browser, base: str, username: str, status: str):  # noqa: F811
     """A fresh context for one expert: sign in, land on the agreement, accept it, and open the
-    only session on 我的评审会. Returns (context, page)."""
+    only session on 我的评审会, which is in `status`. Returns (context, page)."""
     ctx = _context(browser, js=False)
     page = ctx.new_page()
     _login(page, base, username)
@@ -80,7 +80,7 @@ def _expert_signs_in(browser, base: str, username: str):  # noqa: F811
     _flash_ok(page, "已签署保密协议")
     rows = page.locator("main table tbody tr")
     expect(rows).to_have_count(1)
-    expect(rows).to_contain_text("已抽取专家")
+    expect(rows.locator("td").last).to_have_text(status)
     rows.locator("a").click()
     expect(page).to_have_url(re.compile(rf"^{re.escape(base)}/beijing/expert/sessions/\d+$"))
     return ctx, page
@@ -205,7 +205,7 @@ def test_beijing_review_walkthrough(live_review, browser):  # noqa: F811
 
     with time_machine.travel(at(2026, 11, 20, 9), tick=True):
         # The chair: agreement, the file and the score, attendance, the ballot.
-        chair_ctx, cp = _expert_signs_in(browser, base, f"x-{chair}")
+        chair_ctx, cp = _expert_signs_in(browser, base, f"x-{chair}", "已抽取专家")
         session_page = cp.url
         expect(cp.locator("main > h1 + p")).to_contain_text("本人角色：主任委员")
         cp.locator("main table a", has_text="查看材料并评分").click()
@@ -235,7 +235,7 @@ def test_beijing_review_walkthrough(live_review, browser):  # noqa: F811
 
         # Every other member: agreement, then the ballot.
         for name in others:
-            ctx, page = _expert_signs_in(browser, base, f"x-{name}")
+            ctx, page = _expert_signs_in(browser, base, f"x-{name}", "表决中")
             assert page.url == session_page
             expect(page.locator("main > h1 + p strong")).to_have_text("表决中")
             expect(page.locator("section#ballot button", has_text="结束表决并封存结果")) \
