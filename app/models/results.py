@@ -26,7 +26,7 @@ class Publication(db.Model):
     tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
     session_id: Mapped[int] = mapped_column(sa.ForeignKey("review_sessions.id"), unique=True)
     publisher_org_id: Mapped[int] = mapped_column(sa.ForeignKey("orgs.id"))
-    acceptance: Mapped[str] = mapped_column(sa.String(12), default=Acceptance.none.value)
+    status: Mapped[str] = mapped_column(sa.String(12), default=Acceptance.none.value)
     report: Mapped[str] = mapped_column(sa.Text, default="")
     decision_note: Mapped[str] = mapped_column(sa.Text, default="")
     decided_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

@@ -211,6 +211,12 @@ class PoliciesFile(Strict):
     expert_retirement_age: int = Field(default=60, ge=50, le=70)
     # BJ-FEE-1: only checked-and-paid files reach the committee.
     fee_required: bool = False
+    # CF-RESULT-1: results reported for acceptance within this many days of the review (0: any).
+    result_report_days: int = Field(default=0, ge=0, le=365)
+    # CF-RESULT-2: results up to this level rank are filed by the committee office itself;
+    # higher ones are accepted by the city HR bureau (0: the bureau accepts every result).
+    self_filed_max_rank: int = Field(default=0, ge=0, le=5)
+    public_notice_working_days: int = Field(default=5, ge=1)
     international_qualification: list[Qualification] = []
 
 

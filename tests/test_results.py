@@ -1,0 +1,170 @@
+"""Acceptance, public notice, objections and re-checks."""
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+import time_machine
+
+from app.extensions import db
+from app.models import Application, Status
+from app.models.results import Publication
+from app.tenancy import tenants
+from app.workflow import results, sessions
+from app.workflow.errors import Forbidden, Invalid
+from app.workflow.transitions import transition
+
+from . import factories as f
+from .conftest import at
+from .test_review import CFG, drawn_session
+
+EVIDENCE = {"kind": "material", "complainant": "王某", "contact": "13000000000",
+            "target": "申报人0", "facts": "论文为他人代写", "evidence": "原作者的投稿记录",
+            "lead": "可向某期刊编辑部核实"}
+
+
+@pytest.fixture
+def closed(ctx):
+    """A closed Beijing senior session: A001 passed, A002 failed; the agency and city HR."""
+    agency = f.make_user("beijing", "ag", "agency_clerk", "bj-agency-eng")
+    hr = f.make_user("beijing", "city-hr", "hr_officer", "bj-hr")
+    s, apps, chair = drawn_session(agency, 2, 5)
+    active = [m for m in s.members if m.status == "active"]
+    transition(CFG(), s, "open_voting", f.actor(chair.expert.user), present=[m.id for m in active])
+    first = s.items[0]
+    for m in active:
+        sessions.cast_ballot(f.actor(m.expert.user), s,
+                             {i.id: "yes" if i is first else "no" for i in s.items})
+    transition(CFG(), s, "close", f.actor(chair.expert.user))
+    return {"s": s, "agency": agency, "hr": hr, "passed": first.application, "apps": apps}
+
+
+def accept(c, when=at(2026, 11, 23, 10)):
+    with time_machine.travel(when, tick=False):
+        pub = results.request_acceptance(CFG(), f.actor(c["agency"]), c["s"], "评审情况报告")
+        transition(CFG(), pub, "accept", f.actor(c["hr"]), opinion="验收通过")
+    return pub
+
+
+@pytest.mark.rule("BJ-ACC-1")
+def test_results_are_accepted_then_publicised_for_five_working_days(closed):
+    with time_machine.travel(at(2026, 11, 23, 10), tick=False):
+        with pytest.raises(Invalid):  # a report is required
+            results.request_acceptance(CFG(), f.actor(closed["agency"]), closed["s"], " ")
+        pub = results.request_acceptance(CFG(), f.actor(closed["agency"]), closed["s"], "报告")
+        assert pub.status == "requested" and pub.starts_on is None
+        with pytest.raises(Forbidden):  # only the city HR bureau accepts
+            transition(CFG(), pub, "accept", f.actor(closed["agency"]))
+        with pytest.raises(Invalid):
+            transition(CFG(), pub, "send_back", f.actor(closed["hr"]), opinion="")
+        transition(CFG(), pub, "send_back", f.actor(closed["hr"]), opinion="缺评委会承诺书")
+        assert pub.status == "sent_back" and pub.decision_note == "缺评委会承诺书"
+        results.request_acceptance(CFG(), f.actor(closed["agency"]), closed["s"], "补充承诺书")
+        transition(CFG(), pub, "accept", f.actor(closed["hr"]), opinion="验收通过")
+    # Accepted Mon 23 Nov: 24, 25, 26, 27, 30 Nov → the notice runs to Monday 30 November.
+    assert (pub.status, pub.starts_on, pub.ends_on) == ("accepted", date(2026, 11, 23),
+                                                         date(2026, 11, 30))
+
+
+@pytest.mark.rule("BJ23-PUB-1")
+def test_senior_results_on_the_city_hr_page_others_on_the_agency_page(closed):
+    pub = accept(closed)
+    assert pub.publisher_org_id == f.org("beijing", "bj-hr").id  # senior
+    rows = results.notice_rows(pub)
+    assert [r["name"] for r in rows] == [closed["passed"].applicant.name]  # passed only
+    assert set(rows[0]) == {"application_id", "code", "name", "employer", "series", "specialty",
+                            "level"}  # no ID number, phone or birth date
+    closed["s"].level = "intermediate"
+    assert results._publisher(CFG(), closed["s"]).id == f.org("beijing", "bj-agency-eng").id
+
+
+@pytest.mark.rule("BJ23-OBJ-1")
+@pytest.mark.parametrize("missing", ["evidence", "lead", "target", "facts"])
+def test_objection_without_evidence_lead_target_or_facts_is_refused_with_the_reason(closed,
+                                                                                   missing):
+    pub = accept(closed)
+    with time_machine.travel(at(2026, 11, 25, 10), tick=False):
+        obj = results.lodge_objection(CFG(), pub.tenant_id, pub, closed["passed"].id,
+                                      {**EVIDENCE, missing: ""})
+    assert obj.status == "refused" and "不予受理" in obj.refusal_reason
+    label = {"evidence": "证据", "lead": "线索", "target": "举报对象", "facts": "违规事实"}[missing]
+    assert label in obj.refusal_reason
+    assert closed["passed"].id in results.certifiable_ids(pub.tenant_id, date(2026, 12, 1))
+
+
+@pytest.mark.rule("BJ23-OBJ-1", "CF-OBJ-1")
+def test_objections_outside_the_notice_are_not_taken(closed):
+    pub = accept(closed)
+    with time_machine.travel(at(2026, 12, 1, 0, 0, 1), tick=False):
+        with pytest.raises(Invalid):
+            results.lodge_objection(CFG(), pub.tenant_id, pub, closed["passed"].id, EVIDENCE)
+
+
+@pytest.mark.rule("CF-OBJ-1")
+@pytest.mark.parametrize("kind,office", [("review", "bj-agency-eng"), ("material", "emp")])
+def test_accepted_objection_goes_to_the_right_office_and_holds_the_certificate(closed, kind,
+                                                                               office):
+    pub = accept(closed)
+    app = closed["passed"]
+    with time_machine.travel(at(2026, 11, 25, 10), tick=False):
+        obj = results.lodge_objection(CFG(), pub.tenant_id, pub, app.id, {**EVIDENCE, "kind": kind})
+    assert obj.status == "open" and obj.routed_org_id == f.org("beijing", office).id
+    assert results.certifiable_ids(pub.tenant_id, date(2026, 12, 1)) == []  # held
+    resolver = f.make_user("beijing", "resolver", "agency_clerk" if kind == "review"
+                           else "employer_clerk", office)
+    other = f.make_user("beijing", "other-hr", "hr_officer", "bj-hr-chaoyang")
+    with pytest.raises(Forbidden):
+        transition(CFG(), obj, "reject", f.actor(other), opinion="x")
+    transition(CFG(), obj, "reject", f.actor(resolver), opinion="经核查，论文系本人完成")
+    assert results.certifiable_ids(pub.tenant_id, date(2026, 12, 1)) == [app.id]
+
+
+@pytest.mark.rule("CF-OBJ-1")
+def test_upheld_objection_annuls_the_result(closed):
+    pub = accept(closed)
+    app = closed["passed"]
+    with time_machine.travel(at(2026, 11, 25, 10), tick=False):
+        obj = results.lodge_objection(CFG(), pub.tenant_id, pub, app.id, EVIDENCE)
+    clerk = f.make_user("beijing", "resolver", "employer_clerk", "emp")
+    transition(CFG(), obj, "uphold", f.actor(clerk), opinion="经核查，论文确系他人代写")
+    assert db.session.get(Application, app.id).status == Status.annulled.value
+    assert results.certifiable_ids(pub.tenant_id, date(2026, 12, 1)) == []
+
+
+def test_notice_not_ended_is_not_certifiable(closed):
+    pub = accept(closed)
+    assert results.certifiable_ids(pub.tenant_id, date(2026, 11, 30)) == []
+    assert results.certifiable_ids(pub.tenant_id, date(2026, 12, 1)) == [closed["passed"].id]
+
+
+@pytest.mark.rule("AE-RECHECK-1")
+def test_recheck_is_answered_from_the_sealed_tally(closed):
+    failed = next(i.application for i in closed["s"].items if i.result == "failed")
+    with pytest.raises(Forbidden):
+        results.request_recheck(f.actor(closed["passed"].applicant), failed, "计票有误")
+    r = results.request_recheck(f.actor(failed.applicant), failed, "我认为计票有误")
+    assert results.rechecks_for_agency(f.actor(closed["agency"])) == [r]
+    results.answer_recheck(f.actor(closed["agency"]), r)
+    assert r.tally_matches is True
+    assert "实到5人" in r.answer and "同意0票" in r.answer and "无漏计、错计" in r.answer
+
+
+@pytest.mark.rule("CF-RESULT-1", "CF-RESULT-2")
+def test_chifeng_intermediate_results_are_filed_by_the_office_within_a_month(ctx):
+    cfg = tenants()["chifeng"]
+    from app.models import ReviewSession
+    ag = f.make_user("chifeng", "cf-ag", "agency_clerk", "cf-agency-city")
+    c = f.committee("chifeng", "cf-eng")
+    s = ReviewSession(tenant_id=c.tenant_id, committee_id=c.id,
+                      plan_id=f.plan("chifeng", "cf-2026-intermediate").id, series="engineering",
+                      level="intermediate", panel_size=5, held_on=date(2026, 9, 15),
+                      status="closed", tally={"attending": 5, "voted": 5, "items": {}})
+    db.session.add(s)
+    db.session.commit()
+    with time_machine.travel(at(2026, 10, 16, 10), tick=False):  # 31 days after the review
+        with pytest.raises(Invalid) as e:
+            results.request_acceptance(cfg, f.actor(ag), s, "报告")
+        assert "30日内" in str(e.value.message)
+    with time_machine.travel(at(2026, 10, 14, 10), tick=False):
+        pub = results.request_acceptance(cfg, f.actor(ag), s, "报告")
+    assert pub.status == "accepted" and pub.publisher_org_id == f.org("chifeng", "cf-agency-city").id
+    assert db.session.scalar(sa.select(Publication.id)) == pub.id
