@@ -7,7 +7,7 @@ import time_machine
 
 from app.extensions import db
 from app.models import Application, Status
-from app.models.results import Publication
+from app.models.results import Objection, Publication
 from app.tenancy import tenants
 from app.workflow import results, sessions
 from app.workflow.errors import Forbidden, Invalid
@@ -168,3 +168,50 @@ def test_chifeng_intermediate_results_are_filed_by_the_office_within_a_month(ctx
         pub = results.request_acceptance(cfg, f.actor(ag), s, "报告")
     assert pub.status == "accepted" and pub.publisher_org_id == f.org("chifeng", "cf-agency-city").id
     assert db.session.scalar(sa.select(Publication.id)) == pub.id
+
+
+def _closed_and_accepted(app):
+    with app.app_context():
+        agency = f.make_user("beijing", "ag", "agency_clerk", "bj-agency-eng")
+        hr = f.make_user("beijing", "city-hr", "hr_officer", "bj-hr")
+        s, apps, chair = drawn_session(agency, 2, 5)
+        active = [m for m in s.members if m.status == "active"]
+        transition(CFG(), s, "open_voting", f.actor(chair.expert.user),
+                   present=[m.id for m in active])
+        first = s.items[0]
+        for m in active:
+            sessions.cast_ballot(f.actor(m.expert.user), s,
+                                 {i.id: "yes" if i is first else "no" for i in s.items})
+        transition(CFG(), s, "close", f.actor(chair.expert.user))
+        return {"session": s.id, "passed": first.application_id,
+                "name": first.application.applicant.name,
+                "failed_name": s.items[1].application.applicant.name, "hr": hr.username}
+
+
+@pytest.mark.rule("BJ-ACC-1", "BJ23-PUB-1", "BJ23-OBJ-1")
+def test_report_accept_publish_and_object_through_the_pages(app, client, login):
+    ids = _closed_and_accepted(app)
+    with time_machine.travel(at(2026, 11, 23, 10), tick=False):
+        login("beijing", "ag")
+        client.post(f"/beijing/results/sessions/{ids['session']}/report", data={"report": "报告"})
+        client.post("/beijing/logout")
+        login("beijing", ids["hr"])
+        page = client.get("/beijing/results/acceptance").get_data(as_text=True)
+        assert "验收通过并公示" in page
+        with app.app_context():
+            pub_id = db.session.scalar(sa.select(Publication.id))
+        client.post(f"/beijing/results/publications/{pub_id}/accept", data={"opinion": "通过"})
+        client.post("/beijing/logout")
+    with time_machine.travel(at(2026, 11, 25, 10), tick=False):
+        anon = app.test_client()  # the public notice needs no account
+        page = anon.get("/beijing/results/").get_data(as_text=True)
+        assert ids["name"] in page and ids["failed_name"] not in page
+        assert "北京市人力资源和社会保障局" in page
+        url = f"/beijing/results/notices/{pub_id}/objections/{ids['passed']}"
+        r = anon.post(url, data={**EVIDENCE, "evidence": ""})
+        assert "不予受理" in r.get_data(as_text=True) and "证据" in r.get_data(as_text=True)
+        r = anon.post(url, data=EVIDENCE)
+        assert r.status_code == 303
+    with app.app_context():
+        assert [o.status for o in db.session.scalars(
+            sa.select(Objection).order_by(Objection.id))] == ["refused", "open"]

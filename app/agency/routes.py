@@ -11,6 +11,7 @@ from .forms import ExpertForm, FilingForm, SessionForm
 from .. import uploads
 from ..extensions import db
 from ..models import Committee, Expert, ReviewSession, Role, Status
+from ..models.results import Publication
 from ..tenancy import label
 from ..web import (
     RETURN_ROWS, client_ip, correction_form_items, correction_targets, flash_error, render_page,
@@ -207,9 +208,10 @@ def session_detail(session_id):
         m.expert_id for m in s.members if m.replaces_id is None)
     recount = sessions.recount(s) if s.tally else None
     late = sessions.panel_conflicts(s) if s.status == "drawn" else []
+    publication = db.session.scalar(sa.select(Publication).filter_by(session_id=s.id))
     return render_page("agency/session.html", s=s, addable=sessions.eligible_files(s), late=late,
                        candidates=cands, excluded=excluded, names=names, replay_ok=replay_ok,
-                       recount=recount, kinds=records.KINDS)
+                       recount=recount, kinds=records.KINDS, publication=publication)
 
 
 @bp.route("/sessions/<int:session_id>/<action>", methods=["POST"])
