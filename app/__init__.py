@@ -15,7 +15,7 @@ def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
     app.config.update(overrides or {})
 
     from . import tenancy, web
-    from .extensions import babel, compress, csrf, db, htmx, login, migrate
+    from .extensions import babel, compress, csrf, db, htmx, limiter, login, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -25,6 +25,7 @@ def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
     htmx.init_app(app)
     babel.init_app(app, locale_selector=web.select_locale, timezone_selector=lambda: "Asia/Shanghai")
     compress.init_app(app)
+    limiter.init_app(app)
     tenancy.init_app(app)
     web.init_app(app)
 

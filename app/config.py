@@ -42,8 +42,35 @@ class Config:
     COMPRESS_MIMETYPES = ["text/html", "text/css", "application/javascript", "text/javascript"]
     COMPRESS_ALGORITHM = ["br", "gzip"]
     COMPRESS_MIN_SIZE = 256
-    # Run deadline jobs in-process instead of on the queue (tests that do not need the worker).
+    # Run jobs (deadlines, notice delivery) in-process instead of on the queue (tests, or
+    # development without Redis).
     JOBS_INLINE = os.environ.get("JOBS_INLINE", "0") == "1"
+
+    # Notifications: the outbox is sent by RQ jobs through a gateway per channel: "dev" (log
+    # only), "http" (SMS, JSON POST), "smtp" (e-mail), or "module:callable" (app/notify).
+    SMS_GATEWAY = os.environ.get("SMS_GATEWAY") or (
+        "http" if os.environ.get("SMS_GATEWAY_URL") else "dev")
+    SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
+    SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN", "")
+    EMAIL_GATEWAY = os.environ.get("EMAIL_GATEWAY") or (
+        "smtp" if os.environ.get("SMTP_URL") else "dev")
+    SMTP_URL = os.environ.get("SMTP_URL", "")  # smtp://user:pass@host:587 or smtps://…:465
+    MAIL_FROM = os.environ.get("MAIL_FROM", "noreply@localhost")
+    NOTIFY_TIMEOUT_SECONDS = 10
+    # Certificates: their QR codes and printed links point here (an absolute URL, no tenant).
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # Certificate queries by number and name, per client IP (BJ23-VERIFY-1); counted in Redis so
+    # every worker shares one count.
+    VERIFY_QUERIES_PER_MINUTE = int(os.environ.get("VERIFY_QUERIES_PER_MINUTE", "10"))
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", REDIS_URL)
+    RATELIMIT_HEADERS_ENABLED = True
+    # Redis down: count in memory rather than refuse every query.
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # Fees (BJ-FEE-1): the gateway's payment page and the key its notifications are signed with.
+    # Without a gateway URL a local simulator stands in for the gateway (development only).
+    PAYMENT_GATEWAY_URL = os.environ.get("PAYMENT_GATEWAY_URL", "")
+    PAYMENT_GATEWAY_SECRET = os.environ.get("PAYMENT_GATEWAY_SECRET", "dev-only-payment-secret")
 
 
 class TestConfig(Config):
@@ -52,4 +79,6 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     WTF_CSRF_ENABLED = False
     JOBS_INLINE = True
+    SMS_GATEWAY = EMAIL_GATEWAY = "dev"  # never a real provider from the environment
     ARGON2_PARAMS = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+    RATELIMIT_STORAGE_URI = "memory://"

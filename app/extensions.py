@@ -2,6 +2,7 @@
 from flask_babel import Babel
 from flask_compress import Compress
 from flask_htmx import HTMX
+from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -24,3 +25,12 @@ csrf = CSRFProtect()
 htmx = HTMX()
 babel = Babel()
 compress = Compress()
+
+
+def _client_ip() -> str:
+    from .web import client_ip  # web imports this module
+    return client_ip()
+
+
+# Routes opt in with @limiter.limit; counts live in RATELIMIT_STORAGE_URI (Redis in production).
+limiter = Limiter(key_func=_client_ip)

@@ -17,7 +17,7 @@ from ..web import (
     RETURN_ROWS, client_ip, correction_form_items, correction_targets, flash_error, render_page,
 )
 from ..workflow import agency as agency_svc
-from ..workflow import committees, experts, queries, records, sessions
+from ..workflow import committees, experts, fees, queries, records, sessions
 from ..workflow.actors import Actor
 from ..workflow.applications import SECTION_FIELDS, SECTION_TITLES
 from ..workflow.calendar import today_local
@@ -66,22 +66,21 @@ def check(app_id):
     due = date.fromordinal(today_local().toordinal() + g.tenant.policies.correction_days)
     return render_page("agency/check.html", app=app, fields=SECTION_FIELDS, titles=SECTION_TITLES,
                        targets=correction_targets(), rows=range(RETURN_ROWS), diff=diff,
-                       returned=returned, due=due,
+                       returned=returned, due=due, fee_window=fees.fee_window(app),
                        holding=app.holder_org_id == current_user.org_id)
 
 
 @bp.route("/applications/<int:app_id>/<action>", methods=["POST"])
 def act(app_id, action):
-    """check_pass, agency_return, or confirm_payment (an offline bank transfer)."""
+    """check_pass or agency_return (an offline transfer is confirmed on the payments pages)."""
     app = queries.office_application(g.tenant_id, current_user.org_id, app_id)
-    if app is None or action not in ("check_pass", "agency_return", "confirm_payment"):
+    if app is None or action not in ("check_pass", "agency_return"):
         abort(404)
     try:
         due = date.fromisoformat(request.form.get("due", "")) if request.form.get("due") else None
         transition(g.tenant, app, action, _actor(),
                    expected_version=request.form.get("version", type=int),
                    opinion=request.form.get("opinion", ""), due=due,
-                   reference=request.form.get("reference", ""),
                    items=correction_form_items(request.form))
     except ValueError:
         flash(_("补正期限格式应为年-月-日。"), "error")

@@ -1,5 +1,6 @@
 from flask import Blueprint
 
-bp = Blueprint("certify", __name__, url_prefix="/<tenant>/certificates")
+# `flask certificates ...` commands live in cli.py on this blueprint's command group.
+bp = Blueprint("certify", __name__, url_prefix="/<tenant>/certificates", cli_group="certificates")
 
-from . import routes  # noqa: E402,F401
+from . import cli, routes  # noqa: E402,F401

@@ -51,6 +51,22 @@ def run_corrections() -> int:
     return changed
 
 
+def run_fee_closes() -> int:
+    """RQ job: abandon, in every tenant, files still unpaid when their fee window has closed
+    (BJ-FEE-1). Each window's close runs once; windows not yet closed are left alone."""
+    from ..workflow.fees import close_fee_windows
+    app = current_app._get_current_object() if current_app else _worker_app()
+    job = get_current_job()
+    changed = 0
+    with app.app_context():
+        for slug in tenants():
+            with tenant_scope(slug):
+                from flask import g
+                runs = close_fee_windows(g.tenant_id, rq_job_id=job.id if job else None)
+                changed += sum(r.rows_changed for r in runs)
+    return changed
+
+
 def queue() -> Queue:
     return Queue(current_app.config["RQ_QUEUE"],
                  connection=Redis.from_url(current_app.config["REDIS_URL"]))

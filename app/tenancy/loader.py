@@ -139,6 +139,10 @@ def load_tenant(folder: Path) -> TenantConfig:
     for i, q in enumerate(policies.international_qualification):
         _check(pol, f"international_qualification.{i}.counts_as", q.counts_as in levels,
                f"unknown level {q.counts_as!r}")
+    if policies.certificates is not None:
+        issuer = org_codes.get(policies.certificates.issuer)
+        _check(pol, "certificates.issuer", issuer is not None and issuer.kind == OrgKind.hr_bureau,
+               f"{policies.certificates.issuer!r} is not an hr_bureau in orgs.toml")
     return TenantConfig(folder.name, folder, tenant, orgs, plans, routing, checklist, policies,
                         directory, calendars, demo)
 

@@ -196,6 +196,13 @@ class Qualification(Named):
     counts_as: str  # a level code
 
 
+class CertificatePolicy(Strict):
+    """E-certificates and result letters (BJ-CERT-1) and the integrity record (BJ-INTEG-1)."""
+    issuer: str  # the hr_bureau (an orgs.toml code) named on certificates as issuing them
+    number_prefix: str = Field(pattern=r"^[A-Z]{2,4}$")  # BJ → BJ2026-XXXXXXXXXX
+    integrity_record_years: int = Field(default=3, ge=1, le=10)
+
+
 class PoliciesFile(Strict):
     barred_person_types: list[str] = []
     high_skill_series: list[str] | None = None
@@ -218,6 +225,7 @@ class PoliciesFile(Strict):
     self_filed_max_rank: int = Field(default=0, ge=0, le=5)
     public_notice_working_days: int = Field(default=5, ge=1)
     international_qualification: list[Qualification] = []
+    certificates: CertificatePolicy | None = None
 
 
 class CommitteeSeed(Named):

@@ -16,6 +16,7 @@ from .. import uploads
 from .actors import Actor
 from .calendar import now_local
 from .errors import Forbidden, Invalid
+from .integrity import active_record, barred_message
 from .transitions import _refuse_closed, audit, office_stage_for
 
 # Fields of each list section: (key, label, required).
@@ -70,8 +71,12 @@ def open_plans(tenant_id: int) -> list[Plan]:
 def create_application(cfg, actor: Actor, user: User, *, plan_id: int, committee_id: int,
                        series: str, level: str, specialty: str | None,
                        now: datetime | None = None) -> Application:
-    """A new draft, inside the plan's apply window; one per plan and series-level per person."""
+    """A new draft, inside the plan's apply window; one per plan and series-level per person;
+    none while the person has a running integrity record (BJ-INTEG-1, CF-INTEG-1)."""
     now = now_local(now)
+    record = active_record(actor.tenant_id, user, now.date())
+    if record is not None:
+        raise Invalid(barred_message(record))
     plan = db.session.scalar(sa.select(Plan).filter_by(id=plan_id, tenant_id=actor.tenant_id))
     committee = db.session.scalar(sa.select(Committee).filter_by(
         id=committee_id, tenant_id=actor.tenant_id))

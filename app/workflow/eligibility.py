@@ -8,6 +8,8 @@ from flask_babel import lazy_gettext as _l
 from ..models import PersonType, Section
 from ..tenancy import label
 from ..tenancy.schema import Condition, EmployerKind
+from .calendar import today_local
+from .integrity import active_record, barred_message
 from .routing import required_committee
 
 
@@ -43,6 +45,9 @@ def required_materials(cfg, app) -> list:
 def problems(cfg, app) -> list:
     """All reasons the application cannot be submitted yet (empty list: it can)."""
     out = []
+    record = active_record(app.tenant_id, app.applicant, today_local())  # BJ-INTEG-1, CF-INTEG-1
+    if record is not None:
+        out.append(barred_message(record))
     pol = cfg.policies
     level = cfg.level(app.level)
     series = cfg.series(app.series)

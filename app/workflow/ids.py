@@ -56,5 +56,15 @@ def mask_id(number: str) -> str:
     return number[:3] + "*" * (len(number) - 5) + number[-2:]
 
 
+def mask_name(name: str) -> str:
+    """Keep the first and last characters of a name: 张*明, 欧阳**华, 李*."""
+    name = (name or "").strip()
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
 def mask_mobile(number: str | None) -> str:
     return f"{number[:3]}****{number[-4:]}" if number and len(number) == 11 else (number or "")

@@ -1,1 +1,103 @@
-"""Notifications: an outbox sent by RQ jobs through pluggable gateways."""
+"""Notifications: an outbox sent by RQ jobs through pluggable gateways.
+
+`queue()` writes a notice in the caller's transaction, so it commits or rolls back with the
+change it announces. After the commit the caller hands the row to `app.jobs.notify.dispatch`,
+which only enqueues: the RQ job (`deliver()` here) is what talks to a gateway, never a web
+request — except with JOBS_INLINE (tests, development without Redis), which delivers at once."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..extensions import db
+from ..models import utcnow
+from ..models.notify import Channel, Outbox, OutboxStatus
+from ..notify import Message, gateway_for
+
+log = logging.getLogger("app.notify")
+
+RETRY_INTERVALS = (10, 60, 300)           # seconds before RQ's 1st, 2nd and 3rd retry
+MAX_ATTEMPTS = 1 + len(RETRY_INTERVALS)   # the first try and every retry
+SWEEP_AFTER = timedelta(minutes=1)        # a queued row older than this lost its job: enqueue again
+SWEEP_BATCH = 500
+OUTBOX_STATUS_LABELS = {OutboxStatus.queued.value: _l("待发送"),
+                        OutboxStatus.sent.value: _l("已发送"),
+                        OutboxStatus.failed.value: _l("发送失败")}
+
+
+def queue(tenant_id: int, channel: str, recipient: str, subject: str, body: str,
+          dedupe_key: str) -> Outbox:
+    """Add a notice to the outbox in the caller's transaction (not committed here) and return
+    it. The same dedupe key queued again — even concurrently — returns the existing row."""
+    channel = Channel(channel).value
+    if not recipient or not dedupe_key:
+        raise ValueError("a notice needs a recipient and a dedupe key")
+    values = {"tenant_id": tenant_id, "channel": channel, "recipient": recipient,
+              "subject": subject[:200], "body": body, "dedupe_key": dedupe_key,
+              "status": OutboxStatus.queued.value, "attempts": 0, "last_error": "",
+              "created_at": utcnow()}
+    dialect = db.session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        db.session.execute(insert(Outbox).values(**values).on_conflict_do_nothing(
+            index_elements=["tenant_id", "dedupe_key"]))
+    elif _existing(tenant_id, dedupe_key) is None:
+        db.session.add(Outbox(**values))
+        db.session.flush()
+    return _existing(tenant_id, dedupe_key)
+
+
+def _existing(tenant_id: int, dedupe_key: str) -> Outbox | None:
+    return db.session.scalar(sa.select(Outbox).filter_by(tenant_id=tenant_id,
+                                                         dedupe_key=dedupe_key))
+
+
+def deliver(outbox_id: int, *, last_try: bool = False) -> str:
+    """Send one queued notice through its channel's gateway and record the outcome in its own
+    commit; returns the row's status. A failure is recorded and re-raised (so RQ retries);
+    on the last try, or after MAX_ATTEMPTS, the row is marked failed. A row that is not queued
+    (already sent or failed) or is being sent by another worker is left alone."""
+    row = db.session.scalar(
+        sa.select(Outbox).where(Outbox.id == outbox_id)
+        .with_for_update(skip_locked=True).execution_options(populate_existing=True))
+    if row is None or row.status != OutboxStatus.queued.value:
+        db.session.rollback()
+        return row.status if row is not None else "skipped"
+    row.attempts += 1
+    try:
+        gateway_for(row.channel, current_app.config).send(Message(
+            row.channel, row.recipient, row.subject, row.body, row.dedupe_key))
+    except Exception as e:
+        row.last_error = f"{type(e).__name__}: {e}"[:2000]
+        if last_try or row.attempts >= MAX_ATTEMPTS:
+            row.status = OutboxStatus.failed.value
+        db.session.commit()
+        log.warning("outbox %s attempt %s failed (%s): %s", row.id, row.attempts, row.status,
+                    row.last_error)
+        raise
+    row.status, row.sent_at, row.last_error = OutboxStatus.sent.value, utcnow(), ""
+    db.session.commit()
+    return row.status
+
+
+def stale_ids(now: datetime | None = None) -> list[int]:
+    """Queued notices older than SWEEP_AFTER, oldest first, in every tenant."""
+    before = (now or utcnow()) - SWEEP_AFTER
+    return list(db.session.scalars(
+        sa.select(Outbox.id).where(Outbox.status == OutboxStatus.queued.value,
+                                   Outbox.created_at < before)
+        .order_by(Outbox.id).limit(SWEEP_BATCH)))
+
+
+def notices(tenant_id: int, keys: list[str]) -> dict[str, Outbox]:
+    """The outbox rows with these dedupe keys, by key (for showing delivery state)."""
+    if not keys:
+        return {}
+    rows = db.session.scalars(sa.select(Outbox).where(Outbox.tenant_id == tenant_id,
+                                                      Outbox.dedupe_key.in_(keys)))
+    return {r.dedupe_key: r for r in rows}

@@ -29,10 +29,11 @@ def certifiable_ids(tenant_id: int, today: date) -> list[int]:
         Objection.application_id == Application.id,
         Objection.status == ObjectionStatus.open.value).exists()
     return list(db.session.scalars(
-        sa.select(Application.id)
+        sa.select(Application.id).distinct()
         .join(SessionItem, SessionItem.application_id == Application.id)
         .join(Publication, Publication.session_id == SessionItem.session_id)
         .where(Application.tenant_id == tenant_id, Application.status == Status.passed.value,
+               Publication.status == Acceptance.accepted.value,
                Publication.ends_on.is_not(None), Publication.ends_on < today, ~open_objection)
         .order_by(Application.id)))
 

@@ -42,7 +42,8 @@ class Ctx:
 class Rule:
     sources: tuple[str, ...]
     permits: Callable[[Actor, Any], bool]
-    window: Callable[[Any], str | None]
+    # A stage of the subject's plan, or a window of its own (anything with opens_on/closes_on).
+    window: Callable[[Any], Any]
     apply: Callable[[Any, Ctx], dict]
 
 
@@ -222,8 +223,8 @@ def register(model: type, rules: dict[str, Rule], labels: dict | None = None) ->
         STATE_LABELS[model] = labels
 
 
-def _refuse_closed(plan, stage: str, now: datetime) -> None:
-    window = plan.window(stage)
+def _refuse_closed(plan, stage, now: datetime) -> None:
+    window = plan.window(stage) if isinstance(stage, str) else stage
     if window_is_open(window, now):
         return
     if window is None:

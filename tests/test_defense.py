@@ -1,0 +1,243 @@
+"""Defense (BJ-DEF-1): the agency schedules intermediate and senior files, never junior ones;
+each assignment texts the applicant through the outbox; the applicant downloads a PDF notice."""
+import io
+from datetime import date, datetime
+
+import pytest
+import sqlalchemy as sa
+import time_machine
+from pypdf import PdfReader
+
+from app.extensions import db
+from app.jobs import notify as notify_jobs
+from app.models import AuditEvent, ReviewSession, SessionItem, SessionStatus, User
+from app.models.notify import DefenseAssignment, DefenseSlot, Outbox
+from app.workflow import defense
+from app.workflow.errors import Forbidden, Invalid
+
+from . import factories as f
+from .conftest import at
+from .test_notify import FAILING, FailingGateway, FakeQueue
+from .test_review import CFG, new_session, recommended
+
+PLACE = "北京市海淀区紫竹院路38号职称评审中心三层答辩室"
+COMMITTEE = "北京市工程技术系列职称评审委员会"
+NOW = at(2026, 11, 1, 9)
+
+
+@pytest.fixture
+def agency(ctx):
+    return f.make_user("beijing", "ag", "agency_clerk", "bj-agency-eng")
+
+
+def senior_session(agency, n=2):
+    apps, _ = recommended(n)
+    return new_session(agency, apps), apps
+
+
+def junior_session() -> ReviewSession:
+    """A junior (助理级) file in a junior session of the engineering committee."""
+    f.make_employer("beijing", "emp-j", "haidian")
+    u = f.make_user("beijing", "junior-a", "applicant", "emp-j", name="初级申报人")
+    a = f.make_application("beijing", u, "bj-2026", "bj-eng", "engineering", "junior_assistant",
+                           "mechanical")
+    a.status = "in_review"
+    c = f.file_committee("beijing", "bj-eng")
+    s = ReviewSession(tenant_id=a.tenant_id, committee_id=c.id, plan_id=a.plan_id,
+                      series="engineering", level="junior_assistant", panel_size=5,
+                      held_on=date(2026, 11, 20))
+    db.session.add(s)
+    db.session.flush()
+    db.session.add(SessionItem(session_id=s.id, application_id=a.id, code="A001"))
+    db.session.commit()
+    return s
+
+
+def slot(agency, s, hour=9, minute=30, capacity=5, what="身份证原件、答辩PPT"):
+    return defense.create_slot(CFG(), f.actor(agency), s,
+                               starts_at=datetime(2026, 11, 20, hour, minute), place=PLACE,
+                               what_to_bring=what, capacity=capacity, now=NOW)
+
+
+# -- the service ---------------------------------------------------------------------------------
+
+@pytest.mark.rule("BJ-DEF-1")
+def test_junior_files_are_refused_for_defense(agency):
+    s = junior_session()
+    with pytest.raises(Invalid) as err:
+        slot(agency, s)
+    assert "初级职称不答辩" in str(err.value.message)
+    # Even a slot written past the service does not take a junior file.
+    raw = DefenseSlot(tenant_id=s.tenant_id, session_id=s.id, starts_at=at(2026, 11, 20, 9),
+                      place=PLACE, capacity=5)
+    db.session.add(raw)
+    db.session.commit()
+    with pytest.raises(Invalid) as err:
+        defense.assign(CFG(), f.actor(agency), s, s.items[0].id, raw.id, now=NOW)
+    assert "助理级职称评审不答辩" in str(err.value.message)
+    assert db.session.scalar(sa.select(sa.func.count(DefenseAssignment.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(Outbox.id))) == 0
+
+
+@pytest.mark.rule("BJ-DEF-1")
+def test_assigning_queues_one_sms_and_each_move_another(agency):
+    s, _ = senior_session(agency)
+    morning = slot(agency, s, capacity=1)
+    afternoon = slot(agency, s, hour=14, minute=0)
+    assert morning.starts_at == at(2026, 11, 20, 9, 30)  # a form's naive time is Beijing time
+    first, second = s.items
+    a, sms = defense.assign(CFG(), f.actor(agency), s, first.id, morning.id, now=NOW)
+    assert (sms.channel, sms.recipient, sms.status) == ("sms", "13800000000", "queued")
+    assert sms.dedupe_key == f"defense:{first.id}:{morning.id}:1"
+    assert "申报人0" in sms.body and "2026年11月20日 09:30" in sms.body
+    assert "答辩通知书已可下载" in sms.body
+    with pytest.raises(Invalid, match="已安排在此场次"):
+        defense.assign(CFG(), f.actor(agency), s, first.id, morning.id, now=NOW)
+    with pytest.raises(Invalid, match="已满"):
+        defense.assign(CFG(), f.actor(agency), s, second.id, morning.id, now=NOW)
+    _, moved = defense.assign(CFG(), f.actor(agency), s, first.id, afternoon.id, now=NOW)
+    _, back = defense.assign(CFG(), f.actor(agency), s, first.id, morning.id, now=NOW)
+    assert "14:00" in moved.body and back.dedupe_key == f"defense:{first.id}:{morning.id}:3"
+    assert db.session.scalar(sa.select(sa.func.count(Outbox.id))) == 3
+    assert db.session.scalar(sa.select(sa.func.count(DefenseAssignment.id))) == 1
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).filter_by(
+        action="assign_defense")) == 3
+
+
+def test_slots_need_a_future_time_on_or_before_the_session_day(agency):
+    s, _ = senior_session(agency, 1)
+    for when in (datetime(2026, 10, 31, 9), datetime(2026, 11, 21, 9)):
+        with pytest.raises(Invalid):
+            defense.create_slot(CFG(), f.actor(agency), s, starts_at=when, place=PLACE,
+                                what_to_bring="", capacity=5, now=NOW)
+    with pytest.raises(Invalid):
+        defense.create_slot(CFG(), f.actor(agency), s, starts_at=datetime(2026, 11, 20, 9),
+                            place=" ", what_to_bring="", capacity=0, now=NOW)
+    assert db.session.scalar(sa.select(sa.func.count(DefenseSlot.id))) == 0
+
+
+def test_only_the_sessions_agency_and_only_before_the_vote(agency):
+    s, _ = senior_session(agency, 1)
+    sl = slot(agency, s)
+    other = f.make_user("beijing", "ag-other", "agency_clerk", "bj-agency-econ")
+    with pytest.raises(Forbidden):
+        defense.assign(CFG(), f.actor(other), s, s.items[0].id, sl.id, now=NOW)
+    with pytest.raises(Invalid, match="时间已过"):
+        defense.assign(CFG(), f.actor(agency), s, s.items[0].id, sl.id,
+                       now=at(2026, 11, 20, 10))
+    s.status = SessionStatus.voting.value
+    db.session.commit()
+    with pytest.raises(Invalid, match="表决"):
+        defense.assign(CFG(), f.actor(agency), s, s.items[0].id, sl.id, now=NOW)
+    assert db.session.scalar(sa.select(sa.func.count(Outbox.id))) == 0
+
+
+# -- the pages -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def scheduled(app):
+    with app.app_context():
+        ag = f.make_user("beijing", "ag", "agency_clerk", "bj-agency-eng")
+        f.make_user("beijing", "ag-other", "agency_clerk", "bj-agency-econ")
+        s, apps = senior_session(ag)
+        return {"session": s.id, "items": [i.id for i in s.items], "apps": [a.id for a in apps],
+                "applicants": [a.applicant.username for a in apps], "agency": ag.id}
+
+
+@pytest.mark.rule("BJ-DEF-1")
+def test_the_request_only_enqueues_the_sms(app, client, login, scheduled, monkeypatch):
+    """With a queue, nothing is sent in the request: the row stays queued for the worker."""
+    app.config.update(JOBS_INLINE=False, SMS_GATEWAY=FAILING)  # sending would raise
+    fake = FakeQueue()
+    monkeypatch.setattr(notify_jobs, "queue", lambda: fake)
+    FailingGateway.calls = 0
+    sid = scheduled["session"]
+    with time_machine.travel(NOW, tick=False):
+        login("beijing", "ag")
+        page = client.get(f"/beijing/agency/sessions/{sid}").get_data(as_text=True)
+        assert f"/beijing/defense/sessions/{sid}" in page
+        r = client.post(f"/beijing/defense/sessions/{sid}", data={
+            "starts_at": "2026-11-20T09:30", "place": PLACE, "capacity": "5",
+            "what_to_bring": "身份证原件"})
+        assert r.status_code == 303
+        with app.app_context():
+            slot_id = db.session.scalar(sa.select(DefenseSlot.id))
+        r = client.post(f"/beijing/defense/sessions/{sid}/assign",
+                        data={"item": scheduled["items"][0], "slot": slot_id})
+        assert r.status_code == 303
+        assert r.headers["Location"].endswith(f"/beijing/defense/sessions/{sid}")
+        page = client.get(f"/beijing/defense/sessions/{sid}").get_data(as_text=True)
+    assert PLACE in page and "待发送" in page
+    with app.app_context():
+        (row,) = db.session.scalars(sa.select(Outbox)).all()
+        assert (row.status, row.attempts, row.sent_at) == ("queued", 0, None)
+    assert FailingGateway.calls == 0
+    ((fn, args, kwargs),) = fake.enqueued
+    assert fn is notify_jobs.send_outbox and args == (row.id,)
+    assert kwargs["job_id"] == f"outbox-{row.id}" and kwargs["retry"] is notify_jobs.RETRY
+
+
+def test_other_agency_gets_404_and_junior_sessions_have_no_defense(app, client, login, scheduled):
+    sid = scheduled["session"]
+    login("beijing", "ag-other")
+    assert client.get(f"/beijing/defense/sessions/{sid}").status_code == 404
+    assert client.post(f"/beijing/defense/sessions/{sid}/assign",
+                       data={"item": scheduled["items"][0], "slot": 1}).status_code == 404
+    with app.app_context():
+        junior = junior_session().id
+    client.post("/beijing/logout")
+    login("beijing", "ag")
+    assert "/beijing/defense/sessions/" not in client.get(
+        f"/beijing/agency/sessions/{junior}").get_data(as_text=True)
+    page = client.get(f"/beijing/defense/sessions/{junior}").get_data(as_text=True)
+    assert "初级职称不答辩" in page and 'name="place"' not in page
+
+
+def _assign_first(app, scheduled):
+    with app.app_context():
+        ag = db.session.get(User, scheduled["agency"])
+        s = db.session.get(ReviewSession, scheduled["session"])
+        sl = slot(ag, s)
+        _, sms = defense.assign(CFG(), f.actor(ag), s, scheduled["items"][0], sl.id, now=NOW)
+        notify_jobs.dispatch([sms.id])  # JOBS_INLINE: the development gateway, at once
+        assert db.session.get(Outbox, sms.id).status == "sent"
+
+
+@pytest.mark.rule("BJ-DEF-1")
+def test_applicant_downloads_the_notice_as_a_pdf_with_cjk_glyphs(app, client, login, scheduled):
+    _assign_first(app, scheduled)
+    app_id = scheduled["apps"][0]
+    login("beijing", scheduled["applicants"][0])
+    url = f"/beijing/defense/applications/{app_id}/notice.pdf"
+    detail = client.get(f"/beijing/me/applications/{app_id}").get_data(as_text=True)
+    assert url in detail and "下载答辩通知书" in detail
+    r = client.get(url)
+    assert r.status_code == 200 and r.mimetype == "application/pdf"
+    assert r.data.startswith(b"%PDF-") and "no-store" in r.headers["Cache-Control"]
+    reader = PdfReader(io.BytesIO(r.data))
+    text = "".join(p.extract_text() for p in reader.pages)
+    flat = "".join(text.split())
+    for wanted in ("答辩通知书", "申报人0", "A001", COMMITTEE, PLACE, "2026年11月20日09:30",
+                   "身份证原件"):
+        assert wanted in flat, wanted
+    fonts = {str(font.get_object()["/BaseFont"]) for page in reader.pages
+             for font in page["/Resources"]["/Font"].values()}
+    assert any("WenQuanYi" in name for name in fonts), fonts  # real glyphs, not boxes
+    with app.app_context():
+        assert db.session.scalar(sa.select(DefenseAssignment.notice_downloaded_at)) is not None
+
+
+@pytest.mark.rule("BJ-DEF-1")
+def test_another_applicant_or_tenant_gets_404(app, client, login, scheduled):
+    _assign_first(app, scheduled)
+    mine, theirs = scheduled["apps"]
+    with app.app_context():
+        f.make_user("chifeng", "cf-applicant", "applicant")
+    login("beijing", scheduled["applicants"][1])
+    assert client.get(f"/beijing/defense/applications/{mine}/notice.pdf").status_code == 404
+    assert client.get(f"/beijing/defense/applications/{theirs}/notice.pdf").status_code == 404
+    assert "下载答辩通知书" not in client.get(
+        f"/beijing/me/applications/{theirs}").get_data(as_text=True)
+    client.post("/beijing/logout")
+    login("chifeng", "cf-applicant")
+    assert client.get(f"/chifeng/defense/applications/{mine}/notice.pdf").status_code == 404
