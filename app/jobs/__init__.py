@@ -1,2 +1,36 @@
 """RQ entry points: thin wrappers that build the app once per worker, open a tenant scope and call
 the workflow services."""
+from __future__ import annotations
+
+from typing import Callable
+
+_app = None
+
+
+def worker_app():
+    """The app of this process: the current one, or one built on first use in a worker (never
+    at import time)."""
+    global _app
+    from flask import current_app
+    if current_app:
+        return current_app._get_current_object()
+    if _app is None:
+        from .. import create_app
+        _app = create_app()
+    return _app
+
+
+def for_each_tenant(work: Callable[[int, str | None], int]) -> int:
+    """Run `work(tenant_id, rq_job_id)` inside each tenant's scope; return the sum of what the
+    calls return (rows changed)."""
+    from flask import g
+    from rq import get_current_job
+
+    from ..tenancy import tenant_scope, tenants
+    job = get_current_job()
+    total = 0
+    with worker_app().app_context():
+        for slug in tenants():
+            with tenant_scope(slug):
+                total += work(g.tenant_id, job.id if job else None)
+    return total

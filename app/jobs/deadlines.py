@@ -14,23 +14,11 @@ from ..models import Plan
 from ..tenancy import tenant_scope, tenants
 from ..workflow.calendar import now_local
 from ..workflow.deadlines import close_key, close_stage, due_closes, finished_keys
-
-_app = None
-
-
-def _worker_app():
-    """The worker's app, built on first use (never at import time)."""
-    global _app
-    if _app is None:
-        from .. import create_app
-        _app = create_app()
-    return _app
-
+from . import for_each_tenant, worker_app
 
 def run_close(slug: str, plan_code: str, stage: str) -> int:
     """RQ job: close one stage of one plan. Returns the number of applications moved."""
-    app = current_app._get_current_object() if current_app else _worker_app()
-    with app.app_context(), tenant_scope(slug):
+    with worker_app().app_context(), tenant_scope(slug):
         from flask import g
         plan = db.session.scalar(sa.select(Plan).filter_by(tenant_id=g.tenant_id, code=plan_code))
         job = get_current_job()
@@ -41,30 +29,15 @@ def run_close(slug: str, plan_code: str, stage: str) -> int:
 def run_corrections() -> int:
     """RQ job: abandon, in every tenant, files whose agency correction deadline has passed."""
     from ..workflow.deadlines import close_corrections
-    app = current_app._get_current_object() if current_app else _worker_app()
-    changed = 0
-    with app.app_context():
-        for slug in tenants():
-            with tenant_scope(slug):
-                from flask import g
-                changed += close_corrections(g.tenant_id).rows_changed
-    return changed
+    return for_each_tenant(lambda tenant_id, _job: close_corrections(tenant_id).rows_changed)
 
 
 def run_fee_closes() -> int:
     """RQ job: abandon, in every tenant, files still unpaid when their fee window has closed
     (BJ-FEE-1). Each window's close runs once; windows not yet closed are left alone."""
     from ..workflow.fees import close_fee_windows
-    app = current_app._get_current_object() if current_app else _worker_app()
-    job = get_current_job()
-    changed = 0
-    with app.app_context():
-        for slug in tenants():
-            with tenant_scope(slug):
-                from flask import g
-                runs = close_fee_windows(g.tenant_id, rq_job_id=job.id if job else None)
-                changed += sum(r.rows_changed for r in runs)
-    return changed
+    return for_each_tenant(lambda tenant_id, job_id: sum(
+        r.rows_changed for r in close_fee_windows(tenant_id, rq_job_id=job_id)))
 
 
 def queue() -> Queue:

@@ -15,7 +15,8 @@ from ..models import Tenant
 from ..models.notify import Outbox
 from ..tenancy import tenant_scope
 from ..workflow import notify
-from .deadlines import _pending, _worker_app, queue
+from . import worker_app
+from .deadlines import _pending, queue
 
 log = logging.getLogger("app.notify")
 
@@ -32,7 +33,7 @@ def _in_app(fn, *args):
     # database session; a separate session would contend with the caller's on SQLite.
     if has_app_context():
         return fn(*args)
-    with _worker_app().app_context():
+    with worker_app().app_context():
         return fn(*args)
 
 
