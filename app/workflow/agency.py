@@ -77,6 +77,25 @@ register(Application, {
 })
 
 
+def own_committee_and_plan(actor, committee_id: int, plan_id: int, refused):
+    """The committee and plan named in a form, when the acting clerk's agency formed that
+    committee; Invalid when either is missing, Forbidden (with `refused`) otherwise."""
+    import sqlalchemy as sa
+
+    from ..extensions import db
+    from ..models import Committee, Plan, Role
+    from .errors import Forbidden
+
+    committee = db.session.scalar(sa.select(Committee).filter_by(id=committee_id,
+                                                                 tenant_id=actor.tenant_id))
+    plan = db.session.scalar(sa.select(Plan).filter_by(id=plan_id, tenant_id=actor.tenant_id))
+    if committee is None or plan is None:
+        raise Invalid(_l("请选择评委会和申报计划。"))
+    if actor.role != Role.agency_clerk.value or actor.org_id != committee.agency_org_id:
+        raise Forbidden(refused)
+    return committee, plan
+
+
 def last_return(app: Application):
     """The agency's most recent return of this file, if any."""
     return next((s for s in reversed(app.steps) if s.action == "agency_return"), None)

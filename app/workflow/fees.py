@@ -18,9 +18,10 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
-from ..models import Application, Committee, JobRun, Plan, Role, Status, utcnow
+from ..models import Application, Committee, JobRun, Role, Status, utcnow
 from ..models.fees import FeeWindow, Payment, PaymentProvider, PaymentStatus
 from .actors import Actor
+from .agency import own_committee_and_plan
 from .calendar import closes_at, now_local, opens_at, window_is_open
 from .deadlines import Close, _move, _recorded, finished_keys
 from .errors import Conflict, Forbidden, Invalid, TransitionError, WindowClosed
@@ -99,13 +100,8 @@ def set_fee_window(cfg, actor: Actor, *, committee_id: int, plan_id: int, opens_
                    closes_on: date, amount: int, instructions: str = "") -> FeeWindow:
     """Set (or change) the fee window and amount of one committee and plan; only the agency that
     formed the committee may."""
-    committee = db.session.scalar(sa.select(Committee).filter_by(id=committee_id,
-                                                                 tenant_id=actor.tenant_id))
-    plan = db.session.scalar(sa.select(Plan).filter_by(id=plan_id, tenant_id=actor.tenant_id))
-    if committee is None or plan is None:
-        raise Invalid(_l("请选择评委会和申报计划。"))
-    if actor.role != Role.agency_clerk.value or actor.org_id != committee.agency_org_id:
-        raise Forbidden(_l("只有组建该评委会的评审服务机构可以设定缴费。"))
+    committee, plan = own_committee_and_plan(
+        actor, committee_id, plan_id, _l("只有组建该评委会的评审服务机构可以设定缴费。"))
     if not cfg.policies.fee_required:
         raise Invalid(_l("本地区评审不收取费用。"))
     problems = []

@@ -15,12 +15,13 @@ from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import (
-    Application, AuditEvent, BallotReceipt, BallotVote, Committee, Conflict, Expert, ExpertRole,
-    MemberStatus, PanelMember, Plan, ReviewSession, Role, Score, SessionItem, SessionStatus,
+    Application, AuditEvent, BallotReceipt, BallotVote, Conflict, Expert, ExpertRole,
+    MemberStatus, PanelMember, ReviewSession, Role, Score, SessionItem, SessionStatus,
     Status, utcnow,
 )
 from ..tenancy.schema import OrgKind
 from .actors import Actor
+from .agency import own_committee_and_plan
 from .errors import Conflict as ConflictError
 from .errors import Forbidden, Invalid
 from .experts import ineligibility
@@ -46,13 +47,8 @@ def _is_agency_of(actor: Actor, session: ReviewSession) -> bool:
 
 def create_session(cfg, actor: Actor, *, committee_id: int, plan_id: int, series: str, level: str,
                    specialties: list[str], panel_size: int, held_on: date) -> ReviewSession:
-    committee = db.session.scalar(sa.select(Committee).filter_by(id=committee_id,
-                                                                 tenant_id=actor.tenant_id))
-    plan = db.session.scalar(sa.select(Plan).filter_by(id=plan_id, tenant_id=actor.tenant_id))
-    if committee is None or plan is None:
-        raise Invalid(_l("请选择评委会和申报计划。"))
-    if actor.role != Role.agency_clerk.value or actor.org_id != committee.agency_org_id:
-        raise Forbidden(_l("只有组建该评委会的评审服务机构可以组织评审会。"))
+    committee, plan = own_committee_and_plan(
+        actor, committee_id, plan_id, _l("只有组建该评委会的评审服务机构可以组织评审会。"))
     problems = []
     if not committee.filed_valid_on(held_on):
         problems.append(_l("评委会备案不在有效期内，不能组织评审会，请先重新备案。"))
