@@ -96,7 +96,14 @@ def _open(page, base: str, url: str, username: str):
         page.goto(url)
 
 
+def _box(page, title: str):
+    """The section.box whose heading is exactly `title`."""
+    return page.locator("section.box").filter(has=page.locator("h2", has_text=re.compile(
+        rf"^{re.escape(title)}$")))
+
+
 def _status(page):
+    """A file's (or session's) status: the bold word in the first lines under the heading."""
     return page.locator("main > h1 + p strong, main > h1 + p + p strong").first
 
 
@@ -120,7 +127,7 @@ def _expert_signs_in(browser, base: str, username: str, status: str):  # noqa: F
 
 def _vote_yes_for_both(page):
     ballot = page.locator("section#ballot")
-    expect(ballot.locator("legend")).to_have_text([f"A001 · {NAME_A}", f"A002 · {NAME_B}"])
+    expect(ballot.locator("legend")).to_have_text([f"A001 · {NAME_B}", f"A002 · {NAME_A}"])
     radios = ballot.locator("input[type=radio][value=yes]")
     expect(radios).to_have_count(2)
     for i in range(2):
@@ -319,20 +326,21 @@ def test_beijing_application_to_verified_certificate(live_journey, browser, tmp_
         expect(_status(ag)).to_have_text("准备中")
         expect(ag.locator("main > h1 + p")).to_contain_text("中级")
 
-        files = ag.locator("section.box", has_text="参评申报")
+        files = _box(ag, "参评申报")
         expect(files.locator("input[name=app]")).to_have_count(2)
         files.locator("button", has_text="加入评审会").click()
         _flash_ok(ag, "已办理")
-        rows = ag.locator("section.box", has_text="参评申报").locator("tbody tr")
+        rows = _box(ag, "参评申报").locator("tbody tr")
         expect(rows).to_have_count(2)
-        expect(rows.nth(0).locator("td")).to_have_text(["A001", NAME_A, "评审中", ""])
-        expect(rows.nth(1).locator("td")).to_have_text(["A002", NAME_B, "评审中", ""])
-        draw = ag.locator("section.box", has_text="专家抽取")
+        # Codes follow the files' ids: B's draft was made first.
+        expect(rows.nth(0).locator("td")).to_have_text(["A001", NAME_B, "评审中", ""])
+        expect(rows.nth(1).locator("td")).to_have_text(["A002", NAME_A, "评审中", ""])
+        draw = _box(ag, "专家抽取")
         expect(draw).to_contain_text(f"可抽取专家：{POOL}")
         draw.locator("button", has_text="随机抽取专家").click()
         _flash_ok(ag, "已办理")
         expect(_status(ag)).to_have_text("已抽取专家")
-        panel_rows = ag.locator("section.box", has_text="专家抽取").locator("table tbody tr")
+        panel_rows = _box(ag, "专家抽取").locator("table tbody tr")
         expect(panel_rows).to_have_count(PANEL)
         names = [t.strip() for t in panel_rows.locator("td:first-child").all_inner_texts()]
         chair = panel_rows.filter(has_text="主任委员").locator("td").first.inner_text().strip()
@@ -350,15 +358,13 @@ def test_beijing_application_to_verified_certificate(live_journey, browser, tmp_
         form.locator("button", has_text="添加").click()
         expect(ag).to_have_url(schedule_url)
         _flash_ok(ag, "已添加答辩场次")
-        expect(ag.locator("section.box", has_text="答辩场次").locator("tbody tr")) \
-            .to_contain_text(PLACE)
+        expect(_box(ag, "答辩场次").locator("tbody tr")).to_contain_text(PLACE)
         for code in ("A001", "A002"):
-            row = ag.locator("section.box", has_text="答辩人员").locator("tbody tr",
-                                                                        has_text=code)
+            row = _box(ag, "答辩人员").locator("tbody tr", has_text=code)
             row.locator("button", has_text="安排").click()
             expect(ag).to_have_url(schedule_url)
             _flash_ok(ag, "已安排答辩")
-        people = ag.locator("section.box", has_text="答辩人员").locator("tbody tr")
+        people = _box(ag, "答辩人员").locator("tbody tr")
         expect(people.filter(has_text=f"{HELD_ON.isoformat()} 09:00")).to_have_count(2)
         expect(people.filter(has_text="未下载")).to_have_count(2)
 
@@ -378,7 +384,7 @@ def test_beijing_application_to_verified_certificate(live_journey, browser, tmp_
     with time_machine.travel(at(2026, 9, 10, 14), tick=True):
         chair_ctx, cp = _expert_signs_in(browser, base, f"x-{chair}", "已抽取专家")
         chair_session = cp.url
-        attendance = cp.locator("section.box", has_text="出席情况")
+        attendance = _box(cp, "出席情况")
         expect(attendance.locator("input[name=present]")).to_have_count(PANEL)
         attendance.locator("button", has_text="确认出席并开始表决").click()
         _flash_ok(cp, "已记录出席情况，开始表决")
@@ -391,24 +397,24 @@ def test_beijing_application_to_verified_certificate(live_journey, browser, tmp_
         cp.goto(chair_session)
         cp.locator("section#ballot button", has_text="结束表决并封存结果").click()
         _flash_ok(cp, "表决已结束，结果已封存")
-        sealed = cp.locator("section.box", has_text="表决结果（已封存）")
+        sealed = _box(cp, "表决结果（已封存）")
         expect(sealed).to_contain_text(f"出席委员 {PANEL} · 投票 {PANEL}")
         expect(sealed.locator("tbody tr").nth(0).locator("td")).to_have_text(
-            ["A001", NAME_A, str(PANEL), "0", "0", "评审通过"])
+            ["A001", NAME_B, str(PANEL), "0", "0", "评审通过"])
         expect(sealed.locator("tbody tr").nth(1).locator("td")).to_have_text(
-            ["A002", NAME_B, str(PANEL), "0", "0", "评审通过"])
+            ["A002", NAME_A, str(PANEL), "0", "0", "评审通过"])
         chair_ctx.close()
 
         # -- 5. Report, acceptance, the public notice and objections ---------------------------
         _open(ag, base, session_url, "ag")
-        tally = ag.locator("section.box", has_text="表决结果（已封存）")
+        tally = _box(ag, "表决结果（已封存）")
         tally.locator("textarea[name=report]").fill(
             "评审会按程序召开，出席委员5人，2人通过；拟在评审服务机构网站公示5个工作日；"
             "评委会承诺评审公正。")
         tally.locator("button", has_text="报送评审结果，申请验收").click()
         expect(ag).to_have_url(session_url)
         _flash_ok(ag, "已办理")
-        expect(ag.locator("section.box", has_text="表决结果（已封存）")) \
+        expect(_box(ag, "表决结果（已封存）")) \
             .to_contain_text("验收：待验收")
 
     accepted_on = date(2026, 9, 11)  # a Friday
@@ -427,7 +433,7 @@ def test_beijing_application_to_verified_certificate(live_journey, browser, tmp_
         expect(hr.locator("main")).to_contain_text("暂无待验收的评审结果。")
 
         _open(ag, base, session_url, "ag")
-        accepted = ag.locator("section.box", has_text="表决结果（已封存）")
+        accepted = _box(ag, "表决结果（已封存）")
         expect(accepted).to_contain_text(f"验收：已验收 · 公示期 {accepted_on} — ")
         ends_on = date.fromisoformat(re.search(rf"公示期 {accepted_on} — (\d{{4}}-\d\d-\d\d)",
                                                accepted.inner_text()).group(1))
@@ -442,7 +448,7 @@ def test_beijing_application_to_verified_certificate(live_journey, browser, tmp_
         # Intermediate results: on the agency's page, not the city HR bureau's.
         expect(notice).to_contain_text(f"发布单位：{live_journey.agency}")
         expect(notice).to_contain_text(f"公示期：{accepted_on} — {ends_on}")
-        expect(notice.locator("tbody tr td:first-child")).to_have_text([NAME_A, NAME_B])
+        expect(notice.locator("tbody tr td:first-child")).to_have_text([NAME_B, NAME_A])
         expect(notice).not_to_contain_text(ID_A)
 
         # Without evidence: refused, with the reason.
@@ -551,7 +557,8 @@ def test_beijing_application_to_verified_certificate(live_journey, browser, tmp_
         revoke.locator("select[name=kind]").select_option("false_material")
         revoke.locator("textarea[name=opinion]").fill("学历证书系伪造，经学信网核实。")
         revoke.locator("button", has_text="撤销证书").click()
-        _flash_ok(hr, "证书已撤销")
+        expect(hr.locator("main p.flash.ok")).to_contain_text("证书已撤销")
+        expect(hr.locator("main p.flash.error strong")).to_have_text("已撤销")  # the facts
         record_ends = issue_day.replace(year=issue_day.year + 3)
         expect(hr.locator("main .box.warn")).to_contain_text(
             f"诚信档案记录：{issue_day} 起，{record_ends} 到期")

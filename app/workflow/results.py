@@ -199,12 +199,9 @@ def lodge_objection(cfg, tenant_id: int, pub: Publication, application_id: int, 
 def _route_objection(cfg, app: Application, kind: str) -> Org:
     if kind == "review":
         return app.committee.agency
-    if app.employer is not None:
-        return app.employer
-    district = cfg.district(app.employer.district) if app.employer else None
-    hr = db.session.scalar(sa.select(Org).filter_by(tenant_id=app.tenant_id,
-                                                    code=district.hr_bureau)) if district else None
-    return hr or app.committee.agency
+    # Material truth: the employer answers for what it recommended (CF-OBJ-1); a freelancer's
+    # recommending association likewise (BJ-UNIT-1).
+    return app.employer or app.association or app.committee.agency
 
 
 def _is_routed_office(actor: Actor, obj: Objection) -> bool:
