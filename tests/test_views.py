@@ -157,7 +157,8 @@ def test_inbox_query_count_does_not_grow_with_rows(app, client, login):
 
 
 @pytest.mark.parametrize("path", ["/", "/beijing/", "/beijing/login", "/beijing/register",
-                                  "/chifeng/employers/register"])
+                                  "/chifeng/employers/register", "/beijing/directory",
+                                  "/beijing/results/", "/beijing/certificates/verify"])
 def test_first_visit_fits_one_round_trip(client, path):
     """HTML + CSS, compressed as the server sends them, within 14 KB."""
     page = client.get(path, headers={"Accept-Encoding": "gzip"})
