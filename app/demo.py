@@ -23,7 +23,8 @@ from .workflow.actors import Actor
 from .workflow.applications import create_application
 from .workflow.calendar import TZ
 from .workflow.eligibility import required_materials
-from .workflow.transitions import transition
+from .workflow import profiles
+from .workflow.transitions import audit, transition
 from .workflow.ids import clean_uscc
 
 
@@ -98,6 +99,9 @@ def _demo_application(cfg, tenant_id: int, plan: Plan, seed, today: date, where:
         return  # already there: the demo keeps its data
     when = datetime.combine(today - timedelta(days=seed.days_ago), time(10), TZ)
     actor = Actor.of(user)
+    if cfg.policies.profile_verification and not profiles.is_verified(user):
+        # The demo's employer verified this applicant's profile (CF-REG-1) beforehand.
+        audit(Actor.system(tenant_id), "users", user.id, profiles.VERIFY, reason="演示数据", now=when)
     app = create_application(cfg, actor, user, plan_id=plan.id, committee_id=committee.id,
                              series=seed.series, level=seed.level, specialty=seed.specialty,
                              now=when)

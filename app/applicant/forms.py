@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 
@@ -23,6 +23,8 @@ class BasicForm(FlaskForm):
     poge_recommenders = StringField(_l("破格推荐专家姓名（正高级，逗号分隔）"),
                                     validators=[Length(max=200)])
     exam_passed = BooleanField(_l("已通过相应的全国统一考试"))
+    exam_year = IntegerField(_l("考试成绩合格年份（考评结合系列）"), validators=[Optional()],
+                             render_kw={"placeholder": "2025"})
     intl_qualification = SelectField(_l("国际职业资格（如有）"), choices=[], validate_choice=False)
 
 

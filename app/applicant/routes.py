@@ -11,7 +11,7 @@ from ..models import Conflict, Role
 from ..tenancy import label
 from ..web import client_ip, flash_error, render_page
 from ..workflow import applications as svc
-from ..workflow import eligibility, queries
+from ..workflow import eligibility, profiles, queries
 from ..workflow.actors import Actor
 from ..workflow.errors import TransitionError
 from ..workflow.sessions import declare_conflict
@@ -58,11 +58,13 @@ def new():
             flash_error(e)
         else:
             return redirect(url_for(".detail", app_id=app.id), 303)
-    return render_page("applicant/new.html", form=form)
+    return render_page("applicant/new.html", form=form, exam_only=queries.exam_only(g.tenant),
+                       unverified=profiles.needs_verification(g.tenant, current_user))
 
 
 def _page(app, fragment=None, **extra):
     basic = BasicForm(data={**(app.basic or {}), "poge": app.poge, "exam_passed": app.exam_passed,
+                            "exam_year": (app.basic or {}).get("exam_year"),
                             "intl_qualification": app.intl_qualification or "",
                             "birth_date": queries.parse_date(app.basic.get("birth_date"))})
     basic.intl_qualification.choices = [("", "—")] + [
@@ -98,7 +100,8 @@ def save_basic(app_id):
     form = BasicForm()
     try:
         if not form.validate():
-            raise TransitionError(_("出生日期格式应为年-月-日。"))
+            raise TransitionError(_("考试合格年份应为四位年份。") if form.exam_year.errors
+                                  else _("出生日期格式应为年-月-日。"))
         svc.save_basic(g.tenant, app, _actor(), form.data)
     except TransitionError as e:
         return _after(app, "applicant/_basic.html", "basic", e)

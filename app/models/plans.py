@@ -13,6 +13,7 @@ class Stage(str, Enum):
     employer_review = "employer_review"
     tier_report = "tier_report"
     agency_check = "agency_check"
+    paper_to_city = "paper_to_city"  # paper files of directed evaluation reach city HR
 
 
 class ReviewMode(str, Enum):

@@ -8,7 +8,7 @@ from ..models import Role
 from ..web import (
     RETURN_ROWS, client_ip, correction_form_items, correction_targets, flash_error, render_page,
 )
-from ..workflow import queries
+from ..workflow import profiles, queries
 from ..workflow.actors import Actor
 from ..workflow.applications import SECTION_FIELDS, SECTION_TITLES
 from ..workflow.errors import TransitionError
@@ -80,3 +80,29 @@ def act(app_id, action):
         if app.holder_org_id != current_user.org_id:
             return redirect(url_for(".inbox"), 303)
     return redirect(url_for(".detail", app_id=app.id), 303)
+
+
+def _verifier_only() -> None:
+    if current_user.role not in profiles.VERIFIER_ROLES or not g.tenant.policies.profile_verification:
+        abort(404)
+
+
+@bp.route("/staff")
+def staff():
+    """This unit's applicants whose profile awaits verification (CF-REG-1)."""
+    _verifier_only()
+    return render_page("office/staff.html",
+                       rows=profiles.unverified_staff(g.tenant_id, current_user.org_id))
+
+
+@bp.route("/staff/<int:user_id>/verify", methods=["POST"])
+def verify_staff(user_id):
+    """Confirm one applicant's basic information, education and work history."""
+    _verifier_only()
+    try:
+        person = profiles.verify(g.tenant, Actor.of(current_user, client_ip()), user_id)
+    except TransitionError as e:
+        flash_error(e)
+    else:
+        flash(_("已审核通过：%(n)s", n=person.name), "ok")
+    return redirect(url_for(".staff"), 303)

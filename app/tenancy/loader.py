@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from .schema import (
     CalendarFile, ChecklistFile, DemoFile, DirectoryFile, OrgKind, OrgsFile, PlansFile, PoliciesFile,
-    RoutingFile, TenantFile,
+    RoutingFile, TenantFile, Tier,
 )
 
 M = TypeVar("M", bound=BaseModel)
@@ -79,6 +79,26 @@ def _check(path: Path, key: str, ok: bool, problem: str) -> None:
         raise TenantConfigError(f"{path}: key {key}: {problem}")
 
 
+def _check_route_rules(f: Path, routing: RoutingFile, tenant: TenantFile) -> None:
+    """Every `when` value names something the tenant has: a typo would silently never match."""
+    specialties = {sp.code for s in tenant.series for sp in s.specialties}
+    known = {"person_type": set(tenant.person_types),
+             "employer_kind": {k.value for k in tenant.employer_kinds},
+             "series": {s.code for s in tenant.series}, "specialty": specialties,
+             "tier": {t.value for t in Tier}, "committee_tier": {t.value for t in Tier}}
+    for i, rule in enumerate(routing.route):
+        for key, want in rule.when.items():
+            wanted = want if isinstance(want, list) else [want]
+            if key.startswith("level_rank_"):
+                _check(f, f"route.{i}.when.{key}",
+                       len(wanted) == 1 and isinstance(wanted[0], int) and 1 <= wanted[0] <= 5,
+                       "expected a level rank from 1 to 5")
+            else:
+                _check(f, f"route.{i}.when.{key}",
+                       all(isinstance(w, str) for w in wanted) and set(wanted) <= known[key],
+                       f"unknown value(s) {sorted(map(str, set(wanted) - known[key]))}")
+
+
 def load_tenant(folder: Path) -> TenantConfig:
     folder = Path(folder)
     tenant = _read(folder / "tenant.toml", TenantFile)
@@ -132,6 +152,11 @@ def load_tenant(folder: Path) -> TenantConfig:
                f"unknown committee(s) {sorted(named - committees)}")
         _check(f, f"district_committee.{i}.by_district", set(dc.by_district) <= districts,
                f"unknown district(s) {sorted(set(dc.by_district) - districts)}")
+        _check(f, f"district_committee.{i}.series", set(dc.series) <= series,
+               f"unknown series {sorted(set(dc.series) - series)}")
+        _check(f, f"district_committee.{i}.levels", set(dc.levels) <= levels,
+               f"unknown level(s) {sorted(set(dc.levels) - levels)}")
+    _check_route_rules(folder / "routing.toml", routing, tenant)
     pol = folder / "policies.toml"
     for key, codes in (("high_skill_series", policies.high_skill_series or []),
                        ("freelancer_series", policies.freelancer_series or [])):

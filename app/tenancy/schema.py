@@ -64,6 +64,10 @@ class StepKind(str, Enum):
     city_hr = "city_hr"
     region_hr = "region_hr"
     agency = "agency"
+    # The department of the application's series (orgs.toml `series`) at the employer's county,
+    # or at the city: e.g. the education bureau for teachers, the housing bureau for construction.
+    county_department = "county_department"
+    city_department = "city_department"
 
 
 class Level(Named):
@@ -138,7 +142,8 @@ class PlanSeed(Strict):
     name_en: str
     levels: list[str]
     review_mode: Literal["named", "online_blind", "online_blind_paper", "offline_paper"]
-    windows: dict[Literal["apply", "employer_review", "tier_report", "agency_check"], Window]
+    windows: dict[Literal["apply", "employer_review", "tier_report", "agency_check",
+                          "paper_to_city"], Window]
 
     @field_validator("windows")
     @classmethod
@@ -154,16 +159,27 @@ class PlansFile(Strict):
 
 class RouteRule(Strict):
     """First matching rule wins. An empty `when` matches everyone."""
-    when: dict[Literal["person_type", "employer_kind", "series", "level_rank_max", "tier"], str | int] = {}
+    when: dict[Literal["person_type", "employer_kind", "series", "level_rank_max", "tier",
+                       "specialty", "level_rank_min", "committee_tier"],
+               str | int | list[str]] = {}
     steps: list[StepKind]
     recommender: Literal["employer", "association"] = "employer"
 
 
 class DistrictCommittee(Strict):
-    """A specialty reviewed by a committee chosen from the employer's district."""
-    specialty: str
+    """A specialty (or series and levels) reviewed by a committee chosen from the employer's
+    district: joint or entrusted review where a district has no committee of its own."""
+    specialty: str | None = None
+    series: list[str] = []
+    levels: list[str] = []
     by_district: dict[str, str]
     default: str
+
+    @model_validator(mode="after")
+    def _scoped(self):
+        if self.specialty is None and not self.series:
+            raise ValueError("a district_committee names a specialty or series")
+        return self
 
 
 class RoutingFile(Strict):
@@ -185,6 +201,8 @@ class ChecklistFile(Strict):
 class ExamRule(Strict):
     series: list[str]
     levels: list[str]
+    # A passing score counts for this many years, the exam's own year included (None: no limit).
+    valid_years: int | None = Field(default=None, ge=1, le=10)
 
 
 class PogeRule(Strict):
@@ -208,6 +226,12 @@ class PoliciesFile(Strict):
     high_skill_series: list[str] | None = None
     freelancer_series: list[str] | None = None
     exam_required: list[ExamRule] = []
+    # Series and levels filled by examination alone (以考代评): no review is offered.
+    exam_replaces_review: list[ExamRule] = []
+    # One series per level per person per year, across every plan of that year.
+    one_series_per_level_year: bool = False
+    # The employer verifies an applicant's profile before the first application.
+    profile_verification: bool = False
     poge: PogeRule | None = None
     central_unit_letter: bool = False
     notice_working_days: int = Field(default=5, ge=1)

@@ -13,10 +13,13 @@ from ..models import (
     Status, User,
 )
 from .. import uploads
+from ..tenancy import label as item_label
 from .actors import Actor
 from .calendar import now_local
 from .errors import Forbidden, Invalid
+from .eligibility import exam_replaces_review
 from .integrity import active_record, barred_message
+from .profiles import needs_verification
 from .transitions import _refuse_closed, audit, office_stage_for
 
 # Fields of each list section: (key, label, required).
@@ -71,12 +74,17 @@ def open_plans(tenant_id: int) -> list[Plan]:
 def create_application(cfg, actor: Actor, user: User, *, plan_id: int, committee_id: int,
                        series: str, level: str, specialty: str | None,
                        now: datetime | None = None) -> Application:
-    """A new draft, inside the plan's apply window; one per plan and series-level per person;
-    none while the person has a running integrity record (BJ-INTEG-1, CF-INTEG-1)."""
+    """A new draft, inside the plan's apply window (CF-WIN-1); one per plan per person, and where
+    the tenant says so one per level and year across plans (CF-ONE-1, CF-PLAN-1); none while the
+    person has a running integrity record (BJ-INTEG-1, CF-INTEG-1) or, where the tenant requires
+    it, an unverified profile (CF-REG-1); none for titles filled by examination (CF-EXAM-1)."""
     now = now_local(now)
     record = active_record(actor.tenant_id, user, now.date())
     if record is not None:
         raise Invalid(barred_message(record))
+    if needs_verification(cfg, user):
+        raise Invalid(_l("您的个人基本信息、学历和工作经历尚未经所在单位审核通过，暂不能申报。"
+                         "请联系单位经办人审核。"))
     plan = db.session.scalar(sa.select(Plan).filter_by(id=plan_id, tenant_id=actor.tenant_id))
     committee = db.session.scalar(sa.select(Committee).filter_by(
         id=committee_id, tenant_id=actor.tenant_id))
@@ -91,11 +99,15 @@ def create_application(cfg, actor: Actor, user: User, *, plan_id: int, committee
         raise Invalid(_l("该系列没有此级别。"))
     if level not in plan.levels:
         raise Invalid(_l("本计划不受理该级别。"))
+    if exam_replaces_review(cfg, series, level):
+        raise Invalid(_l("该系列（专业）此级别实行以考代评，不再进行评审。"))
     taken = db.session.scalar(sa.select(Application.id).where(
         Application.applicant_id == user.id, Application.plan_id == plan.id,
         Application.status != Status.abandoned.value))
     if taken:
         raise Invalid(_l("您已在本计划中有一份申报，不能重复申报。"))
+    if cfg.policies.one_series_per_level_year:
+        _refuse_second_of_level_year(user, plan, level)
     if user.person_type == "freelancer":
         employer_id, association_id = None, user.association_org_id
     else:
@@ -115,8 +127,23 @@ def create_application(cfg, actor: Actor, user: User, *, plan_id: int, committee
     return app
 
 
+def _refuse_second_of_level_year(user: User, plan: Plan, level: str) -> None:
+    """Any earlier application of this person at this level in a plan of the same year, in any
+    series, whatever became of it: the chosen plan is final (CF-ONE-1, CF-PLAN-1)."""
+    other = db.session.scalar(
+        sa.select(Application).join(Plan, Application.plan_id == Plan.id).where(
+            Application.applicant_id == user.id, Application.level == level,
+            Plan.year == plan.year, Plan.tenant_id == plan.tenant_id).limit(1))
+    if other is not None:
+        raise Invalid(_l("同一年度同一级别只能申报一个系列（专业）的一份申报；您已在“%(p)s”中申报，"
+                         "申报计划选定后不能修改或新增。", p=item_label(other.plan)))
+
+
 def save_basic(cfg, app: Application, actor: Actor, data: dict) -> None:
     _editable(cfg, app, actor)
+    exam_year = data.get("exam_year")
+    if exam_year and not 1990 <= int(exam_year) <= 2100:
+        raise Invalid(_l("考试合格年份应为四位年份。"))
     qual = data.get("intl_qualification") or None
     if qual and qual not in {q.code for q in cfg.policies.international_qualification}:
         raise Invalid(_l("请从列表中选择国际职业资格。"))
@@ -126,7 +153,9 @@ def save_basic(cfg, app: Application, actor: Actor, data: dict) -> None:
                  "birth_date": data["birth_date"].isoformat() if data.get("birth_date") else "",
                  "current_title": (data.get("current_title") or "").strip()[:MAX_FIELD],
                  # Names of the 正高 peers who signed the 破格 forms: they may not review it.
-                 "poge_recommenders": (data.get("poge_recommenders") or "").strip()[:MAX_FIELD]}
+                 "poge_recommenders": (data.get("poge_recommenders") or "").strip()[:MAX_FIELD],
+                 # The year the passing score of an exam-plus-review title was earned (CF-EXAM-1).
+                 "exam_year": int(exam_year) if exam_year else None}
     app.poge = bool(data.get("poge"))
     app.exam_passed = bool(data.get("exam_passed"))
     app.intl_qualification = qual

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 
 from flask_babel import lazy_gettext as _l
 
@@ -13,8 +14,64 @@ from .integrity import active_record, barred_message
 from .routing import required_committee
 
 
+def _exam_rule(cfg, app):
+    return next((r for r in cfg.policies.exam_required
+                 if app.series in r.series and app.level in r.levels), None)
+
+
 def _exam_required(cfg, app) -> bool:
-    return any(app.series in r.series and app.level in r.levels for r in cfg.policies.exam_required)
+    return _exam_rule(cfg, app) is not None
+
+
+def exam_replaces_review(cfg, series: str, level: str) -> bool:
+    """Titles filled by national or regional examination alone are not reviewed (CF-EXAM-1)."""
+    return any(series in r.series and level in r.levels
+               for r in cfg.policies.exam_replaces_review)
+
+
+def _exam_problem(cfg, app):
+    """A missing or expired passing score for an exam-plus-review title, or None."""
+    rule = _exam_rule(cfg, app)
+    if rule is None:
+        return None
+    names = dict(series=label(cfg.series(app.series)), level=label(cfg.level(app.level)))
+    if rule.valid_years is None:
+        if app.exam_passed:
+            return None
+        return _l("%(series)s系列%(level)s实行考评结合，须先通过全国统一考试方可申报。", **names)
+    year = (app.basic or {}).get("exam_year")
+    if not year or int(year) > app.plan.year:
+        return _l("%(series)s系列%(level)s实行考评结合，请填写考试成绩合格的年份。", **names)
+    last = int(year) + rule.valid_years - 1
+    if last < app.plan.year:
+        return _l("%(y)s年的考试合格成绩有效期至%(last)s年，已过有效期，不能申报%(year)s年度评审。",
+                  y=year, last=last, year=app.plan.year)
+    return None
+
+
+# Dated fields of list sections: what happened after the level's application close does not
+# count (CF-WIN-1).
+_DATED = {Section.education.value: "graduated_on", Section.work.value: "start"}
+
+
+def _after_close(app) -> list:
+    window = app.plan.window("apply")
+    if window is None:
+        return []
+    close, out = window.closes_on, []
+    for e in app.entries:
+        key = _DATED.get(e.section)
+        value = (e.data or {}).get(key) if key else (e.data or {}).get("year")
+        try:
+            late = (date.fromisoformat(value) > close) if key else (int(value) > close.year)
+        except (TypeError, ValueError):
+            continue
+        if late:
+            what = e.data.get("school") or e.data.get("org_name") or e.data.get("title") \
+                or e.data.get("name") or ""
+            out.append(_l("“%(what)s”的日期（%(v)s）晚于本级别申报截止日%(d)s，学历、资历和业绩只计算到"
+                          "申报截止日，请删除或更正。", what=what, v=value, d=close.isoformat()))
+    return out
 
 
 def _letter_required(cfg, app) -> bool:
@@ -50,7 +107,6 @@ def problems(cfg, app) -> list:
         out.append(barred_message(record))
     pol = cfg.policies
     level = cfg.level(app.level)
-    series = cfg.series(app.series)
     if app.person_type in pol.barred_person_types:
         out.append(_l("公务员不得参加专业技术人员职称评审。"))
     if (app.person_type == PersonType.high_skill.value and pol.high_skill_series is not None
@@ -63,9 +119,11 @@ def problems(cfg, app) -> list:
             out.append(_l("自由职业者须选择推荐的协会或学会。"))
     elif app.employer_org_id is None:
         out.append(_l("请先关联所在单位。"))
-    if _exam_required(cfg, app) and not app.exam_passed:
-        out.append(_l("%(series)s系列%(level)s实行考评结合，须先通过全国统一考试方可申报。",
-                      series=label(series), level=label(level)))
+    if exam_replaces_review(cfg, app.series, app.level):
+        out.append(_l("该系列（专业）此级别实行以考代评，不再进行评审。"))
+    exam = _exam_problem(cfg, app)
+    if exam is not None:
+        out.append(exam)
     if app.poge and (pol.poge is None or app.level not in pol.poge.levels):
         out.append(_l("破格申报仅适用于高级职称。"))
     committee = app.committee
@@ -92,6 +150,7 @@ def problems(cfg, app) -> list:
         out.append(_l("请至少填写一条学历信息。"))
     if Section.work.value not in have_sections:
         out.append(_l("请至少填写一条工作经历。"))
+    out.extend(_after_close(app))
     counts = Counter(a.material for a in app.attachments)
     for m in required_materials(cfg, app):
         need = pol.poge.min_recommenders if (m.required_when == Condition.poge and pol.poge) \

@@ -11,6 +11,7 @@ from ..extensions import db
 from ..models import Application, Committee, Org, OrgStatus, ReviewStep, User
 from ..tenancy import label
 from .applications import open_plans
+from .eligibility import exam_replaces_review
 
 PAGE_SIZE = 50
 
@@ -34,10 +35,20 @@ def fill_new_choices(form, cfg, tenant_id: int) -> None:
     committees = db.session.scalars(sa.select(Committee).filter_by(tenant_id=tenant_id)
                                      .order_by(Committee.id)).all()
     form.committee.choices = [(c.id, label(c)) for c in committees]
-    form.series.choices = [(s.code, label(s)) for s in cfg.tenant.series]
+    # A series whose every level is filled by examination alone is not offered (CF-EXAM-1).
+    offered = [s for s in cfg.tenant.series
+               if not all(exam_replaces_review(cfg, s.code, lv) for lv in s.levels)]
+    form.series.choices = [(s.code, label(s)) for s in offered]
     form.specialty.choices = [("", "—")] + [
-        (sp.code, f"{label(s)} · {label(sp)}") for s in cfg.tenant.series for sp in s.specialties]
+        (sp.code, f"{label(s)} · {label(sp)}") for s in offered for sp in s.specialties]
     form.level.choices = [(lv.code, label(lv)) for lv in cfg.tenant.levels]
+
+
+def exam_only(cfg) -> list[str]:
+    """"Series · level" of every title filled by examination alone, to show beside the form."""
+    return [f"{label(cfg.series(s))} · {label(cfg.level(lv))}"
+            for r in cfg.policies.exam_replaces_review for s in r.series for lv in r.levels
+            if cfg.series(s) is not None and lv in cfg.series(s).levels]
 
 
 def inbox(tenant_id: int, org_id: int, status: str | None = None, page: int = 1):

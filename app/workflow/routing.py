@@ -12,25 +12,55 @@ from .errors import Invalid
 STEP_ROLE = {
     StepKind.employer: Role.employer_clerk,
     StepKind.supervising_department: Role.department_clerk,
+    StepKind.county_department: Role.department_clerk,
+    StepKind.city_department: Role.department_clerk,
     StepKind.county_hr: Role.hr_officer,
     StepKind.city_hr: Role.hr_officer,
     StepKind.region_hr: Role.hr_officer,
     StepKind.agency: Role.agency_clerk,
 }
 
+_HR_TIER = {StepKind.county_hr: Tier.county, StepKind.city_hr: Tier.city,
+            StepKind.region_hr: Tier.region}
+_DEPARTMENT_TIER = {StepKind.county_department: Tier.county,
+                    StepKind.city_department: Tier.city}
+
+
+def committee_tier(app) -> str | None:
+    """Where the application's committee sits: the tier of its agency (办事机构)."""
+    agency = app.committee.agency if app.committee else None
+    return agency.tier if agency else None
+
+
+def _fact(key: str, app, employer: Org | None):
+    if key == "person_type":
+        return app.person_type
+    if key == "employer_kind":
+        return employer.employer_kind if employer else None
+    if key == "series":
+        return app.series
+    if key == "specialty":
+        return app.specialty
+    if key == "tier":
+        return employer.tier if employer else None
+    if key == "committee_tier":
+        return committee_tier(app)
+    raise KeyError(key)
+
 
 def _matches(when: dict, app, employer: Org | None, cfg) -> bool:
     for key, want in when.items():
-        if key == "person_type" and app.person_type != want:
-            return False
-        if key == "employer_kind" and (employer is None or employer.employer_kind != want):
-            return False
-        if key == "series" and app.series != want:
-            return False
-        if key == "level_rank_max" and cfg.level(app.level).rank > int(want):
-            return False
-        if key == "tier" and (employer is None or employer.tier != want):
-            return False
+        if key == "level_rank_max":
+            if cfg.level(app.level).rank > int(want):
+                return False
+        elif key == "level_rank_min":
+            if cfg.level(app.level).rank < int(want):
+                return False
+        else:
+            fact = _fact(key, app, employer)
+            # A list means "any of these".
+            if fact not in (want if isinstance(want, list) else [want]):
+                return False
     return True
 
 
@@ -38,18 +68,44 @@ def matching_rule(cfg, app, employer: Org | None):
     return next((r for r in cfg.routing.route if _matches(r.when, app, employer, cfg)), None)
 
 
+def _territorial(app) -> Org | None:
+    """The org whose district decides the county tier: the employer, else (for freelancers
+    without one) the association that vets them."""
+    employer = app.employer
+    if employer is not None and employer.district:
+        return employer
+    association = app.association
+    return association if association is not None and association.district else employer
+
+
 def _hr_bureau(tenant_id: int, cfg, employer: Org | None, tier: Tier) -> Org | None:
-    if tier == Tier.county and employer is not None and employer.district:
-        district = cfg.district(employer.district)
-        code = district.hr_bureau if district else None
-        return db.session.scalar(sa.select(Org).filter_by(tenant_id=tenant_id, code=code))
+    if tier == Tier.county:
+        district = cfg.district(employer.district) if employer and employer.district else None
+        if district is None:
+            return None  # no territory, no county bureau: never guess one
+        return db.session.scalar(sa.select(Org).filter_by(tenant_id=tenant_id,
+                                                          code=district.hr_bureau))
     return db.session.scalar(sa.select(Org).filter_by(
         tenant_id=tenant_id, kind=OrgKind.hr_bureau.value, tier=tier.value).order_by(Org.id))
+
+
+def _series_department(tenant_id: int, app, territory: Org | None, tier: Tier) -> Org | None:
+    """The department in charge of the application's series at the county of the employer, or
+    at the city (orgs.toml: a department's `series`)."""
+    q = sa.select(Org).filter_by(tenant_id=tenant_id, kind=OrgKind.department.value,
+                                 tier=tier.value)
+    if tier == Tier.county:
+        if territory is None or not territory.district:
+            return None
+        q = q.filter_by(district=territory.district)
+    return next((o for o in db.session.scalars(q.order_by(Org.id))
+                 if app.series in (o.series or [])), None)
 
 
 def compute_route(cfg, app) -> list[dict]:
     """[{"kind": step kind, "org_id": holder}] for the application, or Invalid with the reason."""
     employer = app.employer
+    territory = _territorial(app)
     rule = matching_rule(cfg, app, employer)
     if rule is None:
         raise Invalid(_l("没有适用于此申报的报送路径，请联系人社部门。"))
@@ -65,21 +121,29 @@ def compute_route(cfg, app) -> list[dict]:
             org = parent
         elif kind == StepKind.agency:
             org = app.committee.agency
+        elif kind in _DEPARTMENT_TIER:
+            org = _series_department(app.tenant_id, app, territory, _DEPARTMENT_TIER[kind])
         else:
-            tier = {StepKind.county_hr: Tier.county, StepKind.city_hr: Tier.city,
-                    StepKind.region_hr: Tier.region}[kind]
-            org = _hr_bureau(app.tenant_id, cfg, employer, tier)
+            org = _hr_bureau(app.tenant_id, cfg, territory, _HR_TIER[kind])
         if org is None:
             raise Invalid(_l("无法确定报送环节的审核单位，请联系人社部门。"))
+        if route and route[-1]["org_id"] == org.id:
+            continue  # e.g. a school supervised by the education bureau: one review, not two
         route.append({"kind": kind.value, "org_id": org.id})
     return route
 
 
 def required_committee(cfg, app) -> str | None:
-    """For specialties reviewed by district (e.g. robotics), the committee the employer's
-    district is assigned to; None when the specialty is not district-routed."""
+    """For specialties (or series and levels) reviewed by district — a joint review, or a
+    district without a committee entrusting another — the committee the employer's district is
+    assigned to; None when the application is not district-routed."""
     for rule in cfg.routing.district_committee:
-        if rule.specialty == app.specialty:
-            district = app.employer.district if app.employer else None
-            return rule.by_district.get(district, rule.default)
+        if rule.specialty is not None and rule.specialty != app.specialty:
+            continue
+        if (rule.series and app.series not in rule.series) or (
+                rule.levels and app.level not in rule.levels):
+            continue
+        territory = _territorial(app)
+        district = territory.district if territory else None
+        return rule.by_district.get(district, rule.default)
     return None
