@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import threading
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -55,15 +56,16 @@ PLAN = "2026年度北京市职称评审"
 COMMITTEE = "北京市工程技术系列职称评审委员会"
 
 
-@pytest.fixture
-def live(tmp_path):
-    """A live server (its own thread) over a fresh database with one approved employer."""
-    app = build_app(f"sqlite:///{tmp_path / 'b.db'}", tmp_path,
-                    PERMANENT_SESSION_LIFETIME=timedelta(days=400), WTF_CSRF_ENABLED=True)
-    with app.app_context():
-        f.make_employer("beijing", "emp1", "haidian", name=EMPLOYER)
-        f.make_user("beijing", "clerk1", "employer_clerk", "emp1", name="单位经办人")
-        db.session.remove()
+def live_app(tmp_path):
+    """An app over a fresh database with CSRF on; sessions outlive the frozen server clock for
+    the real browser clock (its cookies must not look expired)."""
+    return build_app(f"sqlite:///{tmp_path / 'live.db'}", tmp_path,
+                     PERMANENT_SESSION_LIFETIME=timedelta(days=400), WTF_CSRF_ENABLED=True)
+
+
+@contextmanager
+def serving(app):
+    """Serve `app` from its own thread on a free loopback port; yield the base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -76,6 +78,18 @@ def live(tmp_path):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+@pytest.fixture
+def live(tmp_path):
+    """A live server over a fresh database with one approved employer."""
+    app = live_app(tmp_path)
+    with app.app_context():
+        f.make_employer("beijing", "emp1", "haidian", name=EMPLOYER)
+        f.make_user("beijing", "clerk1", "employer_clerk", "emp1", name="单位经办人")
+        db.session.remove()
+    with serving(app) as base:
+        yield base
 
 
 @pytest.fixture

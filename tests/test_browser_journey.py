@@ -15,26 +15,26 @@ revoked."""
 from __future__ import annotations
 
 import re
-import threading
 from datetime import date, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from .test_browser import CHROMIUM, COMMITTEE, EMPLOYER, PLAN, _context, _flash_ok, _login
+from .test_browser import (
+    CHROMIUM, COMMITTEE, EMPLOYER, PLAN, _context, _flash_ok, _login, live_app, serving,
+)
 from .test_browser import browser  # noqa: F401  (fixture)
 
 time_machine = pytest.importorskip("time_machine", reason="time-machine is not installed")
 
 from playwright.sync_api import expect  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
 
 from app.extensions import db  # noqa: E402
 from app.jobs.certificates import run_certificates  # noqa: E402
 
 from . import factories as f  # noqa: E402
-from .conftest import PASSWORD, at, build_app  # noqa: E402
+from .conftest import PASSWORD, at  # noqa: E402
 from .test_review import pool_of  # noqa: E402
 
 pytestmark = [
@@ -58,8 +58,7 @@ def live_journey(tmp_path):
     "ag", the city HR officer "city-hr" (bj-hr) and a pool of seven engineering experts with
     accounts (专家0 the only chair), none of whom has signed the confidentiality agreement. The
     engineering committee is filed."""
-    app = build_app(f"sqlite:///{tmp_path / 'j.db'}", tmp_path,
-                    PERMANENT_SESSION_LIFETIME=timedelta(days=400), WTF_CSRF_ENABLED=True)
+    app = live_app(tmp_path)
     with app.app_context(), time_machine.travel(at(2026, 7, 8, 9), tick=False):
         f.make_employer("beijing", "emp1", "haidian", name=EMPLOYER)
         f.make_user("beijing", "clerk1", "employer_clerk", "emp1", name="单位经办人")
@@ -73,19 +72,8 @@ def live_journey(tmp_path):
         f.file_committee("beijing", "bj-eng")
         agency = f.org("beijing", "bj-agency-eng").name
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield SimpleNamespace(base=f"http://127.0.0.1:{server.server_port}", app=app,
-                              agency=agency)
-    finally:
-        server.shutdown()
-        thread.join(5)
-        server.server_close()
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    with serving(app) as base:
+        yield SimpleNamespace(base=base, app=app, agency=agency)
 
 
 def _open(page, base: str, url: str, username: str):

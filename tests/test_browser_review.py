@@ -8,23 +8,22 @@ it."""
 from __future__ import annotations
 
 import re
-import threading
-from datetime import timedelta
 
 import pytest
 
-from .test_browser import CHROMIUM, COMMITTEE, PLAN, _context, _flash_ok, _login
+from .test_browser import (
+    CHROMIUM, COMMITTEE, PLAN, _context, _flash_ok, _login, live_app, serving,
+)
 from .test_browser import browser  # noqa: F401  (fixture)
 
 time_machine = pytest.importorskip("time_machine", reason="time-machine is not installed")
 
 from playwright.sync_api import expect  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
 
 from app.extensions import db  # noqa: E402
 
 from . import factories as f  # noqa: E402
-from .conftest import at, build_app  # noqa: E402
+from .conftest import at  # noqa: E402
 from .test_review import pool_of, recommended  # noqa: E402
 
 pytestmark = [
@@ -44,26 +43,15 @@ def live_review(tmp_path):
     to the engineering agency, that agency's clerk "ag" and a pool of seven engineering experts
     (专家0 the only chair) with accounts, none of whom has signed the confidentiality agreement.
     The committee is not filed."""
-    app = build_app(f"sqlite:///{tmp_path / 'r.db'}", tmp_path,
-                    PERMANENT_SESSION_LIFETIME=timedelta(days=400), WTF_CSRF_ENABLED=True)
+    app = live_app(tmp_path)
     with app.app_context(), time_machine.travel(at(2026, 7, 20, 10), tick=False):
         recommended(1)
         f.make_user("beijing", "ag", "agency_clerk", "bj-agency-eng", name="评审机构经办人")
         pool_of(POOL, signed=False)
         assert f.committee("beijing", "bj-eng").filed_on is None
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
-        server.server_close()
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    with serving(app) as base:
+        yield base
 
 
 def _expert_signs_in(browser, base: str, username: str, status: str):  # noqa: F811
