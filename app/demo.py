@@ -83,6 +83,8 @@ def load_demo(cfg: TenantConfig, tenant_id: int, today: date) -> list[tuple[str,
         db.session.commit()
         for i, seed in enumerate(demo.demo_application):
             _demo_application(cfg, tenant_id, plan, seed, today, f"{where}: demo_application.{i}")
+        for i, fee in enumerate(demo.fee):
+            _demo_fee(cfg, tenant_id, plan, fee, f"{where}: fee.{i}")
     db.session.commit()
     return accounts
 
@@ -152,6 +154,21 @@ def _demo_expert(tenant_id: int, x, ids: dict, password: str, where: str) -> Non
         employer_org_id=ids.get(x.employer_org) if x.employer_org else None,
         private_sector=x.private_sector, role=x.role, entry_route=x.entry_route,
         term_start=x.term_start, terms=x.terms))
+
+
+def _demo_fee(cfg, tenant_id: int, plan: Plan, fee, where: str) -> None:
+    """The demo plan's fee window spans its agency-check window, set by the agency's clerk."""
+    from .workflow.fees import set_fee_window
+    clerk = db.session.scalar(sa.select(User).filter_by(tenant_id=tenant_id,
+                                                        username=fee.agency_clerk))
+    committee = db.session.scalar(sa.select(Committee).filter_by(tenant_id=tenant_id,
+                                                                  code=fee.committee))
+    window = plan.window("agency_check")
+    if clerk is None or committee is None or window is None:
+        raise TenantConfigError(f"{where}: unknown clerk or committee, or no agency_check window")
+    set_fee_window(cfg, Actor.of(clerk), committee_id=committee.id, plan_id=plan.id,
+                   opens_on=window.opens_on, closes_on=window.closes_on,
+                   amount=fee.amount_yuan * 100, instructions=fee.instructions)
 
 
 def _demo_pdf() -> bytes:

@@ -26,6 +26,9 @@ def test_demo_plan_accounts_and_a_file_ready_to_recommend(ctx):
         plan = db.session.scalar(sa.select(Plan).filter_by(code="bj-demo"))
         assert plan.is_demo and plan.name.startswith("演示")
         assert plan.window("apply").opens_on <= date(2027, 3, 15) <= plan.window("apply").closes_on
+        from app.models.fees import FeeWindow
+        fee = db.session.scalar(sa.select(FeeWindow).filter_by(plan_id=plan.id))
+        assert fee.amount == 35000 and fee.closes_on == plan.window("agency_check").closes_on
         apps = db.session.scalars(sa.select(Application).filter_by(plan_id=plan.id)).all()
         assert [a.status for a in apps] == [Status.in_notice.value]
         clerk = db.session.scalar(sa.select(User).filter_by(username="bj-employer"))

@@ -336,6 +336,14 @@ class DemoExpert(Strict):
     terms: int = Field(default=1, ge=1, le=3)
 
 
+class DemoFee(Strict):
+    """A fee window on the demo plan, set as the committee's agency clerk would (BJ-FEE-1)."""
+    committee: str
+    agency_clerk: str
+    amount_yuan: int = Field(gt=0)
+    instructions: str = ""
+
+
 class DemoFile(Strict):
     password: str
     demo_plan: DemoPlan | None = None
@@ -343,3 +351,4 @@ class DemoFile(Strict):
     user: list[DemoUser] = []
     demo_application: list[DemoApplication] = []
     expert: list[DemoExpert] = []
+    fee: list[DemoFee] = []
