@@ -26,6 +26,7 @@ class BasicForm(FlaskForm):
     exam_year = IntegerField(_l("考试成绩合格年份（考评结合系列）"), validators=[Optional()],
                              render_kw={"placeholder": "2025"})
     intl_qualification = SelectField(_l("国际职业资格（如有）"), choices=[], validate_choice=False)
+    classified = BooleanField(_l("涉密人员（只能参加线下纸质评审）"))
 
 
 class UploadForm(FlaskForm):

@@ -6,7 +6,7 @@ from .jobs import JobRun
 from .orgs import Committee, Org, OrgStatus, Tenant
 from .people import PersonType, Role, User
 from .plans import Plan, PlanWindow, ReviewMode, Stage
-from . import certificates, fees, notify, results  # noqa: F401  (their tables)
+from . import certificates, fees, notify, paper, reports, results  # noqa: F401  (their tables)
 from .review import (
     BallotReceipt, BallotVote, Conflict, Expert, ExpertRole, MemberStatus, PanelMember,
     ReviewSession, Score, SessionFile, SessionItem, SessionStatus,

@@ -106,3 +106,45 @@ def verify_staff(user_id):
     else:
         flash(_("已审核通过：%(n)s", n=person.name), "ok")
     return redirect(url_for(".staff"), 303)
+
+
+@bp.route("/reports", methods=["GET", "POST"])
+def reports():
+    """Tier reports (CF-REPORT-1): choose a plan, generate the rosters and statistics table of
+    what this office has forwarded, follow the job and download the archived files."""
+    from ..jobs.reports import enqueue, progress_of
+    from ..workflow import reports as tier_reports
+    plans = queries.plans(g.tenant_id)
+    if request.method == "POST":
+        plan = next((p for p in plans if p.id == request.form.get("plan", type=int)), None)
+        if plan is None:
+            flash(_("请选择评审计划。"), "error")
+            return redirect(url_for(".reports"), 303)
+        run = tier_reports.start_run(g.tenant_id, current_user.org_id, plan.id)
+        if run is None:
+            flash(_("该计划的报表正在生成，请稍候。"), "error")
+        else:
+            enqueue(g.tenant.slug, current_user.org_id, plan.id, run)
+            flash(_("已开始生成报表。"), "ok")
+        return redirect(url_for(".reports"), 303)
+    runs = tier_reports.runs_of(g.tenant_id, current_user.org_id)
+    progress = {r.id: progress_of(r) for r in runs if r.status in ("queued", "running")}
+    by_plan = {p.id: p for p in plans}
+    return render_page("office/reports.html", "office/_reports.html", plans=plans,
+                       by_plan=by_plan, runs=runs, progress=progress,
+                       busy=bool(progress),
+                       archive=tier_reports.archive(g.tenant_id, current_user.org_id))
+
+
+@bp.route("/reports/<int:report_id>")
+def report_download(report_id):
+    """One archived report, for the office that generated it only."""
+    from ..workflow import reports as tier_reports
+    report = tier_reports.report_of(g.tenant_id, current_user.org_id, report_id)
+    if report is None:
+        abort(404)
+    path = tier_reports.path_of(g.tenant.slug, report.stored_name)
+    if not path.is_file():
+        abort(404)
+    return send_file(path, download_name=report.filename, as_attachment=True, max_age=0,
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -155,7 +155,9 @@ def save_basic(cfg, app: Application, actor: Actor, data: dict) -> None:
                  # Names of the 正高 peers who signed the 破格 forms: they may not review it.
                  "poge_recommenders": (data.get("poge_recommenders") or "").strip()[:MAX_FIELD],
                  # The year the passing score of an exam-plus-review title was earned (CF-EXAM-1).
-                 "exam_year": int(exam_year) if exam_year else None}
+                 "exam_year": int(exam_year) if exam_year else None,
+                 # Classified personnel are reviewed offline on paper only (CF-MODE-1).
+                 "classified": bool(data.get("classified"))}
     app.poge = bool(data.get("poge"))
     app.exam_passed = bool(data.get("exam_passed"))
     app.intl_qualification = qual

@@ -1,0 +1,203 @@
+"""Tier reports (CF-REPORT-1): for what one office has forwarded in one plan, the 花名册 as one
+.xlsx per level — grouped by series, then specialty — and the 岗位数及申报人数统计表. Each row
+carries who reviewed it for this office, their opinion and the date (CF-UNIT-1)."""
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Callable
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from ..extensions import db
+from ..models import Application, JobRun, Org, Plan, ReviewStep, utcnow
+from ..models.reports import TierReport
+from ..tenancy import label
+from .calendar import now_local
+
+ROSTER, STATISTICS = "roster", "statistics"
+
+
+def run_key(org_id: int, plan_id: int) -> str:
+    return f"report:{org_id}:{plan_id}"
+
+
+def forwarded(tenant_id: int, org_id: int, plan_id: int) -> list[tuple[Application, ReviewStep]]:
+    """Each file of the plan this office has recommended onwards, with its latest such step."""
+    rows = db.session.execute(
+        sa.select(Application, ReviewStep)
+        .join(ReviewStep, ReviewStep.application_id == Application.id)
+        .where(Application.tenant_id == tenant_id, Application.plan_id == plan_id,
+               ReviewStep.org_id == org_id, ReviewStep.action == "recommend")
+        .order_by(ReviewStep.at, ReviewStep.id)).all()
+    latest: dict[int, tuple[Application, ReviewStep]] = {}
+    for a, step in rows:
+        latest[a.id] = (a, step)
+    return list(latest.values())
+
+
+def _order(cfg):
+    """Sort keys following the tenant file: series, then specialty, then level rank."""
+    series = {s.code: i for i, s in enumerate(cfg.tenant.series)}
+
+    def key(a: Application):
+        s = cfg.series(a.series)
+        specs = [sp.code for sp in (s.specialties if s else [])]
+        spec = specs.index(a.specialty) if a.specialty in specs else len(specs)
+        return (series.get(a.series, len(series)), spec, a.specialty or "")
+    return key
+
+
+def _specialty_name(cfg, a: Application) -> str:
+    return label(cfg.specialty(a.series, a.specialty)) if a.specialty else ""
+
+
+def _unit_name(a: Application) -> str:
+    org = a.employer or a.association
+    return org.name if org else ""
+
+
+def _save(wb: Workbook, slug: str) -> str:
+    folder = Path(current_app.config["UPLOAD_DIR"]) / slug / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{uuid.uuid4().hex}.xlsx"
+    wb.save(folder / name)
+    return name
+
+
+def path_of(slug: str, stored_name: str) -> Path:
+    return Path(current_app.config["UPLOAD_DIR"]) / slug / "reports" / stored_name
+
+
+def _roster(cfg, org: Org, plan: Plan, level: str, items, tick) -> Workbook:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = label(cfg.level(level))[:31] or level
+    bold = Font(bold=True)
+    ws.append([_("%(plan)s申报职称评审人员花名册（%(level)s）", plan=label(plan),
+                 level=label(cfg.level(level)))])
+    ws.append([_("报送单位：%(org)s", org=label(org))])
+    ws.append([_("序号"), _("姓名"), _("工作单位"), _("系列"), _("专业"), _("申报级别"),
+               _("推荐意见"), _("审核人"), _("审核日期")])
+    for cell in ws[1] + ws[3]:
+        cell.font = bold
+    n, series, specialty = 0, object(), object()
+    for a, step in items:
+        if a.series != series:
+            series, specialty = a.series, object()
+            ws.append([_("系列：%(name)s", name=label(cfg.series(a.series)))])
+            ws.cell(ws.max_row, 1).font = bold
+        if a.specialty != specialty:
+            specialty = a.specialty
+            if a.specialty:  # a series without specialties has no specialty groups
+                ws.append([_("专业：%(name)s", name=_specialty_name(cfg, a))])
+                ws.cell(ws.max_row, 1).font = bold
+        n += 1
+        ws.append([n, a.applicant.name, _unit_name(a), label(cfg.series(a.series)),
+                   _specialty_name(cfg, a), label(cfg.level(a.level)), step.opinion,
+                   step.reviewer_name, now_local(step.at).date().isoformat()])
+        tick()
+    for col, width in zip("ABCDEFGHI", (6, 12, 28, 14, 14, 12, 30, 12, 12)):
+        ws.column_dimensions[col].width = width
+    return wb
+
+
+def _statistics(cfg, org: Org, plan: Plan, items) -> Workbook:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = _("统计表")
+    ws.append([_("%(plan)s岗位数及申报人数统计表", plan=label(plan))])
+    ws.append([_("报送单位：%(org)s", org=label(org))])
+    ws.append([_("序号"), _("系列"), _("申报级别"), _("岗位数"), _("申报人数")])
+    for cell in ws[1] + ws[3]:
+        cell.font = Font(bold=True)
+    counts = Counter((a.series, a.level) for a, _step in items)
+    series_order = [s.code for s in cfg.tenant.series]
+    rank = {lv.code: lv.rank for lv in cfg.tenant.levels}
+    keys = sorted(counts, key=lambda k: (series_order.index(k[0]) if k[0] in series_order
+                                         else len(series_order), -rank.get(k[1], 0)))
+    for i, (series, level) in enumerate(keys, 1):
+        # Post counts are not held by the system: the column is left for the office to fill.
+        ws.append([i, label(cfg.series(series)), label(cfg.level(level)), None,
+                   counts[(series, level)]])
+    ws.append([None, _("合计"), None, None, sum(counts.values())])
+    for col, width in zip("ABCDE", (6, 16, 12, 10, 10)):
+        ws.column_dimensions[col].width = width
+    return wb
+
+
+def generate(cfg, slug: str, tenant_id: int, org_id: int, plan_id: int, *,
+             run: JobRun | None = None,
+             progress: Callable[[int, int], None] | None = None) -> list[TierReport]:
+    """Write the rosters (one per level of the plan with forwarded files) and the statistics
+    table; record each as a TierReport. `progress(done, total)` is called as rows are written."""
+    org = db.session.get(Org, org_id)
+    plan = db.session.get(Plan, plan_id)
+    if org is None or plan is None or org.tenant_id != tenant_id or plan.tenant_id != tenant_id:
+        raise LookupError("office or plan not in this tenant")
+    items = sorted(forwarded(tenant_id, org_id, plan_id), key=lambda r: _order(cfg)(r[0]))
+    total, done = len(items), 0
+
+    def tick():
+        nonlocal done
+        done += 1
+        if run is not None:
+            run.rows_changed = done
+        if progress:
+            progress(done, total)
+    if progress:
+        progress(0, total)
+    rank = {lv.code: lv.rank for lv in cfg.tenant.levels}
+    levels = sorted({a.level for a, _step in items}, key=lambda lv: -rank.get(lv, 0))
+    made = []
+    for level in levels:
+        rows = [r for r in items if r[0].level == level]
+        wb = _roster(cfg, org, plan, level, rows, tick)
+        made.append(TierReport(
+            tenant_id=tenant_id, org_id=org_id, plan_id=plan_id, kind=ROSTER, level=level,
+            filename=f"{plan.name}-{_('花名册')}-{label(cfg.level(level))}.xlsx",
+            stored_name=_save(wb, slug), rows=len(rows), job_run_id=run.id if run else None))
+    wb = _statistics(cfg, org, plan, items)
+    made.append(TierReport(
+        tenant_id=tenant_id, org_id=org_id, plan_id=plan_id, kind=STATISTICS, level=None,
+        filename=f"{plan.name}-{_('岗位数及申报人数统计表')}.xlsx", stored_name=_save(wb, slug),
+        rows=total, job_run_id=run.id if run else None))
+    db.session.add_all(made)
+    return made
+
+
+def start_run(tenant_id: int, org_id: int, plan_id: int) -> JobRun | None:
+    """A queued JobRun for a new generation; None while one for the same office and plan is
+    still queued or running."""
+    busy = db.session.scalar(sa.select(JobRun).where(
+        JobRun.tenant_id == tenant_id, JobRun.key == run_key(org_id, plan_id),
+        JobRun.status.in_(("queued", "running"))))
+    if busy is not None:
+        return None
+    run = JobRun(tenant_id=tenant_id, name="tier_report", key=run_key(org_id, plan_id),
+                 status="queued", started_at=utcnow())
+    db.session.add(run)
+    db.session.commit()
+    return run
+
+
+def runs_of(tenant_id: int, org_id: int, limit: int = 10) -> list[JobRun]:
+    return db.session.scalars(sa.select(JobRun).where(
+        JobRun.tenant_id == tenant_id, JobRun.key.like(f"report:{org_id}:%"))
+        .order_by(JobRun.id.desc()).limit(limit)).all()
+
+
+def archive(tenant_id: int, org_id: int) -> list[TierReport]:
+    """Every report this office has generated, newest first."""
+    return db.session.scalars(sa.select(TierReport).filter_by(tenant_id=tenant_id, org_id=org_id)
+                              .order_by(TierReport.id.desc())).all()
+
+
+def report_of(tenant_id: int, org_id: int, report_id: int) -> TierReport | None:
+    return db.session.scalar(sa.select(TierReport).filter_by(id=report_id, tenant_id=tenant_id,
+                                                             org_id=org_id))

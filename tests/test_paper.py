@@ -1,0 +1,254 @@
+"""Chifeng review modes and paper files: the 评审表/送审表 with a verifiable code and the checklist,
+the office's receipt of the paper file, mismatches returned, and classified personnel kept to
+offline paper review (seed 二(一), 四(一)2, 四(二)1, 四(三)1–2)."""
+import io
+
+import pytest
+import sqlalchemy as sa
+import time_machine
+from pypdf import PdfReader
+
+from app.extensions import db
+from app.models import AuditEvent, Status, utcnow
+from app.models.paper import PaperReceipt
+from app.tenancy import tenants
+from app.workflow import eligibility, paper
+from app.workflow.errors import Invalid, WindowClosed
+from app.workflow.transitions import transition
+
+from . import factories as f
+from .conftest import at
+
+T = "chifeng"
+
+
+def cfg():
+    return tenants()[T]
+
+
+@pytest.fixture
+def people(ctx):
+    """A county employer (its clerk holds the first step) and two of its applicants."""
+    f.make_employer(T, "cf-firm", "songshan")
+    clerk = f.make_user(T, "cf-clerk", "employer_clerk", "cf-firm")
+    staff = [f.make_user(T, f"cf-p{i}", "applicant", "cf-firm") for i in range(2)]
+    return clerk, staff
+
+
+def junior(user, **kw):
+    """An offline-paper application (2026 初级)."""
+    return f.make_application(T, user, "cf-2026-junior", "cf-eng", "engineering",
+                              "junior_assistant", "mechanical",
+                              materials={"achievements": 1}, **kw)
+
+
+def submitted_junior(user):
+    a = junior(user)
+    with time_machine.travel(at(2026, 5, 12, 9), tick=False):
+        transition(cfg(), a, "submit", f.actor(user))
+    assert a.status == Status.submitted.value
+    return a
+
+
+def pdf_of(client, app_id, kind):
+    resp = client.get(f"/{T}/paper/applications/{app_id}/{kind}.pdf")
+    return resp
+
+
+def text_and_images(data: bytes):
+    reader = PdfReader(io.BytesIO(data))
+    return ("".join(p.extract_text() for p in reader.pages).replace(" ", ""),
+            sum(len(p.images) for p in reader.pages))
+
+
+# -- CF-FORMS-1 --------------------------------------------------------------------------------
+
+@pytest.mark.rule("CF-FORMS-1", "CF-PAPER-1")
+def test_paper_mode_applicants_download_both_forms_with_code_and_checklist(app, client, login):
+    with app.app_context():
+        f.make_employer(T, "cf-firm", "songshan")
+        u = f.make_user(T, "cf-p0", "applicant", "cf-firm")
+        a = submitted_junior(u)
+        app_id, code = a.id, paper.file_code(a)
+        assert paper.forms_for(a) == ["review", "send"]
+    login(T, "cf-p0")
+    page = client.get(f"/{T}/me/applications/{app_id}").get_data(as_text=True)
+    assert f"/paper/applications/{app_id}/send.pdf" in page
+    for kind, title in (("review", "评审表"), ("send", "送审表")):
+        resp = pdf_of(client, app_id, kind)
+        assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+        text, images = text_and_images(resp.data)
+        assert title in text and code in text
+        assert "材料目录单" in text and "学历学位证书" in text and "业绩成果佐证材料" in text
+        assert "education-0.pdf" in text
+        # The checklist keeps the configured order.
+        assert text.index("学历学位证书") < text.index("业绩成果佐证材料")
+        assert images >= 1  # the QR code
+
+
+@pytest.mark.rule("CF-FORMS-1")
+def test_online_blind_applicants_download_the_review_form_only(app, client, login):
+    with app.app_context():
+        f.make_employer(T, "cf-firm", "songshan")
+        u = f.make_user(T, "cf-p0", "applicant", "cf-firm")
+        a = f.make_application(T, u, "cf-2026-senior", "nm-eng-senior", "engineering",
+                               "associate_senior")
+        draft_id = f.make_application(T, f.make_user(T, "cf-p1", "applicant", "cf-firm"),
+                                      "cf-2026-junior", "cf-eng", "engineering",
+                                      "junior_assistant").id
+        assert paper.forms_for(a) == []  # not before submitting
+        a.status, a.submitted_at = Status.submitted.value, utcnow()
+        db.session.commit()
+        assert paper.forms_for(a) == ["review"]
+        app_id = a.id
+    login(T, "cf-p0")
+    assert pdf_of(client, app_id, "send").status_code == 404
+    resp = pdf_of(client, app_id, "review")
+    assert resp.status_code == 200
+    text, images = text_and_images(resp.data)
+    assert "评审表" in text and "送审表" not in text and images >= 1
+    # Someone else's draft gives nothing.
+    assert pdf_of(client, draft_id, "review").status_code == 404
+
+
+# -- CF-PAPER-1 / CF-PAPER-2 ---------------------------------------------------------------------
+
+@pytest.mark.rule("CF-PAPER-1")
+def test_a_wrong_or_forged_code_is_refused(people):
+    clerk, (u, _) = people
+    a = submitted_junior(u)
+    code = paper.file_code(a)
+    assert paper.parse_code(a.tenant_id, code) == a.id
+    assert paper.parse_code(a.tenant_id, code.lower().replace("-", " - ")) == a.id
+    forged = f"CF-{a.id}-{'000000' if not code.endswith('000000') else '111111'}"
+    with time_machine.travel(at(2026, 5, 20, 9), tick=False):
+        for bad in (forged, f"CF-{a.id + 1}-{code.rsplit('-', 1)[1]}", "hello", ""):
+            with pytest.raises(Invalid):
+                paper.receive(cfg(), f.actor(clerk), bad, ["id_card", "education", "achievements"])
+    assert db.session.scalar(sa.select(sa.func.count(PaperReceipt.id))) == 0
+
+
+@pytest.mark.rule("CF-PAPER-1", "CF-PAPER-2")
+def test_a_mismatch_returns_the_file_with_the_list_and_the_fixed_file_is_received(people):
+    clerk, (u, _) = people
+    a = submitted_junior(u)
+    code = paper.file_code(a)
+    with time_machine.travel(at(2026, 5, 20, 9), tick=False):
+        # Achievements uploaded online but not on paper; a title certificate on paper only.
+        r = paper.receive(cfg(), f.actor(clerk), code, ["id_card", "education", "current_title"])
+    assert not r.matched
+    assert a.status == Status.returned.value and a.holder_org_id is None
+    step = a.steps[-1]
+    assert step.action == "return"
+    assert [i["target"] for i in step.items] == ["material:achievements",
+                                                 "material:current_title"]
+    assert "业绩成果佐证材料" in step.items[0]["text"]
+    assert db.session.scalar(sa.select(AuditEvent).filter_by(
+        subject_id=a.id, action="paper_mismatch")) is not None
+    # Returned, the applicant has no forms until resubmitting.
+    assert paper.forms_for(a) == []
+    # The applicant fixes the file online (uploads the certificate too) and resubmits.
+    db.session.add(type(a.attachments[0])(
+        application_id=a.id, material="current_title", filename="title.pdf", stored_name="t.pdf",
+        mime="application/pdf", size=100, sha256="0" * 64, uploaded_by=u.id))
+    db.session.commit()
+    db.session.refresh(a)
+    with time_machine.travel(at(2026, 5, 21, 9), tick=False):
+        transition(cfg(), a, "resubmit", f.actor(u))
+        r = paper.receive(cfg(), f.actor(clerk), code,
+                          ["id_card", "education", "current_title", "achievements"])
+    assert r.matched and a.status == Status.submitted.value
+    assert [i["material"] for i in r.items] == ["id_card", "education", "current_title",
+                                                "achievements"]
+    assert db.session.scalar(sa.select(AuditEvent).filter_by(
+        subject_id=a.id, action="paper_received")) is not None
+
+
+@pytest.mark.rule("CF-PAPER-2")
+def test_receipt_after_the_tier_report_close_is_refused(people):
+    clerk, (u, _) = people
+    a = submitted_junior(u)
+    code = paper.file_code(a)
+    with time_machine.travel(at(2026, 6, 11, 0, 0, 1), tick=False):  # junior tier_report: 10 Jun
+        for arrived in (["id_card", "education", "achievements"], []):
+            with pytest.raises(WindowClosed):
+                paper.receive(cfg(), f.actor(clerk), code, arrived)
+    assert a.status == Status.submitted.value
+    assert db.session.scalar(sa.select(sa.func.count(PaperReceipt.id))) == 0
+
+
+@pytest.mark.rule("CF-PAPER-1")
+def test_only_the_holder_records_a_receipt(people):
+    clerk, (u, _) = people
+    a = submitted_junior(u)
+    other = f.make_user(T, "cf-hr-clerk", "hr_officer", "cf-hr-songshan")
+    with time_machine.travel(at(2026, 5, 20, 9), tick=False):
+        with pytest.raises(Exception) as e:
+            paper.receive(cfg(), f.actor(other), paper.file_code(a), ["education"])
+    assert "不在本单位办理" in str(e.value.message)
+
+
+@pytest.mark.rule("CF-PAPER-1", "CF-PAPER-2")
+def test_the_office_types_the_code_and_ticks_the_checklist(app, client, login):
+    with app.app_context():
+        f.make_employer(T, "cf-firm", "songshan")
+        f.make_user(T, "cf-clerk", "employer_clerk", "cf-firm")
+        u = f.make_user(T, "cf-p0", "applicant", "cf-firm")
+        a = submitted_junior(u)
+        app_id, code = a.id, paper.file_code(a)
+    with time_machine.travel(at(2026, 5, 20, 9), tick=False):
+        login(T, "cf-clerk")
+        page = client.post(f"/{T}/paper/receive", data={"code": code}).get_data(as_text=True)
+        assert "学历学位证书" in page and "education-0.pdf" in page
+        resp = client.post(f"/{T}/paper/receive/record",
+                           data={"code": code,
+                                 "arrived": ["id_card", "education", "achievements"]})
+        assert resp.status_code == 303
+        bad = client.post(f"/{T}/paper/receive", data={"code": "CF-1-XXXXXX"})
+        assert "编码无效" in bad.get_data(as_text=True)
+    with app.app_context():
+        r = db.session.scalar(sa.select(PaperReceipt).filter_by(application_id=app_id))
+        assert r.matched and r.code == code
+
+
+# -- CF-MODE-1 / CF-MODE-4 -----------------------------------------------------------------------
+
+@pytest.mark.rule("CF-MODE-1", "CF-MODE-4")
+def test_classified_personnel_only_in_offline_paper_plans(people):
+    _, (u, v) = people
+    assert f.plan(T, "cf-2026-junior").review_mode == "offline_paper"
+    assert f.plan(T, "cf-2026-directed").review_mode == "offline_paper"
+    assert f.plan(T, "cf-2026-senior").review_mode == "online_blind"
+    online = f.make_application(T, u, "cf-2026-intermediate", "cf-eng", "engineering",
+                                "intermediate", "mechanical")
+    online.basic = {**online.basic, "classified": True}
+    db.session.commit()
+    message = "涉密人员只能参加线下纸质评审"
+    assert any(message in str(p) for p in eligibility.problems(cfg(), online))
+    with time_machine.travel(at(2026, 6, 1, 9), tick=False):
+        with pytest.raises(Invalid) as e:
+            transition(cfg(), online, "submit", f.actor(u))
+    assert any(message in str(p) for p in e.value.problems)
+    assert online.status == Status.draft.value
+    offline = junior(v)
+    offline.basic = {**offline.basic, "classified": True}
+    db.session.commit()
+    assert not any(message in str(p) for p in eligibility.problems(cfg(), offline))
+    with time_machine.travel(at(2026, 5, 12, 9), tick=False):
+        transition(cfg(), offline, "submit", f.actor(v))
+    assert offline.status == Status.submitted.value
+
+
+@pytest.mark.rule("CF-MODE-1")
+def test_the_basic_info_form_records_classified(app, client, login):
+    with app.app_context():
+        f.make_employer(T, "cf-firm", "songshan")
+        u = f.make_user(T, "cf-p0", "applicant", "cf-firm")
+        app_id = junior(u).id
+    with time_machine.travel(at(2026, 5, 12, 9), tick=False):
+        login(T, "cf-p0")
+        client.post(f"/{T}/me/applications/{app_id}/basic",
+                    data={"gender": "male", "birth_date": "1985-06-15", "classified": "y"})
+    with app.app_context():
+        from app.models import Application
+        assert db.session.get(Application, app_id).basic["classified"] is True
