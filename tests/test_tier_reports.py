@@ -151,3 +151,30 @@ def test_only_the_generating_office_downloads_its_reports(app, client, login, fo
         f.make_user("beijing", "bj-office", "hr_officer", BJ_OFFICE)
     login("beijing", "bj-office")
     assert client.get(f"/beijing/office/reports/{report_id}").status_code == 404
+
+
+@pytest.mark.rule("CF-REPORT-1")
+def test_report_job_runs_on_a_real_worker_with_progress(app, client, forwarded, worker_id):
+    """The page only enqueues; a real RQ worker writes the files and reports rows done/total."""
+    import os
+
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+    url = os.environ.get("TEST_REDIS_URL")
+    if url is None:
+        pytest.skip("TEST_REDIS_URL is not set (make test starts a Redis and sets it)")
+    queue_name = f"reports-{worker_id}-{os.getpid()}"
+    app.config.update(JOBS_INLINE=False, RQ_QUEUE=queue_name, REDIS_URL=url)
+    client.post(f"/{T}/office/reports", data={"plan": forwarded})
+    with app.app_context():
+        run = db.session.scalar(sa.select(JobRun).filter_by(name="tier_report"))
+        assert run.status != "done" and db.session.scalar(sa.select(TierReport.id)) is None
+        q = Queue(queue_name, connection=Redis.from_url(url))
+        job = q.jobs[0]
+        SimpleWorker([q], connection=Redis.from_url(url)).work(burst=True)
+        job.refresh()
+        assert job.meta["done"] == job.meta["total"] == 6
+        db.session.expire_all()
+        assert db.session.get(JobRun, run.id).status == "done"
+        assert db.session.scalar(sa.select(sa.func.count(TierReport.id))) == 3
+        q.delete(delete_jobs=True)
