@@ -217,7 +217,7 @@ class Qualification(Named):
 class CertificatePolicy(Strict):
     """E-certificates and result letters (BJ-CERT-1) and the integrity record (BJ-INTEG-1)."""
     issuer: str  # the hr_bureau (an orgs.toml code) named on certificates as issuing them
-    number_prefix: str = Field(pattern=r"^[A-Z]{2,4}$")  # BJ → BJ2026-XXXXXXXXXX
+    number_prefix: str = Field(pattern=r"^[A-Z]{2,4}$")  # BJ → numbers like BJ2026-7K3M9Q2W4P
     integrity_record_years: int = Field(default=3, ge=1, le=10)
 
 
