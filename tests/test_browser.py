@@ -114,6 +114,21 @@ def _flash_ok(page, text: str):
     expect(page.locator(".flash.error")).to_have_count(0)
 
 
+def _register(page, base: str, name: str, id_number: str, mobile: str):
+    """An applicant of EMPLOYER registers through the public form and lands on 我的申报."""
+    page.goto(f"{base}/beijing/register")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=id_number]", id_number)
+    page.fill("input[name=mobile]", mobile)
+    page.select_option("select[name=person_type]", "professional")
+    page.select_option("select[name=employer]", label=EMPLOYER)
+    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=password2]", PASSWORD)
+    page.click("form.stack button")
+    expect(page).to_have_url(f"{base}/beijing/me/")
+    _flash_ok(page, "注册成功")
+
+
 def _login(page, base: str, username: str):
     page.goto(f"{base}/beijing/login")
     page.fill("input[name=username]", username)
@@ -136,17 +151,7 @@ def test_beijing_walkthrough(live, browser, tmp_path, js):
 
     with time_machine.travel(at(2026, 7, 8, 10, 0), tick=True):
         # Register through the public form.
-        page.goto(f"{base}/beijing/register")
-        page.fill("input[name=name]", NAME)
-        page.fill("input[name=id_number]", ID_NUMBER)
-        page.fill("input[name=mobile]", MOBILE)
-        page.select_option("select[name=person_type]", "professional")
-        page.select_option("select[name=employer]", label=EMPLOYER)
-        page.fill("input[name=password]", PASSWORD)
-        page.fill("input[name=password2]", PASSWORD)
-        page.click("form.stack button")
-        expect(page).to_have_url(f"{base}/beijing/me/")
-        _flash_ok(page, "注册成功")
+        _register(page, base, NAME, ID_NUMBER, MOBILE)
         expect(page.locator("main")).to_contain_text("110*************21")  # masked
         # CSRF protection is live, so every later post (htmx ones too) must carry the token.
         assert page.request.post(f"{base}/beijing/me/applications/new",

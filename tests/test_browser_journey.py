@@ -22,7 +22,8 @@ from types import SimpleNamespace
 import pytest
 
 from .test_browser import (
-    CHROMIUM, COMMITTEE, EMPLOYER, PLAN, _context, _flash_ok, _login, live_app, serving,
+    CHROMIUM, COMMITTEE, EMPLOYER, PLAN, _context, _flash_ok, _login, _register, live_app,
+    serving,
 )
 from .test_browser import browser  # noqa: F401  (fixture)
 
@@ -34,7 +35,7 @@ from app.extensions import db  # noqa: E402
 from app.jobs.certificates import run_certificates  # noqa: E402
 
 from . import factories as f  # noqa: E402
-from .conftest import PASSWORD, at  # noqa: E402
+from .conftest import at  # noqa: E402
 from .test_review import pool_of  # noqa: E402
 
 pytestmark = [
@@ -145,17 +146,7 @@ def test_beijing_application_to_verified_certificate(live_journey, browser, tmp_
 
     # -- 1. Application, submission, the employer's notice and recommendation ------------------
     with time_machine.travel(at(2026, 7, 8, 10), tick=True):
-        pa.goto(f"{base}/beijing/register")
-        pa.fill("input[name=name]", NAME_A)
-        pa.fill("input[name=id_number]", ID_A)
-        pa.fill("input[name=mobile]", MOBILE_A)
-        pa.select_option("select[name=person_type]", "professional")
-        pa.select_option("select[name=employer]", label=EMPLOYER)
-        pa.fill("input[name=password]", PASSWORD)
-        pa.fill("input[name=password2]", PASSWORD)
-        pa.click("form.stack button")
-        expect(pa).to_have_url(f"{base}/beijing/me/")
-        _flash_ok(pa, "注册成功")
+        _register(pa, base, NAME_A, ID_A, MOBILE_A)
 
         pa.click("a.button[href$='/me/applications/new']")
         pa.select_option("select[name=plan]", label=PLAN)

@@ -215,3 +215,28 @@ def test_report_accept_publish_and_object_through_the_pages(app, client, login):
     with app.app_context():
         assert [o.status for o in db.session.scalars(
             sa.select(Objection).order_by(Objection.id))] == ["refused", "open"]
+
+
+@pytest.mark.rule("AE-RECHECK-1")
+def test_recheck_through_the_pages(app, client, login):
+    ids = _closed_and_accepted(app)
+    with app.app_context():
+        failed = db.session.scalar(sa.select(Application).filter_by(status="failed"))
+        username, app_id = failed.applicant.username, failed.id
+    login("beijing", username)
+    page = client.get("/beijing/results/mine").get_data(as_text=True)
+    assert "提交复查申请" in page
+    client.post("/beijing/results/mine", data={"application": app_id, "reason": "计票可能有误"})
+    client.post("/beijing/logout")
+    login("beijing", "ag")
+    client.post("/beijing/results/rechecks",
+                data={"recheck": db_one_recheck_id(app)})
+    client.post("/beijing/logout")
+    login("beijing", username)
+    assert "无漏计、错计" in client.get("/beijing/results/mine").get_data(as_text=True)
+
+
+def db_one_recheck_id(app) -> int:
+    from app.models.results import Recheck
+    with app.app_context():
+        return db.session.scalar(sa.select(Recheck.id))

@@ -9,6 +9,7 @@ from ..extensions import db
 from ..models import Application, Org, ReviewSession, Role
 from ..models.results import Objection, Publication, Recheck
 from ..web import client_ip, flash_error, render_page
+from ..workflow import queries
 from ..workflow import results as svc
 from ..workflow.actors import Actor
 from ..workflow.calendar import today_local
@@ -37,12 +38,21 @@ def _staff(*roles):
         abort(403)
 
 
-def _done(endpoint: str, error: TransitionError | None = None, **values):
-    if error is not None:
-        flash_error(error)
+def _attempt(endpoint: str, action, **values):
+    """Run one service call; flash its refusal or 已办理, then 303 to `endpoint`."""
+    try:
+        action()
+    except TransitionError as e:
+        flash_error(e)
     else:
         flash(_("已办理。"), "ok")
     return redirect(url_for(endpoint, **values), 303)
+
+
+def _decide(subject, action: str) -> None:
+    """A form's decision on a publication or an objection, through the transition service."""
+    transition(g.tenant, subject, action, _actor(), opinion=request.form.get("opinion", ""),
+               expected_version=request.form.get("version", type=int))
 
 
 # -- public ---------------------------------------------------------------------------------
@@ -90,11 +100,8 @@ def report(session_id):
     """The agency reports a closed session's results for acceptance."""
     _staff(Role.agency_clerk.value)
     s = _row(ReviewSession, session_id)
-    try:
-        svc.request_acceptance(g.tenant, _actor(), s, request.form.get("report", ""))
-    except TransitionError as e:
-        return _done("agency.session_detail", e, session_id=s.id)
-    return _done("agency.session_detail", session_id=s.id)
+    return _attempt("agency.session_detail", lambda: svc.request_acceptance(
+        g.tenant, _actor(), s, request.form.get("report", "")), session_id=s.id)
 
 
 @bp.route("/acceptance")
@@ -113,12 +120,7 @@ def decide(pub_id, action):
     pub = _row(Publication, pub_id)
     if action not in ("accept", "send_back"):
         abort(404)
-    try:
-        transition(g.tenant, pub, action, _actor(), opinion=request.form.get("opinion", ""),
-                   expected_version=request.form.get("version", type=int))
-    except TransitionError as e:
-        return _done(".acceptance", e)
-    return _done(".acceptance")
+    return _attempt(".acceptance", lambda: _decide(pub, action))
 
 
 # -- objections routed to an office ---------------------------------------------------------------
@@ -140,12 +142,7 @@ def resolve(obj_id, action):
     obj = _row(Objection, obj_id)
     if action not in ("uphold", "reject") or obj.routed_org_id != current_user.org_id:
         abort(404)
-    try:
-        transition(g.tenant, obj, action, _actor(), opinion=request.form.get("opinion", ""),
-                   expected_version=request.form.get("version", type=int))
-    except TransitionError as e:
-        return _done(".objections", e)
-    return _done(".objections")
+    return _attempt(".objections", lambda: _decide(obj, action))
 
 
 # -- re-checks --------------------------------------------------------------------------------------
@@ -157,17 +154,13 @@ def mine():
     _staff(Role.applicant.value)
     if request.method == "POST":
         app = _row(Application, request.form.get("application", type=int) or 0)
-        try:
-            svc.request_recheck(_actor(), app, request.form.get("reason", ""))
-        except TransitionError as e:
-            return _done(".mine", e)
-        return _done(".mine")
-    apps = db.session.scalars(sa.select(Application).filter_by(
-        tenant_id=g.tenant_id, applicant_id=current_user.id).order_by(Application.id)).all()
-    checks = db.session.scalars(sa.select(Recheck).where(
-        Recheck.application_id.in_([a.id for a in apps] or [0]))).all()
+        return _attempt(".mine", lambda: svc.request_recheck(_actor(), app,
+                                                             request.form.get("reason", "")))
+    apps = queries.applications_of(current_user)
+    ids = [a.id for a in apps] or [0]
+    checks = db.session.scalars(sa.select(Recheck).where(Recheck.application_id.in_(ids))).all()
     return render_page("results/mine.html", apps=apps, checks=checks,
-                       items={a.id: svc.session_item(a) for a in apps})
+                       items=svc.session_items_of(ids))
 
 
 @bp.route("/rechecks", methods=["GET", "POST"])
@@ -177,9 +170,5 @@ def rechecks():
     _staff(Role.agency_clerk.value)
     if request.method == "POST":
         r = _row(Recheck, request.form.get("recheck", type=int) or 0)
-        try:
-            svc.answer_recheck(_actor(), r)
-        except TransitionError as e:
-            return _done(".rechecks", e)
-        return _done(".rechecks")
+        return _attempt(".rechecks", lambda: svc.answer_recheck(_actor(), r))
     return render_page("results/rechecks.html", rows=svc.rechecks_for_agency(_actor()))

@@ -262,6 +262,13 @@ def session_item(app: Application) -> SessionItem | None:
                              .order_by(SessionItem.id.desc()))
 
 
+def session_items_of(app_ids: list[int]) -> dict[int, SessionItem]:
+    """Each file's latest session item, in one query."""
+    rows = db.session.scalars(sa.select(SessionItem).where(SessionItem.application_id.in_(app_ids))
+                              .order_by(SessionItem.id)).all()
+    return {it.application_id: it for it in rows}  # later items overwrite earlier ones
+
+
 def answer_recheck(actor: Actor, r: Recheck) -> Recheck:
     """The agency answers from the sealed tally: procedure (attendance, quorum) and the vote
     count recounted from the stored ballots."""
