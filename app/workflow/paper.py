@@ -45,6 +45,11 @@ def forms_for(app: Application) -> list[str]:
     return ["review"] if mode in FORM_MODES else []
 
 
+def needs_paper(app: Application) -> bool:
+    """Whether the plan's mode asks for the full paper file (offices record its receipt)."""
+    return app.plan.review_mode in PAPER_MODES
+
+
 def _check(tenant_id: int, app_id: int) -> str:
     key = current_app.config["SECRET_KEY"].encode()
     msg = f"paper:{tenant_id}:{app_id}".encode()
