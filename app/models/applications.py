@@ -66,6 +66,8 @@ class Application(db.Model):
     poge: Mapped[bool] = mapped_column(default=False)   # 破格
     exam_passed: Mapped[bool] = mapped_column(default=False)
     intl_qualification: Mapped[str | None] = mapped_column(sa.String(40))
+    # The preferential policy (a policies.toml policy code) applied under; None: the ordinary rules.
+    policy: Mapped[str | None] = mapped_column(sa.String(40))
     # Set when the agency returns the file: corrections are due by this day (一次性告知).
     correction_due: Mapped[date | None] = mapped_column(sa.Date)
     notice_starts_on: Mapped[date | None] = mapped_column(sa.Date)

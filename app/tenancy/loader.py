@@ -57,6 +57,9 @@ class TenantConfig:
     def committee(self, code: str):
         return next((c for c in self.directory.committee if c.code == code), None)
 
+    def policy(self, code: str | None):
+        return next((p for p in self.policies.policy if p.code == code), None) if code else None
+
 
 def _read(path: Path, model: type[M]) -> M:
     if not path.is_file():

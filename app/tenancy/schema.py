@@ -221,6 +221,33 @@ class CertificatePolicy(Strict):
     integrity_record_years: int = Field(default=3, ge=1, le=10)
 
 
+class PolicyKind(str, Enum):
+    """Preferential application policies (申报倾斜政策); each kind has one engine rule."""
+    directed = "directed"                      # 基层定向评价, separately listed quota
+    long_service = "long_service"              # 30 years in a county / 20 in a township
+    township_graduate = "township_graduate"    # township institution graduates → 中级 directly
+    township_service = "township_service"      # city staff serving townships
+    non_public = "non_public"                  # non-public sector direct application
+    green_channel = "green_channel"            # 绿色通道
+    pandemic_frontline = "pandemic_frontline"  # 疫情防控一线医务人员
+
+
+class PolicyRule(Named):
+    kind: PolicyKind
+    # Not counted against the unit's post-structure ratio or post numbers.
+    outside_quota: bool = False
+    # At most once per person, across years.
+    once_per_person: bool = False
+    # Last day the policy may be applied under (inclusive), if it expires.
+    valid_until: date | None = None
+    # Reviewed in a group of its own (单独分组).
+    separate_group: bool = False
+    # Continuing-education hours are not required.
+    waives_continuing_education: bool = False
+    # Kind-specific figures (years, months, education levels...), read by the engine rule.
+    params: dict[str, int | str | list[str]] = {}
+
+
 class PoliciesFile(Strict):
     barred_person_types: list[str] = []
     high_skill_series: list[str] | None = None
@@ -250,6 +277,8 @@ class PoliciesFile(Strict):
     public_notice_working_days: int = Field(default=5, ge=1)
     international_qualification: list[Qualification] = []
     certificates: CertificatePolicy | None = None
+    # Preferential policies an applicant may apply under (五(三)–(六)).
+    policy: list[PolicyRule] = []
 
 
 class CommitteeSeed(Named):
