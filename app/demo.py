@@ -77,7 +77,8 @@ def load_demo(cfg: TenantConfig, tenant_id: int, today: date) -> list[tuple[str,
         if plan is None or apply is None or apply.closes_on < today or apply.opens_on > opens:
             plan = _upsert(Plan, {"tenant_id": tenant_id, "code": p.code}, {
                 "year": today.year, "name": p.name, "name_en": p.name_en,
-                "levels": list(p.levels), "review_mode": p.review_mode, "is_demo": True})
+                "levels": list(p.levels), "review_mode": p.review_mode, "is_demo": True,
+                "mode_rules": [m.model_dump() for m in p.mode]})
             set_windows(plan, {stage: (today + timedelta(days=a), today + timedelta(days=b))
                                for stage, (a, b) in p.windows.items()})
         db.session.commit()

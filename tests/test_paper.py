@@ -35,10 +35,10 @@ def people(ctx):
     return clerk, staff
 
 
-def junior(user, **kw):
-    """An offline-paper application (2026 初级)."""
+def junior(user, specialty="mechanical", **kw):
+    """A 2026 初级 application to the city engineering committee: blind online plus paper."""
     return f.make_application(T, user, "cf-2026-junior", "cf-eng", "engineering",
-                              "junior_assistant", "mechanical",
+                              "junior_assistant", specialty,
                               materials={"achievements": 1}, **kw)
 
 
@@ -216,7 +216,11 @@ def test_the_office_types_the_code_and_ticks_the_checklist(app, client, login):
 @pytest.mark.rule("CF-MODE-1", "CF-MODE-4")
 def test_classified_personnel_only_in_offline_paper_plans(people):
     _, (u, v) = people
-    assert f.plan(T, "cf-2026-junior").review_mode == "offline_paper"
+    assert junior(u).review_mode == "online_blind_paper"   # 市直 初级
+    assert junior(u, specialty="construction").review_mode == "offline_paper"
+    county = f.make_application(T, u, "cf-2026-intermediate", "cf-ningcheng", "agriculture",
+                                "intermediate")
+    assert county.review_mode == "offline_paper"
     assert f.plan(T, "cf-2026-directed").review_mode == "offline_paper"
     assert f.plan(T, "cf-2026-senior").review_mode == "online_blind"
     online = f.make_application(T, u, "cf-2026-intermediate", "cf-eng", "engineering",
@@ -230,7 +234,7 @@ def test_classified_personnel_only_in_offline_paper_plans(people):
             transition(cfg(), online, "submit", f.actor(u))
     assert any(message in str(p) for p in e.value.problems)
     assert online.status == Status.draft.value
-    offline = junior(v)
+    offline = junior(v, specialty="construction")
     offline.basic = {**offline.basic, "classified": True}
     db.session.commit()
     assert not any(message in str(p) for p in eligibility.problems(cfg(), offline))

@@ -76,6 +76,11 @@ class Application(db.Model):
     created_at = mapped_column(UTCDateTime, default=utcnow)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    @property
+    def review_mode(self) -> str:
+        """The plan's review mode for this file's committee, series and specialty."""
+        return self.plan.mode_for(self.committee, self.series, self.specialty)
+
     applicant = relationship("User", foreign_keys=[applicant_id])
     plan = relationship("Plan")
     committee = relationship("Committee")

@@ -34,6 +34,8 @@ class Plan(db.Model):
     name_en: Mapped[str] = mapped_column(sa.String(200), default="")
     levels: Mapped[list] = mapped_column(sa.JSON, default=list)
     review_mode: Mapped[str] = mapped_column(sa.String(30))
+    # Exceptions to review_mode for part of the plan: [{"when": {...}, "review_mode": ...}].
+    mode_rules: Mapped[list] = mapped_column(sa.JSON, default=list)
     is_demo: Mapped[bool] = mapped_column(default=False)
 
     windows = relationship("PlanWindow", back_populates="plan", lazy="selectin",
@@ -41,6 +43,17 @@ class Plan(db.Model):
 
     def window(self, stage: str):
         return next((w for w in self.windows if w.stage == stage), None)
+
+    def mode_for(self, committee, series: str, specialty: str | None) -> str:
+        """The review mode for files of `series`/`specialty` before `committee` (CF-MODE-4)."""
+        facts = {"committee_tier": committee.agency.tier if committee is not None else None,
+                 "committee": committee.code if committee is not None else None,
+                 "series": series, "specialty": specialty}
+        for rule in self.mode_rules or ():
+            if all(facts[k] in (v if isinstance(v, list) else [v])
+                   for k, v in rule["when"].items()):
+                return rule["review_mode"]
+        return self.review_mode
 
     def label(self, locale: str = "zh") -> str:
         return self.name_en if locale.startswith("en") and self.name_en else self.name

@@ -135,13 +135,23 @@ class Window(Strict):
         return self
 
 
+ModeName = Literal["named", "online_blind", "online_blind_paper", "offline_paper"]
+
+
+class ModeRule(Strict):
+    """A review mode for part of a plan: the first rule whose `when` holds wins (CF-MODE-4)."""
+    when: dict[Literal["committee_tier", "series", "specialty", "committee"], str | list[str]]
+    review_mode: ModeName
+
+
 class PlanSeed(Strict):
     code: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$")
     year: int = Field(ge=2000, le=2100)
     name: str
     name_en: str
     levels: list[str]
-    review_mode: Literal["named", "online_blind", "online_blind_paper", "offline_paper"]
+    review_mode: ModeName
+    mode: list[ModeRule] = []
     windows: dict[Literal["apply", "employer_review", "tier_report", "agency_check",
                           "paper_to_city"], Window]
 
@@ -307,7 +317,8 @@ class DemoPlan(Strict):
     name: str
     name_en: str
     levels: list[str]
-    review_mode: Literal["named", "online_blind", "online_blind_paper", "offline_paper"]
+    review_mode: ModeName
+    mode: list[ModeRule] = []
     # Days from the load day: [opens, closes], inclusive.
     windows: dict[Literal["apply", "employer_review", "tier_report", "agency_check"],
                   tuple[int, int]]

@@ -49,7 +49,8 @@ def sync_tenant(cfg: TenantConfig) -> Tenant:
     for p in cfg.plans.plan:
         plan = _upsert(Plan, {"tenant_id": tenant.id, "code": p.code}, {
             "year": p.year, "name": p.name, "name_en": p.name_en, "levels": list(p.levels),
-            "review_mode": p.review_mode, "is_demo": False})
+            "review_mode": p.review_mode, "is_demo": False,
+            "mode_rules": [m.model_dump() for m in p.mode]})
         set_windows(plan, {stage: (w.opens, w.closes) for stage, w in p.windows.items()})
     db.session.commit()
     return tenant

@@ -137,7 +137,7 @@ def problems(cfg, app) -> list:
     if app.level not in app.plan.levels:
         out.append(_l("本计划不受理该级别。"))
     classified = (app.basic or {}).get("classified")
-    if classified and app.plan.review_mode != ReviewMode.offline_paper.value:
+    if classified and app.review_mode != ReviewMode.offline_paper.value:
         out.append(_l("涉密人员只能参加线下纸质评审，请选择线下纸质评审的申报计划。"))  # CF-MODE-1
     if app.intl_qualification:
         q = next((q for q in pol.international_qualification

@@ -39,7 +39,7 @@ def forms_for(app: Application) -> list[str]:
     """The forms this applicant may download: none before submitting or while returned."""
     if app.submitted_at is None or app.status in (Status.draft.value, Status.returned.value):
         return []
-    mode = app.plan.review_mode
+    mode = app.review_mode
     if mode in PAPER_MODES:
         return ["review", "send"]
     return ["review"] if mode in FORM_MODES else []
@@ -47,7 +47,7 @@ def forms_for(app: Application) -> list[str]:
 
 def needs_paper(app: Application) -> bool:
     """Whether the plan's mode asks for the full paper file (offices record its receipt)."""
-    return app.plan.review_mode in PAPER_MODES
+    return app.review_mode in PAPER_MODES
 
 
 def _check(tenant_id: int, app_id: int) -> str:
@@ -108,7 +108,7 @@ def form_pdf(cfg, app: Application, kind: str) -> bytes:
             qr=_qr(code), items=checklist(cfg, app), plan=label(app.plan),
             series=label(cfg.series(app.series)), level=label(cfg.level(app.level)),
             committee=label(app.committee),
-            paper=app.plan.review_mode in PAPER_MODES)
+            paper=app.review_mode in PAPER_MODES)
     return HTML(string=html, url_fetcher=_only_data()).write_pdf()
 
 
@@ -122,7 +122,7 @@ def held_application(cfg, actor: Actor, code: str) -> Application:
         raise Invalid(_l("编码无效，请核对后重新输入或扫描。"))
     if app.status not in _HELD or not _is_holder(actor, app):
         raise Forbidden(_l("该申报当前不在本单位办理，不能登记纸质材料。"))
-    if app.plan.review_mode not in PAPER_MODES:
+    if app.review_mode not in PAPER_MODES:
         raise Invalid(_l("该申报的评审方式不需要报送纸质材料。"))
     return app
 

@@ -60,7 +60,9 @@ def create_session(cfg, actor: Actor, *, committee_id: int, plan_id: int, series
         raise Invalid(_l("未创建："), problems=problems)
     session = ReviewSession(tenant_id=actor.tenant_id, committee_id=committee.id, plan_id=plan.id,
                             series=series, level=level, specialties=sorted(specialties),
-                            blind=plan.review_mode != "named", panel_size=panel_size,
+                            blind=plan.mode_for(
+                                committee, series,
+                                specialties[0] if len(specialties) == 1 else None) != "named", panel_size=panel_size,
                             held_on=held_on)
     db.session.add(session)
     db.session.flush()
