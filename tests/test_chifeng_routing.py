@@ -204,10 +204,23 @@ def test_central_unit_senior_goes_via_the_county_hr_of_the_workplace_to_the_regi
 @pytest.mark.rule("CF-ROUTE-6")
 def test_central_unit_junior_entrusts_the_county_committee_directly(ctx):
     f.make_employer(T, "cf-grid", "ningcheng", kind="other_province")
-    a = draft(applicant("cf-g-2", "cf-grid"), "cf-ningcheng", "agriculture", "intermediate",
-              materials={"entrustment_letter": 1})
+    a = draft(applicant("cf-g-2", "cf-grid"), "cf-ningcheng", "agriculture", "intermediate")
     assert travel(a, outsiders=("cf-hr", "cf-agency-city")) == [
         "cf-grid", "cf-hr-ningcheng", "cf-agency-ningcheng"]
+
+
+@pytest.mark.rule("CF-ROUTE-6")
+@pytest.mark.parametrize("kind", ["central_unit", "other_province"])
+def test_the_entrustment_letter_is_asked_of_senior_applicants_only(ctx, kind):
+    from app.workflow.eligibility import problems, required_materials
+    f.make_employer(T, "cf-grid", "ningcheng", kind=kind)
+    u = applicant("cf-g-3", "cf-grid")
+    senior = draft(u, "nm-eng-senior", "engineering", "associate_senior", "mechanical")
+    assert "entrustment_letter" in {m.code for m in required_materials(cfg(), senior)}
+    assert any("委托评审函" in str(p) for p in problems(cfg(), senior))
+    middle = draft(u, "cf-ningcheng", "agriculture", "intermediate")
+    assert "entrustment_letter" not in {m.code for m in required_materials(cfg(), middle)}
+    assert not any("委托评审函" in str(p) for p in problems(cfg(), middle))
 
 
 @pytest.mark.rule("CF-ROUTE-7")

@@ -271,6 +271,10 @@ class PoliciesFile(Strict):
     profile_verification: bool = False
     poge: PogeRule | None = None
     central_unit_letter: bool = False
+    # Which employers need the entrustment letter, from which level rank up (CF-ROUTE-6: central
+    # and other-province units in the region, senior titles only).
+    letter_employer_kinds: list[EmployerKind] = [EmployerKind.central_unit]
+    letter_min_rank: int = Field(default=1, ge=1, le=5)
     notice_working_days: int = Field(default=5, ge=1)
     # After the agency returns a file, does the employer post a second notice? (BJ-WIN-3: no)
     renotice_after_agency_return: bool = False

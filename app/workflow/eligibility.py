@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..models import PersonType, ReviewMode, Section
 from ..tenancy import label
-from ..tenancy.schema import Condition, EmployerKind
+from ..tenancy.schema import Condition
 from .calendar import today_local
 from .integrity import active_record, barred_message
 from .routing import required_committee
@@ -75,9 +75,10 @@ def _after_close(app) -> list:
 
 
 def _letter_required(cfg, app) -> bool:
-    e = app.employer
-    return bool(cfg.policies.central_unit_letter and e is not None
-                and e.employer_kind == EmployerKind.central_unit.value and not e.entrustment_exempt)
+    e, pol = app.employer, cfg.policies
+    kinds = {k.value for k in pol.letter_employer_kinds}
+    return bool(pol.central_unit_letter and e is not None and e.employer_kind in kinds
+                and not e.entrustment_exempt and cfg.level(app.level).rank >= pol.letter_min_rank)
 
 
 def condition_holds(cfg, app, cond: Condition | None) -> bool:
