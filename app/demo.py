@@ -13,7 +13,8 @@ from pypdf import PdfWriter
 from . import uploads
 from .extensions import db
 from .models import (
-    Application, Attachment, Committee, Entry, Expert, Org, OrgStatus, Plan, User,
+    Application, Attachment, Committee, Entry, Expert, Org, OrgStatus, Plan, QuotaAllocation,
+    UnitPosts, User,
 )
 from .tenancy.loader import TenantConfig, TenantConfigError
 from .tenancy.schema import OrgKind
@@ -23,6 +24,7 @@ from .workflow.actors import Actor
 from .workflow.applications import create_application
 from .workflow.calendar import TZ
 from .workflow.eligibility import required_materials
+from .workflow.policies import level_below
 from .workflow import profiles
 from .workflow.transitions import audit, transition
 from .workflow.ids import clean_uscc
@@ -86,8 +88,35 @@ def load_demo(cfg: TenantConfig, tenant_id: int, today: date) -> list[tuple[str,
             _demo_application(cfg, tenant_id, plan, seed, today, f"{where}: demo_application.{i}")
         for i, fee in enumerate(demo.fee):
             _demo_fee(cfg, tenant_id, plan, fee, f"{where}: fee.{i}")
+    _demo_quotas(cfg, tenant_id, ids, today.year, where)
     db.session.commit()
     return accounts
+
+
+def _demo_quotas(cfg, tenant_id: int, ids: dict, year: int, where) -> None:
+    """Demo units' posts in the load day's year (CF-POL-9) and shares of review quotas
+    (CF-POL-8), as their clerks would have entered them."""
+    for quota in cfg.policies.review_quota:
+        given = sum(a.places for a in cfg.demo.allocation if a.quota == quota.code)
+        if given > quota.total:
+            raise TenantConfigError(f"{where}: key allocation: {given} places for {quota.code!r}, "
+                                    f"more than its total {quota.total}")
+    for i, p in enumerate(cfg.demo.posts):
+        if p.org not in ids or cfg.level(p.level) is None:
+            raise TenantConfigError(f"{where}: key posts.{i}: unknown org or level")
+        match = {"tenant_id": tenant_id, "org_id": ids[p.org], "year": year, "level": p.level}
+        if not db.session.scalar(sa.select(UnitPosts.id).filter_by(**match)):
+            db.session.add(UnitPosts(**match, posts=p.posts, holders=p.holders))
+    for i, a in enumerate(cfg.demo.allocation):
+        known = (any(q.code == a.quota for q in cfg.policies.review_quota)
+                 and (a.org is None or a.org in ids)
+                 and (a.district is None or cfg.district(a.district) is not None))
+        if not known:
+            raise TenantConfigError(f"{where}: key allocation.{i}: unknown quota, org or district")
+        match = {"tenant_id": tenant_id, "quota": a.quota, "district": a.district,
+                 "org_id": ids.get(a.org) if a.org else None}
+        if not db.session.scalar(sa.select(QuotaAllocation.id).filter_by(**match)):
+            db.session.add(QuotaAllocation(**match, places=a.places))
 
 
 def _demo_application(cfg, tenant_id: int, plan: Plan, seed, today: date, where: str) -> None:
@@ -108,8 +137,10 @@ def _demo_application(cfg, tenant_id: int, plan: Plan, seed, today: date, where:
     app = create_application(cfg, actor, user, plan_id=plan.id, committee_id=committee.id,
                              series=seed.series, level=seed.level, specialty=seed.specialty,
                              now=when)
+    below = level_below(cfg, app.level)
     app.basic = {**app.basic, "gender": "female", "birth_date": "1988-03-12",
-                 "current_title": "助理工程师"}
+                 "current_title": "助理工程师", "current_level": below.code if below else "",
+                 "title_on": "2014-09-01"}
     db.session.add_all([
         Entry(application_id=app.id, section="education", data={
             "school": "北京交通大学", "major": "土木工程", "degree": "本科",

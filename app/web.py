@@ -143,6 +143,8 @@ def init_app(app: Flask) -> None:
                                  action_label=action_label, person_type_labels=PERSON_TYPE_LABELS,
                                  target_label=target_label)
     app.jinja_env.filters["filesize"] = filesize
+    from .workflow.applications import FIELD_CHOICES, entry_text
+    app.jinja_env.globals.update(entry_text=entry_text, field_choices=FIELD_CHOICES)
     from .workflow.paper import forms_for, needs_paper
     app.jinja_env.globals.update(paper_forms_for=forms_for, needs_paper=needs_paper)
     from .workflow.sessions import RECUSAL_LABELS, SESSION_STATUS_LABELS

@@ -14,6 +14,7 @@ from app.tenancy.schema import OrgKind
 from app.workflow.accounts import hash_password, set_id_number
 from app.workflow.actors import Actor
 from app.workflow.ids import clean_uscc
+from app.workflow.policies import level_below
 
 from .conftest import PASSWORD
 
@@ -105,13 +106,16 @@ def make_application(slug: str, applicant: User, plan_code: str, committee_code:
     db.session.add(app)
     db.session.flush()
     if complete:
-        app.basic = {"name": applicant.name, "gender": "male", "birth_date": "1985-06-15"}
+        below = level_below(cfg, level)  # rank by rank, where the tenant requires it
+        app.basic = {"name": applicant.name, "gender": "male", "birth_date": "1985-06-15",
+                     "current_level": below.code if below else "", "title_on": "2015-07-01"}
         db.session.add(Entry(application_id=app.id, section="education",
                              data={"school": "北京工业大学", "major": "机械", "degree": "本科",
                                    "graduated_on": "2007-07-01"}))
         db.session.add(Entry(application_id=app.id, section="work",
                              data={"org_name": "单位", "position": "工程师", "start": "2007-08-01"}))
-        wanted = {m.code: 1 for m in cfg.checklist.material if m.required_when == "always"}
+        wanted = {m.code: 1 for m in cfg.checklist.material
+                  if m.required_when in ("always", "continuing_education")}
         wanted.update(materials or {})
         for code, count in wanted.items():
             for i in range(count):

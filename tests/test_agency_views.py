@@ -155,3 +155,22 @@ def test_conflict_declared_after_the_draw_is_shown_to_the_agency(app, client, lo
     login("beijing", "ag")
     page = client.get(f"/beijing/agency/sessions/{sid}").get_data(as_text=True)
     assert "存在回避情形" in page and on_panel in page and "申报存在纠纷" in page
+
+
+@pytest.mark.rule("CF-PLAN-2")
+def test_agency_files_the_implementation_plan_from_the_session_page(app, client, login):
+    from .test_review import chifeng_session
+    with app.app_context():
+        s = chifeng_session()[1]  # meets on 15 Sep 2026: filed by 8 Sep
+        url = f"/chifeng/agency/sessions/{s.id}"
+    with time_machine.travel(at(2026, 9, 8, 16), tick=False):
+        login("chifeng", "cf-ag")
+        page = client.get(url).get_data(as_text=True)
+        assert "尚未备案" in page and "最迟2026-09-08" in page
+        assert client.post(f"{url}/file_plan").status_code == 303
+        assert "已于2026-09-08 16:00备案" in client.get(url).get_data(as_text=True)
+    with time_machine.travel(at(2026, 9, 9, 9), tick=False):
+        login("chifeng", "cf-ag")
+        client.post(f"{url}/file_plan")
+        page = client.get(url).get_data(as_text=True)
+        assert "已不能备案" in page and "已于2026-09-08 16:00备案" in page

@@ -12,6 +12,7 @@ from app.models import Org, Status, User
 from app.tenancy import tenants
 from app.tenancy.loader import TenantConfigError, load_tenant
 from app.tenancy.schema import RouteRule
+from app.workflow import quotas
 from app.workflow.errors import Forbidden, Invalid
 from app.workflow.routing import required_committee
 from app.workflow.transitions import transition
@@ -60,6 +61,12 @@ def holder_code(a) -> str | None:
     return db.session.get(Org, a.holder_org_id).code if a.holder_org_id else None
 
 
+def declare_posts(a) -> None:
+    """A public institution has declared vacant posts at the file's level (CF-POL-9)."""
+    if quotas.posts_apply(cfg(), a.employer):
+        quotas.set_posts(cfg(), f.actor(clerk(holder_code(a))), a.plan.year, {a.level: ("9", "0")})
+
+
 def travel(a, outsiders=("cf-hr-hongshan",)) -> list[str]:
     """Submit, then let each holder's clerk recommend until the committee's agency holds the
     file; before each step every other office tried (the next ones too) is refused. Returns the
@@ -69,6 +76,7 @@ def travel(a, outsiders=("cf-hr-hongshan",)) -> list[str]:
         transition(cfg(), a, "submit", f.actor(a.applicant))
         if a.current_step["kind"] == "employer":
             transition(cfg(), a, "start_notice", f.actor(clerk(holder_code(a))))
+            declare_posts(a)
     route = [db.session.get(Org, s["org_id"]).code for s in a.route]
     held = [holder_code(a)]
     with time_machine.travel(at(*act_on, 9), tick=False):

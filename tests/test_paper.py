@@ -135,7 +135,8 @@ def test_a_mismatch_returns_the_file_with_the_list_and_the_fixed_file_is_receive
     code = paper.file_code(a)
     with time_machine.travel(at(2026, 5, 20, 9), tick=False):
         # Achievements uploaded online but not on paper; a title certificate on paper only.
-        r = paper.receive(cfg(), f.actor(clerk), code, ["id_card", "education", "current_title"])
+        r = paper.receive(cfg(), f.actor(clerk), code,
+                          ["id_card", "education", "continuing_education", "current_title"])
     assert not r.matched
     assert a.status == Status.returned.value and a.holder_org_id is None
     step = a.steps[-1]
@@ -156,10 +157,11 @@ def test_a_mismatch_returns_the_file_with_the_list_and_the_fixed_file_is_receive
     with time_machine.travel(at(2026, 5, 21, 9), tick=False):
         transition(cfg(), a, "resubmit", f.actor(u))
         r = paper.receive(cfg(), f.actor(clerk), code,
-                          ["id_card", "education", "current_title", "achievements"])
+                          ["id_card", "education", "continuing_education", "current_title",
+                           "achievements"])
     assert r.matched and a.status == Status.submitted.value
-    assert [i["material"] for i in r.items] == ["id_card", "education", "current_title",
-                                                "achievements"]
+    assert [i["material"] for i in r.items] == ["id_card", "education", "continuing_education",
+                                                "current_title", "achievements"]
     assert db.session.scalar(sa.select(AuditEvent).filter_by(
         subject_id=a.id, action="paper_received")) is not None
 
@@ -202,7 +204,8 @@ def test_the_office_types_the_code_and_ticks_the_checklist(app, client, login):
         assert "学历学位证书" in page and "education-0.pdf" in page
         resp = client.post(f"/{T}/paper/receive/record",
                            data={"code": code,
-                                 "arrived": ["id_card", "education", "achievements"]})
+                                 "arrived": ["id_card", "education", "continuing_education",
+                                             "achievements"]})
         assert resp.status_code == 303
         bad = client.post(f"/{T}/paper/receive", data={"code": "CF-1-XXXXXX"})
         assert "编码无效" in bad.get_data(as_text=True)

@@ -1,4 +1,6 @@
-"""Agency check, committees, the expert pool, the draw with recusal and the secret ballot."""
+"""Agency check, committees, the expert pool, the draw with recusal, the implementation plan's
+filing and the secret ballot."""
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -7,8 +9,8 @@ import time_machine
 
 from app.extensions import db
 from app.models import (
-    Application, BallotReceipt, BallotVote, Conflict, PanelMember, ReviewSession, SessionStatus,
-    Status,
+    Application, AuditEvent, BallotReceipt, BallotVote, Conflict, PanelMember, ReviewSession,
+    SessionStatus, Status,
 )
 from app.tenancy import tenants
 from app.workflow import committees, experts, sessions
@@ -432,8 +434,10 @@ def test_tampering_with_stored_ballots_shows_on_recount(agency):
     assert not ok and tally["items"]["A001"]["yes"] == 0
 
 
-@pytest.mark.rule("CF-WIN-3", "CF-MODE-3", "CF-EXP-1", "BJ-VOTE-1")
-def test_chifeng_file_goes_through_county_hr_to_a_blind_session_and_a_ballot(ctx):
+def chifeng_session():
+    """A Chifeng 中级 engineering file through its employer and the county HR to the city
+    agency, then into a session of the engineering committee meeting on 15 Sep 2026, its panel
+    drawn: (cfg, session, agency clerk, file)."""
     cfg = tenants()["chifeng"]
     f.make_employer("chifeng", "cf-firm", "songshan", kind="non_public")
     clerk = f.make_user("chifeng", "cf-clerk", "employer_clerk", "cf-firm")
@@ -460,13 +464,80 @@ def test_chifeng_file_goes_through_county_hr_to_a_blind_session_and_a_ballot(ctx
                                 plan_id=f.plan("chifeng", "cf-2026-intermediate").id,
                                 series="engineering", level="intermediate", specialties=[],
                                 panel_size=5, held_on=date(2026, 9, 15))
-    assert s.blind  # the plan's mode: online blind review plus paper
     sessions.add_files(f.actor(ag), s, [a.id])
     transition(cfg, s, "draw", f.actor(ag))
-    chair = next(m for m in s.members if m.role == "chair")
+    return cfg, s, ag, a
+
+
+def chair_and_present(s: ReviewSession):
     active = [m for m in s.members if m.status == "active"]
-    transition(cfg, s, "open_voting", f.actor(chair.expert.user), present=[m.id for m in active])
-    for m in active:
-        sessions.cast_ballot(f.actor(m.expert.user), s, {s.items[0].id: "yes"})
+    return next(m for m in active if m.role == "chair"), [m.id for m in active]
+
+
+@pytest.mark.rule("CF-WIN-3", "CF-MODE-3", "CF-EXP-1", "BJ-VOTE-1")
+def test_chifeng_file_goes_through_county_hr_to_a_blind_session_and_a_ballot(ctx):
+    cfg, s, ag, a = chifeng_session()
+    assert s.blind  # the plan's mode: online blind review plus paper
+    with time_machine.travel(at(2026, 9, 1, 9), tick=False):
+        transition(cfg, s, "file_plan", f.actor(ag))
+    chair, present = chair_and_present(s)
+    transition(cfg, s, "open_voting", f.actor(chair.expert.user), present=present)
+    for m in s.members:
+        if m.id in present:
+            sessions.cast_ballot(f.actor(m.expert.user), s, {s.items[0].id: "yes"})
     transition(cfg, s, "close", f.actor(chair.expert.user))
     assert db.session.get(Application, a.id).status == Status.passed.value
+
+
+@pytest.mark.rule("CF-PLAN-2")
+def test_chifeng_plan_is_filed_no_later_than_a_week_before_the_meeting(ctx):
+    cfg, s, ag, _a = chifeng_session()
+    assert cfg.policies.plan_filing_days_before == 7
+    assert sessions.plan_filing_due(cfg, s) == date(2026, 9, 8)
+    chair, present = chair_and_present(s)
+    with pytest.raises(Invalid, match="评审实施方案尚未备案，不能开始表决"):
+        transition(cfg, s, "open_voting", f.actor(chair.expert.user), present=present)
+    with time_machine.travel(at(2026, 9, 8, 23, 59, 59), tick=False):
+        with pytest.raises(Forbidden):  # the agency files, not the panel
+            transition(cfg, s, "file_plan", f.actor(chair.expert.user))
+        transition(cfg, s, "file_plan", f.actor(ag))  # seven days before: still in time
+    assert s.plan_filed_at == at(2026, 9, 8, 23, 59, 59)
+    with time_machine.travel(at(2026, 9, 9, 0, 0, 0), tick=False):  # six days before: too late
+        with pytest.raises(Invalid) as refused:
+            transition(cfg, s, "file_plan", f.actor(ag))
+    assert str(refused.value) == ("评审实施方案须在评审会召开7日前备案（不晚于2026-09-08），"
+                                  "评审会定于2026-09-15召开，已不能备案。")
+    db.session.expire_all()
+    assert s.plan_filed_at == at(2026, 9, 8, 23, 59, 59)
+    filings = db.session.scalars(sa.select(AuditEvent.at).filter_by(
+        subject_type="review_sessions", subject_id=s.id, action="file_plan")).all()
+    assert filings == [at(2026, 9, 8, 23, 59, 59)]
+    transition(cfg, s, "open_voting", f.actor(chair.expert.user), present=present)
+    assert s.status == SessionStatus.voting.value
+
+    empty = sessions.create_session(cfg, f.actor(ag), committee_id=s.committee_id,
+                                    plan_id=s.plan_id, series="engineering", level="intermediate",
+                                    specialties=[], panel_size=5, held_on=date(2026, 10, 20))
+    with time_machine.travel(at(2026, 9, 9, 9), tick=False):
+        with pytest.raises(Invalid, match="申报人员名单"):  # the plan lists who is reviewed
+            transition(cfg, empty, "file_plan", f.actor(ag))
+
+
+@pytest.mark.rule("CF-PLAN-2")
+def test_plan_filing_lead_time_is_tenant_data(agency):
+    apps, _ = recommended(1)
+    s = new_session(agency, apps)  # Beijing: meets on 20 Nov 2026, no filing asked for
+    assert CFG().policies.plan_filing_days_before is None
+    assert sessions.plan_filing_due(CFG(), s) is None
+    with time_machine.travel(at(2026, 11, 1, 9), tick=False):
+        with pytest.raises(Invalid, match="无需备案"):
+            transition(CFG(), s, "file_plan", f.actor(agency))
+    ten = replace(CFG(), policies=CFG().policies.model_copy(
+        update={"plan_filing_days_before": 10}))
+    assert sessions.plan_filing_due(ten, s) == date(2026, 11, 10)
+    with time_machine.travel(at(2026, 11, 11, 0, 0, 0), tick=False):
+        with pytest.raises(Invalid, match="10日前"):
+            transition(ten, s, "file_plan", f.actor(agency))
+    with time_machine.travel(at(2026, 11, 10, 23, 59, 59), tick=False):
+        transition(ten, s, "file_plan", f.actor(agency))
+    assert s.plan_filed_at == at(2026, 11, 10, 23, 59, 59)

@@ -1,7 +1,8 @@
 """Tier reports (CF-REPORT-1): a Chifeng county HR office forwards files of two levels and
-several series and specialties, then generates its 花名册 — one .xlsx per level, grouped by
-series then specialty — and its 岗位数及申报人数统计表; every row names the reviewer, the
-opinion and the date of this office's step (CF-UNIT-1). Only that office can download them."""
+several series and specialties, then generates its 推荐报告 (PDF), its 花名册 — one .xlsx per
+level, grouped by series then specialty — and its 岗位数及申报人数统计表; every row names the
+reviewer, the opinion and the date of this office's step (CF-UNIT-1). Only that office can
+download them."""
 import io
 from pathlib import Path
 
@@ -9,10 +10,12 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from app.extensions import db
 from app.models import Application, JobRun, Org
 from app.models.reports import TierReport
+from app.workflow.reports import generate, path_of
 from app.workflow.transitions import transition
 
 from . import factories as f
@@ -43,9 +46,24 @@ def _to_county_hr(a) -> None:
     assert holder_code(a) == HR
 
 
-def _rows(data: bytes) -> list[tuple]:
-    ws = load_workbook(io.BytesIO(data)).active
+def _rows(data: bytes, sheet: str | None = None) -> list[tuple]:
+    wb = load_workbook(io.BytesIO(data))
+    ws = wb[sheet] if sheet else wb.active
     return [tuple(c for c in row) for row in ws.iter_rows(values_only=True)]
+
+
+def _pdf_lines(data: bytes) -> list[str]:
+    return [line for page in PdfReader(io.BytesIO(data)).pages
+            for line in page.extract_text().splitlines()]
+
+
+def _fonts(data: bytes) -> set[str]:
+    page = PdfReader(io.BytesIO(data)).pages[0]
+    return {str(font.get_object()["/BaseFont"]) for font in page["/Resources"]["/Font"].values()}
+
+
+def _between(lines: list[str], first: str, last: str) -> list[str]:
+    return lines[lines.index(first) + 1:lines.index(last)]
 
 
 @pytest.fixture
@@ -94,12 +112,13 @@ def test_county_hr_rosters_one_file_per_level_grouped_by_series_then_specialty(
         assert (run.status, run.rows_changed) == ("done", 6)
         reports = db.session.scalars(sa.select(TierReport).order_by(TierReport.id)).all()
         assert {(r.kind, r.level, r.rows) for r in reports} == {
-            ("roster", "associate_senior", 3), ("roster", "senior", 3), ("statistics", None, 6)}
+            ("roster", "associate_senior", 3), ("roster", "senior", 3), ("report", None, 6),
+            ("statistics", None, 6)}
         assert all(r.job_run_id == run.id for r in reports)
         folder = Path(app.config["UPLOAD_DIR"]) / T / "reports"
         assert all((folder / r.stored_name).is_file() for r in reports)
         ids = {(r.kind, r.level): r.id for r in reports}
-    assert page.count(f"/{T}/office/reports/") == 3
+    assert page.count(f"/{T}/office/reports/") == 4
 
     resp = client.get(f"/{T}/office/reports/{ids[('roster', 'associate_senior')]}")
     assert resp.status_code == 200
@@ -127,30 +146,80 @@ def test_county_hr_rosters_one_file_per_level_grouped_by_series_then_specialty(
     assert all(r[5] == "正高级" for r in senior if isinstance(r[0], int))
 
     stats = _rows(client.get(f"/{T}/office/reports/{ids[('statistics', None)]}").data)
-    assert stats[2] == ("序号", "系列", "申报级别", "岗位数", "申报人数")
-    counts = {(r[1], r[2]): r[4] for r in stats[3:] if isinstance(r[0], int)}
+    assert stats[2] == ("序号", "工作单位", "申报级别", "岗位数", "现聘人数", "空缺岗位数", "申报人数")
+    assert stats[-1][1] == "合计" and stats[-1][6] == 6
+    by_series = _rows(client.get(f"/{T}/office/reports/{ids[('statistics', None)]}").data,
+                      sheet="按系列")
+    counts = {(r[1], r[2]): r[3] for r in by_series[1:] if isinstance(r[0], int)}
     assert counts == {("工程", "正高级"): 1, ("工程", "副高级"): 3, ("经济", "正高级"): 1,
                       ("会计", "正高级"): 1}
-    assert all(r[3] is None for r in stats[3:])
-    assert stats[-1][1] == "合计" and stats[-1][4] == 6
+    assert by_series[-1][1:] == ("合计", None, 6)
+
+
+@pytest.mark.rule("CF-REPORT-1", "CF-UNIT-1")
+def test_recommendation_report_pdf_counts_lists_and_leaves_room_to_sign_and_seal(
+        app, client, forwarded):
+    client.post(f"/{T}/office/reports", data={"plan": forwarded})
+    with app.app_context():
+        report = db.session.scalar(sa.select(TierReport).filter_by(kind="report"))
+        assert report.filename == "2026年度赤峰市高级职称评审-推荐报告.pdf"
+        assert (report.rows, report.level) == (6, None) and report.stored_name.endswith(".pdf")
+        report_id = report.id
+    resp = client.get(f"/{T}/office/reports/{report_id}")
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+    assert "attachment" in resp.headers["Content-Disposition"]
+    assert any(font.endswith("+WenQuanYi-Micro-Hei") for font in _fonts(resp.data))  # CJK subset
+    lines = _pdf_lines(resp.data)
+    assert lines[:4] == ["2026年度职称评审推荐报告", "评审计划：2026年度赤峰市高级职称评审",
+                         "报送单位：敖汉旗人力资源和社会保障局", "报告日期：2026年7月2日"]
+    # Per level, highest first: how many this office forwards in each series.
+    assert _between(lines, "一、推荐人数", "二、推荐人员名单") == [
+        "申报级别 系列 推荐人数", "正高级 工程 1", "经济 1", "会计 1", "小计 3",
+        "副高级 工程 3", "小计 3", "合计 6"]
+    # Who, in the rosters' order, with this office's opinion, reviewer and date (CF-UNIT-1).
+    listed = _between(lines, "二、推荐人员名单", "以上人员的申报材料经本单位审核，推荐意见、审核人及审核日期如表所列。")
+    assert listed[0] == "序号 姓名 工作单位 系列 专业 申报级别 推荐意见 审核人 审核日期"
+    assert listed[1:] == [
+        f"{n} {name} 敖汉某机械公司 {series} {specialty}{level} 同意推荐{name} 何平 2026-07-02"
+        for n, (name, series, specialty, level) in enumerate([
+            ("丁工", "工程", "机械 ", "正高级"), ("丙经", "经济", "", "正高级"),
+            ("戊会", "会计", "", "正高级"), ("乙工", "工程", "机械 ", "副高级"),
+            ("己工", "工程", "机械 ", "副高级"), ("甲工", "工程", "水利 ", "副高级")], 1)]
+    assert not any("庚未报" in line for line in lines)
+    sign = lines[lines.index("经办人（签字）： 负责人（签字）："):]
+    assert sign[1:4] == ["（单位盖章）", "敖汉旗人力资源和社会保障局", "2026年7月2日"]
+
+
+@pytest.mark.rule("CF-REPORT-1")
+def test_an_office_that_forwarded_nobody_still_reports_so(ctx):
+    office, plan = f.org(T, HR), f.plan(T, PLAN)
+    with time_machine.travel(at(2026, 7, 15, 9), tick=False):
+        made = generate(cfg(), T, office.tenant_id, office.id, plan.id)
+    assert [(r.kind, r.rows) for r in made] == [("report", 0), ("statistics", 0)]
+    lines = _pdf_lines(path_of(T, made[0].stored_name).read_bytes())
+    assert "本单位在2026年度赤峰市高级职称评审中未推荐申报人员。" in lines
+    assert "报告日期：2026年7月15日" in lines and "（单位盖章）" in lines
+    assert not any(line.startswith("一、推荐人数") for line in lines)
 
 
 @pytest.mark.rule("CF-REPORT-1")
 def test_only_the_generating_office_downloads_its_reports(app, client, login, forwarded):
     client.post(f"/{T}/office/reports", data={"plan": forwarded})
     with app.app_context():
-        report_id = db.session.scalar(sa.select(TierReport.id).limit(1))
-    assert client.get(f"/{T}/office/reports/{report_id}").status_code == 200
+        ids = db.session.scalars(sa.select(TierReport.id)).all()
+        pdf_id = db.session.scalar(sa.select(TierReport.id).filter_by(kind="report"))
+    assert len(ids) == 4 and pdf_id in ids
+    assert all(client.get(f"/{T}/office/reports/{i}").status_code == 200 for i in ids)
     client.post(f"/{T}/logout")
     login(T, "u-cf-hr-songshan")
-    assert client.get(f"/{T}/office/reports/{report_id}").status_code == 404
-    assert f"/office/reports/{report_id}" not in client.get(
-        f"/{T}/office/reports").get_data(as_text=True)
+    assert [client.get(f"/{T}/office/reports/{i}").status_code for i in ids] == [404] * 4
+    page = client.get(f"/{T}/office/reports").get_data(as_text=True)
+    assert not any(f"/office/reports/{i}" in page for i in ids)
     client.post(f"/{T}/logout")
     with app.app_context():
         f.make_user("beijing", "bj-office", "hr_officer", BJ_OFFICE)
     login("beijing", "bj-office")
-    assert client.get(f"/beijing/office/reports/{report_id}").status_code == 404
+    assert [client.get(f"/beijing/office/reports/{i}").status_code for i in ids] == [404] * 4
 
 
 @pytest.mark.rule("CF-REPORT-1")
@@ -176,5 +245,32 @@ def test_report_job_runs_on_a_real_worker_with_progress(app, client, forwarded, 
         assert job.meta["done"] == job.meta["total"] == 6
         db.session.expire_all()
         assert db.session.get(JobRun, run.id).status == "done"
-        assert db.session.scalar(sa.select(sa.func.count(TierReport.id))) == 3
+        assert db.session.scalar(sa.select(sa.func.count(TierReport.id))) == 4
         q.delete(delete_jobs=True)
+
+
+@pytest.mark.rule("CF-POL-5", "CF-POL-9", "CF-REPORT-1")
+def test_separate_groups_close_the_roster_and_declared_posts_fill_the_statistics(
+        app, forwarded):
+    from app.models.quotas import UnitPosts
+    with app.app_context():
+        firm = f.org(T, "cf-firm")
+        db.session.add(UnitPosts(tenant_id=firm.tenant_id, org_id=firm.id, year=2026,
+                                 level="associate_senior", posts=5, holders=2))
+        yi = db.session.scalar(sa.select(Application).where(
+            Application.basic["name"].as_string() == "乙工"))
+        yi.policy = "non_public"
+        db.session.commit()
+        made = generate(cfg(), T, firm.tenant_id, f.org(T, HR).id, forwarded)
+        db.session.commit()
+        by_kind = {(r.kind, r.level): r.stored_name for r in made}
+        roster = load_workbook(path_of(T, by_kind[("roster", "associate_senior")])).active
+        body = [r for r in roster.iter_rows(min_row=4, values_only=True)]
+        shape = [r[0] if not isinstance(r[0], int) else r[1] for r in body]
+        # The non-public file is listed last, in its own group, under its series again.
+        assert shape == ["系列：工程", "专业：机械", "己工", "专业：水利", "甲工",
+                         "单独分组：非公有制领域专业技术人员直接申报", "系列：工程", "专业：机械", "乙工"]
+        stats = load_workbook(path_of(T, by_kind[("statistics", None)])).active
+        rows = [r for r in stats.iter_rows(min_row=4, values_only=True) if isinstance(r[0], int)]
+        assert [r[1:] for r in rows] == [("敖汉某机械公司", "正高级", None, None, None, 3),
+                                         ("敖汉某机械公司", "副高级", 5, 2, 3, 3)]

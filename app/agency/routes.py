@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from . import bp
 from .forms import ExpertForm, FilingForm, SessionForm
 from .. import uploads
+from ..jobs.deadlines import schedule_sweep
 from ..extensions import db
 from ..models import Committee, Expert, ReviewSession, Role, Status
 from ..models.results import Publication
@@ -87,6 +88,8 @@ def act(app_id, action):
     except TransitionError as e:
         flash_error(e)
     else:
+        if action == "agency_return":  # committed: the correction deadline gets its close job
+            schedule_sweep(g.tenant_id, "corrections", app.correction_due)
         flash(_("已办理。"), "ok")
         return redirect(url_for(".inbox"), 303)
     return redirect(url_for(".check", app_id=app.id), 303)
@@ -210,18 +213,20 @@ def session_detail(session_id):
     publication = db.session.scalar(sa.select(Publication).filter_by(session_id=s.id))
     return render_page("agency/session.html", s=s, addable=sessions.eligible_files(s), late=late,
                        candidates=cands, excluded=excluded, names=names, replay_ok=replay_ok,
-                       recount=recount, kinds=records.KINDS, publication=publication)
+                       recount=recount, kinds=records.KINDS, publication=publication,
+                       plan_due=sessions.plan_filing_due(g.tenant, s))
 
 
 @bp.route("/sessions/<int:session_id>/<action>", methods=["POST"])
 def session_act(session_id, action):
-    """add files, draw, replace a member, upload a recording or minutes."""
+    """add files, file the implementation plan, draw, replace a member, upload a recording or
+    minutes."""
     s = _mine(ReviewSession, session_id)
     try:
         if action == "add":
             sessions.add_files(_actor(), s, request.form.getlist("app", type=int))
-        elif action == "draw":
-            transition(g.tenant, s, "draw", _actor(),
+        elif action in ("file_plan", "draw"):
+            transition(g.tenant, s, action, _actor(),
                        expected_version=request.form.get("version", type=int))
         elif action == "replace":
             member = next((m for m in s.members if m.id == request.form.get("member", type=int)),

@@ -27,6 +27,14 @@ class BasicForm(FlaskForm):
                              render_kw={"placeholder": "2025"})
     intl_qualification = SelectField(_l("国际职业资格（如有）"), choices=[], validate_choice=False)
     classified = BooleanField(_l("涉密人员（只能参加线下纸质评审）"))
+    # The preferential policy applied under (CF-POL-1…7); "" is the ordinary rules.
+    policy = SelectField(_l("申报政策"), choices=[], validate_choice=False)
+    current_level = SelectField(_l("现职称级别"), choices=[], validate_choice=False)
+    title_on = DateField(_l("取得现职称日期"), validators=[Optional()],
+                         render_kw={"placeholder": "2018-12-31"})
+    township_months = IntegerField(_l("本年度服务苏木乡镇、嘎查村累计月数"), validators=[Optional()])
+    township_years = IntegerField(_l("取得现职称后累计服务苏木乡镇、嘎查村年限（年）"),
+                                  validators=[Optional()])
 
 
 class UploadForm(FlaskForm):

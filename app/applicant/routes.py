@@ -11,7 +11,7 @@ from ..models import Conflict, Role
 from ..tenancy import label
 from ..web import client_ip, flash_error, render_page
 from ..workflow import applications as svc
-from ..workflow import eligibility, profiles, queries
+from ..workflow import eligibility, policies, profiles, queries
 from ..workflow.actors import Actor
 from ..workflow.errors import TransitionError
 from ..workflow.sessions import declare_conflict
@@ -66,14 +66,20 @@ def _page(app, fragment=None, **extra):
     basic = BasicForm(data={**(app.basic or {}), "poge": app.poge, "exam_passed": app.exam_passed,
                             "exam_year": (app.basic or {}).get("exam_year"),
                             "intl_qualification": app.intl_qualification or "",
-                            "birth_date": queries.parse_date(app.basic.get("birth_date"))})
+                            "birth_date": queries.parse_date(app.basic.get("birth_date")),
+                            "title_on": queries.parse_date(app.basic.get("title_on")),
+                            "policy": app.policy or ""})
     basic.intl_qualification.choices = [("", "—")] + [
         (q.code, label(q)) for q in g.tenant.policies.international_qualification]
+    basic.policy.choices = policies.choices(g.tenant, app.plan.code)
+    basic.current_level.choices = [("", "—")] + [(lv.code, label(lv))
+                                                 for lv in g.tenant.tenant.levels]
     upload = UploadForm()
     upload.material.choices = [(m.code, label(m)) for m in g.tenant.checklist.material]
     ctx = dict(app=app, basic_form=basic, upload_form=upload, fields=svc.SECTION_FIELDS,
                titles=svc.SECTION_TITLES, problems=eligibility.problems(g.tenant, app),
-               required=eligibility.required_materials(g.tenant, app), **extra)
+               required=eligibility.required_materials(g.tenant, app),
+               verdict=policies.assess(g.tenant, app), **extra)
     return render_page("applicant/detail.html", fragment, **ctx)
 
 
@@ -100,12 +106,19 @@ def save_basic(app_id):
     form = BasicForm()
     try:
         if not form.validate():
-            raise TransitionError(_("考试合格年份应为四位年份。") if form.exam_year.errors
-                                  else _("出生日期格式应为年-月-日。"))
+            raise TransitionError(_basic_error(form))
         svc.save_basic(g.tenant, app, _actor(), form.data)
     except TransitionError as e:
         return _after(app, "applicant/_basic.html", "basic", e)
     return _after(app, "applicant/_basic.html", "basic")
+
+
+def _basic_error(form: BasicForm) -> str:
+    if form.exam_year.errors:
+        return _("考试合格年份应为四位年份。")
+    if form.township_months.errors or form.township_years.errors:
+        return _("服务苏木乡镇、嘎查村的月数和年限应填写整数。")
+    return _("日期格式应为年-月-日。") if form.title_on.errors else _("出生日期格式应为年-月-日。")
 
 
 @bp.route("/applications/<int:app_id>/entries/<section>", methods=["POST"])

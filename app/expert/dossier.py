@@ -15,7 +15,7 @@ from ..models import (
     Score, SessionItem,
 )
 from ..uploads import ALLOWED
-from ..workflow.applications import SECTION_FIELDS, SECTION_TITLES
+from ..workflow.applications import SECTION_FIELDS, SECTION_TITLES, entry_text
 
 # Per section, the fields a blind reviewer sees: no employer (work.org_name), no co-authors
 # (papers.coauthors), no project members (projects.members).
@@ -128,7 +128,7 @@ def dossier(cfg, item: SessionItem, blind: bool) -> Dossier:
     for section, fields in SECTION_FIELDS.items():
         keys = BLIND_FIELDS.get(section, ()) if blind else tuple(f[0] for f in fields)
         columns = [(k, lbl) for k, lbl, _req in fields if k in keys]
-        rows = [[_redact(e.data.get(k), hidden) for k, _ in columns]
+        rows = [[_redact(entry_text(k, e.data.get(k)), hidden) for k, _ in columns]
                 for e in app.entries if e.section == section]
         if rows and columns:
             out.sections.append((SECTION_TITLES[section], [lbl for _, lbl in columns], rows))

@@ -1,5 +1,5 @@
-"""Tier reports on RQ (CF-REPORT-1): one job writes an office's spreadsheets for one plan,
-reporting rows done / total in the job's meta and in its JobRun row."""
+"""Tier reports on RQ (CF-REPORT-1): one job writes an office's report and spreadsheets for one
+plan, reporting rows done / total in the job's meta and in its JobRun row."""
 from __future__ import annotations
 
 from flask import current_app
@@ -13,7 +13,7 @@ from . import worker_app
 
 
 def build_tier_report(slug: str, org_id: int, plan_id: int, run_id: int | None = None) -> int:
-    """RQ job: generate the rosters and statistics table; returns the number of rows written."""
+    """RQ job: generate the report, rosters and statistics table; returns the rows written."""
     with worker_app().app_context(), tenant_scope(slug):
         from flask import g
 

@@ -7,6 +7,7 @@ from .orgs import Committee, Org, OrgStatus, Tenant
 from .people import PersonType, Role, User
 from .plans import Plan, PlanWindow, ReviewMode, Stage
 from . import certificates, fees, notify, paper, reports, results  # noqa: F401  (their tables)
+from .quotas import QuotaAllocation, UnitPosts
 from .review import (
     BallotReceipt, BallotVote, Conflict, Expert, ExpertRole, MemberStatus, PanelMember,
     ReviewSession, Score, SessionFile, SessionItem, SessionStatus,
@@ -18,4 +19,5 @@ __all__ = [
     "OPEN_FOR_EDIT", "Application", "Attachment", "AuditEvent", "Committee", "Entry", "JobRun",
     "Org", "OrgStatus", "PersonType", "Plan", "PlanWindow", "ReviewMode", "ReviewStep", "Role",
     "Section", "Stage", "Status", "Tenant", "User", "utcnow",
+    "QuotaAllocation", "UnitPosts",
 ]

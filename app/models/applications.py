@@ -72,6 +72,11 @@ class Application(db.Model):
     correction_due: Mapped[date | None] = mapped_column(sa.Date)
     notice_starts_on: Mapped[date | None] = mapped_column(sa.Date)
     notice_ends_on: Mapped[date | None] = mapped_column(sa.Date)
+    # The close (a job_runs id) that last moved the file at a deadline, and the state it left:
+    # a close audits exactly the rows it marked. No foreign key: PostgreSQL would check it once
+    # per moved row.
+    closed_by_run_id: Mapped[int | None]
+    closed_from: Mapped[str | None] = mapped_column(sa.String(20))
     submitted_at = mapped_column(UTCDateTime, nullable=True)
     created_at = mapped_column(UTCDateTime, default=utcnow)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

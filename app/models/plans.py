@@ -68,6 +68,9 @@ class PlanWindow(db.Model):
     stage: Mapped[str] = mapped_column(sa.String(30))
     opens_on: Mapped[date] = mapped_column(sa.Date)
     closes_on: Mapped[date] = mapped_column(sa.Date)
+    # The tenant admin who last moved closes_on in the portal: the tenant file no longer
+    # rewrites that date on start-up (see tenancy.sync).
+    closes_set_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
     plan = relationship("Plan", back_populates="windows")
 

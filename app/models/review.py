@@ -82,6 +82,8 @@ class ReviewSession(db.Model):
     blind: Mapped[bool] = mapped_column(default=False)
     panel_size: Mapped[int]
     held_on: Mapped[date]
+    # CF-PLAN-2: when the agency filed the review's implementation plan (评审实施方案).
+    plan_filed_at = mapped_column(UTCDateTime, nullable=True)
     status: Mapped[str] = mapped_column(sa.String(10), default=SessionStatus.draft.value)
     version: Mapped[int] = mapped_column(default=1)
     # The draw, kept so it can be audited and replayed: seed and ordered candidate ids.

@@ -110,8 +110,9 @@ def verify_staff(user_id):
 
 @bp.route("/reports", methods=["GET", "POST"])
 def reports():
-    """Tier reports (CF-REPORT-1): choose a plan, generate the rosters and statistics table of
-    what this office has forwarded, follow the job and download the archived files."""
+    """Tier reports (CF-REPORT-1): choose a plan, generate the recommendation report, rosters
+    and statistics table of what this office has forwarded, follow the job and download the
+    archived files."""
     from ..jobs.reports import enqueue, progress_of
     from ..workflow import reports as tier_reports
     plans = queries.plans(g.tenant_id)
@@ -147,4 +148,4 @@ def report_download(report_id):
     if not path.is_file():
         abort(404)
     return send_file(path, download_name=report.filename, as_attachment=True, max_age=0,
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                     mimetype=tier_reports.mimetype_of(report))

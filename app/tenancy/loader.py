@@ -9,6 +9,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .schema import (
+    POLICY_PARAMS,
     CalendarFile, ChecklistFile, DemoFile, DirectoryFile, OrgKind, OrgsFile, PlansFile, PoliciesFile,
     RoutingFile, TenantFile, Tier,
 )
@@ -102,6 +103,52 @@ def _check_route_rules(f: Path, routing: RoutingFile, tenant: TenantFile) -> Non
                        f"unknown value(s) {sorted(map(str, set(wanted) - known[key]))}")
 
 
+def _check_quotas(f: Path, policies: PoliciesFile, tenant: TenantFile, org_codes: dict) -> None:
+    """Post-structure kinds the tenant has; review quotas on a known series and level, shared
+    out by an office in orgs.toml, one per code."""
+    kinds = set(policies.post_structure_kinds) - set(tenant.employer_kinds)
+    unknown = sorted(k.value for k in kinds)
+    _check(f, "post_structure_kinds", not unknown, f"unknown employer kind(s) {unknown}")
+    codes = [q.code for q in policies.review_quota]
+    for i, q in enumerate(policies.review_quota):
+        series = next((s for s in tenant.series if s.code == q.series), None)
+        _check(f, f"review_quota.{i}.code", codes.count(q.code) == 1, f"{q.code!r} is repeated")
+        _check(f, f"review_quota.{i}.series", series is not None, f"unknown series {q.series!r}")
+        _check(f, f"review_quota.{i}.level", q.level in series.levels,
+               f"{q.level!r} is not a level of series {q.series!r}")
+        office = org_codes.get(q.allocator)
+        _check(f, f"review_quota.{i}.allocator",
+               office is not None and office.kind in (OrgKind.department, OrgKind.hr_bureau),
+               f"{q.allocator!r} is not a department or hr_bureau in orgs.toml")
+
+
+def _check_policy_rules(f: Path, policies: PoliciesFile, tenant: TenantFile,
+                        plans: PlansFile) -> None:
+    """Preferential policies (五(三)–(六)): unique codes; params, tracks and progression naming
+    levels, series and specialties the tenant has; reserved plans that exist, one policy each."""
+    levels = {lv.code for lv in tenant.levels}
+    known = {"levels": levels, "series": {s.code for s in tenant.series},
+             "specialties": {sp.code for s in tenant.series for sp in s.specialties}}
+    plan_codes = {p.code for p in plans.plan}
+    codes = [r.code for r in policies.policy]
+    reserved = [c for r in policies.policy for c in r.plans]
+    for i, r in enumerate(policies.policy):
+        _check(f, f"policy.{i}.code", codes.count(r.code) == 1, f"{r.code!r} is repeated")
+        for key, vocab in POLICY_PARAMS[r.kind].items():
+            bad = sorted(set(r.params[key]) - known[vocab]) if vocab in known else []
+            _check(f, f"policy.{i}.params.{key}", not bad, f"unknown {vocab} {bad}")
+        for j, t in enumerate(r.tracks):
+            _check(f, f"policy.{i}.tracks.{j}.level", t.level in levels,
+                   f"unknown level {t.level!r}")
+        _check(f, f"policy.{i}.plans", set(r.plans) <= plan_codes,
+               f"unknown plan(s) {sorted(set(r.plans) - plan_codes)}")
+        _check(f, f"policy.{i}.plans", all(reserved.count(c) == 1 for c in r.plans),
+               "a plan is reserved for one policy only")
+    if policies.progression is not None:
+        bad = sorted(set(policies.progression.years) - levels)
+        _check(f, "progression.years", not bad, f"unknown level(s) {bad}")
+
+
 def load_tenant(folder: Path) -> TenantConfig:
     folder = Path(folder)
     tenant = _read(folder / "tenant.toml", TenantFile)
@@ -171,6 +218,8 @@ def load_tenant(folder: Path) -> TenantConfig:
         issuer = org_codes.get(policies.certificates.issuer)
         _check(pol, "certificates.issuer", issuer is not None and issuer.kind == OrgKind.hr_bureau,
                f"{policies.certificates.issuer!r} is not an hr_bureau in orgs.toml")
+    _check_quotas(pol, policies, tenant, org_codes)
+    _check_policy_rules(pol, policies, tenant, plans)
     return TenantConfig(folder.name, folder, tenant, orgs, plans, routing, checklist, policies,
                         directory, calendars, demo)
 

@@ -54,6 +54,8 @@ class Condition(str, Enum):
     exam_required = "exam_required"
     intl_qualification = "intl_qualification"
     high_skill = "high_skill"
+    # Unless the chosen preferential policy waives continuing education (CF-POL-4, CF-POL-5).
+    continuing_education = "continuing_education"
 
 
 class StepKind(str, Enum):
@@ -242,6 +244,55 @@ class PolicyKind(str, Enum):
     pandemic_frontline = "pandemic_frontline"  # 疫情防控一线医务人员
 
 
+class EducationLevel(str, Enum):
+    """学历层次, lowest first; an education entry records one."""
+    secondary = "secondary"          # 中专及以下
+    college = "college"              # 大学专科（大专）
+    bachelor = "bachelor"            # 大学本科
+    postgraduate = "postgraduate"    # 研究生
+
+
+class WorkPlace(str, Enum):
+    """Where a work-history entry was served, lowest tier first."""
+    township = "township"   # 苏木乡镇、嘎查村
+    county = "county"       # 旗县区
+    city = "city"           # 市级及以上，本省区内
+    outside = "outside"     # 外省（区、市）
+
+
+# What each policy kind reads from `params`: key → "int", or the vocabulary of its list of codes
+# (closed ones are checked here, tenant ones — series, specialties, levels — by the loader).
+POLICY_PARAMS: dict[PolicyKind, dict[str, str]] = {
+    PolicyKind.directed: {"series": "series", "specialties": "specialties",
+                          "employer_tiers": "tiers"},
+    PolicyKind.long_service: {"county_years": "int", "township_years": "int"},
+    PolicyKind.township_graduate: {"employer_kinds": "employer_kinds"},
+    PolicyKind.township_service: {"home_places": "places", "months": "int", "years": "int",
+                                  "early_years": "int"},
+    PolicyKind.non_public: {"employer_kinds": "employer_kinds", "region_years": "int"},
+    PolicyKind.green_channel: {"levels": "levels"},
+    PolicyKind.pandemic_frontline: {"series": "series"},
+}
+POLICY_TRACKS = {PolicyKind.township_graduate, PolicyKind.non_public}
+_VOCABULARIES = {"tiers": {t.value for t in Tier}, "places": {p.value for p in WorkPlace},
+                 "employer_kinds": {k.value for k in EmployerKind}}
+
+
+class PolicyTrack(Strict):
+    """Graduates of `education` (or higher) with `years` of professional work may apply for
+    `level` (a level code)."""
+    education: EducationLevel
+    years: int = Field(ge=0, le=60)
+    level: str
+
+
+class Progression(Strict):
+    """Rank-by-rank application (逐级申报): from `from_rank` up, an applicant holds the title one
+    rank below, for `years[level]` years where given (counted to the level's application close)."""
+    from_rank: int = Field(ge=2, le=5)
+    years: dict[str, int] = {}
+
+
 class PolicyRule(Named):
     kind: PolicyKind
     # Not counted against the unit's post-structure ratio or post numbers.
@@ -254,8 +305,53 @@ class PolicyRule(Named):
     separate_group: bool = False
     # Continuing-education hours are not required.
     waives_continuing_education: bool = False
-    # Kind-specific figures (years, months, education levels...), read by the engine rule.
+    # Kind-specific figures (years, months, education levels...), read by the engine rule;
+    # POLICY_PARAMS names what each kind reads.
     params: dict[str, int | str | list[str]] = {}
+    # Not bound by rank-by-rank progression (逐级申报): applies without the title one rank below.
+    direct: bool = False
+    # Education and years that open a level (e.g. 本科 + 5 years → 中级); kinds in POLICY_TRACKS.
+    tracks: list[PolicyTrack] = []
+    # Plans of a separately listed quota (比例单列): the policy is offered only in these plans,
+    # and these plans take only applications under it.
+    plans: list[str] = []
+
+    @model_validator(mode="after")
+    def _params_fit_kind(self):
+        wanted = POLICY_PARAMS[self.kind]
+        missing = sorted(set(wanted) - set(self.params))
+        unknown = sorted(set(self.params) - set(wanted))
+        if missing or unknown:
+            raise ValueError(f"kind {self.kind.value!r}: params missing {missing}, "
+                             f"unknown {unknown}")
+        for key, vocab in wanted.items():
+            _check_param(key, vocab, self.params[key])
+        if bool(self.tracks) != (self.kind in POLICY_TRACKS):
+            need = "required" if self.kind in POLICY_TRACKS else "not read"
+            raise ValueError(f"kind {self.kind.value!r}: tracks are {need}")
+        return self
+
+
+def _check_param(key: str, vocab: str, value) -> None:
+    if vocab == "int":
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"params.{key}: expected a whole number ≥ 0")
+        return
+    if not isinstance(value, list):
+        raise ValueError(f"params.{key}: expected a list of codes")
+    closed = _VOCABULARIES.get(vocab)
+    if closed is not None and not set(value) <= closed:
+        raise ValueError(f"params.{key}: unknown value(s) {sorted(set(value) - closed)}")
+
+
+class ReviewQuota(Named):
+    """Places for one year, series and level, shared out by one office (CF-POL-8): no district
+    or unit sends more files into the review than the places it was given."""
+    year: int = Field(ge=2000, le=2100)
+    series: str
+    level: str
+    total: int = Field(ge=1)
+    allocator: str  # the office (an orgs.toml code) that shares the places out
 
 
 class PoliciesFile(Strict):
@@ -280,6 +376,7 @@ class PoliciesFile(Strict):
     renotice_after_agency_return: bool = False
     # Days the agency gives for corrections by default (the agency may set another date).
     correction_days: int = Field(default=10, ge=1, le=60)
+    plan_filing_days_before: int | None = Field(default=None, ge=1)  # CF-PLAN-2; None: not filed
     expert_retirement_age: int = Field(default=60, ge=50, le=70)
     # BJ-FEE-1: only checked-and-paid files reach the committee.
     fee_required: bool = False
@@ -289,10 +386,18 @@ class PoliciesFile(Strict):
     # higher ones are accepted by the city HR bureau (0: the bureau accepts every result).
     self_filed_max_rank: int = Field(default=0, ge=0, le=5)
     public_notice_working_days: int = Field(default=5, ge=1)
+    reminder_days: list[Literal[tuple(range(1, 31))]] = Field(default=[], max_length=5)
     international_qualification: list[Qualification] = []
     certificates: CertificatePolicy | None = None
     # Preferential policies an applicant may apply under (五(三)–(六)).
     policy: list[PolicyRule] = []
+    # Ordinary applications proceed rank by rank; None: no such check.
+    progression: Progression | None = None
+    # CF-POL-9: employers of these kinds declare their posts per level and year, and recommend
+    # no more than their vacant posts at a level (empty: no unit is held to its posts).
+    post_structure_kinds: list[EmployerKind] = []
+    # CF-POL-8: review places capped per year, series and level.
+    review_quota: list[ReviewQuota] = []
 
 
 class CommitteeSeed(Named):
@@ -388,6 +493,28 @@ class DemoFee(Strict):
     instructions: str = ""
 
 
+class DemoPosts(Strict):
+    """A demo unit's posts at one level in the load day's year (CF-POL-9)."""
+    org: str
+    level: str
+    posts: int = Field(ge=0)
+    holders: int = Field(ge=0)
+
+
+class DemoAllocation(Strict):
+    """Places of a review quota given to a district or a unit (CF-POL-8)."""
+    quota: str
+    district: str | None = None
+    org: str | None = None
+    places: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _one_target(self):
+        if (self.district is None) == (self.org is None):
+            raise ValueError("an allocation names either a district or an org")
+        return self
+
+
 class DemoFile(Strict):
     password: str
     demo_plan: DemoPlan | None = None
@@ -396,3 +523,5 @@ class DemoFile(Strict):
     demo_application: list[DemoApplication] = []
     expert: list[DemoExpert] = []
     fee: list[DemoFee] = []
+    posts: list[DemoPosts] = []
+    allocation: list[DemoAllocation] = []

@@ -27,7 +27,8 @@ def sync_tenant(cfg: TenantConfig) -> Tenant:
     """Tenant row, offices from orgs.toml, committees, and the plans of plans/*.toml.
 
     Employers registered through the portal are left alone. A plan's windows are rewritten from
-    the file, so a date corrected in the file takes effect on the next start."""
+    the file, so a date corrected in the file takes effect on the next start, except a closing
+    date a tenant admin has moved in the portal (audited there), which stays as moved."""
     tenant = _upsert(Tenant, {"slug": cfg.slug}, {"name": cfg.name})
     db.session.flush()
     for seed in cfg.orgs.org:
@@ -51,19 +52,23 @@ def sync_tenant(cfg: TenantConfig) -> Tenant:
             "year": p.year, "name": p.name, "name_en": p.name_en, "levels": list(p.levels),
             "review_mode": p.review_mode, "is_demo": False,
             "mode_rules": [m.model_dump() for m in p.mode]})
-        set_windows(plan, {stage: (w.opens, w.closes) for stage, w in p.windows.items()})
+        set_windows(plan, {stage: (w.opens, w.closes) for stage, w in p.windows.items()},
+                    keep_admin_closes=True)
     db.session.commit()
     return tenant
 
 
-def set_windows(plan: Plan, windows: dict) -> None:
-    """Make the plan's windows exactly `windows` ({stage: (opens, closes)})."""
+def set_windows(plan: Plan, windows: dict, keep_admin_closes: bool = False) -> None:
+    """Make the plan's windows exactly `windows` ({stage: (opens, closes)}). With
+    `keep_admin_closes`, a closing date a tenant admin moved in the portal stays as moved."""
     existing = {w.stage: w for w in plan.windows}
     for stage, (opens, closes) in windows.items():
         w = existing.pop(stage, None)
         if w is None:
             plan.windows.append(PlanWindow(stage=stage, opens_on=opens, closes_on=closes))
+        elif keep_admin_closes and w.closes_set_by is not None:
+            w.opens_on = opens
         else:
-            w.opens_on, w.closes_on = opens, closes
+            w.opens_on, w.closes_on, w.closes_set_by = opens, closes, None
     for w in existing.values():
         plan.windows.remove(w)

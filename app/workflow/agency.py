@@ -16,7 +16,7 @@ def snapshot(app: Application) -> dict:
     return {
         "basic": {k: v for k, v in (app.basic or {}).items() if k != "name"},
         "flags": {"poge": app.poge, "exam_passed": app.exam_passed,
-                  "intl_qualification": app.intl_qualification},
+                  "intl_qualification": app.intl_qualification, "policy": app.policy},
         "entries": sorted(([e.section, e.data] for e in app.entries), key=repr),
         "attachments": sorted(([a.material, a.filename, a.sha256] for a in app.attachments),
                               key=repr),

@@ -14,6 +14,7 @@ from ..models import (
 )
 from .. import uploads
 from ..tenancy import label as item_label
+from . import policies
 from .actors import Actor
 from .calendar import now_local
 from .errors import Forbidden, Invalid
@@ -25,9 +26,11 @@ from .transitions import _refuse_closed, audit, office_stage_for
 # Fields of each list section: (key, label, required).
 SECTION_FIELDS: dict[str, list[tuple[str, object, bool]]] = {
     Section.education.value: [("school", _l("毕业院校"), True), ("major", _l("专业"), True),
-                              ("degree", _l("学历学位"), True), ("graduated_on", _l("毕业日期"), True)],
+                              ("degree", _l("学历学位"), True), ("graduated_on", _l("毕业日期"), True),
+                              ("edu_level", _l("学历层次"), False)],
     Section.work.value: [("org_name", _l("工作单位"), True), ("position", _l("岗位/职务"), True),
-                         ("start", _l("起始日期"), True), ("end", _l("结束日期（在职可空）"), False)],
+                         ("start", _l("起始日期"), True), ("end", _l("结束日期（在职可空）"), False),
+                         ("place", _l("工作地域"), False)],
     Section.papers.value: [("title", _l("论文题目"), True), ("journal", _l("刊物/出版社"), True),
                            ("year", _l("年份"), True), ("coauthors", _l("合作者"), False)],
     Section.awards.value: [("name", _l("奖项名称"), True), ("grade", _l("等级/排名"), True),
@@ -43,7 +46,15 @@ SECTION_TITLES = {
     Section.patents.value: _l("专利"), Section.projects.value: _l("项目"),
 }
 DATE_FIELDS = {"graduated_on", "start", "end"}
+# Fields chosen from a list (code → label), read by the preferential-policy rules (CF-POL-2…5).
+FIELD_CHOICES = {"edu_level": policies.EDUCATION_LABELS, "place": policies.PLACE_LABELS}
 MAX_FIELD = 200
+
+
+def entry_text(key: str, value) -> str:
+    """An entry field as the reader sees it: a listed choice by its label."""
+    choices = FIELD_CHOICES.get(key)
+    return str(choices.get(value, value)) if choices and value else (value or "")
 
 
 def own_application(tenant_id: int, user: User, app_id: int) -> Application | None:
@@ -119,7 +130,9 @@ def create_application(cfg, actor: Actor, user: User, *, plan_id: int, committee
                       committee_id=committee.id, series=series, level=level,
                       specialty=specialty or None, person_type=user.person_type or "professional",
                       employer_org_id=employer_id, association_org_id=association_id,
-                      basic={"name": user.name})
+                      basic={"name": user.name},
+                      # A plan of a separately listed quota takes only its policy (CF-POL-1).
+                      policy=policies.reserved_policy(cfg, plan.code))
     db.session.add(app)
     db.session.flush()
     audit(actor, "applications", app.id, "create", to_state=Status.draft.value, now=now)
@@ -149,6 +162,15 @@ def save_basic(cfg, app: Application, actor: Actor, data: dict) -> None:
         raise Invalid(_l("请从列表中选择国际职业资格。"))
     if data.get("gender") not in ("", None, "male", "female"):
         raise Invalid(_l("请选择性别。"))
+    policy = data.get("policy") or None
+    if policy not in policies.allowed(cfg, app.plan.code):
+        raise Invalid(_l("请从列表中选择申报政策。"))
+    current_level = data.get("current_level") or ""
+    if current_level and cfg.level(current_level) is None:
+        raise Invalid(_l("请从列表中选择现职称级别。"))
+    months, years = data.get("township_months"), data.get("township_years")
+    if not (0 <= (months or 0) <= 12 and 0 <= (years or 0) <= 60):
+        raise Invalid(_l("服务苏木乡镇、嘎查村的月数应在0至12之间，年限应在0至60之间。"))
     app.basic = {**(app.basic or {}), "gender": data.get("gender") or "",
                  "birth_date": data["birth_date"].isoformat() if data.get("birth_date") else "",
                  "current_title": (data.get("current_title") or "").strip()[:MAX_FIELD],
@@ -157,7 +179,12 @@ def save_basic(cfg, app: Application, actor: Actor, data: dict) -> None:
                  # The year the passing score of an exam-plus-review title was earned (CF-EXAM-1).
                  "exam_year": int(exam_year) if exam_year else None,
                  # Classified personnel are reviewed offline on paper only (CF-MODE-1).
-                 "classified": bool(data.get("classified"))}
+                 "classified": bool(data.get("classified")),
+                 # Rank by rank (逐级申报) and the township-service policy (CF-POL-4).
+                 "current_level": current_level,
+                 "title_on": data["title_on"].isoformat() if data.get("title_on") else "",
+                 "township_months": months, "township_years": years}
+    app.policy = policy
     app.poge = bool(data.get("poge"))
     app.exam_passed = bool(data.get("exam_passed"))
     app.intl_qualification = qual
@@ -184,6 +211,8 @@ def add_entry(cfg, app: Application, actor: Actor, section: str, form: dict) -> 
                 problems.append(_l("%(f)s格式应为年-月-日，如2020-07-01", f=label))
         elif value and key == "year" and not (value.isdigit() and 1950 <= int(value) <= 2100):
             problems.append(_l("%(f)s应为四位年份", f=label))
+        elif value and key in FIELD_CHOICES and value not in FIELD_CHOICES[key]:
+            problems.append(_l("请从列表中选择：%(f)s", f=label))
         data[key] = value
     if problems:
         raise Invalid(_l("未保存，请修改以下内容："), problems=problems)

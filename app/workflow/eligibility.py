@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from ..models import PersonType, ReviewMode, Section
 from ..tenancy import label
 from ..tenancy.schema import Condition
+from . import policies
 from .calendar import today_local
 from .integrity import active_record, barred_message
 from .routing import required_committee
@@ -93,6 +94,7 @@ def condition_holds(cfg, app, cond: Condition | None) -> bool:
         Condition.poge: app.poge,
         Condition.exam_required: _exam_required(cfg, app),
         Condition.intl_qualification: bool(app.intl_qualification),
+        Condition.continuing_education: not policies.waives_continuing_education(cfg, app),
     }[cond]
 
 
@@ -155,6 +157,7 @@ def problems(cfg, app) -> list:
     if Section.work.value not in have_sections:
         out.append(_l("请至少填写一条工作经历。"))
     out.extend(_after_close(app))
+    out.extend(policies.problems(cfg, app))  # CF-POL-1…7 and rank-by-rank progression
     counts = Counter(a.material for a in app.attachments)
     for m in required_materials(cfg, app):
         need = pol.poge.min_recommenders if (m.required_when == Condition.poge and pol.poge) \

@@ -32,6 +32,7 @@ FORM_MODES = (ReviewMode.online_blind.value, *PAPER_MODES)
 # 评审表 for every mode that has forms; 送审表 for the paper modes only.
 FORMS = {"review": _l("评审表"), "send": _l("送审表")}
 _HELD = (Status.submitted.value, Status.in_notice.value)
+RECORD_LOCALE = "zh_Hans_CN"  # forms and reports are records: always in the default language
 _CODE = re.compile(r"^([A-Z]{2})-(\d{1,10})-([0-9A-F]{6})$")
 
 
@@ -95,21 +96,28 @@ def _only_data():
     return URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
 
 
-def form_pdf(cfg, app: Application, kind: str) -> bytes:
-    """The 评审表 or 送审表 as a PDF, in Chinese, with the file code, its QR code and the checklist."""
+def record_pdf(template: str, **ctx) -> bytes:
+    """A document kept on record, as a PDF in Chinese whatever the reader's language, with the
+    CJK font its template names embedded. Callers build `ctx` under the same locale."""
     from weasyprint import HTML
 
+    with force_locale(RECORD_LOCALE):
+        html = render_template(template, **ctx)
+    return HTML(string=html, url_fetcher=_only_data()).write_pdf()
+
+
+def form_pdf(cfg, app: Application, kind: str) -> bytes:
+    """The 评审表 or 送审表 as a PDF, in Chinese, with the file code, its QR code and the checklist."""
     if kind not in forms_for(app):
         raise Forbidden(_l("此申报无需该表。"))
     code = file_code(app)
-    with force_locale("zh_Hans_CN"):
-        html = render_template(
+    with force_locale(RECORD_LOCALE):
+        return record_pdf(
             "paper/form.html", app=app, title=str(FORMS[kind]), kind=kind, code=code,
             qr=_qr(code), items=checklist(cfg, app), plan=label(app.plan),
             series=label(cfg.series(app.series)), level=label(cfg.level(app.level)),
             committee=label(app.committee),
             paper=app.review_mode in PAPER_MODES)
-    return HTML(string=html, url_fetcher=_only_data()).write_pdf()
 
 
 def held_application(cfg, actor: Actor, code: str) -> Application:

@@ -1,6 +1,7 @@
-"""Tier reports (CF-REPORT-1): for what one office has forwarded in one plan, the 花名册 as one
-.xlsx per level — grouped by series, then specialty — and the 岗位数及申报人数统计表. Each row
-carries who reviewed it for this office, their opinion and the date (CF-UNIT-1)."""
+"""Tier reports (CF-REPORT-1): for what one office has forwarded in one plan, the recommendation
+report (推荐报告) as a PDF, the 花名册 as one .xlsx per level — grouped by series, then
+specialty — and the 岗位数及申报人数统计表. Each row carries who reviewed it for this office, their
+opinion and the date (CF-UNIT-1)."""
 from __future__ import annotations
 
 import uuid
@@ -10,6 +11,7 @@ from typing import Callable
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -18,9 +20,13 @@ from ..extensions import db
 from ..models import Application, JobRun, Org, Plan, ReviewStep, utcnow
 from ..models.reports import TierReport
 from ..tenancy import label
+from . import policies, quotas
 from .calendar import now_local
+from .paper import RECORD_LOCALE, record_pdf
 
-ROSTER, STATISTICS = "roster", "statistics"
+ROSTER, STATISTICS, REPORT = "roster", "statistics", "report"
+MIMETYPES = {".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+             ".pdf": "application/pdf"}
 
 
 def run_key(org_id: int, plan_id: int) -> str:
@@ -45,11 +51,15 @@ def _order(cfg):
     """Sort keys following the tenant file: series, then specialty, then level rank."""
     series = {s.code: i for i, s in enumerate(cfg.tenant.series)}
 
+    groups = {p.code: i for i, p in enumerate(cfg.policies.policy)}
+
     def key(a: Application):
         s = cfg.series(a.series)
         specs = [sp.code for sp in (s.specialties if s else [])]
         spec = specs.index(a.specialty) if a.specialty in specs else len(specs)
-        return (series.get(a.series, len(series)), spec, a.specialty or "")
+        # Files reviewed in a group of their own (CF-POL-5) come after the ordinary ones.
+        group = groups[a.policy] + 1 if policies.group_label(cfg, a) else 0
+        return (group, series.get(a.series, len(series)), spec, a.specialty or "")
     return key
 
 
@@ -62,16 +72,38 @@ def _unit_name(a: Application) -> str:
     return org.name if org else ""
 
 
-def _save(wb: Workbook, slug: str) -> str:
-    folder = Path(current_app.config["UPLOAD_DIR"]) / slug / "reports"
+def _save(content: Workbook | bytes, slug: str) -> str:
+    """Store a workbook or a PDF under a random name; return that name."""
+    folder = path_of(slug, "")
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"{uuid.uuid4().hex}.xlsx"
-    wb.save(folder / name)
+    if isinstance(content, Workbook):
+        name = f"{uuid.uuid4().hex}.xlsx"
+        content.save(folder / name)
+    else:
+        name = f"{uuid.uuid4().hex}.pdf"
+        (folder / name).write_bytes(content)
     return name
 
 
 def path_of(slug: str, stored_name: str) -> Path:
     return Path(current_app.config["UPLOAD_DIR"]) / slug / "reports" / stored_name
+
+
+def mimetype_of(report: TierReport) -> str:
+    return MIMETYPES[Path(report.stored_name).suffix]
+
+
+def _header() -> list[str]:
+    """Columns of the list of forwarded people, in the roster and in the report alike."""
+    return [_("序号"), _("姓名"), _("工作单位"), _("系列"), _("专业"), _("申报级别"), _("推荐意见"),
+            _("审核人"), _("审核日期")]
+
+
+def _person(cfg, a: Application, step: ReviewStep) -> list:
+    """One forwarded file under `_header()` (without the number): this office's step on it."""
+    return [a.applicant.name, _unit_name(a), label(cfg.series(a.series)), _specialty_name(cfg, a),
+            label(cfg.level(a.level)), step.opinion, step.reviewer_name,
+            now_local(step.at).date().isoformat()]
 
 
 def _roster(cfg, org: Org, plan: Plan, level: str, items, tick) -> Workbook:
@@ -82,12 +114,15 @@ def _roster(cfg, org: Org, plan: Plan, level: str, items, tick) -> Workbook:
     ws.append([_("%(plan)s申报职称评审人员花名册（%(level)s）", plan=label(plan),
                  level=label(cfg.level(level)))])
     ws.append([_("报送单位：%(org)s", org=label(org))])
-    ws.append([_("序号"), _("姓名"), _("工作单位"), _("系列"), _("专业"), _("申报级别"),
-               _("推荐意见"), _("审核人"), _("审核日期")])
+    ws.append(_header())
     for cell in ws[1] + ws[3]:
         cell.font = bold
-    n, series, specialty = 0, object(), object()
+    n, group, series, specialty = 0, None, object(), object()
     for a, step in items:
+        if policies.group_label(cfg, a) != group:
+            group, series, specialty = policies.group_label(cfg, a), object(), object()
+            ws.append([_("单独分组：%(name)s", name=group)])
+            ws.cell(ws.max_row, 1).font = bold
         if a.series != series:
             series, specialty = a.series, object()
             ws.append([_("系列：%(name)s", name=label(cfg.series(a.series)))])
@@ -98,9 +133,7 @@ def _roster(cfg, org: Org, plan: Plan, level: str, items, tick) -> Workbook:
                 ws.append([_("专业：%(name)s", name=_specialty_name(cfg, a))])
                 ws.cell(ws.max_row, 1).font = bold
         n += 1
-        ws.append([n, a.applicant.name, _unit_name(a), label(cfg.series(a.series)),
-                   _specialty_name(cfg, a), label(cfg.level(a.level)), step.opinion,
-                   step.reviewer_name, now_local(step.at).date().isoformat()])
+        ws.append([n, *_person(cfg, a, step)])
         tick()
     for col, width in zip("ABCDEFGHI", (6, 12, 28, 14, 14, 12, 30, 12, 12)):
         ws.column_dimensions[col].width = width
@@ -113,29 +146,60 @@ def _statistics(cfg, org: Org, plan: Plan, items) -> Workbook:
     ws.title = _("统计表")
     ws.append([_("%(plan)s岗位数及申报人数统计表", plan=label(plan))])
     ws.append([_("报送单位：%(org)s", org=label(org))])
-    ws.append([_("序号"), _("系列"), _("申报级别"), _("岗位数"), _("申报人数")])
+    rank = {lv.code: lv.rank for lv in cfg.tenant.levels}
+    # By unit and level: the posts the unit declared (CF-POL-9; blank where it declares none)
+    # beside the files forwarded.
+    ws.append([_("序号"), _("工作单位"), _("申报级别"), _("岗位数"), _("现聘人数"), _("空缺岗位数"),
+               _("申报人数")])
+    posts = quotas.posts_by_unit_level(plan.tenant_id, plan.year)
+    units = Counter((a.employer_org_id, _unit_name(a), a.level) for a, _step in items)
+    for i, (org_id, unit, level) in enumerate(
+            sorted(units, key=lambda k: (k[1], -rank.get(k[2], 0))), 1):
+        declared = posts.get((org_id, level))
+        figures = [*declared, declared[0] - declared[1]] if declared else [None, None, None]
+        ws.append([i, unit, label(cfg.level(level)), *figures, units[(org_id, unit, level)]])
+    ws.append([None, _("合计"), None, None, None, None, len(items)])
     for cell in ws[1] + ws[3]:
+        cell.font = Font(bold=True)
+    for col, width in zip("ABCDEFG", (6, 28, 12, 10, 10, 12, 10)):
+        ws.column_dimensions[col].width = width
+    _by_series(cfg, wb.create_sheet(_("按系列")), items, rank)
+    return wb
+
+
+def _by_series(cfg, ws, items, rank) -> None:
+    ws.append([_("序号"), _("系列"), _("申报级别"), _("申报人数")])
+    for cell in ws[1]:
         cell.font = Font(bold=True)
     counts = Counter((a.series, a.level) for a, _step in items)
     series_order = [s.code for s in cfg.tenant.series]
-    rank = {lv.code: lv.rank for lv in cfg.tenant.levels}
     keys = sorted(counts, key=lambda k: (series_order.index(k[0]) if k[0] in series_order
                                          else len(series_order), -rank.get(k[1], 0)))
     for i, (series, level) in enumerate(keys, 1):
-        # Post counts are not held by the system: the column is left for the office to fill.
-        ws.append([i, label(cfg.series(series)), label(cfg.level(level)), None,
-                   counts[(series, level)]])
-    ws.append([None, _("合计"), None, None, sum(counts.values())])
-    for col, width in zip("ABCDE", (6, 16, 12, 10, 10)):
-        ws.column_dimensions[col].width = width
-    return wb
+        ws.append([i, label(cfg.series(series)), label(cfg.level(level)), counts[(series, level)]])
+    ws.append([None, _("合计"), None, sum(counts.values())])
+
+
+def _recommendation(cfg, org: Org, plan: Plan, groups) -> bytes:
+    """The 推荐报告 as a PDF: how many this office forwards per level and series, who they are
+    with this office's opinion, reviewer and date, and the block it is signed and sealed in."""
+    with force_locale(RECORD_LOCALE):
+        levels = [{"name": label(cfg.level(level)), "count": len(rows),
+                   "series": [(label(cfg.series(code)), n)
+                              for code, n in Counter(a.series for a, _step in rows).items()]}
+                  for level, rows in groups]
+        return record_pdf(
+            "office/pdf_report.html", org=label(org), plan=label(plan), year=plan.year,
+            today=now_local().date(), levels=levels, header=_header(),
+            people=[_person(cfg, a, step) for _level, rows in groups for a, step in rows])
 
 
 def generate(cfg, slug: str, tenant_id: int, org_id: int, plan_id: int, *,
              run: JobRun | None = None,
              progress: Callable[[int, int], None] | None = None) -> list[TierReport]:
-    """Write the rosters (one per level of the plan with forwarded files) and the statistics
-    table; record each as a TierReport. `progress(done, total)` is called as rows are written."""
+    """Write the rosters (one per level of the plan with forwarded files), the recommendation
+    report and the statistics table; record each as a TierReport. `progress(done, total)` is
+    called as rows are written."""
     org = db.session.get(Org, org_id)
     plan = db.session.get(Plan, plan_id)
     if org is None or plan is None or org.tenant_id != tenant_id or plan.tenant_id != tenant_id:
@@ -154,19 +218,19 @@ def generate(cfg, slug: str, tenant_id: int, org_id: int, plan_id: int, *,
         progress(0, total)
     rank = {lv.code: lv.rank for lv in cfg.tenant.levels}
     levels = sorted({a.level for a, _step in items}, key=lambda lv: -rank.get(lv, 0))
-    made = []
-    for level in levels:
-        rows = [r for r in items if r[0].level == level]
-        wb = _roster(cfg, org, plan, level, rows, tick)
-        made.append(TierReport(
-            tenant_id=tenant_id, org_id=org_id, plan_id=plan_id, kind=ROSTER, level=level,
-            filename=f"{plan.name}-{_('花名册')}-{label(cfg.level(level))}.xlsx",
-            stored_name=_save(wb, slug), rows=len(rows), job_run_id=run.id if run else None))
-    wb = _statistics(cfg, org, plan, items)
-    made.append(TierReport(
-        tenant_id=tenant_id, org_id=org_id, plan_id=plan_id, kind=STATISTICS, level=None,
-        filename=f"{plan.name}-{_('岗位数及申报人数统计表')}.xlsx", stored_name=_save(wb, slug),
-        rows=total, job_run_id=run.id if run else None))
+    groups = [(level, [r for r in items if r[0].level == level]) for level in levels]
+
+    def archived(kind: str, level: str | None, filename: str, content, rows: int) -> TierReport:
+        return TierReport(tenant_id=tenant_id, org_id=org_id, plan_id=plan_id, kind=kind,
+                          level=level, filename=filename, stored_name=_save(content, slug),
+                          rows=rows, job_run_id=run.id if run else None)
+    made = [archived(ROSTER, level, f"{plan.name}-{_('花名册')}-{label(cfg.level(level))}.xlsx",
+                     _roster(cfg, org, plan, level, rows, tick), len(rows))
+            for level, rows in groups]
+    made.append(archived(REPORT, None, f"{plan.name}-{_('推荐报告')}.pdf",
+                         _recommendation(cfg, org, plan, groups), total))
+    made.append(archived(STATISTICS, None, f"{plan.name}-{_('岗位数及申报人数统计表')}.xlsx",
+                         _statistics(cfg, org, plan, items), total))
     db.session.add_all(made)
     return made
 

@@ -8,9 +8,10 @@ import math
 import random
 import secrets
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
@@ -114,6 +115,29 @@ def add_files(actor: Actor, session: ReviewSession, app_ids: list[int]) -> int:
          "reason": f"session {session.id}"} for i in moved])
     db.session.commit()
     return len(moved)
+
+
+# -- filing the implementation plan (CF-PLAN-2) ----------------------------------------------
+
+def plan_filing_due(cfg, session: ReviewSession) -> date | None:
+    """The last day the session's implementation plan may be filed: the tenant's lead time
+    before the meeting. None where the tenant does not ask for the plan to be filed."""
+    days = cfg.policies.plan_filing_days_before
+    return session.held_on - timedelta(days=days) if days else None
+
+
+def _file_plan(session: ReviewSession, ctx: Ctx) -> dict:
+    due = plan_filing_due(ctx.cfg, session)
+    if due is None:
+        raise Invalid(_l("本地区评审会无需备案评审实施方案。"))
+    if not session.items:
+        raise Invalid(_l("请先加入参加评审的申报：评审实施方案须列明申报人员名单。"))
+    if ctx.now.date() > due:
+        raise Invalid(_l("评审实施方案须在评审会召开%(n)d日前备案（不晚于%(due)s），评审会定于%(held)s召开，已不能备案。",
+                         n=ctx.cfg.policies.plan_filing_days_before,
+                         due=format_date(due, "yyyy-MM-dd"),
+                         held=format_date(session.held_on, "yyyy-MM-dd")))
+    return {"plan_filed_at": ctx.now}
 
 
 # -- conflicts and candidates ----------------------------------------------------------------
@@ -332,6 +356,8 @@ def _is_presiding(actor: Actor, session: ReviewSession) -> bool:
 
 
 def _open_voting(session: ReviewSession, ctx: Ctx) -> dict:
+    if session.plan_filed_at is None and plan_filing_due(ctx.cfg, session) is not None:
+        raise Invalid(_l("评审实施方案尚未备案，不能开始表决。"))
     active = {m.id for m in session.members if m.status == MemberStatus.active.value}
     present = set(ctx.params.get("present") or []) & active
     if len(present) * 2 <= len(active):
@@ -412,6 +438,9 @@ def recount(session: ReviewSession) -> tuple[dict, bool]:
 
 
 register(ReviewSession, {
+    # Filed before or after the draw; filed again when it changes, within the same lead time.
+    "file_plan": Rule((SessionStatus.draft.value, SessionStatus.drawn.value), _is_agency_of,
+                      lambda s: None, _file_plan),
     "draw": Rule((SessionStatus.draft.value,), _is_agency_of, lambda s: None, _draw),
     "open_voting": Rule((SessionStatus.drawn.value,), _is_presiding, lambda s: None, _open_voting),
     "close": Rule((SessionStatus.voting.value,), _is_presiding, lambda s: None, _close),

@@ -19,7 +19,7 @@ from ..models import (
     Application, AuditEvent, Org, OrgStatus, ReviewStep, Role, Section, Status, User, utcnow,
 )
 from ..tenancy.schema import StepKind
-from . import eligibility
+from . import eligibility, quotas
 from .actors import Actor
 from .calendar import WorkCalendar, now_local, window_is_open
 from .errors import Conflict, Forbidden, Invalid, WindowClosed
@@ -98,6 +98,8 @@ def _enter_route(app: Application, ctx: Ctx) -> dict:
         raise Invalid(_l("申报未通过资格检查，请逐项修改后再提交："), problems=found)
     route = compute_route(ctx.cfg, app)
     first = route[0]
+    if first["kind"] == StepKind.agency.value:
+        quotas.check_review_entry(ctx.cfg, app)
     updates = {"route": route, "route_pos": 0, "holder_org_id": first["org_id"],
                "submitted_at": ctx.now, "notice_starts_on": None, "notice_ends_on": None,
                "status": Status.submitted.value}
@@ -145,6 +147,7 @@ def _recommend(app: Application, ctx: Ctx) -> dict:
     if pos >= len(app.route):
         raise Invalid(_l("此申报已在最后一个环节。"))
     nxt = app.route[pos]
+    quotas.check_forwarding(ctx.cfg, app, nxt["kind"])
     status = (Status.recommended if nxt["kind"] == StepKind.agency.value else Status.submitted).value
     return {"status": status, "route_pos": pos, "holder_org_id": nxt["org_id"]}
 
@@ -288,12 +291,14 @@ def transition(cfg, subject, action: str, actor: Actor, *, expected_version: int
 
 
 def audit(actor: Actor, subject_type: str, subject_id: int | None, action: str,
-          reason: str = "", to_state: str | None = None, now: datetime | None = None) -> None:
+          reason: str = "", to_state: str | None = None, now: datetime | None = None,
+          from_state: str | None = None) -> None:
     """Record an event that is not a state change of an application (login, upload, create)."""
     db.session.add(AuditEvent(
         tenant_id=actor.tenant_id, at=now or utcnow(), actor_id=actor.user_id, actor_name=actor.name,
         actor_role=actor.role, actor_org_id=actor.org_id, ip=actor.ip, subject_type=subject_type,
-        subject_id=subject_id, action=action, to_state=to_state, reason=reason))
+        subject_id=subject_id, action=action, from_state=from_state, to_state=to_state,
+        reason=reason))
 
 
 ACTION_LABELS = {
