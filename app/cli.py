@@ -48,37 +48,70 @@ def demo_load():
 
 @jobs_cli.command("schedule")
 def jobs_schedule():
-    """Enqueue every stage close; overdue closes not yet done run now (catch-up)."""
+    """Schedule every close (plan stages, per-file due days) for its instant; overdue closes
+    not yet done are queued now, oldest first (catch-up)."""
     from .jobs.deadlines import schedule_all
     for key, when, at in schedule_all():
         click.echo(f"{when:>3}  {at}  {key}")
 
 
 @jobs_cli.command("list")
-@click.option("--tenant", default=None)
-def jobs_list(tenant):
-    """Recent job runs."""
+@click.option("--tenant", default=None, help="Only this tenant (its slug).")
+@click.option("--runs", default=30, show_default=True, help="How many recent runs to show.")
+def jobs_list(tenant, runs):
+    """Every close with its job (instant, status, id), then the recent runs and their keys."""
+    from .jobs.deadlines import scheduled_jobs
+    for slug in [tenant] if tenant else tenants():
+        with tenant_scope(slug):
+            from flask import g
+            click.echo(f"== {slug}: closes")
+            for j in scheduled_jobs(g.tenant_id):
+                click.echo(f"{j['instant']:%Y-%m-%d %H:%M}  {j['status']:<9}  {j['job_id']}")
+    click.echo("== recent runs (replay with `flask jobs replay KEY`)")
     q = sa.select(JobRun, Tenant.slug).join(Tenant, JobRun.tenant_id == Tenant.id)
     if tenant:
         q = q.where(Tenant.slug == tenant)
-    for run, slug in db.session.execute(q.order_by(JobRun.id.desc()).limit(50)):
+    for run, slug in db.session.execute(q.order_by(JobRun.id.desc()).limit(runs)):
         click.echo(f"{run.id:>5} {slug:<10} {run.status:<9} {run.rows_changed:>6} {run.key}")
 
 
 @jobs_cli.command("run-now")
-@click.argument("tenant")
 @click.argument("plan_code")
 @click.argument("stage")
-def jobs_run_now(tenant, plan_code, stage):
+@click.option("--tenant", default=None, help="The tenant's slug, if two tenants use PLAN_CODE.")
+def jobs_run_now(plan_code, stage, tenant):
     """Close STAGE of PLAN_CODE now (refused before the window's close)."""
-    from .workflow.deadlines import close_stage
-    with tenant_scope(tenant):
-        from flask import g
-        plan = db.session.scalar(sa.select(Plan).filter_by(tenant_id=g.tenant_id, code=plan_code))
-        if plan is None or plan.window(stage) is None:
-            raise click.ClickException(f"no plan {plan_code!r} with stage {stage!r} in {tenant}")
+    from .workflow.deadlines import CLOSES, close_stage
+    q = sa.select(Plan, Tenant.slug).join(Tenant, Plan.tenant_id == Tenant.id).where(
+        Plan.code == plan_code)
+    found = db.session.execute(q.where(Tenant.slug == tenant) if tenant else q).all()
+    if len(found) > 1:
+        raise click.ClickException(f"several tenants have a plan {plan_code!r}: add --tenant")
+    if not found or stage not in CLOSES or found[0][0].window(stage) is None:
+        raise click.ClickException(f"no plan {plan_code!r} with a stage {stage!r}"
+                                   f" (stages: {', '.join(CLOSES)})")
+    plan, slug = found[0]
+    with tenant_scope(slug):
         run = close_stage(plan, stage)
-        click.echo(f"{run.status}: {run.rows_changed} application(s) changed ({run.error})")
+    click.echo(f"{run.key}: {run.status}, {run.rows_changed} application(s) changed"
+               + (f" ({run.error})" if run.error else ""))
+
+
+@jobs_cli.command("replay")
+@click.argument("key")
+def jobs_replay(key):
+    """Run again the finished or failed close recorded under KEY (see `flask jobs list`)."""
+    from .jobs.deadlines import NotReplayable, replay
+    try:
+        run, was_finished = replay(key)
+    except NotReplayable as e:
+        raise click.ClickException(str(e)) from None
+    except Exception as e:  # the failed run is recorded; say why here
+        raise click.ClickException(f"{key}: failed again: {e!r}") from None
+    if was_finished and not run.rows_changed:
+        click.echo(f"{key}: already closed; the replay changed nothing.")
+    else:
+        click.echo(f"{key}: {run.status}, {run.rows_changed} application(s) changed")
 
 
 def register(app: Flask) -> None:

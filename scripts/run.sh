@@ -37,6 +37,9 @@ fi
 
 .venv/bin/flask db upgrade
 accounts=$(.venv/bin/flask demo load)
+# Before the worker starts: closes missed while nothing ran are queued now, oldest first (the
+# worker takes them in that order); future ones wait in RQ's scheduled registry for the
+# worker's scheduler. `rq cron` runs the same schedule when it starts and every hour.
 .venv/bin/flask jobs schedule >/dev/null
 .venv/bin/rq worker --with-scheduler --url "$REDIS_URL" "${RQ_QUEUE:-zhicheng}" -q \
   >instance/worker.log 2>&1 &

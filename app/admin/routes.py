@@ -5,7 +5,8 @@ from flask_login import current_user, login_required
 
 from . import bp
 from ..extensions import db
-from ..models import JobRun, Org, Role
+from ..jobs import console
+from ..models import Org, Role
 from ..web import client_ip, flash_error, render_page
 from ..workflow import queries
 from ..workflow.actors import Actor
@@ -47,7 +48,36 @@ def decide(org_id, action):
 
 @bp.route("/jobs")
 def jobs():
-    """Deadline job runs of this tenant: when, what, how many rows changed."""
-    runs = db.session.scalars(sa.select(JobRun).filter_by(tenant_id=g.tenant_id)
-                              .order_by(JobRun.id.desc()).limit(100)).all()
-    return render_page("admin/jobs.html", runs=runs)
+    """The job console: jobs scheduled, queued and running, then the runs recorded."""
+    return render_page("admin/jobs.html", waiting=console.waiting(g.tenant_id),
+                       runs=console.runs(g.tenant_id), **_console_ctx())
+
+
+@bp.route("/jobs/<ref>")
+def job(ref):
+    """One job's row; while it is queued or running the row asks again every 2 s."""
+    e = console.entry(g.tenant_id, ref)
+    if e is None:
+        abort(404)
+    return render_page("admin/job.html", "admin/_job.html", e=e, **_console_ctx())
+
+
+@bp.route("/jobs/<int:run_id>/retry", methods=["POST"])
+def retry_job(run_id):
+    """Put a failed job back on the queue with its function and arguments (administrators)."""
+    if current_user.role != Role.tenant_admin.value:
+        abort(403)
+    try:
+        console.retry(g.tenant_id, run_id, Actor.of(current_user, client_ip()))
+    except LookupError:
+        abort(404)
+    except TransitionError as e:
+        flash_error(e)
+    else:
+        flash(_("任务已重新排队。"), "ok")
+    return redirect(url_for(".jobs"), 303)
+
+
+def _console_ctx() -> dict:
+    return {"job_status": lambda s: console.STATUS_LABELS.get(s, s),
+            "may_retry": current_user.role == Role.tenant_admin.value}

@@ -34,3 +34,16 @@ def for_each_tenant(work: Callable[[int, str | None], int]) -> int:
             with tenant_scope(slug):
                 total += work(g.tenant_id, job.id if job else None)
     return total
+
+
+def report_progress(done: int, total: int | None = None) -> None:
+    """Rows done (and the total, when known) in the current RQ job's meta, for the job console;
+    nothing outside a job."""
+    from rq import get_current_job
+    job = get_current_job()
+    if job is None:
+        return
+    job.meta["done"] = done
+    if total is not None:
+        job.meta["total"] = total
+    job.save_meta()

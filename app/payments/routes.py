@@ -8,6 +8,7 @@ from . import bp
 from .forms import FeeWindowForm
 from .providers import BadSignature, GatewayProvider, OfflineProvider, UnknownOrder
 from ..extensions import csrf
+from ..jobs.deadlines import schedule_sweep
 from ..models import Role
 from ..models.fees import FeeWindow, PaymentStatus
 from ..tenancy import label
@@ -146,7 +147,8 @@ def windows():
                                 instructions=form.instructions.data or "")
         except TransitionError as e:
             flash_error(e)
-        else:
+        else:  # committed: the window's close gets its job
+            schedule_sweep(g.tenant_id, "fees", form.closes_on.data)
             flash(_("已保存。"), "ok")
             return redirect(url_for(".windows"), 303)
     return render_page("payments/windows.html", form=form, windows=rows, today=today_local(),

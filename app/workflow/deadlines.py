@@ -1,12 +1,14 @@
 """Stage closes: what is still open at a window's close moves on, set-based and idempotent.
 
 The refusal of late requests lives in transitions; this module closes what nobody acted on.
-Each close is one UPDATE ... RETURNING per (from-state → to-state) plus one bulk INSERT of audit
-events for exactly the rows that UPDATE changed, in one transaction."""
+Each (from-state → to-state) of a close is two statements whatever the row count, in the close's
+one transaction: an UPDATE that moves the rows and marks each with the close's JobRun, then an
+INSERT ... SELECT of one audit event per marked row. Nothing is read back into Python."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any, Callable
 
 import sqlalchemy as sa
 
@@ -22,22 +24,60 @@ class Close:
     reason: str
     # Returns by the agency carry their own deadline (correction_due) and are not closed here.
     only_without_due: bool = False
+    # A further condition on the rows this close moves (a SQL expression, built when it runs).
+    only: Callable[[], Any] | None = None
 
 
-# What each stage's close does to applications still open in it.
+def _under_correction():
+    """Files the agency returned (BJ-WIN-3, CF-WIN-3): while they are corrected and recommended
+    again they answer to the correction deadline and the agency's window, not the offices'."""
+    return Application.correction_due.is_not(None)
+
+
+def _paper_missing():
+    """No paper file recorded as received for the application (CF-WIN-4)."""
+    from .directed import RECEIVE
+    return ~sa.select(AuditEvent.id).where(
+        AuditEvent.subject_type == "applications", AuditEvent.subject_id == Application.id,
+        AuditEvent.action == RECEIVE).exists()
+
+
+UNCORRECTED = "逾期未补正，视为放弃申报"
+
+
+def _office_close(reason: str) -> tuple[Close, ...]:
+    """An office window's close: files the offices still hold are not recommended, files they
+    returned and nobody corrected are abandoned (BJ-WIN-2, CF-WIN-2)."""
+    return (Close(Status.submitted.value, Status.not_recommended.value, reason, True),
+            Close(Status.in_notice.value, Status.not_recommended.value, reason, True),
+            Close(Status.returned.value, Status.abandoned.value, UNCORRECTED, True))
+
+
+RECOMMEND_AGAIN = "补正后逾期未重新推荐，视为放弃申报"
+PAPER_LATE = "纸质材料逾期未报送至市人社局，不再补报"
+
+# What each stage's close does to applications still open in it. Files waiting for the agency's
+# first check ("recommended") are left where they are at the agency's close: the notices give
+# no consequence for the agency's own delay, and its late check is refused.
 CLOSES: dict[str, tuple[Close, ...]] = {
     "apply": (Close(Status.draft.value, Status.abandoned.value,
                     "申报期截止未提交，视为放弃申报"),),
-    "employer_review": (
-        Close(Status.submitted.value, Status.not_recommended.value, "单位审核推荐期截止未推荐"),
-        Close(Status.in_notice.value, Status.not_recommended.value, "单位审核推荐期截止未推荐"),
-        Close(Status.returned.value, Status.abandoned.value, "逾期未补正，视为放弃申报", True),
+    "employer_review": _office_close("单位审核推荐期截止未推荐"),
+    "tier_report": _office_close("逐级审核上报期截止未上报"),
+    # BJ-WIN-3, CF-WIN-3: not corrected, or corrected but not recommended again, by the close of
+    # the agency's (committee's) check → abandoned.
+    "agency_check": (
+        Close(Status.returned.value, Status.abandoned.value, UNCORRECTED),
+        Close(Status.submitted.value, Status.abandoned.value, RECOMMEND_AGAIN,
+              only=_under_correction),
+        Close(Status.in_notice.value, Status.abandoned.value, RECOMMEND_AGAIN,
+              only=_under_correction),
     ),
-    "tier_report": (
-        Close(Status.submitted.value, Status.not_recommended.value, "逐级审核上报期截止未上报"),
-        Close(Status.in_notice.value, Status.not_recommended.value, "逐级审核上报期截止未上报"),
-        Close(Status.returned.value, Status.abandoned.value, "逾期未补正，视为放弃申报", True),
-    ),
+    # CF-WIN-4, CF-PAPER-2: a directed-evaluation file whose paper has not reached city HR by
+    # the close is not reported late.
+    "paper_to_city": tuple(
+        Close(s.value, Status.not_recommended.value, PAPER_LATE, only=_paper_missing)
+        for s in (Status.submitted, Status.in_notice, Status.recommended, Status.checked)),
 }
 
 
@@ -60,14 +100,23 @@ def close_stage(plan: Plan, stage: str, now: datetime | None = None, rq_job_id: 
         db.session.commit()
         return run
     def work() -> int:
-        changed = 0
-        for c in CLOSES.get(stage, ()):
-            where = [Application.plan_id == plan.id]
-            if c.only_without_due:
-                where.append(Application.correction_due.is_(None))
-            changed += _move(plan.tenant_id, where, c, f"close_{stage}")
-        return changed
+        _take_turn(plan)
+        return sum(_move(run, [Application.plan_id == plan.id], c, f"close_{stage}",
+                         _conditions(c)) for c in CLOSES.get(stage, ()))
     return _recorded(run, work)
+
+
+def _conditions(c: Close) -> list:
+    out = [Application.correction_due.is_(None)] if c.only_without_due else []
+    return out + ([c.only()] if c.only is not None else [])
+
+
+def _take_turn(plan: Plan) -> None:
+    """Closes of one plan run one at a time: a second worker running the same close waits here
+    until the first commits, then finds nothing left to move. (NO KEY: new files of the plan may
+    still be inserted meanwhile. SQLite has no row locks; its single writer serialises closes.)"""
+    db.session.execute(sa.select(Plan.id).where(Plan.id == plan.id)
+                       .with_for_update(key_share=True))
 
 
 def _recorded(run: JobRun, work) -> JobRun:
@@ -87,38 +136,67 @@ def _recorded(run: JobRun, work) -> JobRun:
     return run
 
 
-def _move(tenant_id: int, where: list, c: Close, action: str) -> int:
-    """One UPDATE ... RETURNING for the rows still in `c.from_state`, one bulk INSERT of their
-    audit events; the caller commits."""
-    ids = db.session.execute(
+def _move(run: JobRun, scope: list, c: Close, action: str, conditions: list = ()) -> int:
+    """Move the rows of `scope` still in `c.from_state` (and meeting `conditions`) to
+    `c.to_state`, and audit each, in two statements; the caller commits. `scope` may only name
+    columns a close does not change.
+
+    The UPDATE marks each row it changes with `run` and the state it left; the INSERT ... SELECT
+    then writes one event per marked row, so the events are exactly the rows moved. A row a
+    concurrent transition changed first is not moved: PostgreSQL re-checks a row it had to wait
+    for, and SQLite runs one writer at a time."""
+    if run.id is None:  # the run's id is the mark
+        db.session.add(run)
+        db.session.flush()
+    at = utcnow()
+    moved = db.session.execute(
         sa.update(Application)
-        .where(Application.status == c.from_state, *where)
+        .where(*scope, Application.status == c.from_state, *conditions)
         .values(status=c.to_state, holder_org_id=None, version=Application.version + 1,
-                updated_at=utcnow())
-        .returning(Application.id)
+                updated_at=at, closed_by_run_id=run.id, closed_from=c.from_state)
         .execution_options(synchronize_session=False)
-    ).scalars().all()
-    if ids:
-        at = utcnow()
-        db.session.execute(sa.insert(AuditEvent), [
-            {"tenant_id": tenant_id, "at": at, "actor_name": "system", "actor_role": "system",
-             "subject_type": "applications", "subject_id": i, "action": action,
-             "from_state": c.from_state, "to_state": c.to_state, "reason": c.reason, "ip": ""}
-            for i in ids])
-    return len(ids)
+    ).rowcount
+    if moved:
+        marked = [*scope, Application.status == c.to_state,
+                  Application.closed_by_run_id == run.id, Application.closed_from == c.from_state]
+        db.session.execute(_events_of(marked, {
+            "at": at, "action": action, "from_state": c.from_state, "to_state": c.to_state,
+            "reason": c.reason}))
+    return moved
 
 
-CORRECTIONS = Close(Status.returned.value, Status.abandoned.value, "逾期未补正，视为放弃申报")
+def _events_of(where: list, values: dict) -> sa.Insert:
+    """INSERT ... SELECT: one system audit event, with `values`, per application in `where`."""
+    values = {"subject_type": "applications", "actor_name": "system", "actor_role": "system",
+              "ip": "", **values}
+    columns = AuditEvent.__table__.c
+    select = sa.select(Application.tenant_id, Application.id,
+                       *(sa.literal(v, columns[k].type) for k, v in values.items())).where(*where)
+    return sa.insert(AuditEvent).from_select(["tenant_id", "subject_id", *values], select)
 
 
-def close_corrections(tenant_id: int, now: datetime | None = None) -> JobRun:
+CORRECTIONS = Close(Status.returned.value, Status.abandoned.value, UNCORRECTED)
+
+
+def close_corrections(tenant_id: int, now: datetime | None = None,
+                      rq_job_id: str | None = None) -> JobRun:
     """Abandon every file whose agency correction deadline has passed (BJ-WIN-3, CF-WIN-3)."""
     today = now_local(now).date()
-    run = JobRun(tenant_id=tenant_id, name="close_corrections",
+    run = JobRun(tenant_id=tenant_id, name="close_corrections", rq_job_id=rq_job_id,
                  key=f"corrections:{tenant_id}:{today.isoformat()}", started_at=utcnow())
     return _recorded(run, lambda: _move(
-        tenant_id, [Application.tenant_id == tenant_id, Application.correction_due < today],
-        CORRECTIONS, "close_corrections"))
+        run, [Application.tenant_id == tenant_id], CORRECTIONS, "close_corrections",
+        [Application.correction_due < today]))
+
+
+def correction_days(tenant_id: int) -> list[date]:
+    """The distinct correction deadlines of files still returned for correction, earliest
+    first: each one's close is due at 00:00 the day after."""
+    return list(db.session.scalars(
+        sa.select(Application.correction_due).distinct()
+        .where(Application.tenant_id == tenant_id, Application.status == Status.returned.value,
+               Application.correction_due.is_not(None))
+        .order_by(Application.correction_due)))
 
 
 def due_closes(tenant_id: int, now: datetime | None = None) -> list[tuple[Plan, str, datetime]]:

@@ -303,24 +303,34 @@ def close_fee_windows(tenant_id: int, now: datetime | None = None,
                       rq_job_id: str | None = None) -> list[JobRun]:
     """Abandon the files still unpaid in every fee window of the tenant that has closed. Each
     close runs once (its key names the closing day, so a window moved later closes again)."""
+    now = now_local(now)
+    done = finished_keys(tenant_id)
+    return [close_fee_window(w, rq_job_id) for w in _fee_windows(tenant_id)
+            if now >= closes_at(w.closes_on) and fee_close_key(w) not in done]
+
+
+def close_fee_window(window: FeeWindow, rq_job_id: str | None = None) -> JobRun:
+    """Abandon the files of one fee window's committee and plan still unpaid; safe to run
+    again (a second run finds nothing left to move)."""
+    where = [Application.tenant_id == window.tenant_id,
+             Application.committee_id == window.committee_id,
+             Application.plan_id == window.plan_id]
+    run = JobRun(tenant_id=window.tenant_id, name="close_fees", key=fee_close_key(window),
+                 rq_job_id=rq_job_id, started_at=utcnow())
+    return _recorded(run, lambda: _move(run, where, FEE_CLOSE, "close_fees"))
+
+
+def fee_close_days(tenant_id: int) -> list[date]:
+    """The distinct closing days of the tenant's fee windows whose close has not run yet."""
+    done = finished_keys(tenant_id)
+    return sorted({w.closes_on for w in _fee_windows(tenant_id) if fee_close_key(w) not in done})
+
+
+def _fee_windows(tenant_id: int) -> list[FeeWindow]:
+    """The tenant's fee windows in closing order; none where the tenant charges no fee."""
     from ..tenancy import config_for
 
     if not config_for(tenant_id).policies.fee_required:
         return []
-    now = now_local(now)
-    done = finished_keys(tenant_id)
-    windows = db.session.scalars(sa.select(FeeWindow).filter_by(tenant_id=tenant_id)
-                                 .order_by(FeeWindow.closes_on, FeeWindow.id)).all()
-    due = [(fee_close_key(w), w.committee_id, w.plan_id) for w in windows
-           if now >= closes_at(w.closes_on)]
-    runs = []
-    for key, committee_id, plan_id in due:
-        if key in done:
-            continue
-        where = [Application.tenant_id == tenant_id, Application.committee_id == committee_id,
-                 Application.plan_id == plan_id]
-        run = JobRun(tenant_id=tenant_id, name="close_fees", key=key, rq_job_id=rq_job_id,
-                     started_at=utcnow())
-        runs.append(_recorded(run, lambda where=where: _move(tenant_id, where, FEE_CLOSE,
-                                                               "close_fees")))
-    return runs
+    return db.session.scalars(sa.select(FeeWindow).filter_by(tenant_id=tenant_id)
+                              .order_by(FeeWindow.closes_on, FeeWindow.id)).all()

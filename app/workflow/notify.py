@@ -101,3 +101,26 @@ def notices(tenant_id: int, keys: list[str]) -> dict[str, Outbox]:
     rows = db.session.scalars(sa.select(Outbox).where(Outbox.tenant_id == tenant_id,
                                                       Outbox.dedupe_key.in_(keys)))
     return {r.dedupe_key: r for r in rows}
+
+
+def queue_select(tenant_id: int, channel: str, recipients: sa.Select, subject: str,
+                 body: str) -> list[int]:
+    """Add one notice per row of `recipients` (columns `recipient`, `dedupe_key`) in one INSERT
+    ... SELECT, in the caller's transaction. A row whose dedupe key is in the outbox already —
+    even one written concurrently — is skipped. Returns the ids of the rows written."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect not in ("postgresql", "sqlite"):
+        raise NotImplementedError(f"set-based queueing needs PostgreSQL or SQLite, not {dialect}")
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    src = recipients.subquery()
+    rows = sa.select(
+        sa.literal(tenant_id), sa.literal(Channel(channel).value), src.c.recipient,
+        sa.literal(subject[:200]), sa.literal(body), src.c.dedupe_key,
+        sa.literal(OutboxStatus.queued.value), sa.literal(0), sa.literal(""),
+        sa.literal(utcnow(), Outbox.created_at.type),
+    ).where(sa.true())  # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT
+    stmt = insert(Outbox).from_select(
+        ["tenant_id", "channel", "recipient", "subject", "body", "dedupe_key", "status",
+         "attempts", "last_error", "created_at"], rows,
+    ).on_conflict_do_nothing(index_elements=["tenant_id", "dedupe_key"]).returning(Outbox.id)
+    return list(db.session.execute(stmt).scalars())

@@ -25,17 +25,28 @@ SENIOR_RANK = 4  # 副高级 and 正高级: published by the city HR bureau (BJ2
 def certifiable_ids(tenant_id: int, today: date) -> list[int]:
     """Files whose result passed, whose public notice has ended (ends_on < today), with no
     open objection: the certificate batch may issue them (BJ-CERT-1)."""
+    return list(db.session.scalars(
+        _awaiting_certificate(tenant_id, Application.id)
+        .where(Publication.ends_on < today).order_by(Application.id)))
+
+
+def notice_end_days(tenant_id: int) -> list[date]:
+    """The last days of the public notices whose passed files still await their certificate,
+    earliest first: the batch is due at 00:00 the day after each."""
+    return list(db.session.scalars(
+        _awaiting_certificate(tenant_id, Publication.ends_on).order_by(Publication.ends_on)))
+
+
+def _awaiting_certificate(tenant_id: int, column):
     open_objection = sa.select(Objection.id).where(
         Objection.application_id == Application.id,
         Objection.status == ObjectionStatus.open.value).exists()
-    return list(db.session.scalars(
-        sa.select(Application.id).distinct()
-        .join(SessionItem, SessionItem.application_id == Application.id)
-        .join(Publication, Publication.session_id == SessionItem.session_id)
-        .where(Application.tenant_id == tenant_id, Application.status == Status.passed.value,
-               Publication.status == Acceptance.accepted.value,
-               Publication.ends_on.is_not(None), Publication.ends_on < today, ~open_objection)
-        .order_by(Application.id)))
+    return (sa.select(column).distinct().select_from(Application)
+            .join(SessionItem, SessionItem.application_id == Application.id)
+            .join(Publication, Publication.session_id == SessionItem.session_id)
+            .where(Application.tenant_id == tenant_id, Application.status == Status.passed.value,
+                   Publication.status == Acceptance.accepted.value,
+                   Publication.ends_on.is_not(None), ~open_objection))
 
 
 def city_hr(tenant_id: int) -> Org | None:
