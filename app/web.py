@@ -145,8 +145,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["filesize"] = filesize
     from .workflow.applications import FIELD_CHOICES, entry_text
     app.jinja_env.globals.update(entry_text=entry_text, field_choices=FIELD_CHOICES)
-    from .workflow.paper import forms_for, needs_paper
-    app.jinja_env.globals.update(paper_forms_for=forms_for, needs_paper=needs_paper)
+    from .workflow.paper import forms_for, mode_label, needs_paper
+    app.jinja_env.globals.update(paper_forms_for=forms_for, needs_paper=needs_paper,
+                                 review_mode_label=mode_label)
     from .workflow.sessions import RECUSAL_LABELS, SESSION_STATUS_LABELS
     app.jinja_env.globals.update(
         session_status_label=lambda s: SESSION_STATUS_LABELS.get(s, s),

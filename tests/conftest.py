@@ -89,3 +89,22 @@ def login(client):
         assert resp.status_code == 303, resp.get_data(as_text=True)[:500]
         return client
     return _login
+
+
+# -- a real Redis ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def redis_url() -> str:
+    """The Redis that make test starts; tests that need one skip without it."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if url is None:
+        pytest.skip("TEST_REDIS_URL is not set (make test starts a Redis and sets it)")
+    return url
+
+
+@pytest.fixture
+def redis_conn(redis_url):
+    from redis import Redis
+    conn = Redis.from_url(redis_url)
+    conn.ping()  # under make test a missing Redis is a failure, not a skip
+    return conn

@@ -368,10 +368,8 @@ def test_unpaid_files_are_abandoned_at_the_close_once(ctx):
 
 
 @pytest.mark.rule("BJ-FEE-1")
-def test_the_fee_close_runs_on_a_real_rq_worker(app, worker_id):
-    url = os.environ.get("TEST_REDIS_URL")
-    if url is None:
-        pytest.skip("TEST_REDIS_URL is not set (make test starts a Redis and sets it)")
+def test_the_fee_close_runs_on_a_real_rq_worker(app, worker_id, redis_url):
+    url = redis_url
     conn = Redis.from_url(url)
     q = Queue(f"test-fees-{worker_id}-{os.getpid()}", connection=conn)
     from app.jobs.deadlines import run_fee_closes

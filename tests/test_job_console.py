@@ -5,7 +5,6 @@ import os
 import pytest
 import sqlalchemy as sa
 import time_machine
-from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.job import Job, JobStatus
 
@@ -131,17 +130,6 @@ def test_a_failed_run_without_a_queued_job_cannot_be_retried(app, client, login,
         assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))
                                  .filter_by(action="retry_job")) == 0
 
-
-# -- a real queue ---------------------------------------------------------------------------------
-
-@pytest.fixture
-def redis_conn():
-    url = os.environ.get("TEST_REDIS_URL")
-    if url is None:
-        pytest.skip("TEST_REDIS_URL is not set (make test starts a Redis and sets it)")
-    conn = Redis.from_url(url)
-    conn.ping()  # under make test a missing Redis is a failure, not a skip
-    return conn
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 import time_machine
-from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.job import Job, JobStatus
 
@@ -248,17 +247,6 @@ def test_smtp_gateway_sends_from_the_url(monkeypatch):
     with pytest.raises(GatewayError):
         SmtpEmailGateway("", "x").send(Message("email", "a@example.cn", "s", "b", "k"))
 
-
-# -- a real queue and worker ----------------------------------------------------------------------
-
-@pytest.fixture
-def redis_conn():
-    url = os.environ.get("TEST_REDIS_URL")
-    if url is None:
-        pytest.skip("TEST_REDIS_URL is not set (make test starts a Redis and sets it)")
-    conn = Redis.from_url(url)
-    conn.ping()  # under make test a missing Redis is a failure, not a skip
-    return conn
 
 
 def release_retries(q: Queue) -> list[float]:

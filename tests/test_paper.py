@@ -74,6 +74,7 @@ def test_paper_mode_applicants_download_both_forms_with_code_and_checklist(app, 
     login(T, "cf-p0")
     page = client.get(f"/{T}/me/applications/{app_id}").get_data(as_text=True)
     assert f"/paper/applications/{app_id}/send.pdf" in page
+    assert "评审方式：线上盲审盲评，另交完整纸质材料" in page  # 市直 初级 (CF-MODE-4)
     for kind, title in (("review", "评审表"), ("send", "送审表")):
         resp = pdf_of(client, app_id, kind)
         assert resp.status_code == 200 and resp.mimetype == "application/pdf"

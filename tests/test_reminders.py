@@ -7,7 +7,6 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 import time_machine
-from redis import Redis
 from rq import Queue, SimpleWorker
 
 from app.extensions import db
@@ -237,17 +236,6 @@ def test_scheduling_runs_the_due_reminder_inline_without_a_queue(bj):
     sent = db.session.scalars(sa.select(Outbox.status)).all()
     assert set(sent) == {"sent"}  # handed to the (inline) delivery
 
-
-# -- a real queue ---------------------------------------------------------------------------------
-
-@pytest.fixture
-def redis_conn():
-    url = os.environ.get("TEST_REDIS_URL")
-    if url is None:
-        pytest.skip("TEST_REDIS_URL is not set (make test starts a Redis and sets it)")
-    conn = Redis.from_url(url)
-    conn.ping()  # under make test a missing Redis is a failure, not a skip
-    return conn
 
 
 def test_reminders_are_scheduled_at_nine_n_days_before_each_close(app, redis_conn, worker_id):

@@ -219,7 +219,7 @@ def test_report_accept_publish_and_object_through_the_pages(app, client, login):
 
 @pytest.mark.rule("AE-RECHECK-1")
 def test_recheck_through_the_pages(app, client, login):
-    ids = _closed_and_accepted(app)
+    _closed_and_accepted(app)
     with app.app_context():
         failed = db.session.scalar(sa.select(Application).filter_by(status="failed"))
         username, app_id = failed.applicant.username, failed.id

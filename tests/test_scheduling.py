@@ -2,7 +2,6 @@
 per-file due day; a close date moved by an admin moves its job; a worker that was down catches
 up oldest first; and each close moves exactly what it should at 00:00:00."""
 import importlib
-import os
 from datetime import date, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
@@ -58,12 +57,10 @@ def keys(closes) -> list[str]:
 # -- a private Redis database per test worker ----------------------------------------------------
 
 @pytest.fixture
-def rq_queue(app, worker_id):
+def rq_queue(app, worker_id, redis_url):
     """The app on a real queue in a Redis database of its own (job ids are global in a database,
     so parallel tests must not share one); emptied before and after."""
-    url = os.environ.get("TEST_REDIS_URL")
-    if url is None:
-        pytest.skip("TEST_REDIS_URL is not set (make test starts a Redis and sets it)")
+    url = redis_url
     n = 8 + (int(worker_id[2:]) + 1 if worker_id.startswith("gw") else 0)
     url = urlunsplit(urlsplit(url)._replace(path=f"/{n}"))
     conn = Redis.from_url(url)

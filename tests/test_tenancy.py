@@ -93,7 +93,6 @@ def test_unknown_tenant_is_404(client):
 
 def test_no_tenant_slug_in_engine_code():
     """The engine is tenant-neutral: no tenant's slug appears in app/ Python."""
-    from pathlib import Path
     app_dir = ROOT_TENANTS.parent / "app"
     slugs = [p.name for p in ROOT_TENANTS.iterdir() if (p / "tenant.toml").exists()]
     offenders = [(str(f), s) for f in app_dir.rglob("*.py") for s in slugs

@@ -223,15 +223,14 @@ def test_only_the_generating_office_downloads_its_reports(app, client, login, fo
 
 
 @pytest.mark.rule("CF-REPORT-1")
-def test_report_job_runs_on_a_real_worker_with_progress(app, client, forwarded, worker_id):
+def test_report_job_runs_on_a_real_worker_with_progress(app, client, forwarded, worker_id,
+                                                       redis_url):
     """The page only enqueues; a real RQ worker writes the files and reports rows done/total."""
     import os
 
     from redis import Redis
     from rq import Queue, SimpleWorker
-    url = os.environ.get("TEST_REDIS_URL")
-    if url is None:
-        pytest.skip("TEST_REDIS_URL is not set (make test starts a Redis and sets it)")
+    url = redis_url
     queue_name = f"reports-{worker_id}-{os.getpid()}"
     app.config.update(JOBS_INLINE=False, RQ_QUEUE=queue_name, REDIS_URL=url)
     client.post(f"/{T}/office/reports", data={"plan": forwarded})

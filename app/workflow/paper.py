@@ -28,6 +28,17 @@ from .transitions import (
 )
 
 PAPER_MODES = (ReviewMode.online_blind_paper.value, ReviewMode.offline_paper.value)
+MODE_LABELS = {
+    ReviewMode.named.value: _l("线上评审"),
+    ReviewMode.online_blind.value: _l("线上盲审盲评"),
+    ReviewMode.online_blind_paper.value: _l("线上盲审盲评，另交完整纸质材料"),
+    ReviewMode.offline_paper.value: _l("线下纸质材料评审"),
+}
+
+
+def mode_label(app: Application) -> str:
+    """The review mode of this file, in words (CF-MODE-1…4)."""
+    return MODE_LABELS.get(app.review_mode, app.review_mode)
 FORM_MODES = (ReviewMode.online_blind.value, *PAPER_MODES)
 # 评审表 for every mode that has forms; 送审表 for the paper modes only.
 FORMS = {"review": _l("评审表"), "send": _l("送审表")}
