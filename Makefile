@@ -32,6 +32,10 @@ run: install
 test: install
 	@bash scripts/test.sh
 
+# Stage closes of 100k-400k files on SQLite and PostgreSQL; figures in bench/results.json.
+bench: install
+	@bash scripts/bench.sh
+
 rules: $(VENV_STAMP)
 	@$(PY) scripts/rules_report.py
 

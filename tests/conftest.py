@@ -95,10 +95,13 @@ def login(client):
 
 @pytest.fixture
 def redis_url() -> str:
-    """The Redis that make test starts; tests that need one skip without it."""
+    """The Redis that make test starts; tests that need one skip without it, and fail under
+    make test when it does not answer."""
     url = os.environ.get("TEST_REDIS_URL")
     if url is None:
         pytest.skip("TEST_REDIS_URL is not set (make test starts a Redis and sets it)")
+    from redis import Redis
+    Redis.from_url(url).ping()
     return url
 
 

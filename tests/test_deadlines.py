@@ -4,11 +4,10 @@ import os
 import pytest
 import sqlalchemy as sa
 import time_machine
-from redis import Redis
 from rq import Queue, SimpleWorker
 
 from app.extensions import db
-from app.models import Application, AuditEvent, JobRun, Status
+from app.models import Application, AuditEvent, JobRun
 from app.tenancy import tenants
 from app.workflow.deadlines import close_stage
 from app.workflow.transitions import transition
@@ -92,16 +91,6 @@ def test_close_is_a_fixed_number_of_statements_whatever_the_row_count(ctx, app):
     inserts = [s for s in counted if s.lstrip().upper().startswith("INSERT INTO AUDIT_EVENTS")]
     assert len(updates) == 1 and len(inserts) == 1
     assert statuses() == ["abandoned"] * 30
-
-
-@pytest.fixture
-def redis_conn():
-    url = os.environ.get("TEST_REDIS_URL")
-    if url is None:
-        pytest.skip("TEST_REDIS_URL is not set (make test starts a Redis and sets it)")
-    conn = Redis.from_url(url)
-    conn.ping()  # under make test a missing Redis is a failure, not a skip
-    return conn
 
 
 @pytest.mark.rule("BJ-WIN-1", "BJ-WIN-2")

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import Application, AuditEvent, JobRun, Plan, Status, utcnow
+from ..models import Application, AuditEvent, JobRun, Plan, Status, Tenant, utcnow
 from .calendar import closes_at, now_local
 
 
@@ -100,7 +100,6 @@ def close_stage(plan: Plan, stage: str, now: datetime | None = None, rq_job_id: 
         db.session.commit()
         return run
     def work() -> int:
-        _take_turn(plan)
         return sum(_move(run, [Application.plan_id == plan.id], c, f"close_{stage}",
                          _conditions(c)) for c in CLOSES.get(stage, ()))
     return _recorded(run, work)
@@ -109,14 +108,6 @@ def close_stage(plan: Plan, stage: str, now: datetime | None = None, rq_job_id: 
 def _conditions(c: Close) -> list:
     out = [Application.correction_due.is_(None)] if c.only_without_due else []
     return out + ([c.only()] if c.only is not None else [])
-
-
-def _take_turn(plan: Plan) -> None:
-    """Closes of one plan run one at a time: a second worker running the same close waits here
-    until the first commits, then finds nothing left to move. (NO KEY: new files of the plan may
-    still be inserted meanwhile. SQLite has no row locks; its single writer serialises closes.)"""
-    db.session.execute(sa.select(Plan.id).where(Plan.id == plan.id)
-                       .with_for_update(key_share=True))
 
 
 def _recorded(run: JobRun, work) -> JobRun:
@@ -142,12 +133,12 @@ def _move(run: JobRun, scope: list, c: Close, action: str, conditions: list = ()
     columns a close does not change.
 
     The UPDATE marks each row it changes with `run` and the state it left; the INSERT ... SELECT
-    then writes one event per marked row, so the events are exactly the rows moved. A row a
-    concurrent transition changed first is not moved: PostgreSQL re-checks a row it had to wait
-    for, and SQLite runs one writer at a time."""
-    if run.id is None:  # the run's id is the mark
-        db.session.add(run)
-        db.session.flush()
+    then writes one event per marked row, so the events are exactly the rows moved. (The moves
+    of one run must therefore leave different states.) A row a concurrent transition changed
+    first is not moved: PostgreSQL re-checks a row it had to wait for, and SQLite runs one
+    writer at a time."""
+    if run.id is None:
+        _begin(run)
     at = utcnow()
     moved = db.session.execute(
         sa.update(Application)
@@ -163,6 +154,19 @@ def _move(run: JobRun, scope: list, c: Close, action: str, conditions: list = ()
             "at": at, "action": action, "from_state": c.from_state, "to_state": c.to_state,
             "reason": c.reason}))
     return moved
+
+
+def _begin(run: JobRun) -> None:
+    """Take the tenant's turn, then insert `run`, whose id marks the rows it moves.
+
+    Closes of one tenant run one at a time: a second worker on the same close waits here until
+    the first commits, then finds nothing left to move, and two closes whose rows overlap cannot
+    deadlock. NO KEY: the tenant's other writes go on meanwhile. SQLite has no row locks; its
+    single writer serialises closes the same way."""
+    db.session.execute(sa.select(Tenant.id).where(Tenant.id == run.tenant_id)
+                       .with_for_update(key_share=True))
+    db.session.add(run)
+    db.session.flush()
 
 
 def _events_of(where: list, values: dict) -> sa.Insert:

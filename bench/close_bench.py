@@ -1,0 +1,167 @@
+"""Stage-close benchmark: close the apply stage of a plan with N open drafts, on SQLite and on
+PostgreSQL, and report seconds, SQL statements per close and audit rows written.
+
+    .venv/bin/python bench/close_bench.py [--pg URL] [--sizes 100000,200000,400000]
+
+Without --pg (or BENCH_PG_URL) only SQLite runs. Figures go to bench/results.json as
+{"close_100k_sqlite_s": {"value": 0.81, "unit": "s"}, ...}; `make bench` starts a private
+PostgreSQL and runs this script."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app import create_app  # noqa: E402
+from app.extensions import db  # noqa: E402
+from app.models import Application, AuditEvent, Committee, Plan, Status, Tenant, User  # noqa: E402
+from app.tenancy import tenants  # noqa: E402
+from app.tenancy.sync import sync_tenant  # noqa: E402
+from app.workflow.calendar import closes_at  # noqa: E402
+from app.workflow.deadlines import close_stage  # noqa: E402
+
+SIZES = (100_000, 200_000, 400_000)
+RESULTS = ROOT / "bench" / "results.json"
+TENANT, PLAN, STAGE = "beijing", "bj-2026", "apply"
+CHUNK = 20_000
+
+
+@dataclass(frozen=True)
+class Figure:
+    database: str
+    rows: int
+    seconds: float
+    statements: int
+    audited: int
+
+
+def build(url: str):
+    """A fresh schema with the tenants synced, on `url`."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_STORAGE_URI": "memory://"})
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        for cfg in tenants().values():
+            sync_tenant(cfg)
+    return app
+
+
+def seed(n: int) -> Plan:
+    """`n` drafts of one applicant in the plan, inserted in bulk (a few executemany calls)."""
+    plan = db.session.scalar(sa.select(Plan).join(Tenant).where(
+        Tenant.slug == TENANT, Plan.code == PLAN))
+    user_id = db.session.execute(sa.insert(User).values(
+        tenant_id=plan.tenant_id, username="bench", name="bench", role="applicant",
+        password_hash="-", person_type="professional").returning(User.id)).scalar_one()
+    committee_id = db.session.scalar(sa.select(Committee.id).filter_by(tenant_id=plan.tenant_id)
+                                     .order_by(Committee.id))
+    row = {"tenant_id": plan.tenant_id, "applicant_id": user_id, "plan_id": plan.id,
+           "committee_id": committee_id, "series": "engineering", "level": "intermediate",
+           "person_type": "professional", "status": Status.draft.value, "route": [],
+           "basic": {}}
+    for start in range(0, n, CHUNK):
+        db.session.execute(sa.insert(Application), [row] * min(CHUNK, n - start))
+    db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        # A live table has planner statistics (autovacuum) and no pending checkpoint from a
+        # bulk load: start the close from that state.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("VACUUM ANALYZE"))
+            conn.execute(sa.text("CHECKPOINT"))
+    return plan
+
+
+@contextmanager
+def counted(engine):
+    """Count the SQL statements sent to the database inside the block."""
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+
+
+def measure(database: str, url: str, n: int) -> Figure:
+    """Close the apply stage over `n` drafts on a fresh schema; the close is checked complete."""
+    app = build(url)
+    with app.app_context():
+        plan = seed(n)
+        instant = closes_at(plan.window(STAGE).closes_on)
+        with counted(db.engine) as statements:
+            start = time.perf_counter()
+            run = close_stage(plan, STAGE, now=instant)
+            seconds = time.perf_counter() - start
+        audited = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                                    .where(AuditEvent.action == f"close_{STAGE}"))
+        if run.status != "finished" or run.rows_changed != n or audited != n:
+            raise SystemExit(f"{database} {n}: close {run.status}, {run.rows_changed} moved, "
+                             f"{audited} audited")
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+    return Figure(database, n, seconds, len(statements), audited)
+
+
+def label(n: int) -> str:
+    return f"{n // 1000}k" if n % 1000 == 0 else str(n)
+
+
+def results(figures: list[Figure]) -> dict:
+    """The figures by stable name; the statements per close must not vary with N."""
+    out = {f"close_{label(f.rows)}_{f.database}_s": {"value": round(f.seconds, 3), "unit": "s"}
+           for f in figures}
+    for database in dict.fromkeys(f.database for f in figures):
+        counts = {f.rows: f.statements for f in figures if f.database == database}
+        if len(set(counts.values())) > 1:
+            raise SystemExit(f"{database}: statements per close vary with N: {counts}")
+        out[f"close_statements_{database}"] = {"value": max(counts.values()),
+                                               "unit": "statements"}
+    return out
+
+
+def table(figures: list[Figure]) -> str:
+    lines = [f"{'database':<10} {'N':>8} {'seconds':>8} {'statements':>10} {'audit rows':>10}"]
+    lines += [f"{f.database:<10} {f.rows:>8} {f.seconds:>8.3f} {f.statements:>10} {f.audited:>10}"
+              for f in figures]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pg", default=os.environ.get("BENCH_PG_URL"),
+                        help="a PostgreSQL URL (postgresql+psycopg://...); SQLite only without it")
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    figures = []
+    with tempfile.TemporaryDirectory() as tmp:
+        databases = [("sqlite", f"sqlite:///{tmp}/bench.db")]
+        if args.pg:
+            databases.append(("postgres", args.pg))
+        for database, url in databases:
+            for n in sizes:
+                figures.append(measure(database, url, n))
+                print(table(figures[-1:]).splitlines()[-1], flush=True)
+    print()
+    print(table(figures))
+    RESULTS.write_text(json.dumps(results(figures), indent=2) + "\n")
+    print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
