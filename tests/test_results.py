@@ -10,7 +10,7 @@ from app.models import Application, Status
 from app.models.results import Objection, Publication
 from app.tenancy import tenants
 from app.workflow import results, sessions
-from app.workflow.errors import Forbidden, Invalid
+from app.workflow.errors import Forbidden, Invalid, WindowClosed
 from app.workflow.transitions import transition
 
 from . import factories as f
@@ -168,6 +168,27 @@ def test_chifeng_intermediate_results_are_filed_by_the_office_within_a_month(ctx
         pub = results.request_acceptance(cfg, f.actor(ag), s, "报告")
     assert pub.status == "accepted" and pub.publisher_org_id == f.org("chifeng", "cf-agency-city").id
     assert db.session.scalar(sa.select(Publication.id)) == pub.id
+
+
+@pytest.mark.rule("CF-WIN-3")
+def test_chifeng_results_are_reported_by_30_october(ctx):
+    cfg = tenants()["chifeng"]
+    from app.models import ReviewSession
+    ag = f.make_user("chifeng", "cf-ag", "agency_clerk", "cf-agency-city")
+    c = f.committee("chifeng", "cf-eng")
+    s = ReviewSession(tenant_id=c.tenant_id, committee_id=c.id,
+                      plan_id=f.plan("chifeng", "cf-2026-intermediate").id, series="engineering",
+                      level="intermediate", panel_size=5, held_on=date(2026, 10, 20),
+                      status="closed", tally={"attending": 5, "voted": 5, "items": {}})
+    db.session.add(s)
+    db.session.commit()
+    with time_machine.travel(at(2026, 10, 31, 0, 0, 0), tick=False):  # within the month, too late
+        with pytest.raises(WindowClosed, match="2026-10-30 24:00截止"):
+            results.request_acceptance(cfg, f.actor(ag), s, "报告")
+    assert db.session.scalar(sa.select(Publication.status)) in (None, "none")
+    with time_machine.travel(at(2026, 10, 30, 23, 59, 59), tick=False):
+        pub = results.request_acceptance(cfg, f.actor(ag), s, "报告")
+    assert pub.status == "accepted"
 
 
 def _closed_and_accepted(app):

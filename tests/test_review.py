@@ -481,11 +481,22 @@ def test_chifeng_file_goes_through_county_hr_to_a_blind_session_and_a_ballot(ctx
     with time_machine.travel(at(2026, 9, 1, 9), tick=False):
         transition(cfg, s, "file_plan", f.actor(ag))
     chair, present = chair_and_present(s)
-    transition(cfg, s, "open_voting", f.actor(chair.expert.user), present=present)
-    for m in s.members:
-        if m.id in present:
-            sessions.cast_ballot(f.actor(m.expert.user), s, {s.items[0].id: "yes"})
-    transition(cfg, s, "close", f.actor(chair.expert.user))
+    # Committees review and publicise by 30 Oct: no vote from 00:00:00 on 31 Oct, no meeting
+    # set after it.
+    with time_machine.travel(at(2026, 10, 31, 0, 0, 0), tick=False):
+        with pytest.raises(WindowClosed, match="2026-10-30 24:00截止"):
+            transition(cfg, s, "open_voting", f.actor(chair.expert.user), present=present)
+    with pytest.raises(Invalid) as late:
+        sessions.create_session(cfg, f.actor(ag), committee_id=s.committee_id, plan_id=s.plan_id,
+                                series="engineering", level="intermediate", specialties=[],
+                                panel_size=5, held_on=date(2026, 11, 2))
+    assert "评审和公示须在2026-10-30前完成" in str(late.value.problems)
+    with time_machine.travel(at(2026, 10, 30, 23, 59, 59), tick=False):
+        transition(cfg, s, "open_voting", f.actor(chair.expert.user), present=present)
+        for m in s.members:
+            if m.id in present:
+                sessions.cast_ballot(f.actor(m.expert.user), s, {s.items[0].id: "yes"})
+        transition(cfg, s, "close", f.actor(chair.expert.user))
     assert db.session.get(Application, a.id).status == Status.passed.value
 
 
@@ -495,7 +506,8 @@ def test_chifeng_plan_is_filed_no_later_than_a_week_before_the_meeting(ctx):
     assert cfg.policies.plan_filing_days_before == 7
     assert sessions.plan_filing_due(cfg, s) == date(2026, 9, 8)
     chair, present = chair_and_present(s)
-    with pytest.raises(Invalid, match="评审实施方案尚未备案，不能开始表决"):
+    with time_machine.travel(at(2026, 9, 1, 9), tick=False), \
+            pytest.raises(Invalid, match="评审实施方案尚未备案，不能开始表决"):
         transition(cfg, s, "open_voting", f.actor(chair.expert.user), present=present)
     with time_machine.travel(at(2026, 9, 8, 23, 59, 59), tick=False):
         with pytest.raises(Forbidden):  # the agency files, not the panel
@@ -512,7 +524,8 @@ def test_chifeng_plan_is_filed_no_later_than_a_week_before_the_meeting(ctx):
     filings = db.session.scalars(sa.select(AuditEvent.at).filter_by(
         subject_type="review_sessions", subject_id=s.id, action="file_plan")).all()
     assert filings == [at(2026, 9, 8, 23, 59, 59)]
-    transition(cfg, s, "open_voting", f.actor(chair.expert.user), present=present)
+    with time_machine.travel(at(2026, 9, 15, 9), tick=False):
+        transition(cfg, s, "open_voting", f.actor(chair.expert.user), present=present)
     assert s.status == SessionStatus.voting.value
 
     empty = sessions.create_session(cfg, f.actor(ag), committee_id=s.committee_id,

@@ -14,6 +14,7 @@ class Stage(str, Enum):
     tier_report = "tier_report"
     agency_check = "agency_check"
     paper_to_city = "paper_to_city"  # paper files of directed evaluation reach city HR
+    review = "review"  # committees review and publicise (no vote, no result report after it)
 
 
 class ReviewMode(str, Enum):

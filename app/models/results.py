@@ -38,6 +38,10 @@ class Publication(db.Model):
     session = relationship("ReviewSession")
     publisher = relationship("Org")
 
+    @property
+    def plan(self):
+        return self.session.plan
+
 
 class ObjectionStatus(str, Enum):
     refused = "refused"      # not accepted: no evidence, lead, target or facts (BJ23-OBJ-1)

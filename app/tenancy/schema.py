@@ -155,7 +155,7 @@ class PlanSeed(Strict):
     review_mode: ModeName
     mode: list[ModeRule] = []
     windows: dict[Literal["apply", "employer_review", "tier_report", "agency_check",
-                          "paper_to_city"], Window]
+                          "paper_to_city", "review"], Window]
 
     @field_validator("windows")
     @classmethod

@@ -23,6 +23,7 @@ STAGE_LABELS = {
     "tier_report": _l("逐级审核上报"),
     "agency_check": _l("评审机构（评委会）审核"),
     "paper_to_city": _l("纸质材料报送市人社局"),
+    "review": _l("评审及结果公示"),
 }
 
 

@@ -17,6 +17,7 @@ from ..tenancy.schema import OrgKind, Tier
 from .actors import Actor
 from .calendar import WorkCalendar, now_local
 from .errors import Forbidden, Invalid
+from .sessions import review_stage
 from .transitions import Ctx, Rule, audit, register, transition
 
 SENIOR_RANK = 4  # 副高级 and 正高级: published by the city HR bureau (BJ23-PUB-1)
@@ -120,9 +121,9 @@ def _send_back(pub: Publication, ctx: Ctx) -> dict:
 
 _requestable = (Acceptance.none.value, Acceptance.sent_back.value)
 register(Publication, {
-    "request": Rule(_requestable, _is_reporting_agency, lambda p: None, _request),
+    "request": Rule(_requestable, _is_reporting_agency, review_stage, _request),
     # CF-RESULT-2: results the committee office files itself open their notice on filing.
-    "file": Rule((Acceptance.requested.value,), _is_reporting_agency, lambda p: None, _open_notice),
+    "file": Rule((Acceptance.requested.value,), _is_reporting_agency, review_stage, _open_notice),
     "accept": Rule((Acceptance.requested.value,), _is_city_hr, lambda p: None, _open_notice),
     "send_back": Rule((Acceptance.requested.value,), _is_city_hr, lambda p: None, _send_back),
 }, labels={"none": _l("未报送"), "requested": _l("待验收"), "accepted": _l("已验收"),

@@ -57,6 +57,10 @@ def create_session(cfg, actor: Actor, *, committee_id: int, plan_id: int, series
         problems.append(_l("该评委会不评审此系列或级别。"))
     if not 3 <= panel_size <= 45:
         problems.append(_l("评委人数应在3至45人之间。"))
+    review = plan.window("review")
+    if review is not None and held_on > review.closes_on:
+        problems.append(_l("评审和公示须在%(d)s前完成，评审会不能安排在此之后。",
+                           d=review.closes_on.isoformat()))
     if problems:
         raise Invalid(_l("未创建："), problems=problems)
     session = ReviewSession(tenant_id=actor.tenant_id, committee_id=committee.id, plan_id=plan.id,
@@ -437,12 +441,18 @@ def recount(session: ReviewSession) -> tuple[dict, bool]:
     return again, session.tally is not None and digest(again) == session.tally_digest
 
 
+def review_stage(subject) -> str | None:
+    """The plan's review window, where it has one: no vote and no result report after it
+    (CF-WIN-3: committees review and publicise by 30 Oct)."""
+    return "review" if subject.plan.window("review") is not None else None
+
+
 register(ReviewSession, {
     # Filed before or after the draw; filed again when it changes, within the same lead time.
     "file_plan": Rule((SessionStatus.draft.value, SessionStatus.drawn.value), _is_agency_of,
                       lambda s: None, _file_plan),
     "draw": Rule((SessionStatus.draft.value,), _is_agency_of, lambda s: None, _draw),
-    "open_voting": Rule((SessionStatus.drawn.value,), _is_presiding, lambda s: None, _open_voting),
+    "open_voting": Rule((SessionStatus.drawn.value,), _is_presiding, review_stage, _open_voting),
     "close": Rule((SessionStatus.voting.value,), _is_presiding, lambda s: None, _close),
 }, labels=SESSION_STATUS_LABELS)
 
