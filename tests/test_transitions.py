@@ -195,3 +195,17 @@ def test_failed_guard_leaves_no_review_step_or_audit(bj):
              db.session.scalar(sa.select(sa.func.count(AuditEvent.id))))
     assert before == after
     assert db.session.get(Application, bj["app"].id).status == Status.submitted.value
+
+
+@pytest.mark.rule("BJ-WIN-2")
+def test_a_notice_that_would_end_on_the_close_cannot_start(bj):
+    """Recommendation comes the day after the notice ends; a notice ending on the employer's
+    last day (6 Aug) would leave the file stranded, so it is refused and nothing changes."""
+    act(bj, "applicant", "submit", at(2026, 7, 29, 9))
+    with pytest.raises(Invalid) as e:  # Thu 30 Jul: 31 Jul, 3–6 Aug → ends on the close
+        act(bj, "clerk", "start_notice", at(2026, 7, 30, 10))
+    assert "2026-08-06" in str(e.value.message)
+    db.session.refresh(bj["app"])
+    assert bj["app"].status == Status.submitted.value and bj["app"].notice_ends_on is None
+    act(bj, "clerk", "start_notice", at(2026, 7, 29, 10))  # Wed: ends Wed 5 Aug
+    assert bj["app"].notice_ends_on == date(2026, 8, 5)

@@ -116,6 +116,13 @@ def _start_notice(app: Application, ctx: Ctx) -> dict:
     days = ctx.cfg.policies.notice_working_days
     today = ctx.now.date()
     ends = WorkCalendar(ctx.cfg).nth_workday_after(today, days)
+    window = app.plan.window(office_stage_for(app))
+    if window is not None and ends >= window.closes_on:
+        # Recommendation comes the day after the notice: it would fall after the office's close.
+        raise Invalid(_l("公示期将至%(e)s结束，期满后已过本阶段截止日%(c)s，无法再推荐；"
+                         "请在截止日前留足%(n)d个工作日公示期。",
+                         e=format_date(ends, "yyyy-MM-dd"),
+                         c=format_date(window.closes_on, "yyyy-MM-dd"), n=days))
     ctx.step = {"action": "start_notice", "opinion": _record(_l(
         "单位内部公示：%(a)s 至 %(b)s（%(n)d个工作日）。",
         a=today.isoformat(), b=ends.isoformat(), n=days))}
