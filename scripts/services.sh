@@ -16,7 +16,9 @@ start_redis() {
   # start_redis PORT DIR — a private redis-server, a child of this shell; its pid in REDIS_PID.
   local port=$1 dir=$2
   mkdir -p "$dir" && dir=$(cd "$dir" && pwd)  # redis resolves paths after moving into --dir
-  redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save 60 1 --appendonly no \
+  # In a session of its own: a Ctrl-C at the terminal reaches the others first, and the caller
+  # stops Redis last.
+  setsid redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save 60 1 --appendonly no \
     --daemonize no --logfile "$dir/redis.log" >/dev/null 2>&1 &
   REDIS_PID=$!
   for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
