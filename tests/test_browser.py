@@ -42,11 +42,13 @@ HTMX_JS = Path(__file__).resolve().parent.parent / "static" / "vendor" / "htmx.m
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run"]
 
-pytestmark = [
+# Every browser test: marked (the PostgreSQL run leaves them out) and skipped without Chromium.
+BROWSER = [
     pytest.mark.browser,
     pytest.mark.skipif(CHROMIUM is None, reason="no Chromium executable found (set CHROMIUM "
                                                 "or install chromium)"),
 ]
+pytestmark = BROWSER
 
 ID_NUMBER = "110108198506154321"
 MOBILE = "13900000021"

@@ -21,8 +21,8 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 
-from .test_browser import CHROMIUM, _context, _flash_ok, live_app, serving
-from .test_browser import browser  # noqa: F401  (fixture)
+from .test_browser import _context, _flash_ok, live_app, serving
+from .test_browser import BROWSER, browser  # noqa: F401  (fixture)
 
 time_machine = pytest.importorskip("time_machine", reason="time-machine is not installed")
 
@@ -39,11 +39,7 @@ from . import factories as f  # noqa: E402
 from .conftest import PASSWORD, at  # noqa: E402
 from .test_chifeng_routing import ROLE  # noqa: E402
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="no Chromium executable found (set CHROMIUM "
-                                                "or install chromium)"),
-]
+pytestmark = BROWSER
 
 T = "chifeng"
 PLAN_MID = "2026年度赤峰市中级职称评审"

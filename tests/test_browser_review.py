@@ -12,9 +12,9 @@ import re
 import pytest
 
 from .test_browser import (
-    CHROMIUM, COMMITTEE, PLAN, _context, _flash_ok, _login, live_app, serving,
+    COMMITTEE, PLAN, _context, _flash_ok, _login, live_app, serving,
 )
-from .test_browser import browser  # noqa: F401  (fixture)
+from .test_browser import BROWSER, browser  # noqa: F401  (fixture)
 
 time_machine = pytest.importorskip("time_machine", reason="time-machine is not installed")
 
@@ -26,11 +26,7 @@ from . import factories as f  # noqa: E402
 from .conftest import at  # noqa: E402
 from .test_review import pool_of, recommended  # noqa: E402
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="no Chromium executable found (set CHROMIUM "
-                                                "or install chromium)"),
-]
+pytestmark = BROWSER
 
 POOL = 7
 PANEL = 5

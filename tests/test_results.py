@@ -148,18 +148,24 @@ def test_recheck_is_answered_from_the_sealed_tally(closed):
     assert "实到5人" in r.answer and "同意0票" in r.answer and "无漏计、错计" in r.answer
 
 
-@pytest.mark.rule("CF-RESULT-1", "CF-RESULT-2")
-def test_chifeng_intermediate_results_are_filed_by_the_office_within_a_month(ctx):
-    cfg = tenants()["chifeng"]
+def closed_chifeng_session(held_on: date):
+    """A closed Chifeng 中级 engineering session of the city committee and its agency clerk."""
     from app.models import ReviewSession
     ag = f.make_user("chifeng", "cf-ag", "agency_clerk", "cf-agency-city")
     c = f.committee("chifeng", "cf-eng")
     s = ReviewSession(tenant_id=c.tenant_id, committee_id=c.id,
                       plan_id=f.plan("chifeng", "cf-2026-intermediate").id, series="engineering",
-                      level="intermediate", panel_size=5, held_on=date(2026, 9, 15),
+                      level="intermediate", panel_size=5, held_on=held_on,
                       status="closed", tally={"attending": 5, "voted": 5, "items": {}})
     db.session.add(s)
     db.session.commit()
+    return s, ag
+
+
+@pytest.mark.rule("CF-RESULT-1", "CF-RESULT-2")
+def test_chifeng_intermediate_results_are_filed_by_the_office_within_a_month(ctx):
+    cfg = tenants()["chifeng"]
+    s, ag = closed_chifeng_session(date(2026, 9, 15))
     with time_machine.travel(at(2026, 10, 16, 10), tick=False):  # 31 days after the review
         with pytest.raises(Invalid) as e:
             results.request_acceptance(cfg, f.actor(ag), s, "报告")
@@ -173,15 +179,7 @@ def test_chifeng_intermediate_results_are_filed_by_the_office_within_a_month(ctx
 @pytest.mark.rule("CF-WIN-3")
 def test_chifeng_results_are_reported_by_30_october(ctx):
     cfg = tenants()["chifeng"]
-    from app.models import ReviewSession
-    ag = f.make_user("chifeng", "cf-ag", "agency_clerk", "cf-agency-city")
-    c = f.committee("chifeng", "cf-eng")
-    s = ReviewSession(tenant_id=c.tenant_id, committee_id=c.id,
-                      plan_id=f.plan("chifeng", "cf-2026-intermediate").id, series="engineering",
-                      level="intermediate", panel_size=5, held_on=date(2026, 10, 20),
-                      status="closed", tally={"attending": 5, "voted": 5, "items": {}})
-    db.session.add(s)
-    db.session.commit()
+    s, ag = closed_chifeng_session(date(2026, 10, 20))
     with time_machine.travel(at(2026, 10, 31, 0, 0, 0), tick=False):  # within the month, too late
         with pytest.raises(WindowClosed, match="2026-10-30 24:00截止"):
             results.request_acceptance(cfg, f.actor(ag), s, "报告")
