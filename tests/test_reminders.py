@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import Application, JobRun, Status
 from app.models.notify import Outbox
 from app.tenancy import tenants
-from app.workflow import reminders
+from app.workflow import plans, reminders
 from app.workflow.transitions import transition
 
 from . import factories as f
@@ -39,8 +39,9 @@ def draft(user, slug: str = BJ, plan: str = "bj-2026", committee: str = "bj-eng"
 def reminded(stage: str | None = None, days: int | None = None) -> set[str]:
     """Recipients of the reminders queued so far (of one stage and day count, if given)."""
     rows = db.session.scalars(sa.select(Outbox).where(Outbox.dedupe_key.like("remind:%"))).all()
+    # remind:<person>:<plan>:<stage>:<closing date>:<days>
     return {r.recipient for r in rows if (stage is None or r.dedupe_key.split(":")[3] == stage)
-            and (days is None or r.dedupe_key.split(":")[4] == str(days))}
+            and (days is None or r.dedupe_key.split(":")[-1] == str(days))}
 
 
 def send(stage: str, days: int, when, plan: str = "bj-2026", slug: str = BJ):
@@ -118,6 +119,21 @@ def test_a_second_run_sends_nothing_new(bj):
     assert db.session.get(Outbox, again.outbox_ids[0]).recipient == b.mobile
     assert send("apply", 3, at(2026, 7, 28, 9)).run.rows_changed == 0
     assert db.session.scalar(sa.select(sa.func.count(Outbox.id))) == 2
+
+
+def test_a_close_moved_later_is_reminded_of_again(bj):
+    waiting = person("waiting")
+    draft(waiting)
+    assert send("apply", 3, at(2026, 7, 27, 9)).outbox_ids
+    admin = f.make_user(BJ, "admin", "tenant_admin", "bj-hr")
+    plan = f.plan(BJ, "bj-2026")
+    with time_machine.travel(at(2026, 7, 28, 9), tick=False):
+        plans.change_close(f.actor(admin), plan, "apply", date(2026, 8, 3))
+    assert not send("apply", 3, at(2026, 7, 28, 10)).outbox_ids  # not due for the new date yet
+    again = send("apply", 3, at(2026, 7, 31, 9))
+    assert again.outbox_ids
+    assert "2026年8月3日" in db.session.get(Outbox, again.outbox_ids[0]).body
+    assert not send("apply", 3, at(2026, 7, 31, 10)).outbox_ids  # and only once
 
 
 def test_concurrent_runs_write_each_reminder_once(app, bj):

@@ -4,7 +4,7 @@ still has to act, through the notification outbox.
 Who still has to act follows from CLOSES: what a close would move is what somebody has not done
 yet. A file in draft or returned waits on its applicant; any other open file waits on the staff
 of the office holding it. Each run is a fixed number of INSERT ... SELECT statements whatever the
-number of people, and the outbox's unique dedupe key (person, plan, stage, days before) means a
+number of people, and the outbox's unique dedupe key (person, plan, stage, closing date, days before) means a
 second or concurrent run writes nothing twice."""
 from __future__ import annotations
 
@@ -67,7 +67,8 @@ def run_key(plan: Plan, stage: str, days: int) -> str:
 
 
 def dedupe_key(user_id, plan_id, stage: str, days: int):
-    """remind:<person>:<plan>:<stage>:<days>, as an SQL expression over the given columns."""
+    """remind:<person>:<plan>:<stage>:<days>, as an SQL expression over the given columns
+    (`stage` may carry the closing date)."""
     return (sa.literal("remind:") + sa.cast(user_id, sa.String) + ":"
             + sa.cast(plan_id, sa.String) + f":{stage}:{days}")
 
@@ -121,7 +122,8 @@ def _write_stage(plan: Plan, stage: str, days: int) -> list[int]:
     for c in CLOSES.get(stage, ()):
         task = _task(c.from_state)
         groups.setdefault(task, []).append(
-            _acting(open_where(plan, c), task != "act", stage, days))
+            # The closing date is part of the key: a close moved later is reminded of again.
+            _acting(open_where(plan, c), task != "act", f"{stage}:{last.isoformat()}", days))
     ids = []
     for task, selects in groups.items():
         ids += notify.queue_select(
