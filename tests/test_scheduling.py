@@ -19,7 +19,7 @@ from app.models.fees import FeeWindow
 from app.tenancy import tenants
 from app.tenancy.sync import sync_tenant
 from app.workflow.calendar import closes_at
-from app.workflow.deadlines import close_key, close_stage
+from app.workflow.deadlines import CLOSES, close_key, close_stage
 from app.workflow.errors import Conflict, Forbidden, Invalid, WindowClosed
 from app.workflow import results
 from app.workflow.plans import change_close
@@ -35,10 +35,11 @@ CATCH_UP = at(2026, 9, 1, 8)          # a worker back after every summer close
 
 
 def toml_closes() -> set[tuple[int, str, str, object]]:
-    """(tenant id, plan, stage, close instant) of every stage window in tenants/*/plans."""
+    """(tenant id, plan, stage, close instant) of every stage window in tenants/*/plans whose
+    close moves files (`review` only refuses: no vote and no result report after it)."""
     return {(f.tenant_id(slug), p.code, stage, closes_at(w.closes))
             for slug, cfg in tenants().items() for p in cfg.plans.plan
-            for stage, w in p.windows.items()}
+            for stage, w in p.windows.items() if stage in CLOSES}
 
 
 def due_by(instant) -> list[tuple[str, str, str]]:
