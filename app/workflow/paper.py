@@ -1,8 +1,9 @@
 """The 评审表 and 送审表 an applicant downloads after submitting (CF-FORMS-1), and the receipt of
 the paper file by the office holding it (CF-PAPER-1, CF-PAPER-2).
 
-Each form carries a short file code, "CF-<application id>-<check>", printed and encoded in a QR
-code; the check is derived from SECRET_KEY so a typed or scanned code is verified before use."""
+Each form carries a short file code, "<tenant letters>-<application id>-<check>", printed and
+encoded in a QR code; the check is derived from SECRET_KEY so a typed or scanned code is verified
+before use."""
 from __future__ import annotations
 
 import hashlib
@@ -44,7 +45,7 @@ FORM_MODES = (ReviewMode.online_blind.value, *PAPER_MODES)
 FORMS = {"review": _l("评审表"), "send": _l("送审表")}
 _HELD = (Status.submitted.value, Status.in_notice.value)
 RECORD_LOCALE = "zh_Hans_CN"  # forms and reports are records: always in the default language
-_CODE = re.compile(r"^([A-Z]{2})-(\d{1,10})-([0-9A-F]{6})$")
+_CODE = re.compile(r"^([A-Z]{2,4})-(\d{1,10})-([0-9A-F]{6})$")
 
 
 def forms_for(app: Application) -> list[str]:
@@ -68,14 +69,21 @@ def _check(tenant_id: int, app_id: int) -> str:
     return hmac.new(key, msg, hashlib.sha256).hexdigest()[:6].upper()
 
 
+def _prefix(tenant_id: int) -> str:
+    """The tenant's own letters (those of its certificate numbers), so a code names its region."""
+    from ..tenancy import config_for
+    certificates = config_for(tenant_id).policies.certificates
+    return certificates.number_prefix if certificates is not None else "ZC"
+
+
 def file_code(app: Application) -> str:
-    return f"CF-{app.id}-{_check(app.tenant_id, app.id)}"
+    return f"{_prefix(app.tenant_id)}-{app.id}-{_check(app.tenant_id, app.id)}"
 
 
 def parse_code(tenant_id: int, text: str) -> int | None:
     """The application id a typed or scanned code names, or None if the code is not genuine."""
     m = _CODE.match(re.sub(r"\s+", "", text or "").upper())
-    if not m or m.group(1) != "CF":
+    if not m or m.group(1) != _prefix(tenant_id):
         return None
     app_id = int(m.group(2))
     return app_id if hmac.compare_digest(m.group(3), _check(tenant_id, app_id)) else None
