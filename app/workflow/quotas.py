@@ -113,12 +113,16 @@ def recommended_counts(cfg, tenant_id: int, org_ids, year: int) -> Counter:
     their posts: not withdrawn and not made under a policy outside post quotas."""
     if not org_ids:
         return Counter()
-    apps = db.session.scalars(
-        sa.select(Application).join(Plan, Plan.id == Application.plan_id)
+    outside = [p.code for p in cfg.policies.policy if p.outside_quota]
+    rows = db.session.execute(
+        sa.select(Application.employer_org_id, Application.level, sa.func.count())
+        .join(Plan, Plan.id == Application.plan_id)
         .where(Application.tenant_id == tenant_id, Application.employer_org_id.in_(org_ids),
                Plan.year == year, Application.route_pos > 0,
-               Application.status.not_in(WITHDRAWN)))
-    return Counter((a.employer_org_id, a.level) for a in apps if not outside_quota(cfg, a))
+               Application.status.not_in(WITHDRAWN),
+               sa.or_(Application.policy.is_(None), Application.policy.not_in(outside)))
+        .group_by(Application.employer_org_id, Application.level))
+    return Counter({(org_id, level): n for org_id, level, n in rows})
 
 
 @dataclass(frozen=True)
