@@ -504,3 +504,14 @@ def test_replay_of_a_failed_close_runs_it_and_unknown_keys_are_refused(app):
     assert no_stage.exit_code != 0 and "paper_to_city" in no_stage.output
     with app.app_context():
         assert sorted(db.session.scalars(sa.select(Application.status))) == ["abandoned"] * 2
+
+
+@pytest.mark.rule("CF-WIN-3")
+def test_the_plans_page_marks_the_review_close_as_refusal_only(app, client, login):
+    with app.app_context():
+        f.make_user("chifeng", "cf-admin", "tenant_admin", "cf-hr")
+    login("chifeng", "cf-admin")
+    page = client.get("/chifeng/admin/plans").get_data(as_text=True)
+    row = page[page.index("评审及结果公示"):].split("</tr>")[0]
+    assert "2026-10-30" in row and "截止后不再受理，无需处理" in row
+    assert 'name="closes_on"' not in row

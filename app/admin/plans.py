@@ -15,6 +15,7 @@ from ..web import client_ip, flash_error, render_page
 from ..workflow import queries
 from ..workflow.actors import Actor
 from ..workflow.calendar import closes_at
+from ..workflow.deadlines import CLOSES
 from ..workflow.errors import TransitionError
 from ..workflow.plans import change_close, stage_label
 
@@ -33,7 +34,8 @@ def plans():
     return render_page("admin/plans.html", plans=queries.plans(g.tenant_id), jobs=jobs,
                        form=CloseDateForm(), closes_at=closes_at, stage_label=stage_label,
                        status_label=lambda s: JOB_STATUS_LABELS.get(s, s),
-                       may_change=current_user.role == Role.tenant_admin.value)
+                       may_change=current_user.role == Role.tenant_admin.value,
+                       closing_stages=CLOSES)
 
 
 @bp.route("/plans/<int:plan_id>/<stage>/close", methods=["POST"])
