@@ -227,6 +227,15 @@ def test_classified_personnel_only_in_offline_paper_plans(people):
     assert county.review_mode == "offline_paper"
     assert f.plan(T, "cf-2026-directed").review_mode == "offline_paper"
     assert f.plan(T, "cf-2026-senior").review_mode == "online_blind"
+    from app.models import Committee
+    hospital = f.org(T, "cf-self-hospital")
+    db.session.add(Committee(tenant_id=hospital.tenant_id, code="cf-self-health",
+                             name="医院自主评审委员会", agency_org_id=hospital.id,
+                             series=["health"], levels=["intermediate"]))
+    db.session.commit()
+    own = f.make_application(T, u, "cf-2026-intermediate", "cf-self-health", "health",
+                             "intermediate")
+    assert own.review_mode == "offline_paper"  # a self-review unit's 中级: on paper
     online = f.make_application(T, u, "cf-2026-intermediate", "cf-eng", "engineering",
                                 "intermediate", "mechanical")
     online.basic = {**online.basic, "classified": True}

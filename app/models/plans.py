@@ -47,7 +47,9 @@ class Plan(db.Model):
 
     def mode_for(self, committee, series: str, specialty: str | None) -> str:
         """The review mode for files of `series`/`specialty` before `committee` (CF-MODE-4)."""
-        facts = {"committee_tier": committee.agency.tier if committee is not None else None,
+        agency = committee.agency if committee is not None else None
+        facts = {"committee_tier": agency.tier if agency is not None else None,
+                 "committee_kind": agency.kind if agency is not None else None,
                  "committee": committee.code if committee is not None else None,
                  "series": series, "specialty": specialty}
         for rule in self.mode_rules or ():

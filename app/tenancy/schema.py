@@ -142,7 +142,8 @@ ModeName = Literal["named", "online_blind", "online_blind_paper", "offline_paper
 
 class ModeRule(Strict):
     """A review mode for part of a plan: the first rule whose `when` holds wins (CF-MODE-4)."""
-    when: dict[Literal["committee_tier", "series", "specialty", "committee"], str | list[str]]
+    when: dict[Literal["committee_tier", "committee_kind", "series", "specialty", "committee"],
+               str | list[str]]
     review_mode: ModeName
 
 
