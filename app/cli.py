@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, g
 from flask.cli import AppGroup
 
 from .extensions import db
@@ -63,7 +63,6 @@ def jobs_list(tenant, runs):
     from .jobs.deadlines import scheduled_jobs
     for slug in [tenant] if tenant else tenants():
         with tenant_scope(slug):
-            from flask import g
             click.echo(f"== {slug}: closes")
             for j in scheduled_jobs(g.tenant_id):
                 click.echo(f"{j['instant']:%Y-%m-%d %H:%M}  {j['status']:<9}  {j['job_id']}")

@@ -20,19 +20,25 @@ def worker_app():
     return _app
 
 
+def current_job_id() -> str | None:
+    """The id of the RQ job running this code; None outside a job."""
+    from rq import get_current_job
+    job = get_current_job()
+    return job.id if job else None
+
+
 def for_each_tenant(work: Callable[[int, str | None], int]) -> int:
     """Run `work(tenant_id, rq_job_id)` inside each tenant's scope; return the sum of what the
     calls return (rows changed)."""
     from flask import g
-    from rq import get_current_job
 
     from ..tenancy import tenant_scope, tenants
-    job = get_current_job()
+    job_id = current_job_id()
     total = 0
     with worker_app().app_context():
         for slug in tenants():
             with tenant_scope(slug):
-                total += work(g.tenant_id, job.id if job else None)
+                total += work(g.tenant_id, job_id)
     return total
 
 

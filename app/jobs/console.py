@@ -7,10 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from redis.exceptions import RedisError
-from rq import Queue
 from rq.exceptions import InvalidJobOperation
 from rq.job import Job, JobStatus
 
@@ -19,7 +17,7 @@ from ..models import JobRun
 from ..workflow.actors import Actor
 from ..workflow.errors import Conflict, Invalid
 from ..workflow.transitions import audit
-from .deadlines import queue, scheduled_jobs
+from .deadlines import queue_unless_inline, scheduled_jobs
 from .reminders import job_prefix
 
 RECENT_RUNS = 100
@@ -69,11 +67,6 @@ class Entry:
         return self.status == "failed" and self.run_id is not None and bool(self.rq_job_id)
 
 
-def _queue() -> Queue | None:
-    """The RQ queue, or None when jobs run inline (no Redis to ask)."""
-    return None if current_app.config["JOBS_INLINE"] else queue()
-
-
 def _owned(tenant_id: int, job: Job) -> bool:
     """Closes carry their tenant in the job's meta; reminders in their job id."""
     return (job.meta or {}).get("tenant_id") == tenant_id or job.id.startswith(
@@ -92,7 +85,7 @@ def waiting(tenant_id: int) -> list[Entry] | None:
     """The tenant's jobs scheduled, queued or running in RQ, soonest first; None when Redis
     cannot be reached. A fixed number of Redis calls whatever the number of jobs."""
     try:
-        q = _queue()
+        q = queue_unless_inline()
         if q is None:
             return []
         closes = [j["job_id"] for j in scheduled_jobs(tenant_id)
@@ -129,7 +122,7 @@ def _jobs(ids: list[str]) -> dict[str, Job]:
     if not ids:
         return {}
     try:
-        q = _queue()
+        q = queue_unless_inline()
         if q is None:
             return {}
         return {j.id: j for j in Job.fetch_many(ids, q.connection) if j is not None}
@@ -209,7 +202,7 @@ def retry(tenant_id: int, run_id: int, actor: Actor) -> Job:
 def _failed_job(run: JobRun) -> Job:
     """The run's RQ job, which must still be there and failed."""
     try:
-        q = _queue()
+        q = queue_unless_inline()
         job = q.fetch_job(run.rq_job_id) if q is not None and run.rq_job_id else None
     except (RedisError, OSError):
         raise Invalid(UNREACHABLE) from None

@@ -3,26 +3,27 @@
 overdue closes are caught up (oldest first) and a lost or moved job is scheduled again. The
 correction and fee sweeps are idempotent safety nets behind the exact jobs. The outbox sweep
 runs every minute: a notice whose enqueue was lost waits at most about two."""
-import os
-
 from rq import cron
 
+from ..config import Config
 from .certificates import run_certificates
 from .deadlines import run_corrections, run_fee_closes, run_schedule
 from .notify import sweep_outbox
 from .reminders import run_reminder_schedule, run_reminder_sweep
 
-cron.register(run_schedule, os.environ.get("RQ_QUEUE", "zhicheng"), interval=3600)
-cron.register(run_corrections, os.environ.get("RQ_QUEUE", "zhicheng"), interval=3600)
+QUEUE = Config.RQ_QUEUE
+
+cron.register(run_schedule, QUEUE, interval=3600)
+cron.register(run_corrections, QUEUE, interval=3600)
 # Unpaid files are abandoned within the hour after their fee window closes (BJ-FEE-1).
-cron.register(run_fee_closes, os.environ.get("RQ_QUEUE", "zhicheng"), interval=3600)
-cron.register(sweep_outbox, os.environ.get("RQ_QUEUE", "zhicheng"), interval=60)
+cron.register(run_fee_closes, QUEUE, interval=3600)
+cron.register(sweep_outbox, QUEUE, interval=60)
 # Certificates go out in batches (BJ-CERT-1): four runs a day issue each file within hours of its
 # notice ending; a run with nothing certifiable changes nothing.
-cron.register(run_certificates, os.environ.get("RQ_QUEUE", "zhicheng"), interval=6 * 3600)
+cron.register(run_certificates, QUEUE, interval=6 * 3600)
 # Reminders run from their own jobs at their instant, scheduled again every hour so they follow a
 # moved close; the daily sweep sends any a lost or late job missed, and every correction-deadline
 # reminder. Cron fields are the `rq cron` process's local time: run it with TZ=Asia/Shanghai for
 # 09:30 there (the sweep is correct at any hour).
-cron.register(run_reminder_schedule, os.environ.get("RQ_QUEUE", "zhicheng"), interval=3600)
-cron.register(run_reminder_sweep, os.environ.get("RQ_QUEUE", "zhicheng"), cron="30 9 * * *")
+cron.register(run_reminder_schedule, QUEUE, interval=3600)
+cron.register(run_reminder_sweep, QUEUE, cron="30 9 * * *")

@@ -18,19 +18,24 @@ import sqlalchemy as sa
 from flask import current_app, g
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue, get_current_job
+from rq import Queue
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 
 from ..extensions import db
 from ..models import JobRun, Plan
+from ..models.fees import FeeWindow
 from ..tenancy import config_for, tenant_scope, tenants
 from ..workflow.calendar import closes_at, now_local
+from ..workflow.certificates import issue_batch
 from ..workflow.deadlines import (
     close_corrections, close_key, close_stage, correction_days, due_closes, finished_keys,
 )
+from ..workflow.fees import close_fee_window, close_fee_windows, fee_close_days, fee_close_key
+from ..workflow.plans import plan_by_code
 from ..workflow.reminders import open_count
-from . import for_each_tenant, report_progress, worker_app
+from ..workflow.results import notice_end_days
+from . import current_job_id, for_each_tenant, report_progress, worker_app
 
 log = logging.getLogger("app.jobs")
 WAITING = (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED, JobStatus.DEFERRED)
@@ -42,11 +47,10 @@ CLOSE_JOB = "close"  # job.meta["kind"] of every job scheduled here
 def run_close(slug: str, plan_code: str, stage: str) -> int:
     """RQ job: close one stage of one plan. Returns the number of applications moved."""
     with worker_app().app_context(), tenant_scope(slug):
-        plan = db.session.scalar(sa.select(Plan).filter_by(tenant_id=g.tenant_id, code=plan_code))
-        job = get_current_job()
+        plan = plan_by_code(g.tenant_id, plan_code)
         # One statement moves every row: the console shows 0 of N, then what moved.
         report_progress(0, open_count(plan, stage))
-        run = close_stage(plan, stage, rq_job_id=job.id if job else None)
+        run = close_stage(plan, stage, rq_job_id=current_job_id())
         report_progress(run.rows_changed)
         return run.rows_changed
 
@@ -59,22 +63,14 @@ class Sweep:
 
 
 def _fee_run(tenant_id: int, job_id: str | None) -> int:
-    from ..workflow.fees import close_fee_windows
     return sum(r.rows_changed for r in close_fee_windows(tenant_id, rq_job_id=job_id))
 
 
-def _fee_days(tenant_id: int) -> list[date]:
-    from ..workflow.fees import fee_close_days
-    return fee_close_days(tenant_id)
-
-
 def _certificate_run(tenant_id: int, job_id: str | None) -> int:
-    from ..workflow.certificates import issue_batch
     return issue_batch(tenant_id, rq_job_id=job_id).rows_changed
 
 
 def _certificate_days(tenant_id: int) -> list[date]:
-    from ..workflow.results import notice_end_days
     return notice_end_days(tenant_id) if config_for(tenant_id).policies.certificates else []
 
 
@@ -83,7 +79,7 @@ SWEEPS: dict[str, Sweep] = {
     "corrections": Sweep(correction_days, lambda tenant_id, job_id: close_corrections(
         tenant_id, rq_job_id=job_id).rows_changed),
     # BJ-FEE-1: unpaid when the agency's fee window closes → abandoned.
-    "fees": Sweep(_fee_days, _fee_run),
+    "fees": Sweep(fee_close_days, _fee_run),
     # BJ-CERT-1: a notice ended without a standing objection → the certificate batch.
     "certificates": Sweep(_certificate_days, _certificate_run),
 }
@@ -92,8 +88,7 @@ SWEEPS: dict[str, Sweep] = {
 def run_sweep(slug: str, name: str) -> int:
     """RQ job: one per-file sweep (see SWEEPS) in one tenant. Returns the rows it changed."""
     with worker_app().app_context(), tenant_scope(slug):
-        job = get_current_job()
-        return SWEEPS[name].run(g.tenant_id, job.id if job else None)
+        return SWEEPS[name].run(g.tenant_id, current_job_id())
 
 
 def run_corrections() -> int:
@@ -152,11 +147,15 @@ def stage_deadline(slug: str, plan: Plan, stage: str) -> Deadline:
                     close_key(plan, stage), plan.code)
 
 
+def sweep_deadline(slug: str, tenant_id: int, name: str, day: date) -> Deadline:
+    return Deadline(slug, tenant_id, name, closes_at(day), f"{name}:{tenant_id}:{day}")
+
+
 def deadlines(slug: str, tenant_id: int) -> list[Deadline]:
     """Every close of the tenant still known to the database, in time order: each stage of each
     plan, and each due day of each sweep that still has files to act on."""
     out = [stage_deadline(slug, plan, stage) for plan, stage, _ in due_closes(tenant_id)]
-    out += [Deadline(slug, tenant_id, name, closes_at(day), f"{name}:{tenant_id}:{day}")
+    out += [sweep_deadline(slug, tenant_id, name, day)
             for name, sweep in SWEEPS.items() for day in sweep.days(tenant_id)]
     return sorted(out, key=_order)
 
@@ -172,7 +171,13 @@ def queue() -> Queue:
                  connection=Redis.from_url(current_app.config["REDIS_URL"]))
 
 
-def _pending(q: Queue, job_id: str) -> bool:
+def queue_unless_inline() -> Queue | None:
+    """The RQ queue, or None when jobs run inline (no Redis to ask)."""
+    return None if current_app.config["JOBS_INLINE"] else queue()
+
+
+def pending(q: Queue, job_id: str) -> bool:
+    """The job with this id is queued, scheduled, deferred or running."""
     job = q.fetch_job(job_id)
     return job is not None and job.get_status(refresh=True) in WAITING
 
@@ -239,7 +244,7 @@ def schedule_all(now: datetime | None = None) -> list[tuple[str, str, str]]:
     longer closes. Returns (key, "at" | "now", instant) for each job queued by this call. With
     JOBS_INLINE the overdue closes run here, in the same order, and nothing is scheduled."""
     now = now_local(now)
-    q = None if current_app.config["JOBS_INLINE"] else queue()
+    q = queue_unless_inline()
     waiting = [] if q is None else _waiting_jobs(q)
     queued, overdue = [], []
     for slug in tenants():
@@ -289,8 +294,7 @@ def schedule_sweep(tenant_id: int, name: str, day: date | None) -> str | None:
     `run_schedule` schedules it. Returns the job id, or None when nothing was scheduled."""
     if current_app.config["JOBS_INLINE"] or day is None:
         return None
-    d = Deadline(config_for(tenant_id).slug, tenant_id, name, closes_at(day),
-                 f"{name}:{tenant_id}:{day}")
+    d = sweep_deadline(config_for(tenant_id).slug, tenant_id, name, day)
     if d.at <= now_local():
         return None  # overdue already: the next `run_schedule` runs it
     try:
@@ -362,16 +366,13 @@ def replay(key: str) -> tuple[JobRun, bool]:
 
 def _replay_close(tenant_id: int, key: str) -> JobRun:
     _, _, plan_code, stage, _ = key.split(":")
-    plan = db.session.scalar(sa.select(Plan).filter_by(tenant_id=tenant_id, code=plan_code))
+    plan = plan_by_code(tenant_id, plan_code)
     if plan is None or plan.window(stage) is None or close_key(plan, stage) != key:
         raise NotReplayable(f"{key!r} is stale: the plan or its window has changed since")
     return close_stage(plan, stage)
 
 
 def _replay_fees(tenant_id: int, key: str) -> JobRun:
-    from ..models.fees import FeeWindow
-    from ..workflow.fees import close_fee_window, fee_close_key
-
     _, _, committee_id, plan_id, _ = key.split(":")
     window = db.session.scalar(sa.select(FeeWindow).filter_by(
         tenant_id=tenant_id, committee_id=int(committee_id), plan_id=int(plan_id)))

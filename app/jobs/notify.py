@@ -16,7 +16,7 @@ from ..models.notify import Outbox
 from ..tenancy import tenant_scope
 from ..workflow import notify
 from . import worker_app
-from .deadlines import _pending, queue
+from .deadlines import pending, queue
 
 log = logging.getLogger("app.notify")
 
@@ -56,7 +56,7 @@ def _send(outbox_id: int) -> str:
 
 def _enqueue(q: Queue, outbox_id: int) -> bool:
     jid = job_id(outbox_id)
-    if _pending(q, jid):
+    if pending(q, jid):
         return False  # waiting, retrying or running already
     q.enqueue(send_outbox, outbox_id, job_id=jid, retry=RETRY,
               description=f"send outbox {outbox_id}")

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import sqlalchemy as sa
-from flask import current_app, g
-from rq import Queue, get_current_job
+from flask import g
+from rq import Queue
 
-from ..extensions import db
 from ..models import Plan
 from ..tenancy import tenant_scope, tenants
 from ..workflow import reminders
 from ..workflow.calendar import now_local
 from ..workflow.deadlines import due_closes, finished_keys
-from . import for_each_tenant, worker_app
-from .deadlines import _pending, queue
+from ..workflow.plans import plan_by_code
+from . import current_job_id, for_each_tenant, worker_app
+from .deadlines import pending, queue_unless_inline
 from .notify import dispatch
 
 
@@ -34,9 +33,8 @@ def job_prefix(tenant_id: int) -> str:
 def run_reminders(slug: str, plan_code: str, stage: str, days: int) -> int:
     """RQ job: the reminder `days` before `stage` of a plan closes. Returns notices written."""
     with worker_app().app_context(), tenant_scope(slug) as cfg:
-        plan = db.session.scalar(sa.select(Plan).filter_by(tenant_id=g.tenant_id, code=plan_code))
-        job = get_current_job()
-        sent = reminders.send_stage(cfg, plan, stage, days, rq_job_id=job.id if job else None)
+        plan = plan_by_code(g.tenant_id, plan_code)
+        sent = reminders.send_stage(cfg, plan, stage, days, rq_job_id=current_job_id())
         dispatch(sent.outbox_ids)
         return sent.run.rows_changed
 
@@ -62,7 +60,7 @@ def schedule_reminders(now: datetime | None = None) -> list[tuple[str, str, str]
     waiting jobs of a date that moved are deleted. Returns (run key, "at" | "now", instant) for
     each job this call queued or, with JOBS_INLINE, ran."""
     now = now_local(now)
-    q = None if current_app.config["JOBS_INLINE"] else queue()
+    q = queue_unless_inline()
     done = []
     for slug in tenants():
         with tenant_scope(slug) as cfg:
@@ -84,7 +82,7 @@ def _schedule_one(q: Queue | None, cfg, slug: str, plan: Plan, stage: str, days:
     if (when > now and q is None) or (when <= now and (not due_now or key in finished)):
         return []  # nothing to schedule inline, or not the reminder due now, or it has run
     jid = job_id(plan, stage, days)
-    if q is not None and _pending(q, jid):
+    if q is not None and pending(q, jid):
         return []  # waiting or running already
     args = (slug, plan.code, stage, days)
     if q is None:

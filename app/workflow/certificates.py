@@ -28,7 +28,7 @@ from ..tenancy import config_for, label
 from ..tenancy.schema import OrgKind, Tier
 from .actors import Actor
 from .calendar import today_local
-from .deadlines import _recorded
+from .deadlines import recorded
 from .errors import Invalid
 from .ids import mask_name
 from .integrity import record_ends, record_years
@@ -221,7 +221,7 @@ def issue_batch(tenant_id: int, today: date | None = None, rq_job_id: str | None
                  started_at=utcnow())
     policy = cfg.policies.certificates
     if policy is None:  # the tenant issues no e-certificates through the portal
-        return _recorded(run, lambda: 0)
+        return recorded(run, lambda: 0)
 
     def work() -> int:
         # A file in two published sessions would be listed twice.
@@ -245,7 +245,7 @@ def issue_batch(tenant_id: int, today: date | None = None, rq_job_id: str | None
         return len(rows)
 
     try:
-        return _recorded(run, work)
+        return recorded(run, work)
     except Exception:
         batch.discard(batch.written)  # leave no file without its certificate row
         raise

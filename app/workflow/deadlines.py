@@ -27,6 +27,11 @@ class Close:
     # A further condition on the rows this close moves (a SQL expression, built when it runs).
     only: Callable[[], Any] | None = None
 
+    def conditions(self) -> list:
+        """What a row in `from_state` must also meet to be moved (SQL expressions)."""
+        out = [Application.correction_due.is_(None)] if self.only_without_due else []
+        return out + ([self.only()] if self.only is not None else [])
+
 
 def _under_correction():
     """Files the agency returned (BJ-WIN-3, CF-WIN-3): while they are corrected and recommended
@@ -100,17 +105,12 @@ def close_stage(plan: Plan, stage: str, now: datetime | None = None, rq_job_id: 
         db.session.commit()
         return run
     def work() -> int:
-        return sum(_move(run, [Application.plan_id == plan.id], c, f"close_{stage}",
-                         _conditions(c)) for c in CLOSES.get(stage, ()))
-    return _recorded(run, work)
+        return sum(move_rows(run, [Application.plan_id == plan.id], c, f"close_{stage}",
+                             c.conditions()) for c in CLOSES.get(stage, ()))
+    return recorded(run, work)
 
 
-def _conditions(c: Close) -> list:
-    out = [Application.correction_due.is_(None)] if c.only_without_due else []
-    return out + ([c.only()] if c.only is not None else [])
-
-
-def _recorded(run: JobRun, work) -> JobRun:
+def recorded(run: JobRun, work) -> JobRun:
     """Run `work()` (returns rows changed) and its JobRun row in one commit; on failure roll the
     work back and keep the failed run visible, then re-raise so RQ records it too."""
     try:
@@ -127,7 +127,7 @@ def _recorded(run: JobRun, work) -> JobRun:
     return run
 
 
-def _move(run: JobRun, scope: list, c: Close, action: str, conditions: list = ()) -> int:
+def move_rows(run: JobRun, scope: list, c: Close, action: str, conditions: list = ()) -> int:
     """Move the rows of `scope` still in `c.from_state` (and meeting `conditions`) to
     `c.to_state`, and audit each, in two statements; the caller commits. `scope` may only name
     columns a close does not change.
@@ -188,7 +188,7 @@ def close_corrections(tenant_id: int, now: datetime | None = None,
     today = now_local(now).date()
     run = JobRun(tenant_id=tenant_id, name="close_corrections", rq_job_id=rq_job_id,
                  key=f"corrections:{tenant_id}:{today.isoformat()}", started_at=utcnow())
-    return _recorded(run, lambda: _move(
+    return recorded(run, lambda: move_rows(
         run, [Application.tenant_id == tenant_id], CORRECTIONS, "close_corrections",
         [Application.correction_due < today]))
 

@@ -23,7 +23,7 @@ from ..models.fees import FeeWindow, Payment, PaymentProvider, PaymentStatus
 from .actors import Actor
 from .agency import own_committee_and_plan
 from .calendar import closes_at, now_local, opens_at, window_is_open
-from .deadlines import Close, _move, _recorded, finished_keys
+from .deadlines import Close, finished_keys, move_rows, recorded
 from .errors import Conflict, Forbidden, Invalid, TransitionError, WindowClosed
 from .transitions import Ctx, Rule, _is_holder, _record, audit, register, transition
 
@@ -317,7 +317,7 @@ def close_fee_window(window: FeeWindow, rq_job_id: str | None = None) -> JobRun:
              Application.plan_id == window.plan_id]
     run = JobRun(tenant_id=window.tenant_id, name="close_fees", key=fee_close_key(window),
                  rq_job_id=rq_job_id, started_at=utcnow())
-    return _recorded(run, lambda: _move(run, where, FEE_CLOSE, "close_fees"))
+    return recorded(run, lambda: move_rows(run, where, FEE_CLOSE, "close_fees"))
 
 
 def fee_close_days(tenant_id: int) -> list[date]:

@@ -31,6 +31,10 @@ def stage_label(stage: str):
     return STAGE_LABELS.get(stage, stage)
 
 
+def plan_by_code(tenant_id: int, code: str) -> Plan | None:
+    return db.session.scalar(sa.select(Plan).filter_by(tenant_id=tenant_id, code=code))
+
+
 def _close_done(plan: Plan, stage: str):
     """SQL: the stage's close at its current date has finished."""
     return sa.select(JobRun.id).where(JobRun.tenant_id == plan.tenant_id,

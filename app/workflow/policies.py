@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from ..extensions import db
 from ..models import Application, Plan, Section, Status
 from ..tenancy import label
-from ..tenancy.schema import EducationLevel, PolicyKind, PolicyRule, WorkPlace
+from ..tenancy.schema import EducationLevel, PolicyKind, PolicyRule, Tier, WorkPlace
 from .calendar import now_local, today_local
 
 EDUCATION_LABELS = {
@@ -33,7 +33,8 @@ PLACE_LABELS = {
     WorkPlace.city.value: _l("市级及以上（本省区内）"),
     WorkPlace.outside.value: _l("外省（区、市）"),
 }
-TIER_LABELS = {"county": _l("旗县区"), "city": _l("市直"), "region": _l("自治区直属")}
+TIER_LABELS = {Tier.county.value: _l("旗县区"), Tier.city.value: _l("市直"),
+               Tier.region.value: _l("自治区直属")}
 ORDINARY = _l("按一般条件申报")
 # An application "enjoyed" a once-per-person policy when it was passed under it.
 ENJOYED = (Status.passed.value, Status.certified.value)
@@ -125,7 +126,8 @@ def choices(cfg, plan_code: str) -> list[tuple[str, object]]:
 def assess(cfg, app: Application) -> Verdict:
     """The chosen policy's conditions, met or not, and the rank-by-rank checks that remain."""
     rule, facts = chosen(cfg, app), Facts.of(app)
-    checks = [c for c in (_plan_check(cfg, app, rule),) if c is not None]
+    plan = _plan_check(cfg, app, rule)
+    checks = [] if plan is None else [plan]
     grants = {"waives_ce": False, "direct": False, "early_years": 0}
     if rule is None:
         ok = all(c.met for c in checks)

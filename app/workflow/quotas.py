@@ -137,15 +137,17 @@ class PostLine:
         return None if self.declared is None else self.declared.vacancies - self.used
 
 
-def _declared(tenant_id: int, org_ids, year: int) -> list[UnitPosts]:
-    return db.session.scalars(sa.select(UnitPosts).where(
-        UnitPosts.tenant_id == tenant_id, UnitPosts.org_id.in_(org_ids),
-        UnitPosts.year == year)).all()
+def _declared(tenant_id: int, year: int, org_ids=None) -> list[UnitPosts]:
+    """The year's declarations, of the given units or of every unit, with their orgs."""
+    q = sa.select(UnitPosts).filter_by(tenant_id=tenant_id, year=year)
+    if org_ids is not None:
+        q = q.where(UnitPosts.org_id.in_(org_ids))
+    return db.session.scalars(q.options(joinedload(UnitPosts.org))).all()
 
 
 def post_lines(cfg, tenant_id: int, org_id: int, year: int) -> list[PostLine]:
     """Every level of the tenant with the unit's declaration and its recommended files."""
-    rows = {r.level: r for r in _declared(tenant_id, [org_id], year)}
+    rows = {r.level: r for r in _declared(tenant_id, year, [org_id])}
     used = recommended_counts(cfg, tenant_id, [org_id], year)
     return [PostLine(lv, rows.get(lv.code), used[(org_id, lv.code)]) for lv in cfg.tenant.levels]
 
@@ -156,7 +158,7 @@ def overseen_posts(cfg, actor: Actor, year: int) -> list[tuple[Org, list[PostLin
     if actor.role not in OVERSIGHT_ROLES or actor.org_id is None:
         return []
     tree = _Tree(cfg, actor.tenant_id)
-    rows = [r for r in _declared_all(actor.tenant_id, year)
+    rows = [r for r in _declared(actor.tenant_id, year)
             if actor.org_id in tree.overseers(r.org_id)]
     used = recommended_counts(cfg, actor.tenant_id, {r.org_id for r in rows}, year)
     order = {lv.code: i for i, lv in enumerate(cfg.tenant.levels)}
@@ -168,12 +170,6 @@ def overseen_posts(cfg, actor: Actor, year: int) -> list[tuple[Org, list[PostLin
     return [(orgs[org_id], lines) for org_id, lines in units.items()]
 
 
-def _declared_all(tenant_id: int, year: int) -> list[UnitPosts]:
-    return db.session.scalars(
-        sa.select(UnitPosts).filter_by(tenant_id=tenant_id, year=year)
-        .options(joinedload(UnitPosts.org))).all()
-
-
 def viewable_unit(cfg, actor: Actor, org_id: int) -> Org | None:
     """The unit, when the actor is its own clerk or works in an office above it."""
     org = db.session.get(Org, org_id)
@@ -181,8 +177,9 @@ def viewable_unit(cfg, actor: Actor, org_id: int) -> Org | None:
         return None
     if actor.org_id == org.id and actor.role == Role.employer_clerk.value:
         return org
-    tree = _Tree(cfg, org.tenant_id) if actor.role in OVERSIGHT_ROLES else None
-    return org if tree is not None and actor.org_id in tree.overseers(org.id) else None
+    if actor.role not in OVERSIGHT_ROLES:
+        return None
+    return org if actor.org_id in _Tree(cfg, org.tenant_id).overseers(org.id) else None
 
 
 def own_unit(cfg, actor: Actor) -> Org | None:
@@ -220,13 +217,14 @@ def _parse_posts(cfg, values: dict) -> tuple[dict, list]:
 def set_posts(cfg, actor: Actor, year: int, values: dict[str, tuple[str, str]],
               now: datetime | None = None) -> int:
     """The unit's clerk declares its posts and holders per level for a year ({level: (posts,
-    holders)}; both blank: no longer declared; a level not given: unchanged). A level's vacancies never drop below the files
-    already recommended there. Each change is audited; returns how many levels changed."""
+    holders)}; both blank: no longer declared; a level not given: unchanged). A level's
+    vacancies never drop below the files already recommended there. Each change is audited;
+    returns how many levels changed."""
     org = own_unit(cfg, actor)
     if org is None:
         raise Forbidden(_l("无权进行此操作。"))
     parsed, problems = _parse_posts(cfg, values)
-    rows = {r.level: r for r in _declared(actor.tenant_id, [org.id], year)}
+    rows = {r.level: r for r in _declared(actor.tenant_id, year, [org.id])}
     used = recommended_counts(cfg, actor.tenant_id, [org.id], year)
     for code, pair in parsed.items():
         free = max(pair[0] - pair[1], 0) if pair else 0
@@ -293,8 +291,9 @@ def allocator_of(tenant_id: int, quota) -> Org | None:
     return db.session.scalar(sa.select(Org).filter_by(tenant_id=tenant_id, code=quota.allocator))
 
 
-def may_edit(actor: Actor, allocator: Org | None) -> bool:
-    """The allocating office's own clerk shares the places out."""
+def may_edit(actor: Actor, allocator) -> bool:
+    """The allocating office's own clerk shares the places out (`allocator`: its Org or its
+    row in the tree, None when the tenant has no such office)."""
     return (allocator is not None and actor.org_id == allocator.id
             and actor.role == OFFICE_ROLE.get(allocator.kind))
 
@@ -309,8 +308,7 @@ def visible_quotas(cfg, actor: Actor) -> list[tuple[object, bool]]:
     for q in cfg.policies.review_quota:
         office = tree.by_code.get(q.allocator)
         if actor.org_id in tree.chain(office):
-            out.append((q, actor.org_id == office
-                        and actor.role == OFFICE_ROLE.get(tree.rows[office].kind)))
+            out.append((q, may_edit(actor, tree.rows[office])))
     return out
 
 

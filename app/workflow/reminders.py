@@ -21,7 +21,7 @@ from ..models import Application, JobRun, Plan, Role, Status, User, utcnow
 from ..models.notify import Channel
 from . import notify
 from .calendar import TZ, closes_at, now_local
-from .deadlines import CLOSES, Close, _recorded, due_closes
+from .deadlines import CLOSES, Close, due_closes, recorded
 
 REMIND_AT = time(9, 0)  # local time of day a reminder goes out
 CORRECTIONS = "corrections"  # the "stage" of an agency's per-file correction deadline
@@ -75,12 +75,8 @@ def dedupe_key(user_id, plan_id, stage: str, days: int):
 
 def open_where(plan: Plan, c: Close) -> list:
     """The files of `plan` that close `c` would move."""
-    where = [Application.plan_id == plan.id, Application.status == c.from_state]
-    if c.only_without_due:
-        where.append(Application.correction_due.is_(None))
-    if c.only is not None:
-        where.append(c.only())
-    return where
+    return [Application.plan_id == plan.id, Application.status == c.from_state,
+            *c.conditions()]
 
 
 def open_count(plan: Plan, stage: str) -> int:
@@ -189,7 +185,7 @@ def send_stage(cfg, plan: Plan, stage: str, days: int, now: datetime | None = No
     def work() -> int:
         sent.outbox_ids = _write_stage(plan, stage, days)
         return len(sent.outbox_ids)
-    _recorded(run, work)
+    recorded(run, work)
     return sent
 
 
@@ -212,5 +208,5 @@ def sweep(cfg, tenant_id: int, now: datetime | None = None, rq_job_id: str | Non
                 sent.outbox_ids += _write_stage(plan, stage, d)
         sent.outbox_ids += _write_corrections(tenant_id, days, now)
         return len(sent.outbox_ids)
-    _recorded(run, work)
+    recorded(run, work)
     return sent

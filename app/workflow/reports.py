@@ -15,6 +15,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import Application, JobRun, Org, Plan, ReviewStep, utcnow
@@ -38,6 +39,8 @@ def forwarded(tenant_id: int, org_id: int, plan_id: int) -> list[tuple[Applicati
     rows = db.session.execute(
         sa.select(Application, ReviewStep)
         .join(ReviewStep, ReviewStep.application_id == Application.id)
+        .options(selectinload(Application.applicant), selectinload(Application.employer),
+                 selectinload(Application.association))
         .where(Application.tenant_id == tenant_id, Application.plan_id == plan_id,
                ReviewStep.org_id == org_id, ReviewStep.action == "recommend")
         .order_by(ReviewStep.at, ReviewStep.id)).all()
@@ -48,9 +51,9 @@ def forwarded(tenant_id: int, org_id: int, plan_id: int) -> list[tuple[Applicati
 
 
 def _order(cfg):
-    """Sort keys following the tenant file: series, then specialty, then level rank."""
+    """Sort keys following the tenant file: files of a policy's own group after the ordinary
+    ones, then series, then specialty."""
     series = {s.code: i for i, s in enumerate(cfg.tenant.series)}
-
     groups = {p.code: i for i, p in enumerate(cfg.policies.policy)}
 
     def key(a: Application):
@@ -119,8 +122,9 @@ def _roster(cfg, org: Org, plan: Plan, level: str, items, tick) -> Workbook:
         cell.font = bold
     n, group, series, specialty = 0, None, object(), object()
     for a, step in items:
-        if policies.group_label(cfg, a) != group:
-            group, series, specialty = policies.group_label(cfg, a), object(), object()
+        own_group = policies.group_label(cfg, a)
+        if own_group != group:
+            group, series, specialty = own_group, object(), object()
             ws.append([_("单独分组：%(name)s", name=group)])
             ws.cell(ws.max_row, 1).font = bold
         if a.series != series:
@@ -156,7 +160,7 @@ def _statistics(cfg, org: Org, plan: Plan, items) -> Workbook:
     for i, (org_id, unit, level) in enumerate(
             sorted(units, key=lambda k: (k[1], -rank.get(k[2], 0))), 1):
         declared = posts.get((org_id, level))
-        figures = [*declared, declared[0] - declared[1]] if declared else [None, None, None]
+        figures = [*declared, max(declared[0] - declared[1], 0)] if declared else [None] * 3
         ws.append([i, unit, label(cfg.level(level)), *figures, units[(org_id, unit, level)]])
     ws.append([None, _("合计"), None, None, None, None, len(items)])
     for cell in ws[1] + ws[3]:
@@ -204,7 +208,8 @@ def generate(cfg, slug: str, tenant_id: int, org_id: int, plan_id: int, *,
     plan = db.session.get(Plan, plan_id)
     if org is None or plan is None or org.tenant_id != tenant_id or plan.tenant_id != tenant_id:
         raise LookupError("office or plan not in this tenant")
-    items = sorted(forwarded(tenant_id, org_id, plan_id), key=lambda r: _order(cfg)(r[0]))
+    order = _order(cfg)
+    items = sorted(forwarded(tenant_id, org_id, plan_id), key=lambda r: order(r[0]))
     total, done = len(items), 0
 
     def tick():
