@@ -192,6 +192,20 @@ def test_committee_must_come_from_the_directory_for_the_series(emp):
     assert any("名录" in p for p in problems_of(app, user))
 
 
+@pytest.mark.rule("BJ-DIR-2")
+def test_series_run_by_their_departments_have_no_committee_in_this_flow(emp):
+    """Health, school teachers, secondary-vocational and technical-school teachers follow their
+    departments' own notices: the year's directory lists no committee for them, so a file for
+    one of them cannot be submitted here (high-skilled workers may still name the series)."""
+    cfg = tenants()["beijing"]
+    departmental = {"health", "school_teacher", "vocational_teacher", "technical_school_teacher"}
+    assert not departmental & {s for c in cfg.directory.committee for s in c.series}
+    user = applicant()
+    app = f.make_application("beijing", user, "bj-2026", "bj-eng", "technical_school_teacher",
+                             "intermediate")
+    assert any("名录" in p for p in problems_of(app, user))
+
+
 @pytest.mark.rule("BJ-EQUIV-2")
 def test_international_qualifications_map_to_levels(emp):
     ieee = applicant()
