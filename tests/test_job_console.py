@@ -64,6 +64,18 @@ def test_the_console_lists_the_tenants_runs_and_works_without_javascript(client,
     assert "<html" in page and "HX-Request" in resp.headers["Vary"]
 
 
+def test_each_run_is_described_in_words_beside_its_key(app, client, login, people):
+    with app.app_context():
+        run_of("beijing", "finished", "close:1:bj-2026:apply:2026-07-30")
+        run_of("beijing", "finished", "remind:1:bj-2026:employer_review:2026-08-06:3")
+        run_of("beijing", "finished", "corrections:1:2026-09-01")
+    login("beijing", "admin")
+    page = client.get("/beijing/admin/jobs").get_data(as_text=True)
+    assert "bj-2026：个人申报截止处理（2026-07-30）" in page
+    assert "bj-2026：单位审核推荐截止前3天提醒" in page
+    assert "补正期限到期处理" in page and "corrections:1:2026-09-01" in page
+
+
 def test_a_running_row_polls_and_a_finished_one_does_not(app, client, login, runs):
     login("beijing", "admin")
     url = f"/beijing/admin/jobs/run-{runs['running']}"

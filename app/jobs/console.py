@@ -16,6 +16,7 @@ from ..extensions import db
 from ..models import JobRun
 from ..workflow.actors import Actor
 from ..workflow.errors import Conflict, Invalid
+from ..workflow.plans import stage_label
 from ..workflow.transitions import audit
 from .deadlines import queue_unless_inline, scheduled_jobs
 from .reminders import job_prefix
@@ -37,6 +38,28 @@ STATUS_LABELS = {
 }
 
 UNREACHABLE = _l("任务队列暂时无法连接，请稍后再试。")
+# What a run does, by the first part of its key.
+KIND_LABELS = {
+    "corrections": _l("补正期限到期处理"), "fees": _l("缴费期截止处理"),
+    "certificates": _l("电子证书批量签发"), "report": _l("逐级上报材料生成"),
+    "remind": _l("截止提醒"),
+}
+
+
+def describe(key: str, meta: dict | None = None) -> str:
+    """What a run or a waiting job does, in words; the key stays beside it (for `flask jobs
+    replay`)."""
+    meta, parts = meta or {}, key.split(":")
+    if meta.get("plan") and meta.get("stage"):
+        return str(_l("%(plan)s：%(stage)s截止处理", plan=meta["plan"],
+                      stage=stage_label(meta["stage"])))
+    if parts[0] == "close" and len(parts) == 5:
+        return str(_l("%(plan)s：%(stage)s截止处理（%(d)s）", plan=parts[2],
+                      stage=stage_label(parts[3]), d=parts[4]))
+    if parts[0] == "remind" and len(parts) == 6:
+        return str(_l("%(plan)s：%(stage)s截止前%(n)s天提醒", plan=parts[2],
+                      stage=stage_label(parts[3]), n=parts[5]))
+    return str(KIND_LABELS.get(parts[0], ""))
 
 
 @dataclass(frozen=True)
@@ -45,6 +68,7 @@ class Entry:
     ref: str
     name: str
     status: str
+    label: str = ""
     at: datetime | None = None           # the scheduled instant, or when it started
     finished_at: datetime | None = None
     done: int | None = None
@@ -75,7 +99,7 @@ def _owned(tenant_id: int, job: Job) -> bool:
 
 def _from_job(job: Job, at: datetime | None = None) -> Entry:
     meta = job.meta or {}
-    return Entry(ref=job.id, name=job.description or job.id,
+    return Entry(ref=job.id, name=job.description or job.id, label=describe(job.id, meta),
                  status=STATES.get(job.get_status(refresh=False).value, "queued"),
                  at=at or job.started_at or job.enqueued_at, finished_at=job.ended_at,
                  done=meta.get("done"), total=meta.get("total"), rq_job_id=job.id)
@@ -138,7 +162,8 @@ def _from_run(run: JobRun, job: Job | None) -> Entry:
         done, total = meta.get("done", done), meta.get("total")
         if STATES.get(job.get_status(refresh=False).value) == "failed":
             status = "failed"  # the worker died or the job was stopped: the row never will
-    return Entry(ref=f"run-{run.id}", name=run.key, status=status, at=run.started_at,
+    return Entry(ref=f"run-{run.id}", name=run.key, label=describe(run.key), status=status,
+                 at=run.started_at,
                  finished_at=run.finished_at, done=done, total=total, error=run.error or "",
                  rq_job_id=run.rq_job_id)
 
