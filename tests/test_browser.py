@@ -131,6 +131,18 @@ def _register(page, base: str, name: str, id_number: str, mobile: str):
     _flash_ok(page, "注册成功")
 
 
+def _add_entries(page, education: dict, work: dict):
+    """Add one education and one work entry through their section forms."""
+    for key, values in (("education", education), ("work", work)):
+        section = page.locator(f"section#{key}")
+        for name, value in values.items():
+            section.locator(f"input[name={name}]").fill(value)
+        section.locator("button", has_text="添加一条").click()
+        expect(page.locator(f"section#{key} table tbody")).to_contain_text(
+            next(iter(values.values())))
+        expect(page.locator(f"section#{key} .flash.error")).to_have_count(0)
+
+
 def _login(page, base: str, username: str):
     page.goto(f"{base}/beijing/login")
     page.fill("input[name=username]", username)
@@ -199,17 +211,9 @@ def test_beijing_walkthrough(live, browser, tmp_path, js):
         expect(basic.locator(".flash.error")).to_have_count(0)
 
         # One education and one work entry.
-        for key, values in (("education", {"school": "北京工业大学", "major": "机械工程",
-                                           "degree": "本科", "graduated_on": "2007-07-01"}),
-                            ("work", {"org_name": EMPLOYER, "position": "工程师",
-                                      "start": "2007-08-01"})):
-            section = page.locator(f"section#{key}")
-            for name, value in values.items():
-                section.locator(f"input[name={name}]").fill(value)
-            section.locator("button", has_text="添加一条").click()
-            first = next(iter(values.values()))
-            expect(page.locator(f"section#{key} table tbody")).to_contain_text(first)
-            expect(page.locator(f"section#{key} .flash.error")).to_have_count(0)
+        _add_entries(page, {"school": "北京工业大学", "major": "机械工程", "degree": "本科",
+                            "graduated_on": "2007-07-01"},
+                     {"org_name": EMPLOYER, "position": "工程师", "start": "2007-08-01"})
 
         # The two scans every application needs.
         for material, scan in (("id_card", scan_png), ("education", scan_pdf)):

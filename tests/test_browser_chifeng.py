@@ -21,7 +21,7 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 
-from .test_browser import _context, _flash_ok, live_app, serving
+from .test_browser import _add_entries, _context, _flash_ok, live_app, serving
 from .test_browser import BROWSER, browser  # noqa: F401  (fixture)
 
 time_machine = pytest.importorskip("time_machine", reason="time-machine is not installed")
@@ -267,17 +267,9 @@ def _fill(page, who: Person, level: str, employer: str, materials, scans,
     expect(basic.locator("input[name=current_title]")).to_have_value(who.current_title)
     expect(basic.locator("input[name=title_on]")).to_have_value(TITLE_ON)
     expect(basic.locator("input[name=classified]")).to_be_checked(checked=classified)
-    for key, values in (("education", {"school": "内蒙古工业大学", "major": "专业",
-                                       "degree": "本科", "graduated_on": "2008-07-01"}),
-                        ("work", {"org_name": employer, "position": "专业技术岗",
-                                  "start": "2008-08-01"})):
-        section = page.locator(f"section#{key}")
-        for name, value in values.items():
-            section.locator(f"input[name={name}]").fill(value)
-        section.locator("button", has_text="添加一条").click()
-        expect(page.locator(f"section#{key} table tbody")).to_contain_text(
-            next(iter(values.values())))
-        expect(page.locator(f"section#{key} .flash.error")).to_have_count(0)
+    _add_entries(page, {"school": "内蒙古工业大学", "major": "专业", "degree": "本科",
+                        "graduated_on": "2008-07-01"},
+                 {"org_name": employer, "position": "专业技术岗", "start": "2008-08-01"})
     for material in materials:
         _upload(page, material, scans[material])
 
