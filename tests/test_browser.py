@@ -131,6 +131,16 @@ def _register(page, base: str, name: str, id_number: str, mobile: str):
     _flash_ok(page, "注册成功")
 
 
+def _upload(page, material: str, scan: Path) -> None:
+    """Upload one scan typed as `material` in the attachments section."""
+    form = page.locator("section#attachments form[enctype='multipart/form-data']")
+    form.locator("select[name=material]").select_option(material)
+    form.locator("input[name=scan]").set_input_files(str(scan))
+    form.locator("button", has_text="上传").click()
+    expect(page.locator("section#attachments table")).to_contain_text(scan.name)
+    expect(page.locator("section#attachments .flash.error")).to_have_count(0)
+
+
 def _add_entries(page, education: dict, work: dict):
     """Add one education and one work entry through their section forms."""
     for key, values in (("education", education), ("work", work)):
@@ -217,12 +227,7 @@ def test_beijing_walkthrough(live, browser, tmp_path, js):
 
         # The two scans every application needs.
         for material, scan in (("id_card", scan_png), ("education", scan_pdf)):
-            form = page.locator("section#attachments form[enctype='multipart/form-data']")
-            form.locator("select[name=material]").select_option(material)
-            form.locator("input[name=scan]").set_input_files(str(scan))
-            form.locator("button", has_text="上传").click()
-            expect(page.locator("section#attachments table")).to_contain_text(scan.name)
-            expect(page.locator("section#attachments .flash.error")).to_have_count(0)
+            _upload(page, material, scan)
 
         if htmx_loaded:
             assert len(loads) == loads_before, f"sections reloaded the page: {loads[loads_before:]}"

@@ -21,7 +21,7 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 
-from .test_browser import _add_entries, _context, _flash_ok, live_app, serving
+from .test_browser import _add_entries, _context, _flash_ok, _upload, live_app, serving
 from .test_browser import BROWSER, browser  # noqa: F401  (fixture)
 
 time_machine = pytest.importorskip("time_machine", reason="time-machine is not installed")
@@ -238,15 +238,6 @@ def _new_file(desk: Desk, who: Person, plan: str, committee: str, series: str, l
     expect(page.locator("h1")).to_have_text(plan)
     expect(_status(page)).to_have_text("草稿")
     return page.url.removeprefix(desk.base)
-
-
-def _upload(page, material: str, scan: Path) -> None:
-    form = page.locator("section#attachments form[enctype='multipart/form-data']")
-    form.locator("select[name=material]").select_option(material)
-    form.locator("input[name=scan]").set_input_files(str(scan))
-    form.locator("button", has_text="上传").click()
-    expect(page.locator("section#attachments table")).to_contain_text(scan.name)
-    expect(page.locator("section#attachments .flash.error")).to_have_count(0)
 
 
 def _fill(page, who: Person, level: str, employer: str, materials, scans,
