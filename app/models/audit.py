@@ -1,4 +1,5 @@
-"""The audit log: every state change, login and logout."""
+"""The audit log: every state change, login attempt and refused access; append-only and
+hash-chained per tenant (app/workflow/audit.py seals the chain)."""
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -8,7 +9,8 @@ from .base import UTCDateTime, utcnow
 
 class AuditEvent(db.Model):
     __tablename__ = "audit_events"
-    __table_args__ = (sa.Index("ix_audit_subject", "subject_type", "subject_id"),)
+    __table_args__ = (sa.Index("ix_audit_subject", "subject_type", "subject_id"),
+                      sa.UniqueConstraint("tenant_id", "seq"))
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
     at = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -23,3 +25,35 @@ class AuditEvent(db.Model):
     from_state: Mapped[str | None] = mapped_column(sa.String(30))
     to_state: Mapped[str | None] = mapped_column(sa.String(30))
     reason: Mapped[str] = mapped_column(sa.Text, default="")
+    # The chain: seq numbers a tenant's rows in the order they were sealed; chain_hash is the
+    # keyed hash of the previous row's chain_hash and this row's content. Both NULL until sealed.
+    seq: Mapped[int | None] = mapped_column(sa.BigInteger)
+    chain_hash: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+# Append-only on PostgreSQL: rows are never deleted, and an UPDATE may only seal a row (set seq
+# and chain_hash where both were NULL) without touching anything else.
+APPEND_ONLY_SQL = """
+CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger AS $$
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    RAISE EXCEPTION 'audit_events is append-only: DELETE refused';
+  END IF;
+  IF OLD.chain_hash IS NOT NULL OR OLD.seq IS NOT NULL
+     OR (to_jsonb(NEW) - 'seq' - 'chain_hash') IS DISTINCT FROM (to_jsonb(OLD) - 'seq' - 'chain_hash') THEN
+    RAISE EXCEPTION 'audit_events is append-only: UPDATE refused';
+  END IF;
+  RETURN NEW;
+END $$ LANGUAGE plpgsql;
+CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
+  FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
+"""
+APPEND_ONLY_DROP = """
+DROP TRIGGER IF EXISTS audit_events_append_only ON audit_events;
+DROP FUNCTION IF EXISTS audit_events_append_only();
+"""
+
+sa.event.listen(AuditEvent.__table__, "after_create",
+                sa.DDL(APPEND_ONLY_SQL).execute_if(dialect="postgresql"))
+sa.event.listen(AuditEvent.__table__, "before_drop",
+                sa.DDL(APPEND_ONLY_DROP).execute_if(dialect="postgresql"))

@@ -50,6 +50,10 @@ class User(UserMixin, db.Model):
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until = mapped_column(UTCDateTime, nullable=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # Raised by logout, a password change or disabling: every session cookie that carries an
+    # older value is refused on its next request (sessions end on the server, not only in the
+    # browser).
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at = mapped_column(UTCDateTime, default=utcnow)
 
     org = relationship("Org", foreign_keys=[org_id])
