@@ -18,6 +18,9 @@ def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
     from .extensions import babel, compress, csrf, db, htmx, limiter, login, migrate
 
     db.init_app(app)
+    from .workflow import audit
+    audit.check_retention(app.config["AUDIT_RETENTION_DAYS"])
+    audit.install()
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     login.init_app(app)
     web.allow_large_uploads(app)  # before CSRF, which reads the request body

@@ -116,3 +116,5 @@ def jobs_replay(key):
 def register(app: Flask) -> None:
     for group in (tenants_cli, demo_cli, jobs_cli):
         app.cli.add_command(group)
+    from .cli_audit import audit_cli
+    app.cli.add_command(audit_cli)

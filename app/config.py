@@ -71,6 +71,12 @@ class Config:
     # Without a gateway URL a local simulator stands in for the gateway (development only).
     PAYMENT_GATEWAY_URL = os.environ.get("PAYMENT_GATEWAY_URL", "")
     PAYMENT_GATEWAY_SECRET = os.environ.get("PAYMENT_GATEWAY_SECRET", "dev-only-payment-secret")
+    # The audit trail: the key its chain hashes are made with, the Ed25519 key (32 bytes,
+    # base64) exports for the regulator are signed with, and how long rows are kept (at least
+    # six months, 网络安全法 第二十一条; nothing in the app deletes audit rows).
+    AUDIT_KEY = os.environ.get("AUDIT_KEY")
+    AUDIT_SIGNING_KEY = os.environ.get("AUDIT_SIGNING_KEY")
+    AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "365"))
 
 
 class TestConfig(Config):
@@ -82,3 +88,5 @@ class TestConfig(Config):
     SMS_GATEWAY = EMAIL_GATEWAY = "dev"  # never a real provider from the environment
     ARGON2_PARAMS = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
     RATELIMIT_STORAGE_URI = "memory://"
+    AUDIT_KEY = "test-audit-key"
+    AUDIT_SIGNING_KEY = "dGVzdC1zaWduaW5nLWtleS0wMTIzNDU2Nzg5YWJjZGU="  # 32 bytes, tests only

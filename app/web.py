@@ -166,5 +166,28 @@ def init_app(app: Flask) -> None:
 
 def _error_page(code: int):
     def handler(e):
+        if code in REFUSALS:
+            audit_refusal(code)
         return render_template("error.html", code=code), code
     return handler
+
+
+REFUSALS = {403: "access_refused", 404: "access_not_found"}
+
+
+def audit_refusal(code: int) -> None:
+    """A refused request to a tenant's route (another org's or tenant's ids, a role's missing
+    right) gets its audit row: who, from where, which endpoint and path. Unknown paths (no route
+    matched) are not recorded."""
+    if request.url_rule is None or "tenant_id" not in g:
+        return
+    from .workflow.actors import Actor
+    from .workflow.transitions import audit
+    db = current_app.extensions["sqlalchemy"]
+    db.session.rollback()  # nothing the refused view wrote stays
+    user = current_user if current_user and current_user.is_authenticated else None
+    actor = (Actor.of(user, client_ip()) if user is not None
+             else Actor(g.tenant_id, None, "anonymous", "anonymous", None, client_ip()))
+    audit(actor, "requests", None, REFUSALS[code],
+          reason=f"{request.method} {request.endpoint} {request.path}"[:500])
+    db.session.commit()

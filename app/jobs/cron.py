@@ -6,6 +6,7 @@ runs every minute: a notice whose enqueue was lost waits at most about two."""
 from rq import cron
 
 from ..config import Config
+from .audit import seal_audit
 from .certificates import run_certificates
 from .deadlines import run_corrections, run_fee_closes, run_schedule
 from .notify import sweep_outbox
@@ -27,3 +28,5 @@ cron.register(run_certificates, QUEUE, interval=6 * 3600)
 # 09:30 there (the sweep is correct at any hour).
 cron.register(run_reminder_schedule, QUEUE, interval=3600)
 cron.register(run_reminder_sweep, QUEUE, cron="30 9 * * *")
+# Audit rows a large close wrote beyond what its own commit sealed are chained within a minute.
+cron.register(seal_audit, QUEUE, interval=60)

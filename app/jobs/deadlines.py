@@ -26,6 +26,7 @@ from ..extensions import db
 from ..models import JobRun, Plan
 from ..models.fees import FeeWindow
 from ..tenancy import config_for, tenant_scope, tenants
+from ..workflow.audit import seal_all
 from ..workflow.calendar import closes_at, now_local
 from ..workflow.certificates import issue_batch
 from ..workflow.deadlines import (
@@ -52,6 +53,7 @@ def run_close(slug: str, plan_code: str, stage: str) -> int:
         report_progress(0, open_count(plan, stage))
         run = close_stage(plan, stage, rq_job_id=current_job_id())
         report_progress(run.rows_changed)
+        seal_all()  # the audit rows its own commit left unsealed
         return run.rows_changed
 
 

@@ -57,3 +57,13 @@ sa.event.listen(AuditEvent.__table__, "after_create",
                 sa.DDL(APPEND_ONLY_SQL).execute_if(dialect="postgresql"))
 sa.event.listen(AuditEvent.__table__, "before_drop",
                 sa.DDL(APPEND_ONLY_DROP).execute_if(dialect="postgresql"))
+
+
+class AuditChainHead(db.Model):
+    """The newest sealed row of a tenant's chain. Its row lock serialises sealing per tenant;
+    nothing else locks it, so sealing at the end of a transaction cannot deadlock with the rows
+    the transaction changed."""
+    __tablename__ = "audit_chain_heads"
+    tenant_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    chain_hash: Mapped[str] = mapped_column(sa.String(64), default="")

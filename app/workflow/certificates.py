@@ -21,12 +21,13 @@ from sqlalchemy.orm import selectinload
 from .. import uploads
 from ..extensions import db
 from ..models import (
-    Application, AuditEvent, JobRun, Org, ReviewSession, Role, SessionItem, Status, utcnow,
+    Application, JobRun, Org, ReviewSession, Role, SessionItem, Status, utcnow,
 )
 from ..models.certificates import Certificate, CertificateStatus, IntegrityRecord, RevokeReason
 from ..tenancy import config_for, label
 from ..tenancy.schema import OrgKind, Tier
 from .actors import Actor
+from .bulk import Change, move_set
 from .calendar import today_local
 from .deadlines import recorded
 from .errors import Invalid
@@ -189,25 +190,14 @@ def _draft(cfg, app: Application, issuer: Org, today: date, batch: _Batch) -> di
             "status": CertificateStatus.valid.value, "version": 1, "created_at": utcnow()}
 
 
-def _certify(tenant_id: int, ids: list[int]) -> set[int]:
-    """One UPDATE ... RETURNING: the files among `ids` still passed become certified."""
-    return set(db.session.execute(
-        sa.update(Application)
-        .where(Application.tenant_id == tenant_id, Application.id.in_(ids),
-               Application.status == Status.passed.value)
-        .values(status=Status.certified.value, holder_org_id=None,
-                version=Application.version + 1, updated_at=utcnow())
-        .returning(Application.id)
-        .execution_options(synchronize_session=False)).scalars())
-
-
-def _audit_certified(tenant_id: int, rows: list[dict]) -> None:
-    at = utcnow()
-    db.session.execute(sa.insert(AuditEvent), [
-        {"tenant_id": tenant_id, "at": at, "actor_name": "system", "actor_role": "system",
-         "subject_type": "applications", "subject_id": r["application_id"], "action": "certify",
-         "from_state": Status.passed.value, "to_state": Status.certified.value,
-         "reason": r["number"], "ip": ""} for r in rows])
+def _certify(tenant_id: int, rows: list[dict]) -> set[int]:
+    """One UPDATE ... RETURNING: the files of `rows` still passed become certified, each audited
+    with its certificate number."""
+    numbers = {r["application_id"]: r["number"] for r in rows}
+    return set(move_set(Actor.system(tenant_id), [
+        Application.tenant_id == tenant_id, Application.id.in_(numbers)],
+        Change(Status.passed.value, Status.certified.value, "certify"),
+        values={"holder_org_id": None}, reason_of=numbers.get))
 
 
 def issue_batch(tenant_id: int, today: date | None = None, rq_job_id: str | None = None) -> JobRun:
@@ -234,14 +224,13 @@ def issue_batch(tenant_id: int, today: date | None = None, rq_job_id: str | None
             selectinload(Application.applicant), selectinload(Application.plan),
             selectinload(Application.committee)))
         rows = [_draft(cfg, app, issuer, today, batch) for app in apps]
-        moved = _certify(tenant_id, ids)
+        moved = _certify(tenant_id, rows)
         # Certified by a concurrent run since we looked: theirs stands, our files go.
         batch.discard(n for r in rows if r["application_id"] not in moved
                       for n in (r["pdf_name"], r["letter_name"]))
         rows = [r for r in rows if r["application_id"] in moved]
         if rows:
             db.session.execute(sa.insert(Certificate), rows)
-            _audit_certified(tenant_id, rows)
         return len(rows)
 
     try:
@@ -278,22 +267,14 @@ def _revoke(cert: Certificate, ctx: Ctx) -> dict:
     holder = cert.holder
     reason = f"{_record_text(REVOKE_LABELS[kind])}：{note[:2000]}"
     ctx.after += [
-        sa.update(Application)
-        .where(Application.id == cert.application_id,
-               Application.status == Status.certified.value)
-        .values(status=Status.annulled.value, version=Application.version + 1,
-                updated_at=utcnow()),
+        lambda: move_set(ctx.actor, [Application.id == cert.application_id],
+                         Change(Status.certified.value, Status.annulled.value, "annul", reason),
+                         at=ctx.now),
         sa.insert(IntegrityRecord).values(
             tenant_id=cert.tenant_id, user_id=holder.id, id_number_hash=holder.id_number_hash,
             reason=reason, starts_on=today,
             ends_on=record_ends(today, record_years(ctx.cfg)),
             certificate_id=cert.id, created_by=ctx.actor.user_id, created_at=utcnow()),
-        sa.insert(AuditEvent).values(
-            tenant_id=cert.tenant_id, at=ctx.now, actor_id=ctx.actor.user_id,
-            actor_name=ctx.actor.name, actor_role=ctx.actor.role, actor_org_id=ctx.actor.org_id,
-            ip=ctx.actor.ip, subject_type="applications", subject_id=cert.application_id,
-            action="annul", from_state=Status.certified.value, to_state=Status.annulled.value,
-            reason=reason),
     ]
     return {"status": CertificateStatus.revoked.value, "revoked_at": ctx.now,
             "revoke_kind": kind, "revoke_reason": note[:2000], "revoked_by": ctx.actor.user_id}

@@ -14,6 +14,8 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import Application, AuditEvent, JobRun, Plan, Status, Tenant, utcnow
+from .actors import Actor
+from .bulk import Change, move_set
 from .calendar import closes_at, now_local
 
 
@@ -129,31 +131,14 @@ def recorded(run: JobRun, work) -> JobRun:
 
 def move_rows(run: JobRun, scope: list, c: Close, action: str, conditions: list = ()) -> int:
     """Move the rows of `scope` still in `c.from_state` (and meeting `conditions`) to
-    `c.to_state`, and audit each, in two statements; the caller commits. `scope` may only name
-    columns a close does not change.
-
-    The UPDATE marks each row it changes with `run` and the state it left; the INSERT ... SELECT
-    then writes one event per marked row, so the events are exactly the rows moved. (The moves
-    of one run must therefore leave different states.) A row a concurrent transition changed
-    first is not moved: PostgreSQL re-checks a row it had to wait for, and SQLite runs one
-    writer at a time."""
+    `c.to_state`, and audit each, in two statements (`bulk.move_set` with the run as marker);
+    the caller commits. A row a concurrent transition changed first is not moved: PostgreSQL
+    re-checks a row it had to wait for, and SQLite runs one writer at a time."""
     if run.id is None:
         _begin(run)
-    at = utcnow()
-    moved = db.session.execute(
-        sa.update(Application)
-        .where(*scope, Application.status == c.from_state, *conditions)
-        .values(status=c.to_state, holder_org_id=None, version=Application.version + 1,
-                updated_at=at, closed_by_run_id=run.id, closed_from=c.from_state)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if moved:
-        marked = [*scope, Application.status == c.to_state,
-                  Application.closed_by_run_id == run.id, Application.closed_from == c.from_state]
-        db.session.execute(_events_of(marked, {
-            "at": at, "action": action, "from_state": c.from_state, "to_state": c.to_state,
-            "reason": c.reason}))
-    return moved
+    return move_set(Actor.system(run.tenant_id), scope,
+                    Change(c.from_state, c.to_state, action, c.reason), conditions=conditions,
+                    values={"holder_org_id": None}, run=run)
 
 
 def _begin(run: JobRun) -> None:
@@ -167,16 +152,6 @@ def _begin(run: JobRun) -> None:
                        .with_for_update(key_share=True))
     db.session.add(run)
     db.session.flush()
-
-
-def _events_of(where: list, values: dict) -> sa.Insert:
-    """INSERT ... SELECT: one system audit event, with `values`, per application in `where`."""
-    values = {"subject_type": "applications", "actor_name": "system", "actor_role": "system",
-              "ip": "", **values}
-    columns = AuditEvent.__table__.c
-    select = sa.select(Application.tenant_id, Application.id,
-                       *(sa.literal(v, columns[k].type) for k, v in values.items())).where(*where)
-    return sa.insert(AuditEvent).from_select(["tenant_id", "subject_id", *values], select)
 
 
 CORRECTIONS = Close(Status.returned.value, Status.abandoned.value, UNCORRECTED)

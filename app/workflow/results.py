@@ -15,6 +15,7 @@ from ..models.results import Acceptance, Objection, ObjectionStatus, Publication
 from ..models.review import SessionItem
 from ..tenancy.schema import OrgKind, Tier
 from .actors import Actor
+from .bulk import Change, move_set
 from .calendar import WorkCalendar, now_local
 from .errors import Forbidden, Invalid
 from .sessions import review_stage
@@ -229,10 +230,10 @@ def _resolve(outcome: ObjectionStatus):
             raise Invalid(_l("请写明核查结论。"))
         if outcome == ObjectionStatus.upheld:
             # The result stands annulled; the file's certificate is never issued.
-            ctx.after.append(sa.update(Application).where(
-                Application.id == obj.application_id,
-                Application.status == Status.passed.value)
-                .values(status=Status.annulled.value, version=Application.version + 1))
+            ctx.after.append(lambda: move_set(
+                ctx.actor, [Application.id == obj.application_id],
+                Change(Status.passed.value, Status.annulled.value, "annul",
+                       f"objection {obj.id}: {note[:2000]}"), at=ctx.now))
         return {"status": outcome.value, "resolution": note[:4000],
                 "resolved_by": ctx.actor.user_id, "resolved_at": utcnow()}
     return apply

@@ -16,12 +16,13 @@ from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import (
-    Application, AuditEvent, BallotReceipt, BallotVote, Conflict, Expert, ExpertRole,
+    Application, BallotReceipt, BallotVote, Conflict, Expert, ExpertRole,
     MemberStatus, PanelMember, ReviewSession, Role, Score, SessionItem, SessionStatus,
     Status, utcnow,
 )
 from ..tenancy.schema import OrgKind
 from .actors import Actor
+from .bulk import Change, move_set
 from .agency import own_committee_and_plan
 from .errors import Conflict as ConflictError
 from .errors import Forbidden, Invalid
@@ -103,20 +104,11 @@ def add_files(actor: Actor, session: ReviewSession, app_ids: list[int]) -> int:
     if not ids:
         raise Invalid(_l("请选择审核通过的申报。"))
     ready = ready_status(session.tenant_id)
-    moved = db.session.execute(
-        sa.update(Application).where(Application.id.in_(ids), Application.status == ready)
-        .values(status=Status.in_review.value, version=Application.version + 1)
-        .returning(Application.id).execution_options(synchronize_session=False)).scalars().all()
+    moved = move_set(actor, [Application.id.in_(ids)],
+                     Change(ready, Status.in_review.value, "to_session", f"session {session.id}"))
     start = len(session.items)
-    for n, app_id in enumerate(sorted(moved), start=start + 1):
+    for n, app_id in enumerate(moved, start=start + 1):
         db.session.add(SessionItem(session_id=session.id, application_id=app_id, code=f"A{n:03d}"))
-    now = utcnow()
-    db.session.execute(sa.insert(AuditEvent), [
-        {"tenant_id": actor.tenant_id, "at": now, "actor_id": actor.user_id,
-         "actor_name": actor.name, "actor_role": actor.role, "actor_org_id": actor.org_id,
-         "ip": actor.ip, "subject_type": "applications", "subject_id": i, "action": "to_session",
-         "from_state": ready, "to_state": Status.in_review.value,
-         "reason": f"session {session.id}"} for i in moved])
     db.session.commit()
     return len(moved)
 
@@ -426,8 +418,10 @@ def _close(session: ReviewSession, ctx: Ctx) -> dict:
     failed = [i.application_id for i in session.items if not tally["items"][i.code]["passed"]]
     for ids, status, result in ((passed, Status.passed, "passed"), (failed, Status.failed, "failed")):
         if ids:
-            ctx.after.append(sa.update(Application).where(Application.id.in_(ids))
-                             .values(status=status.value, version=Application.version + 1))
+            change = Change(Status.in_review.value, status.value, "session_result",
+                            f"session {session.id}")
+            ctx.after.append(lambda ids=ids, change=change: move_set(
+                ctx.actor, [Application.id.in_(ids)], change, at=ctx.now))
             ctx.after.append(sa.update(SessionItem).where(SessionItem.session_id == session.id,
                                                           SessionItem.application_id.in_(ids))
                              .values(result=result))

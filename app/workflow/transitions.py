@@ -277,8 +277,8 @@ def transition(cfg, subject, action: str, actor: Actor, *, expected_version: int
         )
         if result.rowcount != 1:
             raise Conflict(_l("该记录已被他人处理，请刷新后查看最新状态。"))
-        for stmt in ctx.after:
-            db.session.execute(stmt)
+        for stmt in ctx.after:  # a statement, or a callable such as a bulk.move_set
+            stmt() if callable(stmt) else db.session.execute(stmt)
         if ctx.step is not None:
             step = {"org_id": actor.org_id, "reviewer_name": actor.name, **ctx.step}
             app_id = step.pop("application_id", subject.id)

@@ -27,6 +27,12 @@ def upgrade():
         batch_op.add_column(sa.Column('chain_hash', sa.String(length=64), nullable=True))
         batch_op.create_unique_constraint(batch_op.f('uq_audit_events_tenant_id_seq'),
                                           ['tenant_id', 'seq'])
+    op.create_table('audit_chain_heads',
+    sa.Column('tenant_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('seq', sa.BigInteger(), nullable=False),
+    sa.Column('chain_hash', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('tenant_id', name=op.f('pk_audit_chain_heads'))
+    )
     if op.get_bind().dialect.name == 'postgresql':
         op.execute(APPEND_ONLY_SQL)
 
@@ -34,6 +40,7 @@ def upgrade():
 def downgrade():
     if op.get_bind().dialect.name == 'postgresql':
         op.execute(APPEND_ONLY_DROP)
+    op.drop_table('audit_chain_heads')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('uq_audit_events_tenant_id_seq'), type_='unique')
         batch_op.drop_column('chain_hash')
