@@ -59,6 +59,15 @@ def build_app(url: str, tmp_path, **overrides):
     return app
 
 
+# The settings a process started by a test (an `rq worker`, `make run`) needs from the test's app:
+# outside tests the app refuses to start without its secrets.
+SECRET_SETTINGS = ("SECRET_KEY", "AUDIT_KEY", "AUDIT_SIGNING_KEY", "PAYMENT_GATEWAY_SECRET")
+
+
+def secrets_env(app) -> dict[str, str]:
+    return {k: str(app.config[k]) for k in SECRET_SETTINGS if app.config.get(k)}
+
+
 @pytest.fixture
 def app(database_url, tmp_path):
     app = build_app(database_url or f"sqlite:///{tmp_path / 'test.db'}", tmp_path)

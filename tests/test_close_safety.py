@@ -27,7 +27,7 @@ from app.workflow.errors import Conflict
 from app.workflow.transitions import transition
 
 from . import factories as f
-from .conftest import at
+from .conftest import at, secrets_env
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAN, STAGE, ACTION = "bj-2026", "apply", "close_apply"
@@ -216,7 +216,8 @@ def rq_worker(app, redis_url, tmp_path):
     started: list[subprocess.Popen] = []
 
     def start(queue: str, *options: str, env: dict | None = None) -> subprocess.Popen:
-        env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        env = {**os.environ, **secrets_env(app),
+               "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
                "REDIS_URL": redis_url, "RQ_QUEUE": queue, **(env or {})}
         rq = Path(sys.executable).with_name("rq")
         log = tmp_path / f"worker-{len(started)}.log"

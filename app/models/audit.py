@@ -32,15 +32,23 @@ class AuditEvent(db.Model):
 
 
 # Append-only on PostgreSQL: rows are never deleted, and an UPDATE may only seal a row (set seq
-# and chain_hash where both were NULL) without touching anything else.
+# and chain_hash where both were NULL) without touching anything else. A new column of
+# audit_events must be added to both row values below.
 APPEND_ONLY_SQL = """
 CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger AS $$
 BEGIN
   IF TG_OP = 'DELETE' THEN
     RAISE EXCEPTION 'audit_events is append-only: DELETE refused';
   END IF;
+  -- Only sealing: seq and chain_hash set once, every other column as it was.
   IF OLD.chain_hash IS NOT NULL OR OLD.seq IS NOT NULL
-     OR (to_jsonb(NEW) - 'seq' - 'chain_hash') IS DISTINCT FROM (to_jsonb(OLD) - 'seq' - 'chain_hash') THEN
+     OR (NEW.id, NEW.tenant_id, NEW.at, NEW.actor_id, NEW.actor_name, NEW.actor_role,
+         NEW.actor_org_id, NEW.ip, NEW.subject_type, NEW.subject_id, NEW.action,
+         NEW.from_state, NEW.to_state, NEW.reason)
+        IS DISTINCT FROM
+        (OLD.id, OLD.tenant_id, OLD.at, OLD.actor_id, OLD.actor_name, OLD.actor_role,
+         OLD.actor_org_id, OLD.ip, OLD.subject_type, OLD.subject_id, OLD.action,
+         OLD.from_state, OLD.to_state, OLD.reason) THEN
     RAISE EXCEPTION 'audit_events is append-only: UPDATE refused';
   END IF;
   RETURN NEW;
