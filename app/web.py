@@ -92,7 +92,10 @@ def flash_error(e) -> None:
 
 
 def client_ip() -> str:
-    return request.headers.get("X-Real-IP") or request.remote_addr or ""
+    """The client's address as the socket saw it. Behind TRUSTED_PROXY_HOPS proxies, ProxyFix
+    (create_app) has already taken it from X-Forwarded-For; a header the client sends itself
+    is never believed."""
+    return request.remote_addr or ""
 
 
 LARGE_UPLOADS = {("agency.session_act", "upload")}  # (endpoint, action): recordings

@@ -68,6 +68,31 @@ def test_login_and_logout_are_audited_with_ip(app, client, seeded):
         assert [(e.action, e.ip) for e in events] == [("login", "10.9.8.7"), ("logout", "10.9.8.7")]
 
 
+def test_a_forged_address_header_is_not_what_the_audit_records(app, client, seeded):
+    client.post("/beijing/login", data={"username": "13900000001", "password": PASSWORD},
+                environ_base={"REMOTE_ADDR": "10.9.8.7"},
+                headers={"X-Real-IP": "1.2.3.4", "X-Forwarded-For": "1.2.3.4"})
+    with app.app_context():
+        event = db.session.scalar(sa.select(AuditEvent).filter_by(action="login"))
+        assert event.ip == "10.9.8.7"
+
+
+def test_behind_one_trusted_proxy_the_audit_records_the_forwarded_client(tmp_path, database_url):
+    app = build_app(database_url or f"sqlite:///{tmp_path / 'p.db'}", tmp_path,
+                    TRUSTED_PROXY_HOPS=1)
+    with app.app_context():
+        f.make_employer("beijing", "emp", "haidian")
+        f.make_user("beijing", "13900000001", "applicant", "emp")
+    # The client invents one hop; the proxy appends the address it saw, the one believed.
+    app.test_client().post("/beijing/login", data={"username": "13900000001",
+                                                   "password": PASSWORD},
+                           environ_base={"REMOTE_ADDR": "10.0.0.1"},
+                           headers={"X-Forwarded-For": "1.2.3.4, 203.0.113.5"})
+    with app.app_context():
+        event = db.session.scalar(sa.select(AuditEvent).filter_by(action="login"))
+        assert event.ip == "203.0.113.5"
+
+
 def test_lockout_after_repeated_failures_even_with_the_right_password(app, client, seeded):
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
         r = client.post("/beijing/login", data={"username": "13900000001", "password": "wrong"})
