@@ -34,29 +34,32 @@ LOGIN_NAME_MAX = 60  # how much of a name tried at sign-in the audit row keeps
 def authenticate(tenant_id: int, username: str, password: str, ip: str) -> User:
     user = db.session.scalar(sa.select(User).filter_by(tenant_id=tenant_id,
                                                        username=username.strip()))
-    # An unknown name (user None) goes through the same checks, work, answer and audit row.
+    if user is None:
+        subject_id = None  # an unknown name: the same checks, work and answers, audited too
+    else:
+        subject_id = user.id
     if wait := throttle.wait_seconds(tenant_id, username, ip):
-        _audit_login(tenant_id, user, username, ip, "login_throttled")
+        _audit_login(tenant_id, subject_id, username, ip, "login_throttled")
         raise Invalid(_l("登录尝试过于频繁，请%(n)d秒后再试。", n=wait))
     ok = verify_password(user, password)
     (throttle.succeeded if ok else throttle.failed)(tenant_id, username, ip)
     if not ok:
-        _audit_login(tenant_id, user, username, ip, "login_failed")
+        _audit_login(tenant_id, subject_id, username, ip, "login_failed")
         raise Invalid(BAD_LOGIN)
     if not user.active:
-        _audit_login(tenant_id, user, username, ip, "login_inactive")
+        _audit_login(tenant_id, subject_id, username, ip, "login_inactive")
         raise Invalid(INACTIVE)
-    _audit_login(tenant_id, user, username, ip, "login")
+    _audit_login(tenant_id, subject_id, username, ip, "login", signed_in=user)
     return user
 
 
-def _audit_login(tenant_id: int, user: User | None, name: str, ip: str, action: str) -> None:
-    """One row per attempt, committed: the account when the name is known (subject_id NULL when
-    not) and the name as typed, bounded; the actor is the account only when it signed in."""
-    actor = (Actor.of(user, ip) if action == "login"
+def _audit_login(tenant_id: int, subject_id: int | None, name: str, ip: str, action: str,
+                 signed_in: User | None = None) -> None:
+    """One row per attempt, committed: the account when the name is known (NULL when not) and
+    the name as typed, bounded; the actor is the account only once it has signed in."""
+    actor = (Actor.of(signed_in, ip) if signed_in
              else Actor(tenant_id, None, "", "", None, ip))
-    audit(actor, "users", user.id if user else None, action,
-          reason=name.strip()[:LOGIN_NAME_MAX])
+    audit(actor, "users", subject_id, action, reason=name.strip()[:LOGIN_NAME_MAX])
     db.session.commit()
 
 
