@@ -27,7 +27,8 @@ EMPLOYER_KIND_LABELS = {
     "central_unit": _l("中央驻地单位"), "other_province": _l("外省区驻地单位"),
 }
 BAD_LOGIN = _l("用户名或密码错误。")
-INACTIVE = _l("账号未启用或已停用：单位注册须经人社部门审核通过，停用的账号请联系管理部门。")
+PENDING = _l("账号尚未启用：单位注册须经人社部门审核通过。")
+DISABLED = _l("账号已停用，请联系管理部门。")
 LOGIN_NAME_MAX = 60  # how much of a name tried at sign-in the audit row keeps
 
 
@@ -48,7 +49,8 @@ def authenticate(tenant_id: int, username: str, password: str, ip: str) -> User:
         raise Invalid(BAD_LOGIN)
     if not user.active:
         _audit_login(tenant_id, subject_id, username, ip, "login_inactive")
-        raise Invalid(INACTIVE)
+        pending = user.org is not None and user.org.status == OrgStatus.pending.value
+        raise Invalid(PENDING if pending else DISABLED)
     _audit_login(tenant_id, subject_id, username, ip, "login", signed_in=user)
     return user
 
