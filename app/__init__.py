@@ -13,6 +13,9 @@ def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
                 static_folder=str(ROOT / "static"), instance_path=str(ROOT / "instance"))
     app.config.from_object(config)
     app.config.update(overrides or {})
+    if hops := app.config["TRUSTED_PROXY_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     from . import tenancy, web
     from .extensions import babel, compress, csrf, db, htmx, limiter, login, migrate

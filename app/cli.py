@@ -1,4 +1,4 @@
-"""flask tenants / demo / jobs commands; they call the same services as the views and jobs."""
+"""flask tenants / demo / jobs / users commands; they call the same services as the views and jobs."""
 from __future__ import annotations
 
 import click
@@ -14,6 +14,7 @@ from .workflow.calendar import today_local
 tenants_cli = AppGroup("tenants", help="Load tenant folders into the database.")
 demo_cli = AppGroup("demo", help="Demo data.")
 jobs_cli = AppGroup("jobs", help="Deadline jobs.")
+users_cli = AppGroup("users", help="Accounts.")
 
 
 @tenants_cli.command("load")
@@ -113,8 +114,39 @@ def jobs_replay(key):
         click.echo(f"{key}: {run.status}, {run.rows_changed} application(s) changed")
 
 
+def _set_active(slug: str, username: str, active: bool) -> None:
+    from .models import User
+    from .workflow.accounts import disable_user, enable_user
+    from .workflow.actors import Actor
+    if slug not in tenants():
+        raise click.ClickException(f"no tenant {slug!r}")
+    with tenant_scope(slug):
+        user = db.session.scalar(sa.select(User).filter_by(tenant_id=g.tenant_id,
+                                                           username=username))
+        if user is None:
+            raise click.ClickException(f"{slug}: no user {username!r}")
+        (enable_user if active else disable_user)(Actor.system(g.tenant_id), user)
+    click.echo(f"{slug}/{username}: {'enabled' if active else 'disabled, its sessions ended'}")
+
+
+@users_cli.command("disable")
+@click.argument("tenant")
+@click.argument("username")
+def users_disable(tenant, username):
+    """Disable USERNAME of TENANT: it cannot sign in and its open sessions end now (audited)."""
+    _set_active(tenant, username, False)
+
+
+@users_cli.command("enable")
+@click.argument("tenant")
+@click.argument("username")
+def users_enable(tenant, username):
+    """Let a disabled account of TENANT sign in again (audited)."""
+    _set_active(tenant, username, True)
+
+
 def register(app: Flask) -> None:
-    for group in (tenants_cli, demo_cli, jobs_cli):
+    for group in (tenants_cli, demo_cli, jobs_cli, users_cli):
         app.cli.add_command(group)
     from .cli_audit import audit_cli
     app.cli.add_command(audit_cli)

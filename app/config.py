@@ -23,13 +23,26 @@ class Config:
     MAX_CONTENT_LENGTH = MAX_UPLOAD_BYTES + 64 * 1024
     # Review recordings are large; only their upload route raises the request limit.
     MAX_RECORDING_BYTES = int(os.environ.get("MAX_RECORDING_MB", "2048")) * 1024 * 1024
-    LOGIN_MAX_FAILURES = 5
-    LOGIN_LOCK_MINUTES = 15
+    # Sign-in throttling (app/workflow/throttle.py), per account name and source address: after
+    # the free failures, growing waits (1, 2, 4 … s, capped); never a lock of the account.
+    LOGIN_FREE_FAILURES = 3
+    LOGIN_DELAY_MAX_SECONDS = 300
+    LOGIN_FAILURE_MEMORY_SECONDS = 3600  # failures older than this are forgotten
+    LOGIN_SOURCE_FAILURES_PER_HOUR = 100  # one source, every account name together
+    # Per source address (Flask-Limiter): applicant and employer registration, objections.
+    REGISTRATION_LIMIT = "10/hour"
+    OBJECTION_LIMIT = "10/hour"
+    PASSWORD_CHANGE_LIMIT = "10/hour"  # per signed-in user: guessing the current password
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=30)  # idle expiry
+    # A session ends this long after sign-in however active it was.
+    SESSION_ABSOLUTE_LIFETIME = timedelta(hours=int(os.environ.get("SESSION_ABSOLUTE_HOURS", "12")))
     SESSION_REFRESH_EACH_REQUEST = True
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+    # Reverse proxies in front of the app whose X-Forwarded-For / -Proto are believed (nginx
+    # alone: 1). 0: the socket's address, whatever headers the client sends.
+    TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", "0"))
     REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
 
     WTF_CSRF_TIME_LIMIT = None  # the session lifetime already bounds the token

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 
 from flask import (
     Flask, current_app, g, has_request_context, render_template, request, session, url_for,
 )
 from flask_babel import get_locale
-from flask_login import current_user
+from flask_login import current_user, login_user
 
 from .extensions import htmx, login
 from .models import Status, User
@@ -92,7 +93,44 @@ def flash_error(e) -> None:
 
 
 def client_ip() -> str:
-    return request.headers.get("X-Real-IP") or request.remote_addr or ""
+    """The client's address as the socket saw it. Behind TRUSTED_PROXY_HOPS proxies, ProxyFix
+    (create_app) has already taken it from X-Forwarded-For; a header the client sends itself
+    is never believed."""
+    return request.remote_addr or ""
+
+
+# What a session cookie carries besides Flask-Login's user id: the user's session epoch at
+# sign-in (raised by logout, a password change or disabling) and when the sign-in happened.
+SESSION_EPOCH, SESSION_SIGNED_IN = "epoch", "signed_in_at"
+
+
+def sign_in(user) -> None:
+    """Start a session for `user` that ends at its epoch's next change or its absolute lifetime."""
+    login_user(user)
+    session[SESSION_SIGNED_IN] = int(time.time())
+    keep_session(user)
+
+
+def keep_session(user) -> None:
+    """This browser's session survives the epoch change it just made (a password change)."""
+    session[SESSION_EPOCH] = user.session_epoch
+
+
+def session_is_current(user) -> bool:
+    """The account is active, nothing has ended its sessions since this one began, and it is
+    younger than SESSION_ABSOLUTE_LIFETIME however active it was."""
+    started = session.get(SESSION_SIGNED_IN)
+    lifetime = current_app.config["SESSION_ABSOLUTE_LIFETIME"].total_seconds()
+    return (user.active and session.get(SESSION_EPOCH) == user.session_epoch
+            and isinstance(started, int) and time.time() - started < lifetime)
+
+
+def _end_session() -> None:
+    """Forget who was signed in; keep the chosen language."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
 
 
 LARGE_UPLOADS = {("agency.session_act", "upload")}  # (endpoint, action): recordings
@@ -116,6 +154,9 @@ def init_app(app: Flask) -> None:
         user = current_app.extensions["sqlalchemy"].session.get(User, int(user_id))
         # A session never crosses tenants: the cookie's user must belong to the URL's tenant.
         if user is None or ("tenant_id" in g and user.tenant_id != g.tenant_id):
+            return None
+        if not session_is_current(user):
+            _end_session()
             return None
         return user
 
@@ -160,7 +201,7 @@ def init_app(app: Flask) -> None:
         resp.headers["Cache-Control"] = "public, max-age=86400"
         return resp
 
-    for code in (403, 404, 413):
+    for code in (403, 404, 413, 429):
         app.register_error_handler(code, _error_page(code))
 
 

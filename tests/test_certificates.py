@@ -28,7 +28,7 @@ from app.workflow.ids import mask_name
 from app.workflow.transitions import transition
 
 from . import factories as f
-from .conftest import ROOT_TENANTS, at
+from .conftest import ROOT_TENANTS, at, build_app
 from .test_review import drawn_session, vote
 
 CFG = lambda: tenants()["beijing"]  # noqa: E731
@@ -245,8 +245,40 @@ def test_query_by_number_and_full_name_is_rate_limited_per_client(app, client, i
     r = client.post("/beijing/certificates/verify", data=right)
     assert r.status_code == 429 and "过于频繁" in r.get_data(as_text=True)
     other = client.post("/beijing/certificates/verify", data=right,
-                        headers={"X-Real-IP": "203.0.113.9"})
+                        environ_base={"REMOTE_ADDR": "203.0.113.9"})
     assert other.status_code == 303
+
+
+FORGED = {"X-Real-IP": "198.51.100.7", "X-Forwarded-For": "198.51.100.7"}
+
+
+@pytest.mark.rule("BJ23-VERIFY-1")
+def test_a_forged_address_header_does_not_escape_the_query_limit(app, client, issued):
+    app.config["VERIFY_QUERIES_PER_MINUTE"] = 2
+    right = {"number": issued.number, "name": "张三明"}
+    for _ in range(2):
+        assert client.post("/beijing/certificates/verify", data=right).status_code == 303
+    for n in range(3):  # a new invented address each time: still the same client
+        r = client.post("/beijing/certificates/verify", data=right,
+                        headers={"X-Real-IP": f"198.51.100.{n}",
+                                 "X-Forwarded-For": f"198.51.100.{n}"})
+        assert r.status_code == 429
+
+
+@pytest.mark.rule("BJ23-VERIFY-1")
+def test_behind_one_trusted_proxy_the_limit_counts_the_forwarded_client(tmp_path, database_url):
+    app = build_app(database_url or f"sqlite:///{tmp_path / 'p.db'}", tmp_path,
+                    TRUSTED_PROXY_HOPS=1, VERIFY_QUERIES_PER_MINUTE=1)
+    client = app.test_client()
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}  # every request arrives from the proxy's socket
+    ask = {"number": "BJ2026-0000000000", "name": "张三"}
+    for who in ("203.0.113.1", "203.0.113.2"):
+        r = client.post("/beijing/certificates/verify", data=ask, environ_base=proxy,
+                        headers={"X-Forwarded-For": who})
+        assert r.status_code == 404  # each forwarded client has its own count
+    r = client.post("/beijing/certificates/verify", data=ask, environ_base=proxy,
+                    headers={"X-Forwarded-For": "203.0.113.1"})
+    assert r.status_code == 429
 
 
 # -- the holder's downloads (BJ-CERT-1) ------------------------------------------------------------

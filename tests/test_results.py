@@ -236,6 +236,15 @@ def test_report_accept_publish_and_object_through_the_pages(app, client, login):
             sa.select(Objection).order_by(Objection.id))] == ["refused", "open"]
 
 
+def test_objections_are_limited_per_source(app, client):
+    app.config["OBJECTION_LIMIT"] = "2/hour"
+    url = "/beijing/results/notices/999/objections/1"
+    there, elsewhere = {"REMOTE_ADDR": "203.0.113.30"}, {"REMOTE_ADDR": "203.0.113.31"}
+    assert [client.post(url, data=EVIDENCE, environ_base=there).status_code
+            for _ in range(3)] == [404, 404, 429]
+    assert client.post(url, data=EVIDENCE, environ_base=elsewhere).status_code == 404
+
+
 @pytest.mark.rule("AE-RECHECK-1")
 def test_recheck_through_the_pages(app, client, login):
     _closed_and_accepted(app)

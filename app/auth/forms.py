@@ -1,9 +1,24 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
+
+from ..workflow.passwords import password_problem
 
 MOBILE = Regexp(r"^1\d{10}$", message=_l("请输入11位手机号码。"))
+
+
+class PasswordPolicy:
+    """The password policy (app/workflow/passwords.py); `login_field` names the form's field
+    holding the login name, which the password may not contain."""
+
+    def __init__(self, login_field: str | None = None):
+        self.login_field = login_field
+
+    def __call__(self, form, field):
+        own = form[self.login_field].data if self.login_field else None
+        if problem := password_problem(field.data or "", own):
+            raise ValidationError(str(problem))
 
 
 class LoginForm(FlaskForm):
@@ -19,7 +34,7 @@ class RegisterForm(FlaskForm):
     employer = SelectField(_l("所在单位"), choices=[], coerce=int)
     association = SelectField(_l("推荐协会（自由职业者）"), choices=[], coerce=int)
     password = PasswordField(_l("密码（至少10位）"), validators=[
-        DataRequired(_l("请设置密码。")), Length(min=10, message=_l("密码至少10位。"))])
+        DataRequired(_l("请设置密码。")), PasswordPolicy("mobile")])
     password2 = PasswordField(_l("再次输入密码"), validators=[
         EqualTo("password", message=_l("两次输入的密码不一致。"))])
 
@@ -33,4 +48,12 @@ class EmployerRegisterForm(FlaskForm):
     clerk_mobile = StringField(_l("经办人手机号（用作登录名）"), validators=[
         DataRequired(_l("请输入手机号码。")), MOBILE])
     password = PasswordField(_l("密码（至少10位）"), validators=[
-        DataRequired(_l("请设置密码。")), Length(min=10, message=_l("密码至少10位。"))])
+        DataRequired(_l("请设置密码。")), PasswordPolicy("clerk_mobile")])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("当前密码"), validators=[DataRequired(_l("请输入当前密码。"))])
+    new = PasswordField(_l("新密码（至少10位）"), validators=[
+        DataRequired(_l("请设置新密码。")), PasswordPolicy()])
+    new2 = PasswordField(_l("再次输入新密码"), validators=[
+        EqualTo("new", message=_l("两次输入的密码不一致。"))])

@@ -1,11 +1,12 @@
-from flask import flash, g, redirect, request, url_for
+from flask import current_app, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
 from . import bp
-from .forms import LoginForm, RegisterForm
-from ..web import client_ip, flash_error, render_page
-from ..workflow import people
+from .forms import LoginForm, PasswordForm, RegisterForm
+from ..extensions import limiter
+from ..web import client_ip, flash_error, keep_session, render_page, sign_in
+from ..workflow import accounts, people
 from ..workflow.actors import Actor
 from ..workflow.errors import TransitionError
 
@@ -34,7 +35,7 @@ def login():
         except TransitionError as e:
             flash_error(e)
         else:
-            login_user(user)
+            sign_in(user)
             nxt = request.args.get("next", "")
             safe = nxt.startswith(f"/{g.tenant.slug}/") and not nxt.startswith("//")
             return redirect(nxt if safe else home_for(user), 303)
@@ -44,13 +45,23 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """Sign out (audited)."""
+    """Sign out: this session and every other of the account end (audited)."""
     people.record_logout(Actor.of(current_user, client_ip()))
     logout_user()
     return redirect(url_for("public.home"), 303)
 
 
+def registration_limit() -> str:
+    return current_app.config["REGISTRATION_LIMIT"]
+
+
+# Applicant and employer registration share one count per client address.
+registration_limited = limiter.shared_limit(registration_limit, scope="register",
+                                            methods=["POST"])
+
+
 @bp.route("/register", methods=["GET", "POST"])
+@registration_limited
 def register():
     """Applicants register themselves and link to their employer (or association)."""
     form = RegisterForm()
@@ -61,7 +72,31 @@ def register():
         except TransitionError as e:
             flash_error(e)
         else:
-            login_user(user)
+            sign_in(user)
             flash(_("注册成功。"), "ok")
             return redirect(url_for("applicant.dashboard"), 303)
     return render_page("auth/register.html", form=form)
+
+
+def _password_limit() -> str:
+    return current_app.config["PASSWORD_CHANGE_LIMIT"]
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+@limiter.limit(_password_limit, key_func=lambda: f"user:{current_user.get_id()}",
+               methods=["POST"])
+def password():
+    """Change my password (current one, new one twice); my other sessions end (audited)."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            accounts.change_password(user, form.current.data, form.new.data, client_ip())
+        except TransitionError as e:
+            flash_error(e)
+        else:
+            keep_session(user)
+            flash(_("密码已修改；在其他设备上的登录已全部失效。"), "ok")
+            return redirect(home_for(user), 303)
+    return render_page("auth/password.html", form=form)

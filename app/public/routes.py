@@ -4,6 +4,7 @@ from flask_babel import gettext as _
 
 from . import bp
 from ..auth.forms import EmployerRegisterForm
+from ..auth.routes import registration_limited
 from ..extensions import db
 from ..models import Committee
 from ..tenancy import label, tenants
@@ -34,6 +35,7 @@ def directory():
 
 
 @bp.route("/<tenant>/employers/register", methods=["GET", "POST"])
+@registration_limited
 def register_employer():
     """An employer registers; the territorial HR bureau approves it."""
     form = EmployerRegisterForm()

@@ -1,11 +1,11 @@
 """Results: acceptance, public notices (no account needed), objections, re-checks."""
 import sqlalchemy as sa
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from . import bp
-from ..extensions import db
+from ..extensions import db, limiter
 from ..models import Application, Org, ReviewSession, Role
 from ..models.results import Objection, Publication, Recheck
 from ..web import client_ip, flash_error, render_page
@@ -70,6 +70,7 @@ def notices():
 
 
 @bp.route("/notices/<int:pub_id>/objections/<int:app_id>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["OBJECTION_LIMIT"], methods=["POST"])
 def objection(pub_id, app_id):
     """Lodge an objection to one published result (evidence, lead, target and facts)."""
     pub = _row(Publication, pub_id)

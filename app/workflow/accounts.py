@@ -1,14 +1,24 @@
-"""Passwords (Argon2), login lockout, and applicants' identity data."""
+"""Passwords (Argon2), sessions that end on the server, enabling and disabling accounts, and
+applicants' identity data."""
 from __future__ import annotations
 
-from datetime import timedelta
+import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
-from ..models import User, utcnow
+from ..extensions import db
+from ..models import Role, User
+from .actors import Actor
+from .errors import Forbidden, Invalid
 from .ids import clean_id_number, encrypt_id, id_hash, mask_id
+from .passwords import password_problem
+from .transitions import audit
+
+MANAGERS = {Role.tenant_admin.value, "system"}  # who may disable and enable accounts
+
 
 def _hasher() -> PasswordHasher:
     """Argon2id with the library's defaults, or lighter ARGON2_PARAMS where configured (tests)."""
@@ -30,26 +40,72 @@ def set_id_number(user: User, raw: str) -> bool:
     return True
 
 
-def is_locked(user: User) -> bool:
-    return user.locked_until is not None and user.locked_until > utcnow()
+def _dummy_hash() -> str:
+    """A hash of a secret nobody knows, made with the same parameters as real ones: checking an
+    unknown name's password against it costs what checking a real account's costs."""
+    cache = current_app.extensions
+    if "argon2_dummy_hash" not in cache:
+        cache["argon2_dummy_hash"] = hash_password(secrets.token_urlsafe(24))
+    return cache["argon2_dummy_hash"]
 
 
-def check_password(user: User, password: str) -> bool:
-    """Verify and count failures; the account locks after LOGIN_MAX_FAILURES in a row.
-    The caller commits."""
+def verify_password(user: User | None, password: str) -> bool:
+    """Whether `password` is the user's; for no user, the same Argon2 work and then False.
+    A hash made with outdated parameters is upgraded on success (the caller commits)."""
     hasher = _hasher()
     try:
-        ok = hasher.verify(user.password_hash, password)
+        ok = hasher.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         ok = False
-    if ok:
-        user.failed_logins = 0
-        user.locked_until = None
-        if hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = hasher.hash(password)
-        return True
-    user.failed_logins += 1
-    if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-        user.locked_until = utcnow() + timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
-        user.failed_logins = 0
-    return False
+    if ok and user is not None and hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
+    return ok and user is not None
+
+
+def end_sessions(user: User) -> None:
+    """Every session issued to the user so far is refused from its next request (the epoch in
+    the cookie no longer matches; app/web.py). The caller commits."""
+    user.session_epoch = (user.session_epoch or 0) + 1
+
+
+def change_password(user: User, current: str, new: str, ip: str) -> None:
+    """Replace the password after checking the current one and the policy; every other session
+    of the user ends. Audited either way."""
+    actor = Actor.of(user, ip)
+    if not verify_password(user, current):
+        audit(actor, "users", user.id, "password_change_failed")
+        db.session.commit()
+        raise Invalid(_l("当前密码不正确。"))
+    if problem := password_problem(new, user.username):
+        raise Invalid(problem)
+    user.password_hash = hash_password(new)
+    end_sessions(user)
+    audit(actor, "users", user.id, "password_change")
+    db.session.commit()
+
+
+def _may_manage(actor: Actor, user: User) -> None:
+    # The system (CLI) or the tenant's own admin; nobody disables their own account.
+    if actor.tenant_id != user.tenant_id or actor.role not in MANAGERS:
+        raise Forbidden(_l("您无权进行此操作。"))
+    if actor.user_id == user.id:
+        raise Invalid(_l("不能停用或启用自己的账号。"))
+
+
+def disable_user(actor: Actor, user: User) -> None:
+    """The account can no longer sign in and its open sessions end now (audited)."""
+    _may_manage(actor, user)
+    if user.active:
+        user.active = False
+        end_sessions(user)
+        audit(actor, "users", user.id, "disable", from_state="active", to_state="disabled")
+    db.session.commit()
+
+
+def enable_user(actor: Actor, user: User) -> None:
+    """The account may sign in again (audited)."""
+    _may_manage(actor, user)
+    if not user.active:
+        user.active = True
+        audit(actor, "users", user.id, "enable", from_state="disabled", to_state="active")
+    db.session.commit()

@@ -8,7 +8,8 @@ from ..extensions import db
 from ..models import Org, OrgStatus, PersonType, Role, User
 from ..tenancy import label
 from ..tenancy.schema import OrgKind
-from .accounts import check_password, hash_password, is_locked, set_id_number
+from . import throttle
+from .accounts import end_sessions, hash_password, set_id_number, verify_password
 from .actors import Actor
 from .errors import Invalid
 from .ids import clean_uscc
@@ -26,31 +27,47 @@ EMPLOYER_KIND_LABELS = {
     "central_unit": _l("中央驻地单位"), "other_province": _l("外省区驻地单位"),
 }
 BAD_LOGIN = _l("用户名或密码错误。")
+PENDING = _l("账号尚未启用：单位注册须经人社部门审核通过。")
+DISABLED = _l("账号已停用，请联系管理部门。")
+LOGIN_NAME_MAX = 60  # how much of a name tried at sign-in the audit row keeps
 
 
 def authenticate(tenant_id: int, username: str, password: str, ip: str) -> User:
     user = db.session.scalar(sa.select(User).filter_by(tenant_id=tenant_id,
                                                        username=username.strip()))
     if user is None:
-        raise Invalid(BAD_LOGIN)
-    actor = Actor.of(user, ip)
-    if is_locked(user):
-        audit(actor, "users", user.id, "login_locked")
-        db.session.commit()
-        raise Invalid(_l("登录失败次数过多，账号已暂时锁定，请稍后再试。"))
-    ok = check_password(user, password)
-    audit(actor, "users", user.id, "login" if ok else "login_failed")
-    db.session.commit()
+        subject_id = None  # an unknown name: the same checks, work and answers, audited too
+    else:
+        subject_id = user.id
+    if wait := throttle.wait_seconds(tenant_id, username, ip):
+        _audit_login(tenant_id, subject_id, username, ip, "login_throttled")
+        raise Invalid(_l("登录尝试过于频繁，请%(n)d秒后再试。", n=wait))
+    ok = verify_password(user, password)
+    (throttle.succeeded if ok else throttle.failed)(tenant_id, username, ip)
     if not ok:
-        if is_locked(user):
-            raise Invalid(_l("登录失败次数过多，账号已暂时锁定，请稍后再试。"))
+        _audit_login(tenant_id, subject_id, username, ip, "login_failed")
         raise Invalid(BAD_LOGIN)
     if not user.active:
-        raise Invalid(_l("账号尚未启用：单位注册须经人社部门审核通过。"))
+        _audit_login(tenant_id, subject_id, username, ip, "login_inactive")
+        pending = user.org is not None and user.org.status == OrgStatus.pending.value
+        raise Invalid(PENDING if pending else DISABLED)
+    _audit_login(tenant_id, subject_id, username, ip, "login", signed_in=user)
     return user
 
 
+def _audit_login(tenant_id: int, subject_id: int | None, name: str, ip: str, action: str,
+                 signed_in: User | None = None) -> None:
+    """One row per attempt, committed: the account when the name is known (NULL when not) and
+    the name as typed, bounded; the actor is the account only once it has signed in."""
+    actor = (Actor.of(signed_in, ip) if signed_in
+             else Actor(tenant_id, None, "", "", None, ip))
+    audit(actor, "users", subject_id, action, reason=name.strip()[:LOGIN_NAME_MAX])
+    db.session.commit()
+
+
 def record_logout(actor: Actor) -> None:
+    """Sign-out ends every session of the account, a copied cookie's too (audited)."""
+    end_sessions(db.session.get(User, actor.user_id))
     audit(actor, "users", actor.user_id, "logout")
     db.session.commit()
 
