@@ -14,7 +14,7 @@ def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
     app.config.from_object(config)
     app.config.update(overrides or {})
 
-    from . import tenancy, web
+    from . import tenancy, web, web_security
     from .extensions import babel, compress, csrf, db, htmx, limiter, login, migrate
 
     db.init_app(app)
@@ -28,6 +28,7 @@ def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
     limiter.init_app(app)
     tenancy.init_app(app)
     web.init_app(app)
+    web_security.init_app(app)
 
     from .admin import bp as admin_bp
     from .agency import bp as agency_bp
