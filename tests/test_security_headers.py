@@ -234,3 +234,30 @@ def test_control_characters_in_an_uploaded_file_name_are_refused(app, client, lo
 def test_control_characters_in_a_query_are_refused(client):
     resp = client.get("/beijing/certificates/verify", query_string={"number": "BJ\x00"})
     assert resp.status_code == 422 and "控制字符" in resp.get_data(as_text=True)
+
+
+def test_an_objection_with_a_nul_or_an_over_long_name_gets_a_message_not_a_500(app, client,
+                                                                                login):
+    """The public objection form: PostgreSQL refuses NUL in text and over-long strings in its
+    60-character columns; both are answered with a message, and nothing is saved."""
+    from app.models.results import Objection, Publication
+    from .test_results import EVIDENCE, _closed_and_accepted
+
+    ids = _closed_and_accepted(app)
+    with time_machine.travel(at(2026, 11, 23, 10), tick=False):
+        login("beijing", "ag")
+        client.post(f"/beijing/results/sessions/{ids['session']}/report", data={"report": "报告"})
+        client.post("/beijing/logout")
+        login("beijing", ids["hr"])
+        with app.app_context():
+            pub_id = db.session.scalar(sa.select(Publication.id))
+        client.post(f"/beijing/results/publications/{pub_id}/accept", data={"opinion": "通过"})
+    with time_machine.travel(at(2026, 11, 25, 10), tick=False):
+        anon = app.test_client()
+        url = f"/beijing/results/notices/{pub_id}/objections/{ids['passed']}"
+        nul = anon.post(url, data={**EVIDENCE, "facts": "代写\x00"})
+        long = anon.post(url, data={**EVIDENCE, "complainant": "王" * 61})
+    assert nul.status_code == 422 and "控制字符" in nul.get_data(as_text=True)
+    assert long.status_code < 500 and "姓名过长（最多60字）" in long.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Objection.id))) == 0
