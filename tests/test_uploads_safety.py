@@ -118,6 +118,19 @@ def test_an_uploaded_pdf_is_stored_rebuilt(app, client, login):
     assert served.headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_session_minutes_are_rebuilt_like_scans_and_recordings_are_kept_as_sent(ctx):
+    limit = ctx.config["MAX_RECORDING_BYTES"]
+    name, mime, size, _digest = uploads.store_stream("beijing", io.BytesIO(polyglot()),
+                                                     uploads.MINUTES_TYPES, limit)
+    stored = uploads.path_of("beijing", name).read_bytes()
+    assert mime == "application/pdf" and size == len(stored)
+    assert not zipfile.is_zipfile(io.BytesIO(stored))
+    mp4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 2048
+    name, mime, _size, _digest = uploads.store_stream("beijing", io.BytesIO(mp4),
+                                                      uploads.RECORDING_TYPES, limit)
+    assert mime == "video/mp4" and uploads.path_of("beijing", name).read_bytes() == mp4
+
+
 def test_an_image_over_the_pixel_limit_is_refused_from_its_header(ctx):
     """50 000 × 50 000 pixels (2.5 Gpx, 7.5 GB decoded) in a few dozen bytes: refused at once,
     without Pillow allocating the image."""
