@@ -261,3 +261,44 @@ def test_an_objection_with_a_nul_or_an_over_long_name_gets_a_message_not_a_500(a
     assert long.status_code < 500 and "姓名过长（最多60字）" in long.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Objection.id))) == 0
+
+
+def test_every_get_endpoint_without_ids_carries_the_headers_anonymously(app, client):
+    """Each GET route of the URL map that needs no object id, in a tenant: whatever it answers
+    (a page, a redirect to sign in, a refusal), the headers are there."""
+    seen = 0
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint == "static":
+            continue
+        if not set(rule.arguments) <= {"tenant"}:
+            continue
+        path = rule.build({"tenant": "beijing"} if "tenant" in rule.arguments else {})[1]
+        resp = client.get(path)
+        assert resp.status_code < 500, path
+        assert_common_headers(resp)
+        if rule.endpoint != "favicon":
+            assert resp.headers["Cache-Control"] == "no-store", path
+        seen += 1
+    assert seen > 30
+
+
+@pytest.mark.parametrize("username,role,org,path", [
+    ("clerk", "employer_clerk", "emp", "/beijing/office/"),
+    ("ag", "agency_clerk", "bj-agency-eng", "/beijing/agency/"),
+    ("hr", "hr_officer", "bj-hr-haidian", "/beijing/admin/employers"),
+    ("adm", "tenant_admin", None, "/beijing/admin/jobs"),
+    ("ag2", "agency_clerk", "bj-agency-eng", "/beijing/pay/agency"),
+    ("hr2", "hr_officer", "bj-hr", "/beijing/results/acceptance"),
+    ("a9", "applicant", "emp", "/beijing/certificates/mine"),
+    ("a8", "applicant", "emp", "/beijing/results/mine"),
+])
+def test_signed_in_pages_of_each_office_are_not_stored(app, client, login, username, role, org,
+                                                       path):
+    with app.app_context():
+        f.make_employer("beijing", "emp", "haidian")
+        f.make_user("beijing", username, role, org)
+    login("beijing", username)
+    resp = client.get(path)
+    assert resp.status_code == 200, path
+    assert_common_headers(resp)
+    assert resp.headers["Cache-Control"] == "no-store"
