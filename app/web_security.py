@@ -92,7 +92,8 @@ def _headers(response):
     h["X-Frame-Options"] = "DENY"  # frame-ancestors for browsers without CSP level 2
     h["Cross-Origin-Opener-Policy"] = "same-origin"
     if request.is_secure:
-        h["Strict-Transport-Security"] = f"max-age={HSTS_SECONDS}; includeSubDomains"
+        # Not includeSubDomains: other hosts of the government domain are not ours to bind.
+        h["Strict-Transport-Security"] = f"max-age={HSTS_SECONDS}"
     if request.endpoint not in CACHEABLE:
         # Pages carry the session's CSRF token and often personal data; downloads are scans.
         response.cache_control.clear()
