@@ -17,7 +17,7 @@ def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
         from werkzeug.middleware.proxy_fix import ProxyFix
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
-    from . import tenancy, web
+    from . import tenancy, web, web_security
     from .extensions import babel, compress, csrf, db, htmx, limiter, login, migrate
 
     db.init_app(app)
@@ -34,6 +34,7 @@ def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
     limiter.init_app(app)
     tenancy.init_app(app)
     web.init_app(app)
+    web_security.init_app(app)
 
     from .admin import bp as admin_bp
     from .agency import bp as agency_bp

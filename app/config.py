@@ -21,6 +21,8 @@ class Config:
 
     MAX_UPLOAD_BYTES = 10 * 1024 * 1024
     MAX_CONTENT_LENGTH = MAX_UPLOAD_BYTES + 64 * 1024
+    # Scans are refused above this many pixels, read from the header before any decoding.
+    MAX_IMAGE_PIXELS = int(os.environ.get("MAX_IMAGE_MEGAPIXELS", "40")) * 1_000_000
     # Review recordings are large; only their upload route raises the request limit.
     MAX_RECORDING_BYTES = int(os.environ.get("MAX_RECORDING_MB", "2048")) * 1024 * 1024
     # Sign-in throttling (app/workflow/throttle.py), per account name and source address: after

@@ -94,20 +94,29 @@ def live(tmp_path):
         yield base
 
 
+# Console messages about the Content Security Policy seen by any page of the test: Chromium
+# reports what the policy blocked (an inline style, a script) there, with or without JavaScript.
+CSP_MESSAGES: list[str] = []
+
+
 @pytest.fixture
 def browser():
+    CSP_MESSAGES.clear()
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
         try:
             yield b
         finally:
             b.close()
+    assert CSP_MESSAGES == [], "the Content Security Policy blocked something"
 
 
 def _context(browser, js: bool):
     ctx = browser.new_context(java_script_enabled=js, locale="zh-CN",
                               viewport={"width": 1280, "height": 900})
     ctx.set_default_timeout(10_000)
+    ctx.on("console", lambda m: "Content Security Policy" in m.text
+           and CSP_MESSAGES.append(f"{m.location.get('url')}: {m.text}"))
     return ctx
 
 

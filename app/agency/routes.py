@@ -251,4 +251,4 @@ def session_file(session_id, file_id):
     s = _mine(ReviewSession, session_id)
     f = next((x for x in s.files if x.id == file_id), None) or abort(404)
     return send_file(uploads.path_of(g.tenant.slug, f.stored_name), mimetype=f.mime,
-                     download_name=f.filename, max_age=0)
+                     download_name=f.filename, as_attachment=True, max_age=0)

@@ -174,7 +174,7 @@ def download(app_id, att_id):
     if att is None:
         abort(404)
     return send_file(uploads.path_of(g.tenant.slug, att.stored_name), mimetype=att.mime,
-                     download_name=att.filename, max_age=0)
+                     download_name=att.filename, as_attachment=True, max_age=0)
 
 
 @bp.route("/applications/<int:app_id>/submit", methods=["POST"])

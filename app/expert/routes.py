@@ -175,7 +175,8 @@ def score(session_id, item_id):
 
 @bp.route("/sessions/<int:session_id>/items/<int:item_id>/files/<int:att_id>")
 def download(session_id, item_id, att_id):
-    """A scan of the file; for blind review a copy without metadata, under a neutral name."""
+    """A scan of the file, as an attachment; for blind review a copy the server rebuilt without
+    metadata or active content, under a neutral name, which may be shown inline."""
     s, _me = _session(session_id)
     found = dossier.attachment_of(g.tenant, _item(s, item_id), att_id, s.blind)
     path = uploads.path_of(g.tenant.slug, found[0].stored_name) if found else None
@@ -183,7 +184,8 @@ def download(session_id, item_id, att_id):
         abort(404)
     att, name = found
     if not s.blind:
-        return send_file(path, mimetype=att.mime, download_name=name, max_age=0)
+        return send_file(path, mimetype=att.mime, download_name=name, as_attachment=True,
+                         max_age=0)
     try:
         data = uploads.sanitized(path.read_bytes(), att.mime)
     except ValueError:

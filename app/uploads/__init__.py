@@ -28,6 +28,19 @@ def _readable(data: bytes, mime: str) -> bool:
         return False
 
 
+def image_pixels(data: bytes) -> int | None:
+    """Width × height from an image's header, without decoding its pixel data (Pillow reads
+    the header only on open); None if the header cannot be read."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            width, height = img.size
+    except Image.DecompressionBombError:
+        return Image.MAX_IMAGE_PIXELS * 2 + 1  # Pillow's own bound, already far over ours
+    except Exception:
+        return None
+    return width * height
+
+
 def check_scan(data: bytes) -> str:
     """The MIME type of a valid scan, or Invalid with a message naming the problem."""
     limit = current_app.config["MAX_UPLOAD_BYTES"]
@@ -39,9 +52,27 @@ def check_scan(data: bytes) -> str:
     mime = kind.mime if kind else None
     if mime not in ALLOWED:
         raise Invalid(_l("只接受PDF、JPEG或PNG格式的扫描件（按文件内容识别，不看扩展名）。"))
+    if mime != "application/pdf":
+        # Before anything decodes the pixels: a small file can declare a huge image.
+        pixels, most = image_pixels(data), current_app.config["MAX_IMAGE_PIXELS"]
+        if pixels is not None and pixels > most:
+            raise Invalid(_l("图片像素过多（超过%(mp)d百万像素），请缩小后再上传。",
+                             mp=most // 1_000_000))
     if not _readable(data, mime):
         raise Invalid(_l("文件已损坏或无法读取，请重新扫描后上传。"))
     return mime
+
+
+def accept_scan(data: bytes) -> tuple[bytes, str]:
+    """(bytes to store, MIME type) of an uploaded scan: checked as check_scan does, a PDF
+    rebuilt without active content. Invalid with a message otherwise."""
+    mime = check_scan(data)
+    if mime != "application/pdf":
+        return data, mime
+    try:
+        return inert_pdf(data), mime
+    except Exception:  # e.g. a password we do not have: refuse rather than store it as it is
+        raise Invalid(_l("PDF文件无法处理（可能已加密），请另存为普通PDF后再上传。")) from None
 
 
 def store(tenant_slug: str, data: bytes, mime: str) -> tuple[str, str]:
@@ -83,6 +114,10 @@ def store_stream(tenant_slug: str, stream, allowed: dict[str, str], limit: int) 
         if mime not in allowed:
             raise Invalid(_l("文件类型不符（按文件内容识别）。"))
         name = f"{uuid.uuid4().hex}.{allowed[mime]}"
+        if mime in ALLOWED:  # a scan (minutes): checked and rebuilt like any other scan
+            data, mime = accept_scan(tmp.read_bytes())
+            (folder / name).write_bytes(data)
+            return name, mime, len(data), hashlib.sha256(data).hexdigest()
         tmp.rename(folder / name)
         return name, mime, size, digest.hexdigest()
     finally:
@@ -106,6 +141,11 @@ PDF_PAGE_PRIVATE = ("/Metadata", "/PieceInfo", "/Annots", "/Thumb")
 # Adobe's colour transform are needed to show it; APP1 (EXIF, XMP), IPTC, the other
 # application segments and comments are dropped.
 JPEG_KEEP = {0xE0, 0xE2, 0xEE}
+# What can act when a PDF is opened: actions (open, additional, on links and annotations),
+# JavaScript, forms and XFA, embedded and attached files, rich media. A scan needs none of it;
+# annotations go with it, since links and file-attachment notes are where actions hide.
+PDF_ACTIVE = ("/AA", "/A", "/OpenAction", "/JS", "/JavaScript", "/Names", "/EmbeddedFiles",
+              "/EF", "/AcroForm", "/XFA", "/Launch", "/RichMediaContent", "/Annots")
 
 
 def sanitized(data: bytes, mime: str) -> bytes:
@@ -124,31 +164,46 @@ def sanitized(data: bytes, mime: str) -> bytes:
 
 
 def _clean_pdf(data: bytes) -> bytes:
+    return _rebuilt_pdf(data, PDF_ACTIVE + PDF_PAGE_PRIVATE, strip_jpeg=True)
+
+
+def inert_pdf(data: bytes) -> bytes:
+    """The PDF's pages written into a fresh file without active content: no JavaScript, open or
+    additional actions, launch actions, forms (XFA), embedded or attached files, and nothing
+    after the last %%EOF (a PDF+ZIP polyglot comes out as a plain PDF)."""
+    return _rebuilt_pdf(data, PDF_ACTIVE, strip_jpeg=False)
+
+
+def _rebuilt_pdf(data: bytes, drop: tuple[str, ...], *, strip_jpeg: bool) -> bytes:
+    """Only the pages are copied into a new document, so the old catalogue (its /OpenAction,
+    /Names with JavaScript and embedded files, /AcroForm with XFA) and any trailing bytes stay
+    behind; `drop` keys are removed from everything the pages reach."""
     from pypdf import PdfWriter
     from pypdf.generic import DictionaryObject, NameObject, StreamObject
 
     reader = PdfReader(io.BytesIO(data))
     if reader.is_encrypted:
         reader.decrypt("")
-    writer = PdfWriter()
-    for page in reader.pages:
-        writer.add_page(page)
-    # Walk everything the pages reach (not up through /Parent), once per object.
-    todo, seen = list(writer.pages), set()
+    # Walk everything the pages reach (not up through /Parent), once per object, before they
+    # are copied: what is dropped here is never written, not even as an unreachable object.
+    todo, seen = list(reader.pages), set()
     while todo:
         obj = todo.pop().get_object()
         if id(obj) in seen:
             continue
         seen.add(id(obj))
         if isinstance(obj, DictionaryObject):
-            for key in PDF_PAGE_PRIVATE:
+            for key in drop:
                 obj.pop(NameObject(key), None)
-            if isinstance(obj, StreamObject) and obj.get("/Filter") in ("/DCTDecode",
-                                                                         ["/DCTDecode"]):
+            if (strip_jpeg and isinstance(obj, StreamObject)
+                    and obj.get("/Filter") in ("/DCTDecode", ["/DCTDecode"])):
                 StreamObject.set_data(obj, strip_jpeg_segments(obj._data))
             todo.extend(v for k, v in obj.items() if k != "/Parent")
         elif isinstance(obj, list):
             todo.extend(obj)
+    writer = PdfWriter()
+    for page in reader.pages:
+        writer.add_page(page)
     writer.metadata = None       # drops /Info, including the /Producer pypdf itself adds
     writer.xmp_metadata = None
     out = io.BytesIO()

@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db
 from ..models import Application, JobRun, Org, Plan, ReviewStep, utcnow
 from ..models.reports import TierReport
+from ..spreadsheets import append
 from ..tenancy import label
 from . import policies, quotas
 from .calendar import now_local
@@ -114,10 +115,10 @@ def _roster(cfg, org: Org, plan: Plan, level: str, items, tick) -> Workbook:
     ws = wb.active
     ws.title = label(cfg.level(level))[:31] or level
     bold = Font(bold=True)
-    ws.append([_("%(plan)s申报职称评审人员花名册（%(level)s）", plan=label(plan),
+    append(ws, [_("%(plan)s申报职称评审人员花名册（%(level)s）", plan=label(plan),
                  level=label(cfg.level(level)))])
-    ws.append([_("报送单位：%(org)s", org=label(org))])
-    ws.append(_header())
+    append(ws, [_("报送单位：%(org)s", org=label(org))])
+    append(ws, _header())
     for cell in ws[1] + ws[3]:
         cell.font = bold
     n, group, series, specialty = 0, None, object(), object()
@@ -125,19 +126,19 @@ def _roster(cfg, org: Org, plan: Plan, level: str, items, tick) -> Workbook:
         own_group = policies.group_label(cfg, a)
         if own_group != group:
             group, series, specialty = own_group, object(), object()
-            ws.append([_("单独分组：%(name)s", name=group)])
+            append(ws, [_("单独分组：%(name)s", name=group)])
             ws.cell(ws.max_row, 1).font = bold
         if a.series != series:
             series, specialty = a.series, object()
-            ws.append([_("系列：%(name)s", name=label(cfg.series(a.series)))])
+            append(ws, [_("系列：%(name)s", name=label(cfg.series(a.series)))])
             ws.cell(ws.max_row, 1).font = bold
         if a.specialty != specialty:
             specialty = a.specialty
             if a.specialty:  # a series without specialties has no specialty groups
-                ws.append([_("专业：%(name)s", name=_specialty_name(cfg, a))])
+                append(ws, [_("专业：%(name)s", name=_specialty_name(cfg, a))])
                 ws.cell(ws.max_row, 1).font = bold
         n += 1
-        ws.append([n, *_person(cfg, a, step)])
+        append(ws, [n, *_person(cfg, a, step)])
         tick()
     for col, width in zip("ABCDEFGHI", (6, 12, 28, 14, 14, 12, 30, 12, 12)):
         ws.column_dimensions[col].width = width
@@ -148,12 +149,12 @@ def _statistics(cfg, org: Org, plan: Plan, items) -> Workbook:
     wb = Workbook()
     ws = wb.active
     ws.title = _("统计表")
-    ws.append([_("%(plan)s岗位数及申报人数统计表", plan=label(plan))])
-    ws.append([_("报送单位：%(org)s", org=label(org))])
+    append(ws, [_("%(plan)s岗位数及申报人数统计表", plan=label(plan))])
+    append(ws, [_("报送单位：%(org)s", org=label(org))])
     rank = {lv.code: lv.rank for lv in cfg.tenant.levels}
     # By unit and level: the posts the unit declared (CF-POL-9; blank where it declares none)
     # beside the files forwarded.
-    ws.append([_("序号"), _("工作单位"), _("申报级别"), _("岗位数"), _("现聘人数"), _("空缺岗位数"),
+    append(ws, [_("序号"), _("工作单位"), _("申报级别"), _("岗位数"), _("现聘人数"), _("空缺岗位数"),
                _("申报人数")])
     posts = quotas.posts_by_unit_level(plan.tenant_id, plan.year)
     units = Counter((a.employer_org_id, _unit_name(a), a.level) for a, _step in items)
@@ -161,8 +162,8 @@ def _statistics(cfg, org: Org, plan: Plan, items) -> Workbook:
             sorted(units, key=lambda k: (k[1], -rank.get(k[2], 0))), 1):
         declared = posts.get((org_id, level))
         figures = [*declared, max(declared[0] - declared[1], 0)] if declared else [None] * 3
-        ws.append([i, unit, label(cfg.level(level)), *figures, units[(org_id, unit, level)]])
-    ws.append([None, _("合计"), None, None, None, None, len(items)])
+        append(ws, [i, unit, label(cfg.level(level)), *figures, units[(org_id, unit, level)]])
+    append(ws, [None, _("合计"), None, None, None, None, len(items)])
     for cell in ws[1] + ws[3]:
         cell.font = Font(bold=True)
     for col, width in zip("ABCDEFG", (6, 28, 12, 10, 10, 12, 10)):
@@ -172,7 +173,7 @@ def _statistics(cfg, org: Org, plan: Plan, items) -> Workbook:
 
 
 def _by_series(cfg, ws, items, rank) -> None:
-    ws.append([_("序号"), _("系列"), _("申报级别"), _("申报人数")])
+    append(ws, [_("序号"), _("系列"), _("申报级别"), _("申报人数")])
     for cell in ws[1]:
         cell.font = Font(bold=True)
     counts = Counter((a.series, a.level) for a, _step in items)
@@ -180,8 +181,8 @@ def _by_series(cfg, ws, items, rank) -> None:
     keys = sorted(counts, key=lambda k: (series_order.index(k[0]) if k[0] in series_order
                                          else len(series_order), -rank.get(k[1], 0)))
     for i, (series, level) in enumerate(keys, 1):
-        ws.append([i, label(cfg.series(series)), label(cfg.level(level)), counts[(series, level)]])
-    ws.append([None, _("合计"), None, sum(counts.values())])
+        append(ws, [i, label(cfg.series(series)), label(cfg.level(level)), counts[(series, level)]])
+    append(ws, [None, _("合计"), None, sum(counts.values())])
 
 
 def _recommendation(cfg, org: Org, plan: Plan, groups) -> bytes:

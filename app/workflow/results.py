@@ -172,6 +172,14 @@ def in_notice(pub: Publication, today: date) -> bool:
 OBJECTION_KINDS = {"review": _l("评审程序、评审工作"), "material": _l("申报材料真实性")}
 
 
+# Characters per field: the columns' lengths (complainant, contact, target), a bound for the rest.
+OBJECTION_LIMITS = {"complainant": 60, "contact": 60, "target": 200, "facts": 4000,
+                    "evidence": 4000, "lead": 4000}
+OBJECTION_LABELS = {"complainant": _l("姓名"), "contact": _l("联系方式"),
+                    "target": _l("举报对象"), "facts": _l("违规事实"),
+                    "evidence": _l("客观证据材料"), "lead": _l("可查证的线索")}
+
+
 def lodge_objection(cfg, tenant_id: int, pub: Publication, application_id: int, form: dict,
                     ip: str = "") -> Objection:
     """Anyone may lodge an objection while the notice runs. One lacking evidence, a verifiable
@@ -188,8 +196,11 @@ def lodge_objection(cfg, tenant_id: int, pub: Publication, application_id: int, 
     kind = form.get("kind")
     if kind not in OBJECTION_KINDS:
         raise Invalid(_l("请选择异议类别。"))
-    text = {k: (form.get(k) or "").strip()[:4000] for k in
-            ("complainant", "contact", "target", "facts", "evidence", "lead")}
+    text = {k: (form.get(k) or "").strip() for k in OBJECTION_LIMITS}
+    too_long = [k for k, most in OBJECTION_LIMITS.items() if len(text[k]) > most]
+    if too_long:  # refused, not cut: a cut name or lead could point at someone else
+        raise Invalid(_l("%(f)s过长（最多%(n)d字）", f=OBJECTION_LABELS[too_long[0]],
+                         n=OBJECTION_LIMITS[too_long[0]]))
     missing = [label for key, label in (
         ("evidence", _l("客观证据材料")), ("lead", _l("可查证的线索")),
         ("target", _l("具体的举报对象")), ("facts", _l("违规事实"))) if not text[key]]
