@@ -4,6 +4,7 @@ while they make requests (Flask would share `g` across requests), so they use `c
 setup, through `app.app_context()`."""
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from datetime import datetime
@@ -38,7 +39,9 @@ def database_url(worker_id, tmp_path_factory):
     if os.environ.get("TEST_DATABASE") != "postgres":
         return None
     base = os.environ["TEST_PG_URL"]
-    name = f"zc_test_{worker_id}"
+    # One database per checkout and worker: runs from two checkouts never drop each other's.
+    checkout = hashlib.sha1(str(ROOT_TENANTS).encode()).hexdigest()[:6]
+    name = f"zc_test_{checkout}_{worker_id}"
     engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
