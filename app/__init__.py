@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from .config import ROOT, Config
+from .config import ROOT, Config, check_secrets
 
 
 def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
@@ -13,6 +13,7 @@ def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
                 static_folder=str(ROOT / "static"), instance_path=str(ROOT / "instance"))
     app.config.from_object(config)
     app.config.update(overrides or {})
+    check_secrets(app.config)  # every entry point: gunicorn, flask CLI, RQ workers
 
     from . import tenancy, web
     from .extensions import babel, compress, csrf, db, htmx, limiter, login, migrate

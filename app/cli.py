@@ -14,6 +14,7 @@ from .workflow.calendar import today_local
 tenants_cli = AppGroup("tenants", help="Load tenant folders into the database.")
 demo_cli = AppGroup("demo", help="Demo data.")
 jobs_cli = AppGroup("jobs", help="Deadline jobs.")
+keys_cli = AppGroup("keys", help="The personal-data key ring.")
 
 
 @tenants_cli.command("load")
@@ -113,6 +114,44 @@ def jobs_replay(key):
         click.echo(f"{key}: {run.status}, {run.rows_changed} application(s) changed")
 
 
+@keys_cli.command("rotate")
+@click.option("--resume", is_flag=True,
+              help="Add no key: re-encrypt to the newest one (finish an interrupted run, or "
+                   "after adding a key to DATA_KEYS).")
+@click.option("--batch", default=1000, show_default=True, help="Rows per UPDATE.")
+def keys_rotate(resume: bool, batch: int):
+    """Add a new newest key and re-encrypt every encrypted column under it, in batches."""
+    from flask import current_app
+
+    from .workflow import crypto, rekey
+    if not resume:
+        try:
+            kid = crypto.add_key(current_app.config)
+        except crypto.KeyRingError as e:
+            raise click.ClickException(str(e)) from None
+        click.echo(f"added key {kid} to {current_app.config['KEYRING_FILE']}")
+    click.echo(f"re-encrypting under {crypto.ring().header.rstrip('.')}")
+    done = rekey.reencrypt(batch, progress=lambda col, n: click.echo(f"  {col}: {n}"))
+    click.echo(f"done: {sum(done.values())} rows re-encrypted")
+    _keys_status()
+
+
+@keys_cli.command("status")
+def keys_status():
+    """How many rows of each encrypted column are under each key."""
+    _keys_status()
+
+
+def _keys_status() -> None:
+    from .workflow import crypto, rekey
+    ring = crypto.ring()
+    click.echo(f"suite {ring.suite.value}, keys {', '.join(ring.keys)} (newest {ring.newest}), "
+               f"from {ring.source}")
+    for column, counts in rekey.status().items():
+        shown = ", ".join(f"{k}: {n}" for k, n in counts.items()) or "no rows"
+        click.echo(f"  {column:<22} {shown}")
+
+
 def register(app: Flask) -> None:
-    for group in (tenants_cli, demo_cli, jobs_cli):
+    for group in (tenants_cli, demo_cli, jobs_cli, keys_cli):
         app.cli.add_command(group)
