@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import sys
 import tempfile
 import time
@@ -29,6 +30,7 @@ from app.models import Application, AuditEvent, Committee, Plan, Status, Tenant,
 from app.tenancy import tenants  # noqa: E402
 from app.tenancy.sync import sync_tenant  # noqa: E402
 from app.workflow.calendar import closes_at  # noqa: E402
+from app.workflow.crypto import new_key  # noqa: E402
 from app.workflow.deadlines import close_stage  # noqa: E402
 
 SIZES = (100_000, 200_000, 400_000)
@@ -47,8 +49,12 @@ class Figure:
 
 
 def build(url: str):
-    """A fresh schema with the tenants synced, on `url`."""
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_STORAGE_URI": "memory://"})
+    """A fresh schema with the tenants synced, on `url`. The benchmark's data is throwaway:
+    it signs and encrypts with fresh random secrets, never the deployment's."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_STORAGE_URI": "memory://",
+                      "SECRET_KEY": secrets.token_urlsafe(32),
+                      "PAYMENT_GATEWAY_SECRET": secrets.token_urlsafe(32),
+                      "DATA_KEYS": f"b1:{new_key()}", "DATA_HASH_KEY": new_key()})
     with app.app_context():
         db.drop_all()
         db.create_all()
