@@ -1,5 +1,7 @@
-"""personal data under the key ring: mobiles encrypted with a keyed hash, outbox recipients
-encrypted, ID numbers moved from the Fernet key derived from SECRET_KEY
+"""personal data under the key ring: encrypted mobiles and outbox recipients, ID numbers moved
+
+Mobiles encrypted with a keyed hash, outbox recipients encrypted, ID numbers moved from the
+Fernet key derived from SECRET_KEY.
 
 Revision ID: b7d2f4a6c810
 Revises: a1c3e5f70b11
