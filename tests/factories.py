@@ -70,7 +70,7 @@ def make_user(slug: str, username: str, role: str, org_code: str | None = None,
              org_id=org(slug, org_code).id if org_code else None,
              association_org_id=org(slug, association).id if association else None,
              person_type=person_type or ("professional" if role == "applicant" else None),
-             password_hash=hash_password(PASSWORD), mobile=f"137{next(_mobiles):08d}")
+             password_hash=hash_password(PASSWORD), mobile=f"145{next(_mobiles):08d}")
     if id_number:
         assert set_id_number(u, id_number)
     db.session.add(u)

@@ -283,7 +283,7 @@ def test_migration_encrypts_plaintext_mobiles_and_moves_id_numbers(tmp_path, dat
                 "INSERT INTO users (tenant_id, username, name, role, password_hash, mobile, "
                 "id_number_enc, failed_logins, active, session_epoch) VALUES "
                 "(1, :m, 'a', 'applicant', '-', :m, :id, 0, true, 0), "
-                "(1, 'staff', 'b', 'hr_officer', '-', '13700000001', NULL, 0, true, 0)"),
+                "(1, 'staff', 'b', 'hr_officer', '-', '13600000001', NULL, 0, true, 0)"),
                 {"m": MOBILE, "id": Fernet(old_key).encrypt(ID_NUMBER.encode()).decode()})
             conn.execute(sa.text(
                 "INSERT INTO outbox (tenant_id, channel, recipient, subject, body, dedupe_key, "
@@ -293,7 +293,7 @@ def test_migration_encrypts_plaintext_mobiles_and_moves_id_numbers(tmp_path, dat
         a = find_login(1, MOBILE)
         assert a.username is None and a.mobile == MOBILE
         assert decrypt_id(a.id_number_enc) == ID_NUMBER and a.id_number_hash == id_hash(ID_NUMBER)
-        assert find_login(1, "staff").mobile == "13700000001"
+        assert find_login(1, "staff").mobile == "13600000001"
         assert db.session.scalar(sa.select(Outbox)).recipient == MOBILE
         stored = every_value("users") + every_value("outbox")
         assert MOBILE not in stored and ID_NUMBER not in stored
@@ -301,7 +301,7 @@ def test_migration_encrypts_plaintext_mobiles_and_moves_id_numbers(tmp_path, dat
         downgrade(revision="a1c3e5f70b11")  # and back: plaintext columns restored
         with db.engine.connect() as conn:
             assert conn.execute(sa.text("SELECT username, mobile FROM users ORDER BY id")
-                                ).all() == [(MOBILE, MOBILE), ("staff", "13700000001")]
+                                ).all() == [(MOBILE, MOBILE), ("staff", "13600000001")]
             assert conn.execute(sa.text("SELECT recipient FROM outbox")).scalar() == MOBILE
         downgrade(revision="base")
         db.engine.dispose()

@@ -127,11 +127,16 @@ def register_applicant(cfg, tenant_id: int, data: dict, ip: str) -> list[int]:
     if problems:
         raise Invalid(_l("注册未完成："), problems=problems)
     user.mobile = number
-    owners = _owners(tenant_id, mobile_hash=user.mobile_hash, id_number_hash=user.id_number_hash)
+    hashes = {"mobile_hash": user.mobile_hash, "id_number_hash": user.id_number_hash}
+    owners = _owners(tenant_id, **hashes)
     if owners:
         return _tell_owners(cfg, tenant_id, owners)
     db.session.add(user)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError:  # the same number registered a moment ago
+        db.session.rollback()
+        return _tell_owners(cfg, tenant_id, _owners(tenant_id, **hashes))
     audit(Actor.of(user, ip), "users", user.id, "register")
     sms = notify.queue(tenant_id, Channel.sms.value, number, _sms_text(REGISTERED_SMS, cfg),
                        _sms_text(REGISTERED_SMS, cfg), f"registered:{user.id}")
