@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from .config import ROOT, Config
+from .config import ROOT, Config, check_secrets
 
 
 def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
@@ -13,6 +13,7 @@ def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
                 static_folder=str(ROOT / "static"), instance_path=str(ROOT / "instance"))
     app.config.from_object(config)
     app.config.update(overrides or {})
+    check_secrets(app.config)  # every entry point: gunicorn, flask CLI, RQ workers
     if hops := app.config["TRUSTED_PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)

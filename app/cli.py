@@ -15,6 +15,7 @@ tenants_cli = AppGroup("tenants", help="Load tenant folders into the database.")
 demo_cli = AppGroup("demo", help="Demo data.")
 jobs_cli = AppGroup("jobs", help="Deadline jobs.")
 users_cli = AppGroup("users", help="Accounts.")
+keys_cli = AppGroup("keys", help="The personal-data key ring.")
 
 
 @tenants_cli.command("load")
@@ -115,14 +116,13 @@ def jobs_replay(key):
 
 
 def _set_active(slug: str, username: str, active: bool) -> None:
-    from .models import User
     from .workflow.accounts import disable_user, enable_user
+    from .workflow.people import find_login
     from .workflow.actors import Actor
     if slug not in tenants():
         raise click.ClickException(f"no tenant {slug!r}")
     with tenant_scope(slug):
-        user = db.session.scalar(sa.select(User).filter_by(tenant_id=g.tenant_id,
-                                                           username=username))
+        user = find_login(g.tenant_id, username)
         if user is None:
             raise click.ClickException(f"{slug}: no user {username!r}")
         (enable_user if active else disable_user)(Actor.system(g.tenant_id), user)
@@ -145,8 +145,47 @@ def users_enable(tenant, username):
     _set_active(tenant, username, True)
 
 
+
+@keys_cli.command("rotate")
+@click.option("--resume", is_flag=True,
+              help="Add no key: re-encrypt to the newest one (finish an interrupted run, or "
+                   "after adding a key to DATA_KEYS).")
+@click.option("--batch", default=1000, show_default=True, help="Rows per UPDATE.")
+def keys_rotate(resume: bool, batch: int):
+    """Add a new newest key and re-encrypt every encrypted column under it, in batches."""
+    from flask import current_app
+
+    from .workflow import crypto, rekey
+    if not resume:
+        try:
+            kid = crypto.add_key(current_app.config)
+        except crypto.KeyRingError as e:
+            raise click.ClickException(str(e)) from None
+        click.echo(f"added key {kid} to {current_app.config['KEYRING_FILE']}")
+    click.echo(f"re-encrypting under {crypto.ring().header.rstrip('.')}")
+    done = rekey.reencrypt(batch, progress=lambda col, n: click.echo(f"  {col}: {n}"))
+    click.echo(f"done: {sum(done.values())} rows re-encrypted")
+    _keys_status()
+
+
+@keys_cli.command("status")
+def keys_status():
+    """How many rows of each encrypted column are under each key."""
+    _keys_status()
+
+
+def _keys_status() -> None:
+    from .workflow import crypto, rekey
+    ring = crypto.ring()
+    click.echo(f"suite {ring.suite.value}, keys {', '.join(ring.keys)} (newest {ring.newest}), "
+               f"from {ring.source}")
+    for column, counts in rekey.status().items():
+        shown = ", ".join(f"{k}: {n}" for k, n in counts.items()) or "no rows"
+        click.echo(f"  {column:<22} {shown}")
+
+
 def register(app: Flask) -> None:
-    for group in (tenants_cli, demo_cli, jobs_cli, users_cli):
+    for group in (tenants_cli, demo_cli, jobs_cli, users_cli, keys_cli):
         app.cli.add_command(group)
     from .cli_audit import audit_cli
     app.cli.add_command(audit_cli)

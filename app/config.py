@@ -1,4 +1,5 @@
 """Configuration read from the environment (a .env file is honoured by wsgi.py and the CLI)."""
+import base64
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -7,7 +8,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    # No secret has a default: create_app refuses to start without them (check_secrets).
+    SECRET_KEY = os.environ.get("SECRET_KEY", "")
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'zhicheng.db'}"
     )
@@ -16,8 +18,12 @@ class Config:
     RQ_QUEUE = os.environ.get("RQ_QUEUE", "zhicheng")
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(ROOT / "instance" / "uploads"))
     TENANTS_DIR = os.environ.get("TENANTS_DIR", str(ROOT / "tenants"))
-    # Key for ID-card numbers at rest; falls back to one derived from SECRET_KEY.
-    ID_ENCRYPTION_KEY = os.environ.get("ID_ENCRYPTION_KEY")
+    # Personal data (ID numbers, mobiles, notice recipients) at rest: a key ring separate from
+    # SECRET_KEY, from DATA_KEYS / DATA_HASH_KEY or the key-ring file (app/workflow/crypto.py).
+    DATA_KEYS = os.environ.get("DATA_KEYS", "")
+    DATA_HASH_KEY = os.environ.get("DATA_HASH_KEY", "")
+    KEYRING_FILE = os.environ.get("KEYRING_FILE", str(ROOT / "instance" / "keyring.json"))
+    CRYPTO_SUITE = os.environ.get("CRYPTO_SUITE", "standard")  # or "national": SM4-GCM, HMAC-SM3
 
     MAX_UPLOAD_BYTES = 10 * 1024 * 1024
     MAX_CONTENT_LENGTH = MAX_UPLOAD_BYTES + 64 * 1024
@@ -85,7 +91,7 @@ class Config:
     # Fees (BJ-FEE-1): the gateway's payment page and the key its notifications are signed with.
     # Without a gateway URL a local simulator stands in for the gateway (development only).
     PAYMENT_GATEWAY_URL = os.environ.get("PAYMENT_GATEWAY_URL", "")
-    PAYMENT_GATEWAY_SECRET = os.environ.get("PAYMENT_GATEWAY_SECRET", "dev-only-payment-secret")
+    PAYMENT_GATEWAY_SECRET = os.environ.get("PAYMENT_GATEWAY_SECRET", "")
     # The audit trail: the key its chain hashes are made with, the Ed25519 key (32 bytes,
     # base64) exports for the regulator are signed with, and how long rows are kept (at least
     # six months, 网络安全法 第二十一条; nothing in the app deletes audit rows).
@@ -97,6 +103,9 @@ class Config:
 class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret"
+    PAYMENT_GATEWAY_SECRET = "dev-only-payment-secret"
+    DATA_KEYS = "t1:dGVzdC1kYXRhLWtleS1ub3QtZm9yLXByb2R1Y3Rpb24="
+    DATA_HASH_KEY = "dGVzdC1oYXNoLWtleS1ub3QtZm9yLXByb2R1Y3Rpb24="
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     WTF_CSRF_ENABLED = False
     JOBS_INLINE = True
@@ -105,3 +114,42 @@ class TestConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     AUDIT_KEY = "test-audit-key"
     AUDIT_SIGNING_KEY = "dGVzdC1zaWduaW5nLWtleS0wMTIzNDU2Nzg5YWJjZGU="  # 32 bytes, tests only
+
+
+# Refused outside tests: the old built-in defaults, the test configuration's, and placeholders.
+KNOWN_DEFAULT_SECRETS = frozenset({
+    "dev-only-change-me", "dev-only-payment-secret", "test-secret", "secret", "changeme",
+    "change-me", "change-this", "secret-key", "your-secret-key", "development", "dev",
+    "test-audit-key", TestConfig.AUDIT_SIGNING_KEY})
+MIN_SECRET_LENGTH = 16
+REQUIRED_SECRETS = ("SECRET_KEY", "PAYMENT_GATEWAY_SECRET", "AUDIT_KEY", "AUDIT_SIGNING_KEY")
+
+
+class ConfigError(RuntimeError):
+    """A setting the app cannot start without is missing or unsafe; the message names it."""
+
+
+def check_secrets(config) -> None:
+    """Refuse to start, outside tests, on a secret that is unset, a known default or too short,
+    and on a missing or malformed personal-data key ring."""
+    if config.get("TESTING"):
+        return
+    for name in REQUIRED_SECRETS:
+        value = (config.get(name) or "").strip()
+        if not value:
+            raise ConfigError(f"{name} is not set: set a long random value "
+                              "(make run keeps one in instance/secrets.env)")
+        if {value, value.lower()} & KNOWN_DEFAULT_SECRETS or len(value) < MIN_SECRET_LENGTH:
+            raise ConfigError(f"{name} is a known default or shorter than {MIN_SECRET_LENGTH} "
+                              "characters: set a long random value")
+    try:
+        if len(base64.b64decode(config["AUDIT_SIGNING_KEY"], validate=True)) != 32:
+            raise ValueError
+    except ValueError:
+        raise ConfigError("AUDIT_SIGNING_KEY must be 32 random bytes in base64 (an Ed25519 "
+                          "private key; make run keeps one in instance/secrets.env)") from None
+    from .workflow.crypto import KeyRingError, load
+    try:
+        load(config)
+    except KeyRingError as e:
+        raise ConfigError(str(e)) from None

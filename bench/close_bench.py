@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import sys
 import tempfile
 import time
@@ -31,6 +32,7 @@ from app.tenancy.sync import sync_tenant  # noqa: E402
 from app.workflow.audit import seal_all  # noqa: E402
 from app.workflow.audit import verify as audit_verify  # noqa: E402
 from app.workflow.calendar import closes_at  # noqa: E402
+from app.workflow.crypto import new_key  # noqa: E402
 from app.workflow.deadlines import close_stage  # noqa: E402
 
 SIZES = (100_000, 200_000, 400_000)
@@ -50,9 +52,13 @@ class Figure:
 
 
 def build(url: str):
-    """A fresh schema with the tenants synced, on `url`."""
+    """A fresh schema with the tenants synced, on `url`. The benchmark's data is throwaway:
+    it signs and encrypts with fresh random secrets, never the deployment's."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_STORAGE_URI": "memory://",
-                      "AUDIT_KEY": "bench-audit-key"})
+                      "SECRET_KEY": secrets.token_urlsafe(32),
+                      "PAYMENT_GATEWAY_SECRET": secrets.token_urlsafe(32),
+                      "DATA_KEYS": f"b1:{new_key()}", "DATA_HASH_KEY": new_key(),
+                      "AUDIT_KEY": secrets.token_urlsafe(32)})
     with app.app_context():
         db.drop_all()
         db.create_all()

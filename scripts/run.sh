@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make run: Redis, migrations, tenants + demo data, one RQ worker with its scheduler, the web
-# server. Ctrl-C stops every process started here.
+# make run: Redis, migrations, tenants + demo data, one RQ worker with its scheduler, rq cron,
+# the web server. A worker or cron that dies is restarted; the web server dying stops the run.
+# Ctrl-C stops every process started here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
@@ -9,6 +10,65 @@ export HOST=${HOST:-127.0.0.1} PORT=${PORT:-5000}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6390/0}
 export FLASK_APP=wsgi
 mkdir -p instance
+
+# Secrets: made once, kept in instance/ readable by this user only (umask 077 from the first
+# byte), and reused on every later run so sessions and the demo's data stay valid. Values set
+# in the environment or .env win.
+secrets_file=instance/secrets.env
+# Adds only what the file lacks (a secret introduced by a later version), never replaces one.
+(umask 077 && python3 - "$secrets_file" <<'PY'
+import base64, os, secrets, sys
+path = sys.argv[1]
+have = {}
+if os.path.exists(path):
+    with open(path) as f:
+        have = dict(line.rstrip("\n").split("=", 1) for line in f if "=" in line)
+wanted = {name: secrets.token_urlsafe(48)
+          for name in ("SECRET_KEY", "PAYMENT_GATEWAY_SECRET", "AUDIT_KEY")}
+wanted["AUDIT_SIGNING_KEY"] = base64.b64encode(secrets.token_bytes(32)).decode()
+missing = {k: v for k, v in wanted.items() if k not in have}
+if missing:
+    with open(path + ".tmp", "w") as f:
+        f.writelines(f"{k}={v}\n" for k, v in {**have, **missing}.items())
+    os.replace(path + ".tmp", path)
+    print(f"{path}: created {', '.join(missing)} (mode 0600)")
+PY
+) || { rm -f "$secrets_file.tmp"; echo "could not write $secrets_file" >&2; exit 1; }
+while IFS='=' read -r name value; do
+  [ -n "$name" ] && [ -z "${!name:-}" ] && export "$name=$value"
+done <"$secrets_file"
+# The personal-data key ring (unless DATA_KEYS comes from the environment).
+if [ -z "${DATA_KEYS:-}" ]; then
+  keyring=${KEYRING_FILE:-instance/keyring.json}
+  [ -f "$keyring" ] || (umask 077 && .venv/bin/python -c \
+    "import sys; from app.workflow.crypto import create_file; create_file(sys.argv[1])" \
+    "$keyring") && [ -f "$keyring" ] || { echo "could not write $keyring" >&2; exit 1; }
+fi
+
+supervise() {
+  # supervise NAME LOG COMMAND... — run COMMAND in a session of its own (a Ctrl-C reaches it
+  # only through cleanup) and start it again whenever it exits, after 1, 2, 4 … 30 s; a run
+  # that lasted a minute starts the back-off over. TERM stops the command and the loop.
+  local name=$1 log=$2 child="" nap="" delay=1 started rc
+  shift 2
+  set +e
+  trap '' INT  # Ctrl-C is the run's to handle: its cleanup stops us with TERM
+  trap 'kill -TERM $child $nap 2>/dev/null; [ -n "$child" ] && wait "$child"; exit 0' TERM
+  while true; do
+    started=$SECONDS
+    setsid "$@" >>"$log" 2>&1 &
+    child=$!
+    wait "$child"; rc=$?
+    child=""
+    (( SECONDS - started >= 60 )) && delay=1
+    echo "$(date '+%F %T') $name exited with status $rc; restarting in ${delay}s" \
+      | tee -a "$log" >&2
+    sleep "$delay" & nap=$!
+    wait "$nap"; nap=""
+    delay=$(( delay * 2 > 30 ? 30 : delay * 2 ))
+  done
+}
+
 pids=()
 cleanup() {
   trap - INT TERM EXIT
@@ -20,7 +80,8 @@ cleanup() {
   done
   echo "stopped."
 }
-trap cleanup INT TERM EXIT
+trap 'cleanup; exit 130' INT TERM
+trap cleanup EXIT
 
 command -v curl >/dev/null || apt_install curl
 if curl -s -o /dev/null "http://$HOST:$PORT/" 2>/dev/null; then
@@ -41,14 +102,18 @@ accounts=$(.venv/bin/flask demo load)
 # worker takes them in that order); future ones wait in RQ's scheduled registry for the
 # worker's scheduler. `rq cron` runs the same schedule when it starts and every hour.
 .venv/bin/flask jobs schedule >/dev/null
-.venv/bin/rq worker --with-scheduler --url "$REDIS_URL" "${RQ_QUEUE:-zhicheng}" -q \
-  >instance/worker.log 2>&1 &
+: >instance/worker.log; : >instance/cron.log
+supervise worker instance/worker.log \
+  .venv/bin/rq worker --with-scheduler --url "$REDIS_URL" "${RQ_QUEUE:-zhicheng}" -q &
 pids+=($!)
-.venv/bin/rq cron --url "$REDIS_URL" app/jobs/cron.py >instance/cron.log 2>&1 &
+supervise cron instance/cron.log .venv/bin/rq cron --url "$REDIS_URL" app/jobs/cron.py &
 pids+=($!)
-.venv/bin/gunicorn --bind "$HOST:$PORT" --workers 2 --access-logfile - wsgi:app \
+# In a session of its own too: Ctrl-C stops it through cleanup, so only a real failure of the
+# web server ends the wait below.
+setsid .venv/bin/gunicorn --bind "$HOST:$PORT" --workers 2 --access-logfile - wsgi:app \
   >instance/web.log 2>&1 &
-pids+=($!)
+web_pid=$!
+pids+=($web_pid)
 for _ in $(seq 50); do curl -sf "http://$HOST:$PORT/" >/dev/null 2>&1 && break; sleep 0.2; done
 cat <<MSG
 
@@ -58,4 +123,11 @@ cat <<MSG
   Demo accounts, one per role and tenant:
 $accounts
 MSG
-wait -n "${pids[@]}" || true
+# Only the web server (or the Redis started here) ending stops the run; the worker and cron
+# are restarted by their supervisors.
+wait -n "$web_pid" ${REDIS_PID:+"$REDIS_PID"} || true
+if ! kill -0 "$web_pid" 2>/dev/null; then
+  echo "The web server stopped (see instance/web.log); stopping everything." >&2
+else
+  echo "Redis stopped (see instance/redis/redis.log); stopping everything." >&2
+fi

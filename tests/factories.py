@@ -60,6 +60,9 @@ def make_employer(slug: str, code: str, district: str, kind: str = "state_owned"
     return e
 
 
+_mobiles = iter(range(10**8))  # a mobile is unique per tenant
+
+
 def make_user(slug: str, username: str, role: str, org_code: str | None = None,
               person_type: str | None = None, id_number: str | None = None,
               association: str | None = None, name: str | None = None) -> User:
@@ -67,7 +70,7 @@ def make_user(slug: str, username: str, role: str, org_code: str | None = None,
              org_id=org(slug, org_code).id if org_code else None,
              association_org_id=org(slug, association).id if association else None,
              person_type=person_type or ("professional" if role == "applicant" else None),
-             password_hash=hash_password(PASSWORD), mobile="13800000000")
+             password_hash=hash_password(PASSWORD), mobile=f"145{next(_mobiles):08d}")
     if id_number:
         assert set_id_number(u, id_number)
     db.session.add(u)

@@ -126,7 +126,8 @@ def _flash_ok(page, text: str):
 
 
 def _register(page, base: str, name: str, id_number: str, mobile: str):
-    """An applicant of EMPLOYER registers through the public form and lands on 我的申报."""
+    """An applicant of EMPLOYER registers through the public form, is told an SMS follows,
+    signs in with the mobile number and lands on 我的申报."""
     page.goto(f"{base}/beijing/register")
     page.fill("input[name=name]", name)
     page.fill("input[name=id_number]", id_number)
@@ -136,8 +137,10 @@ def _register(page, base: str, name: str, id_number: str, mobile: str):
     page.fill("input[name=password]", PASSWORD)
     page.fill("input[name=password2]", PASSWORD)
     page.click("form.stack button")
+    expect(page).to_have_url(f"{base}/beijing/login")
+    _flash_ok(page, "注册申请已收到")
+    _login(page, base, mobile)
     expect(page).to_have_url(f"{base}/beijing/me/")
-    _flash_ok(page, "注册成功")
 
 
 def _upload(page, material: str, scan: Path) -> None:

@@ -391,15 +391,18 @@ def _register_and_verify(desk: Desk, names: dict[str, str]) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.fill("input[name=password2]", PASSWORD)
     page.click("form.stack button")
+    expect(page).to_have_url(f"{desk.base}/{T}/login")
+    _flash_ok(page, "注册申请已收到")
+    _sign_in(page, desk.base, PRIVATE.username)  # the mobile number
     expect(page).to_have_url(f"{desk.base}/{T}/me/")
-    _flash_ok(page, "注册成功")
     page.locator("a.button", has_text="新建申报").click()
     expect(page.locator("main p.error")).to_contain_text("尚未经所在单位审核通过")
 
     staff = desk.open(clerk_of(PRIVATE.employer), f"/{T}/office/")
     staff.locator("header nav a", has_text="人员信息审核").click()
     row = staff.locator("main table tbody tr", has_text=PRIVATE.name)
-    expect(row).to_contain_text(PRIVATE.username)
+    expect(row).to_contain_text(f"{PRIVATE.username[:3]}****{PRIVATE.username[-4:]}")
+    expect(row).not_to_contain_text(PRIVATE.username)  # masked on staff pages too
     row.locator("button", has_text="审核通过").click()
     _flash_ok(staff, f"已审核通过：{PRIVATE.name}")
     expect(staff.locator("main table tbody tr", has_text=PRIVATE.name)).to_have_count(0)

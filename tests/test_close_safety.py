@@ -216,7 +216,7 @@ def rq_worker(app, redis_url, tmp_path):
     started: list[subprocess.Popen] = []
 
     def start(queue: str, *options: str, env: dict | None = None) -> subprocess.Popen:
-        env = {**os.environ, **secrets_env(app),
+        env = {**os.environ, **secrets_env(),
                "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
                "REDIS_URL": redis_url, "RQ_QUEUE": queue, **(env or {})}
         rq = Path(sys.executable).with_name("rq")

@@ -87,7 +87,9 @@ def test_assigning_queues_one_sms_and_each_move_another(agency):
     assert morning.starts_at == at(2026, 11, 20, 9, 30)  # a form's naive time is Beijing time
     first, second = s.items
     a, sms = defense.assign(CFG(), f.actor(agency), s, first.id, morning.id, now=NOW)
-    assert (sms.channel, sms.recipient, sms.status) == ("sms", "13800000000", "queued")
+    mobile = first.application.applicant.mobile
+    assert (sms.channel, sms.recipient, sms.status) == ("sms", mobile, "queued")
+    assert mobile not in sms.recipient_enc  # stored encrypted, read back for sending
     assert sms.dedupe_key == f"defense:{first.id}:{morning.id}:1"
     assert "申报人0" in sms.body and "2026年11月20日 09:30" in sms.body
     assert "答辩通知书已可下载" in sms.body

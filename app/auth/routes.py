@@ -5,6 +5,7 @@ from flask_login import current_user, login_required, logout_user
 from . import bp
 from .forms import LoginForm, PasswordForm, RegisterForm
 from ..extensions import limiter
+from ..jobs.notify import dispatch
 from ..web import client_ip, flash_error, keep_session, render_page, sign_in
 from ..workflow import accounts, people
 from ..workflow.actors import Actor
@@ -63,18 +64,19 @@ registration_limited = limiter.shared_limit(registration_limit, scope="register"
 @bp.route("/register", methods=["GET", "POST"])
 @registration_limited
 def register():
-    """Applicants register themselves and link to their employer (or association)."""
+    """Applicants register themselves and link to their employer (or association); the answer
+    is the same whether or not the number already has an account."""
     form = RegisterForm()
     people.fill_register_choices(form, g.tenant, g.tenant_id)
     if form.validate_on_submit():
         try:
-            user = people.register_applicant(g.tenant, g.tenant_id, form.data, client_ip())
+            notices = people.register_applicant(g.tenant, g.tenant_id, form.data, client_ip())
         except TransitionError as e:
             flash_error(e)
         else:
-            sign_in(user)
-            flash(_("注册成功。"), "ok")
-            return redirect(url_for("applicant.dashboard"), 303)
+            dispatch(notices)  # committed: now only hand them to the queue
+            flash(str(people.REGISTERED), "ok")
+            return redirect(url_for("auth.login"), 303)
     return render_page("auth/register.html", form=form)
 
 

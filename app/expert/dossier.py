@@ -36,7 +36,7 @@ class Dossier:
     """One file as this expert may see it."""
     code: str
     blind: bool
-    applicant: dict | None                 # named review only: name, ID (masked), mobile, employer
+    applicant: dict | None                 # named review only: name, masked ID and mobile, employer
     basic: dict                            # gender, birth_year, current_title (+ more if named)
     sections: list[tuple[str, list, list]] = field(default_factory=list)  # (title, columns, rows)
     attachments: list[tuple[Attachment, str]] = field(default_factory=list)  # (scan, file name)
@@ -121,7 +121,7 @@ def dossier(cfg, item: SessionItem, blind: bool) -> Dossier:
     if not blind:
         shown["birth_date"] = birth
         applicant = {"name": app.applicant.name, "id_number": app.applicant.id_number_masked,
-                     "mobile": app.applicant.mobile,
+                     "mobile": app.applicant.mobile_masked,
                      "employer": app.employer.name if app.employer else ""}
     out = Dossier(code=item.code, blind=blind, applicant=applicant, basic=shown,
                   attachments=attachments(cfg, item, blind))

@@ -30,7 +30,10 @@ class Outbox(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
     channel: Mapped[str] = mapped_column(sa.String(10))
-    recipient: Mapped[str] = mapped_column(sa.String(254))
+    # A mobile number or an e-mail address, encrypted under the personal-data key ring
+    # (copied as it is from users.mobile_enc by set-based queueing); decrypted just before
+    # sending.
+    recipient_enc: Mapped[str] = mapped_column(sa.String(512))
     subject: Mapped[str] = mapped_column(sa.String(200), default="")
     body: Mapped[str] = mapped_column(sa.Text)
     dedupe_key: Mapped[str] = mapped_column(sa.String(200))
@@ -40,6 +43,11 @@ class Outbox(db.Model):
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
     created_at = mapped_column(UTCDateTime, default=utcnow)
     sent_at = mapped_column(UTCDateTime, nullable=True)
+
+    @property
+    def recipient(self) -> str:
+        from ..workflow.crypto import decrypt
+        return decrypt(self.recipient_enc)
 
 
 class DefenseSlot(db.Model):

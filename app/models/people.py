@@ -32,23 +32,27 @@ class User(UserMixin, db.Model):
     __table_args__ = (
         sa.UniqueConstraint("tenant_id", "username"),
         sa.UniqueConstraint("tenant_id", "id_number_hash"),
+        sa.UniqueConstraint("tenant_id", "mobile_hash"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
-    username: Mapped[str] = mapped_column(sa.String(60))
+    # Staff and demo accounts have a login name; people who register with their mobile number
+    # have none and sign in with the number (looked up by mobile_hash).
+    username: Mapped[str | None] = mapped_column(sa.String(60))
     name: Mapped[str] = mapped_column(sa.String(60))
     role: Mapped[str] = mapped_column(sa.String(30))
     org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orgs.id"), index=True)
     password_hash: Mapped[str] = mapped_column(sa.String(200))
-    mobile: Mapped[str | None] = mapped_column(sa.String(20))
-    # ID-card number: encrypted (Fernet) plus a keyed hash for uniqueness; never stored plain.
+    # Mobile and ID-card numbers: encrypted under the personal-data key ring, a keyed hash for
+    # lookups and uniqueness, and a masked form for display; never stored plain.
+    mobile_enc: Mapped[str | None] = mapped_column(sa.String(200))
+    mobile_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    mobile_masked: Mapped[str | None] = mapped_column(sa.String(20))
     id_number_enc: Mapped[str | None] = mapped_column(sa.String(200))
     id_number_hash: Mapped[str | None] = mapped_column(sa.String(64))
     id_number_masked: Mapped[str | None] = mapped_column(sa.String(20))
     person_type: Mapped[str | None] = mapped_column(sa.String(20))
     association_org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orgs.id"))
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until = mapped_column(UTCDateTime, nullable=True)
     active: Mapped[bool] = mapped_column(default=True)
     # Raised by logout, a password change or disabling: every session cookie that carries an
     # older value is refused on its next request (sessions end on the server, not only in the
@@ -65,3 +69,17 @@ class User(UserMixin, db.Model):
 
     def get_id(self) -> str:
         return str(self.id)
+
+    @property
+    def mobile(self) -> str | None:
+        """The full number, decrypted; only for sending and for roles that need it."""
+        from ..workflow.ids import decrypt_id
+        return decrypt_id(self.mobile_enc) if self.mobile_enc else None
+
+    @mobile.setter
+    def mobile(self, value: str | None) -> None:
+        from ..workflow.ids import clean_mobile, encrypt_id, mask_mobile, mobile_hash
+        number = clean_mobile(value) or (value or "").strip() or None
+        self.mobile_enc = encrypt_id(number) if number else None
+        self.mobile_hash = mobile_hash(number) if number else None
+        self.mobile_masked = mask_mobile(number) if number else None

@@ -6,6 +6,7 @@ from . import bp
 from ..auth.forms import EmployerRegisterForm
 from ..auth.routes import registration_limited
 from ..extensions import db
+from ..jobs.notify import dispatch
 from ..models import Committee
 from ..tenancy import label, tenants
 from ..web import client_ip, flash_error, render_page
@@ -44,10 +45,11 @@ def register_employer():
                                   for k in g.tenant.tenant.employer_kinds]
     if form.validate_on_submit():
         try:
-            people.register_employer(g.tenant, g.tenant_id, form.data, client_ip())
+            notices = people.register_employer(g.tenant, g.tenant_id, form.data, client_ip())
         except TransitionError as e:
             flash_error(e)
         else:
+            dispatch(notices)
             flash(_("单位注册已提交，待所在区（旗县）人社部门审核通过后即可登录。"), "ok")
             return redirect(url_for("public.home"), 303)
     return render_page("public/register_employer.html", form=form)

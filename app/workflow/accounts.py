@@ -76,7 +76,7 @@ def change_password(user: User, current: str, new: str, ip: str) -> None:
         audit(actor, "users", user.id, "password_change_failed")
         db.session.commit()
         raise Invalid(_l("当前密码不正确。"))
-    if problem := password_problem(new, user.username):
+    if problem := password_problem(new, user.username, user.mobile):
         raise Invalid(problem)
     user.password_hash = hash_password(new)
     end_sessions(user)

@@ -118,15 +118,20 @@ def add_expert_with_account(cfg, actor: Actor, form: dict) -> tuple[Expert, str 
     from ..models import Role, User
     from .accounts import hash_password
 
+    from .ids import clean_mobile
+    from .people import find_login
+
     username = (form.get("username") or "").strip()
     password = None
     user = None
     if username:
-        if db.session.scalar(sa.select(User.id).filter_by(tenant_id=actor.tenant_id,
-                                                          username=username)):
+        if find_login(actor.tenant_id, username) is not None:
             raise Invalid(_l("该登录名已被使用。"))
         password = secrets.token_urlsafe(9)
-        user = User(tenant_id=actor.tenant_id, username=username, name=form["name"].strip(),
+        # A mobile number as login name is personal data: kept encrypted, signed in by hash.
+        number = clean_mobile(username)
+        user = User(tenant_id=actor.tenant_id, username=None if number else username,
+                    mobile=number, name=form["name"].strip(),
                     role=Role.expert.value, password_hash=hash_password(password))
         db.session.add(user)
         db.session.flush()

@@ -1,18 +1,19 @@
 """ID-card numbers (GB 11643) and unified social credit codes (GB 32100).
 
-Check digits come from python-stdnum; ID numbers are kept encrypted, with a keyed hash for
-uniqueness and a masked form for display.
+Check digits come from python-stdnum; ID numbers and mobiles are kept encrypted under the
+personal-data key ring (crypto.py), with a keyed hash for uniqueness and lookups and a masked
+form for display.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
+import re
 
-from cryptography.fernet import Fernet
-from flask import current_app
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError
+
+from . import crypto
+
+MOBILE = re.compile(r"^1\d{10}$")  # mainland mobile numbers: 11 digits from 1
 
 
 def clean_id_number(value: str) -> str | None:
@@ -31,24 +32,26 @@ def clean_uscc(value: str) -> str | None:
         return None
 
 
-def _key() -> bytes:
-    configured = current_app.config.get("ID_ENCRYPTION_KEY")
-    if configured:
-        return configured.encode()
-    digest = hashlib.sha256(b"id-number:" + current_app.config["SECRET_KEY"].encode()).digest()
-    return base64.urlsafe_b64encode(digest)
+def clean_mobile(value: str | None) -> str | None:
+    """The 11-digit mobile number without spaces or dashes, or None."""
+    digits = re.sub(r"[\s-]", "", value or "")
+    return digits if MOBILE.match(digits) else None
 
 
 def encrypt_id(number: str) -> str:
-    return Fernet(_key()).encrypt(number.encode()).decode()
+    return crypto.encrypt(number)
 
 
 def decrypt_id(token: str) -> str:
-    return Fernet(_key()).decrypt(token.encode()).decode()
+    return crypto.decrypt(token)
 
 
 def id_hash(number: str) -> str:
-    return hmac.new(_key(), number.encode(), hashlib.sha256).hexdigest()
+    return crypto.keyed_hash("id_number", number)
+
+
+def mobile_hash(number: str) -> str:
+    return crypto.keyed_hash("mobile", number)
 
 
 def mask_id(number: str) -> str:
@@ -67,4 +70,9 @@ def mask_name(name: str) -> str:
 
 
 def mask_mobile(number: str | None) -> str:
-    return f"{number[:3]}****{number[-4:]}" if number and len(number) == 11 else (number or "")
+    """138****1234; anything else keeps at most its last two characters."""
+    if not number:
+        return ""
+    if len(number) == 11:
+        return f"{number[:3]}****{number[-4:]}"
+    return "*" * max(len(number) - 2, 2) + number[-2:] if len(number) > 4 else "*" * len(number)

@@ -18,6 +18,7 @@ from ..extensions import db
 from ..models import utcnow
 from ..models.notify import Channel, Outbox, OutboxStatus
 from ..notify import Message, gateway_for
+from .crypto import encrypt
 
 log = logging.getLogger("app.notify")
 
@@ -33,11 +34,12 @@ OUTBOX_STATUS_LABELS = {OutboxStatus.queued.value: _l("待发送"),
 def queue(tenant_id: int, channel: str, recipient: str, subject: str, body: str,
           dedupe_key: str) -> Outbox:
     """Add a notice to the outbox in the caller's transaction (not committed here) and return
-    it. The same dedupe key queued again — even concurrently — returns the existing row."""
+    it. The same dedupe key queued again — even concurrently — returns the existing row. The
+    recipient is stored encrypted."""
     channel = Channel(channel).value
     if not recipient or not dedupe_key:
         raise ValueError("a notice needs a recipient and a dedupe key")
-    values = {"tenant_id": tenant_id, "channel": channel, "recipient": recipient,
+    values = {"tenant_id": tenant_id, "channel": channel, "recipient_enc": encrypt(recipient),
               "subject": subject[:200], "body": body, "dedupe_key": dedupe_key,
               "status": OutboxStatus.queued.value, "attempts": 0, "last_error": "",
               "created_at": utcnow()}
@@ -70,6 +72,7 @@ def deliver(outbox_id: int, *, last_try: bool = False) -> str:
         return row.status if row is not None else "skipped"
     row.attempts += 1
     try:
+        # The recipient is decrypted here, just before it leaves for the gateway.
         gateway_for(row.channel, current_app.config).send(Message(
             row.channel, row.recipient, row.subject, row.body, row.dedupe_key))
     except Exception as e:
@@ -105,8 +108,9 @@ def notices(tenant_id: int, keys: list[str]) -> dict[str, Outbox]:
 
 def queue_select(tenant_id: int, channel: str, recipients: sa.Select, subject: str,
                  body: str) -> list[int]:
-    """Add one notice per row of `recipients` (columns `recipient`, `dedupe_key`) in one INSERT
-    ... SELECT, in the caller's transaction. A row whose dedupe key is in the outbox already —
+    """Add one notice per row of `recipients` (columns `recipient`: an encrypted token such as
+    users.mobile_enc, copied as it is; `dedupe_key`) in one INSERT ... SELECT, in the caller's
+    transaction. A row whose dedupe key is in the outbox already —
     even one written concurrently — is skipped. Returns the ids of the rows written."""
     dialect = db.session.get_bind().dialect.name
     if dialect not in ("postgresql", "sqlite"):
@@ -120,7 +124,7 @@ def queue_select(tenant_id: int, channel: str, recipients: sa.Select, subject: s
         sa.literal(utcnow(), Outbox.created_at.type),
     ).where(sa.true())  # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT
     stmt = insert(Outbox).from_select(
-        ["tenant_id", "channel", "recipient", "subject", "body", "dedupe_key", "status",
+        ["tenant_id", "channel", "recipient_enc", "subject", "body", "dedupe_key", "status",
          "attempts", "last_error", "created_at"], rows,
     ).on_conflict_do_nothing(index_elements=["tenant_id", "dedupe_key"]).returning(Outbox.id)
     return list(db.session.execute(stmt).scalars())

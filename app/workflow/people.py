@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import Org, OrgStatus, PersonType, Role, User
+from ..models.notify import Channel
 from ..tenancy import label
 from ..tenancy.schema import OrgKind
-from . import throttle
+from . import notify, throttle
 from .accounts import end_sessions, hash_password, set_id_number, verify_password
 from .actors import Actor
+from .calendar import today_local
 from .errors import Invalid
-from .ids import clean_uscc
+from .ids import clean_mobile, clean_uscc, mask_mobile, mobile_hash
 from .transitions import audit
 
 PERSON_TYPE_LABELS = {
@@ -30,11 +33,28 @@ BAD_LOGIN = _l("用户名或密码错误。")
 PENDING = _l("账号尚未启用：单位注册须经人社部门审核通过。")
 DISABLED = _l("账号已停用，请联系管理部门。")
 LOGIN_NAME_MAX = 60  # how much of a name tried at sign-in the audit row keeps
+# Registration answers the same whether or not the mobile or ID number already has an account
+# (a stranger must not learn that it does); the owner is told by SMS instead.
+REGISTERED = _l("注册申请已收到，结果将以短信发送到您填写的手机号码。")
+REGISTERED_SMS = _l("您已在%(portal)s注册成功，请使用手机号码登录。")
+TAKEN_SMS = _l("有人使用您的手机号码或身份证号码在%(portal)s申请注册。您已有账号，请直接用手机号码"
+               "登录；如非本人操作，请忽略本短信。")
+
+
+def find_login(tenant_id: int, name: str) -> User | None:
+    """The account signing in as `name`: a login name (staff, demo), or a mobile number looked
+    up by its keyed hash. A login name wins over a mobile."""
+    name = name.strip()
+    number = clean_mobile(name)
+    match = User.username == name
+    if number:
+        match = sa.or_(match, User.mobile_hash == mobile_hash(number))
+    return db.session.scalars(sa.select(User).where(User.tenant_id == tenant_id, match)
+                              .order_by((User.username == name).desc(), User.id)).first()
 
 
 def authenticate(tenant_id: int, username: str, password: str, ip: str) -> User:
-    user = db.session.scalar(sa.select(User).filter_by(tenant_id=tenant_id,
-                                                       username=username.strip()))
+    user = find_login(tenant_id, username)
     if user is None:
         subject_id = None  # an unknown name: the same checks, work and answers, audited too
     else:
@@ -61,7 +81,10 @@ def _audit_login(tenant_id: int, subject_id: int | None, name: str, ip: str, act
     the name as typed, bounded; the actor is the account only once it has signed in."""
     actor = (Actor.of(signed_in, ip) if signed_in
              else Actor(tenant_id, None, "", "", None, ip))
-    audit(actor, "users", subject_id, action, reason=name.strip()[:LOGIN_NAME_MAX])
+    # A mobile number typed as the name is personal data: the row keeps it masked.
+    number = clean_mobile(name)
+    audit(actor, "users", subject_id, action,
+          reason=mask_mobile(number) if number else name.strip()[:LOGIN_NAME_MAX])
     db.session.commit()
 
 
@@ -91,12 +114,14 @@ def fill_register_choices(form, cfg, tenant_id: int) -> None:
         (o.id, label(o)) for o in associations(tenant_id)]
 
 
-def register_applicant(cfg, tenant_id: int, data: dict, ip: str) -> User:
-    """Validate everything, then create the account; on any problem nothing is saved."""
+def register_applicant(cfg, tenant_id: int, data: dict, ip: str) -> list[int]:
+    """Validate everything, then create the account; on any problem nothing is saved. When the
+    mobile or ID number already has an account nothing is saved either, and its owner is told
+    by SMS; the caller answers REGISTERED in both cases and dispatches the returned notices."""
     problems = []
-    username = data["mobile"].strip()
-    if db.session.scalar(sa.select(User.id).filter_by(tenant_id=tenant_id, username=username)):
-        problems.append(_l("该手机号已注册。"))
+    number = clean_mobile(data["mobile"])
+    if number is None:
+        problems.append(_l("请输入11位手机号码。"))
     person_type = data["person_type"]
     employer = association = None
     if person_type == PersonType.freelancer.value:
@@ -110,27 +135,61 @@ def register_applicant(cfg, tenant_id: int, data: dict, ip: str) -> User:
             status=OrgStatus.approved.value))
         if employer is None:
             problems.append(_l("请选择所在单位（单位须已在本系统注册并通过审核）。"))
-    user = User(tenant_id=tenant_id, username=username, name=data["name"].strip(),
-                role=Role.applicant.value, mobile=username, person_type=person_type,
+    # Hashed on every path, so a taken number costs the same time as a new one.
+    user = User(tenant_id=tenant_id, username=None, name=data["name"].strip(),
+                role=Role.applicant.value, person_type=person_type,
                 org_id=employer.id if employer else None,
                 association_org_id=association.id if association else None,
                 password_hash=hash_password(data["password"]))
     if not set_id_number(user, data["id_number"]):
         problems.append(_l("身份证号码无效（校验位不符，请核对）。"))
-    elif db.session.scalar(sa.select(User.id).filter_by(tenant_id=tenant_id,
-                                                        id_number_hash=user.id_number_hash)):
-        problems.append(_l("该身份证号码已注册。"))
     if problems:
         raise Invalid(_l("注册未完成："), problems=problems)
+    user.mobile = number
+    hashes = {"mobile_hash": user.mobile_hash, "id_number_hash": user.id_number_hash}
+    owners = _owners(tenant_id, **hashes)
+    if owners:
+        return _tell_owners(cfg, tenant_id, owners)
     db.session.add(user)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError:  # the same number registered a moment ago
+        db.session.rollback()
+        return _tell_owners(cfg, tenant_id, _owners(tenant_id, **hashes))
     audit(Actor.of(user, ip), "users", user.id, "register")
+    sms = notify.queue(tenant_id, Channel.sms.value, number, _sms_text(REGISTERED_SMS, cfg),
+                       _sms_text(REGISTERED_SMS, cfg), f"registered:{user.id}")
     db.session.commit()
-    return user
+    return [sms.id]
 
 
-def register_employer(cfg, tenant_id: int, data: dict, ip: str) -> Org:
-    """An employer registers itself; it waits for the territorial HR bureau's approval."""
+def _owners(tenant_id: int, **hashes: str | None) -> list[User]:
+    """The accounts that already hold any of these keyed hashes (mobile, ID number)."""
+    match = [getattr(User, col) == value for col, value in hashes.items() if value]
+    return list(db.session.scalars(sa.select(User).where(User.tenant_id == tenant_id,
+                                                         sa.or_(*match)).order_by(User.id)))
+
+
+def _sms_text(template, cfg) -> str:
+    with force_locale("zh_Hans_CN"):  # the outbox keeps no language per recipient
+        return str(template) % {"portal": cfg.name}
+
+
+def _tell_owners(cfg, tenant_id: int, owners: list[User]) -> list[int]:
+    """Queue one SMS a day to each owner with a mobile that someone tried to register with
+    their number; nothing else is saved."""
+    text = _sms_text(TAKEN_SMS, cfg)
+    ids = [notify.queue(tenant_id, Channel.sms.value, owner.mobile, text, text,
+                        f"register-taken:{owner.id}:{today_local().isoformat()}").id
+           for owner in owners if owner.mobile_enc]
+    db.session.commit()
+    return ids
+
+
+def register_employer(cfg, tenant_id: int, data: dict, ip: str) -> list[int]:
+    """An employer registers itself; it waits for the territorial HR bureau's approval. A clerk
+    mobile that already has an account saves nothing and tells its owner by SMS, with the same
+    answer to the caller; returns the notices to dispatch."""
     problems = []
     code = clean_uscc(data["uscc"])
     if code is None:
@@ -141,21 +200,25 @@ def register_employer(cfg, tenant_id: int, data: dict, ip: str) -> Org:
         problems.append(_l("请选择所在区（旗县）。"))
     if data["employer_kind"] not in {k.value for k in cfg.tenant.employer_kinds}:
         problems.append(_l("请选择单位性质。"))
-    username = data["clerk_mobile"].strip()
-    if db.session.scalar(sa.select(User.id).filter_by(tenant_id=tenant_id, username=username)):
-        problems.append(_l("该手机号已注册。"))
+    number = clean_mobile(data["clerk_mobile"])
+    if number is None:
+        problems.append(_l("请输入11位手机号码。"))
     if problems:
         raise Invalid(_l("注册未完成："), problems=problems)
+    password_hash = hash_password(data["password"])  # on every path: the same time either way
+    owners = _owners(tenant_id, mobile_hash=mobile_hash(number))
+    if owners:
+        return _tell_owners(cfg, tenant_id, owners)
     org = Org(tenant_id=tenant_id, code=f"emp-{code.lower()}", name=data["name"].strip(),
               kind=OrgKind.employer.value, tier="county", district=data["district"], uscc=code,
               employer_kind=data["employer_kind"], status=OrgStatus.pending.value)
     db.session.add(org)
     db.session.flush()
-    clerk = User(tenant_id=tenant_id, username=username, name=data["clerk_name"].strip(),
-                 role=Role.employer_clerk.value, org_id=org.id, mobile=username,
-                 password_hash=hash_password(data["password"]), active=False)
+    clerk = User(tenant_id=tenant_id, username=None, name=data["clerk_name"].strip(),
+                 role=Role.employer_clerk.value, org_id=org.id, mobile=number,
+                 password_hash=password_hash, active=False)
     db.session.add(clerk)
     db.session.flush()
     audit(Actor.of(clerk, ip), "orgs", org.id, "register", to_state=OrgStatus.pending.value)
     db.session.commit()
-    return org
+    return []

@@ -90,13 +90,15 @@ def open_count(plan: Plan, stage: str) -> int:
 
 def _acting(where: list, applicant: bool, stage: str, days: int) -> sa.Select:
     """(recipient, dedupe_key) of the people who act on the files matching `where`: their
-    applicants, or the staff of the offices holding them. Only active users with a mobile."""
+    applicants, or the staff of the offices holding them. Only active users with a mobile; the
+    recipient is the encrypted number, copied into the outbox as it is."""
     on = (User.id == Application.applicant_id if applicant else
           sa.and_(User.org_id == Application.holder_org_id, User.role.in_(STAFF_ROLES)))
-    return (sa.select(User.mobile.label("recipient"),
+    return (sa.select(User.mobile_enc.label("recipient"),
                       dedupe_key(User.id, Application.plan_id, stage, days).label("dedupe_key"))
             .join(Application, on)
-            .where(*where, User.active.is_(True), User.mobile.is_not(None), User.mobile != "")
+            .where(*where, User.active.is_(True), User.mobile_enc.is_not(None),
+                   User.mobile_enc != "")
             .distinct())
 
 
