@@ -144,8 +144,8 @@ def _beijing() -> Side:
     }
     side.ids = {
         "app": apps[0].id, "att": apps[0].attachments[0].id,
-        "entry": apps[0].entries[0].id, "draft_entry": 0,
-        "recommended_app": apps[3].id, "recommended_att": apps[3].attachments[0].id,
+        "entry": apps[0].entries[0].id, "draft_entry": draft.entries[0].id,
+        "draft_applicant": draft_user.username, "recommended_app": apps[3].id, "recommended_att": apps[3].attachments[0].id,
         "defense_app": apps[2].id, "defense_applicant": apps[2].applicant.username, "run_ref": f"run-{run.id}", "draft": draft.id,
         "draft_att": draft.attachments[0].id, "closed_session": closed.id,
         "session": drawn.id, "item": drawn.items[0].id,
