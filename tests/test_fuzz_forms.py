@@ -196,7 +196,7 @@ def targets() -> dict[str, Target]:
             {"title": 200, "journal": 200, "year": valid_or(2023), "coauthors": 200},
             when=(2026, 7, 8, 9), watch=[(Application, "draft")],
             saved=entry_saved("papers", ["title", "journal", "year", "coauthors"]),
-            must_accept=True, example={"title": "装配式混凝土框架节点😀e\u0301 \u202eRTL",
+            must_accept=True, example={"title": "装配式混凝土框架节点😀e\u0301 RTL",
                                        "journal": "建筑结构 Ωмир", "year": "2023",
                                        "coauthors": "李明, José Núñez, 👩\u200d💻"}),
         "applicant.add_entry (work)": Target(
