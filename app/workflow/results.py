@@ -169,6 +169,10 @@ def in_notice(pub: Publication, today: date) -> bool:
 # -- objections ----------------------------------------------------------------------------------
 
 OBJECTION_KINDS = {"review": _l("评审程序、评审工作"), "material": _l("申报材料真实性")}
+# What an objection says, with its label and the length its column holds.
+OBJECTION_FIELDS = {"complainant": (_l("姓名（可不填）"), 60), "contact": (_l("联系方式（可不填）"), 60),
+                    "target": (_l("具体的举报对象"), 200), "facts": (_l("违规事实"), 4000),
+                    "evidence": (_l("客观证据材料"), 4000), "lead": (_l("可查证的线索"), 4000)}
 
 
 def lodge_objection(cfg, tenant_id: int, pub: Publication, application_id: int, form: dict,
@@ -187,8 +191,11 @@ def lodge_objection(cfg, tenant_id: int, pub: Publication, application_id: int, 
     kind = form.get("kind")
     if kind not in OBJECTION_KINDS:
         raise Invalid(_l("请选择异议类别。"))
-    text = {k: (form.get(k) or "").strip()[:4000] for k in
-            ("complainant", "contact", "target", "facts", "evidence", "lead")}
+    text = {k: (form.get(k) or "").strip() for k in OBJECTION_FIELDS}
+    too_long = [_l("%(f)s过长（最多%(n)d字）", f=label, n=limit)
+                for key, (label, limit) in OBJECTION_FIELDS.items() if len(text[key]) > limit]
+    if too_long:
+        raise Invalid(too_long[0], problems=too_long[1:])
     missing = [label for key, label in (
         ("evidence", _l("客观证据材料")), ("lead", _l("可查证的线索")),
         ("target", _l("具体的举报对象")), ("facts", _l("违规事实"))) if not text[key]]
