@@ -1,6 +1,7 @@
 """Property-based fuzzing of every form and htmx POST: random, oversized, control-character,
 mixed-script and wrong-typed values (text for numbers and dates, lists for single values, fields
-left out), sent by the role that may use the form, with a valid object. Never a server error;
+left out), sent by the role that may use the form, with a valid object, as a plain form post or
+as htmx (which answers with a fragment). Never a server error;
 never a half-saved record: a request either changes nothing (a refusal) or changes what it
 should, completely (a state change bumps the version and writes its audit row; a saved value is
 the value sent).
@@ -404,16 +405,17 @@ def test_form_survives_any_input(world, name):
     if target.files:
         strategy = st.tuples(strategy, st.one_of(
             st.binary(max_size=200), st.sampled_from([f.pdf_bytes(), f.png_bytes(), b"%PDF-1.4\x00"]),
-            ), st.text(alphabet=st.sampled_from(CONTROL + MIXED + "ab.pdf/"), max_size=80))
+            ), st.text(alphabet=st.sampled_from(CONTROL + MIXED + "ab.pdf/"), max_size=80),
+            st.booleans())
     else:
-        strategy = strategy.map(lambda d: (d, None, None))
+        strategy = st.tuples(strategy, st.none(), st.none(), st.booleans())
 
     @seed(20261210)
     @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     @given(strategy)
     def prop(drawn):
-        data, blob, filename = drawn
+        data, blob, filename, htmx = drawn
         data = {k: _resolve(v, ids) for k, v in data.items()}
         client = _client(app, target.tenant, username, target.when, clients)
         with app.app_context():
@@ -426,7 +428,8 @@ def test_form_survives_any_input(world, name):
                 payload[fname] = (io.BytesIO(blob), filename or "x")
         with time_machine.travel(at(*target.when), tick=False):
             try:  # the test client raises what the view raised (TESTING propagates it)
-                resp = client.post(url, data=payload, content_type="multipart/form-data")
+                resp = client.post(url, data=payload, content_type="multipart/form-data",
+                                   headers={"HX-Request": "true"} if htmx else {})
                 error = None if resp.status_code < 500 else f"status {resp.status_code}"
             except Exception as e:  # noqa: BLE001 - any of them is a server error
                 error = f"{type(e).__name__}: {e}"[:300]
@@ -460,10 +463,11 @@ def test_form_survives_any_input(world, name):
         assert not problems, f"{name}: {problems} for {data!r}"
 
     if target.example is not None:
-        prop = example((target.example, None, None))(prop)
+        prop = example((target.example, None, None, False))(prop)
+        prop = example((target.example, None, None, True))(prop)
     # every field with a NUL in it, on every form (text fields must refuse control characters)
-    nul = ({k: "a\x00b" for k in fields}, None, None) if not target.files else (
-        {k: "a\x00b" for k in fields}, b"%PDF-1.4", "a\x00.pdf")
+    nul = ({k: "a\x00b" for k in fields}, None, None, False) if not target.files else (
+        {k: "a\x00b" for k in fields}, b"%PDF-1.4", "a\x00.pdf", True)
     prop = example(nul)(prop)
     prop()
     assert saved or not target.must_accept, f"{name}: no example was accepted and saved"
