@@ -10,7 +10,6 @@ sent to sign in."""
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 
 import pytest
@@ -242,7 +241,8 @@ class Clients:
         if key not in self.by_user:
             # each its own address, so per-client limits (the certificate query) count apart
             c = self.app.test_client()
-            c.environ_base["REMOTE_ADDR"] = f"10.0.{len(self.by_user) // 250}.{len(self.by_user) % 250 + 1}"
+            n = len(self.by_user)
+            c.environ_base["REMOTE_ADDR"] = f"10.0.{n // 250}.{n % 250 + 1}"
             resp = c.post(f"/{slug}/login", data={"username": username, "password": PASSWORD})
             assert resp.status_code == 303, (slug, username, resp.status_code)
             self.by_user[key] = c

@@ -13,7 +13,7 @@ import time_machine
 
 from app import uploads
 from app.extensions import db
-from app.models import Application, Attachment, SessionFile, User
+from app.models import SessionFile
 from app.models.fees import Payment
 from app.models.reports import TierReport
 from app.models.certificates import Certificate
@@ -33,9 +33,8 @@ ROLES = ("anonymous", "applicant", "employer_clerk", "department_clerk", "hr_cou
          "association_clerk", "agency_clerk", "expert", "tenant_admin")
 
 # Names no other row carries: a 200 page shown to another office or tenant must not contain them.
-OWN_NAMES = {"beijing": ("欧阳明珠", "司马青云", "诸葛文瀚", "上官雨桐"),
+OWN_NAMES = {"beijing": ("欧阳明珠", "司马青云", "诸葛文瀚", "上官雨桐", "公孙长风"),
              "chifeng": ("乌兰图雅",)}
-OUTSIDER = f.ID_NUMBERS[1]
 
 
 @dataclass
@@ -65,8 +64,8 @@ def _beijing() -> Side:
     cfg = tenants()["beijing"]
     side = Side("beijing")
     agency = f.make_user("beijing", "bj-ag", "agency_clerk", "bj-agency-eng")
-    apps, clerk = recommended(5, employer="emp")  # emp in Haidian; applicants emp-a0..4
-    for a, name in zip(apps, OWN_NAMES["beijing"] + ("公孙长风",)):
+    apps, clerk = recommended(4, employer="emp")  # emp in Haidian; applicants emp-a0..3
+    for a, name in zip(apps, OWN_NAMES["beijing"]):
         a.applicant.name = name
         a.basic = {**a.basic, "name": name}
     db.session.commit()
@@ -86,7 +85,8 @@ def _beijing() -> Side:
         transition(cfg, pub, "accept", f.actor(hr_city), opinion="验收通过")
     run = issue_batch(apps[0].tenant_id, date(2026, 12, 5))
     cert = db.session.scalar(sa.select(Certificate).filter_by(application_id=apps[0].id))
-    db.session.add(Objection(tenant_id=cfg_tid(), application_id=apps[1].id, kind="material",
+    tid = f.tenant_id("beijing")
+    db.session.add(Objection(tenant_id=tid, application_id=apps[1].id, kind="material",
                              target="申报人", facts="论文抄袭", evidence="比对报告",
                              lead="期刊编辑部", status="open",
                              routed_org_id=f.org("beijing", "emp").id))
@@ -107,7 +107,7 @@ def _beijing() -> Side:
                             stored_name="minutes-1.pdf", mime="application/pdf", size=100,
                             sha256="0" * 64, uploaded_by=agency.id)
     db.session.add(recording)
-    payment = Payment(tenant_id=cfg_tid(), application_id=apps[0].id, provider="gateway",
+    payment = Payment(tenant_id=tid, application_id=apps[0].id, provider="gateway",
                       amount=35000, order_no="BJMATRIX0001")
     db.session.add(payment)
     pending = f.make_employer("beijing", "emp-pending", "haidian", status="pending")
@@ -145,8 +145,10 @@ def _beijing() -> Side:
     side.ids = {
         "app": apps[0].id, "att": apps[0].attachments[0].id,
         "entry": apps[0].entries[0].id, "draft_entry": draft.entries[0].id,
-        "draft_applicant": draft_user.username, "recommended_app": apps[3].id, "recommended_att": apps[3].attachments[0].id,
-        "defense_app": apps[2].id, "defense_applicant": apps[2].applicant.username, "run_ref": f"run-{run.id}", "draft": draft.id,
+        "draft_applicant": draft_user.username, "recommended_app": apps[3].id,
+        "recommended_att": apps[3].attachments[0].id, "defense_app": apps[2].id,
+        "defense_applicant": apps[2].applicant.username, "run_ref": f"run-{run.id}",
+        "draft": draft.id,
         "draft_att": draft.attachments[0].id, "closed_session": closed.id,
         "session": drawn.id, "item": drawn.items[0].id,
         "item_att": apps[2].attachments[0].id, "session_file": recording.id,
@@ -159,10 +161,6 @@ def _beijing() -> Side:
     return side
 
 
-def cfg_tid(slug: str = "beijing") -> int:
-    return f.tenant_id(slug)
-
-
 def _chifeng() -> Side:
     cfg, s, ag, a = chifeng_session()  # cf-firm (Songshan), cf-clerk, cf-hr, cf-ag, cf-a
     side = Side("chifeng")
@@ -170,7 +168,7 @@ def _chifeng() -> Side:
     a.basic = {**a.basic, "name": a.applicant.name}
     # An applicant whose profile awaits the employer's verification (CF-REG-1).
     unverified = f.make_user("chifeng", "cf-new", "applicant", "cf-firm", name="巴特尔")
-    tid = cfg_tid("chifeng")
+    tid = f.tenant_id("chifeng")
     report = TierReport(tenant_id=tid, org_id=f.org("chifeng", "cf-hr-songshan").id,
                         plan_id=a.plan_id, kind="statistics", filename="统计表.xlsx",
                         stored_name="stats-1.xlsx", rows=1)
