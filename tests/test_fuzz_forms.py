@@ -72,9 +72,14 @@ def form_values(fields: dict[str, int | st.SearchStrategy]) -> st.SearchStrategy
         lambda d: {k: v for k, v in d.items() if v is not MISSING})
 
 
+VALID: dict[st.SearchStrategy, str] = {}  # a valid_or strategy → its first valid value
+
+
 def valid_or(*values) -> st.SearchStrategy:
     """A valid choice (so some requests get past the form) or anything else."""
-    return st.one_of(st.sampled_from([str(v) for v in values]), text_values(40))
+    strategy = st.one_of(st.sampled_from([str(v) for v in values]), text_values(40))
+    VALID[strategy] = str(values[0])
+    return strategy
 
 
 # -- what is watched ---------------------------------------------------------------------------
@@ -464,10 +469,14 @@ def test_form_survives_any_input(world, name):
     if target.example is not None:
         prop = example((target.example, None, None, False))(prop)
         prop = example((target.example, None, None, True))(prop)
-    # every field with a NUL in it, on every form (text fields must refuse control characters)
-    nul = ({k: "a\x00b" for k in fields}, None, None, False) if not target.files else (
-        {k: "a\x00b" for k in fields}, b"%PDF-1.4", "a\x00.pdf", True)
-    prop = example(nul)(prop)
+    # valid choices and a NUL in every text field, on every form: text fields must refuse
+    # control characters before they reach the database
+    nul = {k: "a\x00b" if isinstance(v, int) else VALID.get(v, "a\x00b")
+           for k, v in fields.items()}
+    everywhere = {k: "a\x00b" for k in fields}  # and in every field, choices and numbers too
+    for data in (nul, everywhere):
+        prop = example((data, None, None, False) if not target.files else
+                       (data, f.pdf_bytes(), "a\x00.pdf", True))(prop)
     prop()
     assert saved or not target.must_accept, f"{name}: no example was accepted and saved"
     if refused_nul:
