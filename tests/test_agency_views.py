@@ -174,3 +174,17 @@ def test_agency_files_the_implementation_plan_from_the_session_page(app, client,
         client.post(f"{url}/file_plan")
         page = client.get(url).get_data(as_text=True)
         assert "已不能备案" in page and "已于2026-09-08 16:00备案" in page
+
+
+def test_filing_page_shows_the_standard_as_lines_and_a_post_without_it_is_no_error(
+        app, client, login, setup):
+    """The stored criteria are offered as "名称|满分" lines, not as a Python list; a POST that
+    leaves the field out is answered with the form, never a server error."""
+    with app.app_context():
+        c_id = f.file_committee("beijing", "bj-eng").id
+    login("beijing", "ag")
+    url = f"/beijing/agency/committees/{c_id}/file"
+    page = client.get(url).get_data(as_text=True)
+    assert "业绩成果|60\n答辩|40" in page and "&#39;max&#39;" not in page
+    resp = client.post(url, data={"filed_on": "2026-01-01", "valid_until": "2028-12-31"})
+    assert resp.status_code == 200

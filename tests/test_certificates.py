@@ -388,6 +388,15 @@ def test_office_revokes_from_its_page_and_verification_shows_it(app, client, log
 
 
 @pytest.mark.rule("CF-INTEG-1")
+def test_a_revoke_form_with_a_garbled_version_is_answered_not_a_server_error(
+        app, client, login, issued):
+    with time_machine.travel(at(2026, 12, 10, 9)):
+        login("beijing", "hr-city")
+        r = client.post(f"/beijing/certificates/admin/{issued.id}/revoke",
+                        data={"kind": "plagiarism", "opinion": "论文雷同", "version": "1x"})
+        assert r.status_code == 303
+
+
 def test_chifeng_region_bureau_revokes_and_the_record_runs_three_years(ctx):
     cfg = tenants()["chifeng"]
     f.make_employer("chifeng", "cf-firm", "songshan", kind="non_public")

@@ -91,6 +91,17 @@ def test_objection_without_evidence_lead_target_or_facts_is_refused_with_the_rea
     assert closed["passed"].id in results.certifiable_ids(pub.tenant_id, date(2026, 12, 1))
 
 
+def test_an_objection_longer_than_its_columns_is_refused_with_the_field_named(closed):
+    pub = accept(closed)
+    with time_machine.travel(at(2026, 11, 25, 10), tick=False):
+        with pytest.raises(Invalid) as refused:
+            results.lodge_objection(CFG(), pub.tenant_id, pub, closed["passed"].id,
+                                    {**EVIDENCE, "contact": "1" * 61, "target": "某" * 201})
+    assert "联系方式" in str(refused.value.message)
+    assert "举报对象" in str(refused.value.problems[0])
+    assert db.session.scalar(sa.select(sa.func.count(Objection.id))) == 0
+
+
 @pytest.mark.rule("BJ23-OBJ-1", "CF-OBJ-1")
 def test_objections_outside_the_notice_are_not_taken(closed):
     pub = accept(closed)

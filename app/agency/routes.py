@@ -107,7 +107,9 @@ def committee_list():
 def file_committee(committee_id):
     """File or re-file a committee (AE-COMM-1)."""
     c = _mine(Committee, committee_id)
-    form = FilingForm(obj=c, standard="\n".join(f"{x['name']}|{x['max']}" for x in c.standard))
+    form = FilingForm(obj=c)
+    if not form.standard.raw_data:  # the stored criteria, not their list: one "名称|满分" a line
+        form.standard.data = "\n".join(f"{x['name']}|{x['max']}" for x in c.standard)
     pool = [e for e in experts.pool(g.tenant_id) if e.series in c.series and not e.exited_on]
     form.roster.choices = [(e.id, e.name) for e in pool]
     if request.method == "GET":

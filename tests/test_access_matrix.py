@@ -1,0 +1,360 @@
+"""The access matrix, generated from the URL map: every endpoint × every role × the office's own
+ids, another office's ids in the same tenant and the ids seen from another tenant, against the
+one table below. A route missing from the table fails the test; so does a 500 anywhere, a status
+other than the table's, or a 200 page that names a person of another office or tenant.
+
+Another office's or tenant's ids are 404 for the roles that may use the route (never a 200 and
+never a 403 that would tell that the id exists); roles that may not use it get the same answer
+whatever the id (403, or 404 where the route itself is hidden from them); anonymous users are
+sent to sign in."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import pytest
+import time_machine
+
+from app.extensions import db
+
+from .conftest import PASSWORD, at, build_app
+from .world import OWN_NAMES, ROLES, build_world
+
+APPLICANT = {"applicant"}
+EMPLOYER = {"employer_clerk"}
+AGENCY = {"agency_clerk"}
+EXPERT = {"expert"}
+HR = {"hr_county", "hr_city"}
+ADMIN = {"tenant_admin"}
+OFFICES = {"employer_clerk", "department_clerk", "hr_county", "hr_city", "association_clerk",
+           "agency_clerk"}
+STAFF = {"employer_clerk", "department_clerk", "hr_county", "hr_city", "agency_clerk",
+         "tenant_admin"}
+SIGNED_IN = set(ROLES) - {"anonymous"}
+NOT_OFFICES = {"applicant": 403, "expert": 403, "tenant_admin": 403}
+ON_ROUTE = {"employer_clerk", "agency_clerk"}
+OFF_ROUTE = {"department_clerk": 404, "hr_county": 404, "hr_city": 404, "association_clerk": 404}
+VERIFIERS = {"employer_clerk", "association_clerk"}
+OVERSIGHT = {"department_clerk", "hr_county", "hr_city"}
+ISSUERS = {"hr_city", "tenant_admin"}
+LOGIN = 302     # anonymous: to the sign-in page
+SEE_OTHER = 303  # a POST answered by a redirect (done, or refused with a message)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may use an endpoint and what everyone gets.
+
+    `allow` get `ok` on GET and `post` on POST with their own office's ids; other signed-in roles
+    get `deny`; `codes` overrides single roles, whatever the ids. `scope` says whose the URL's ids
+    are: "office" (another office's and another tenant's ids get `foreign`, 404), "tenant"
+    (shared by the tenant's offices: only another tenant's get `foreign`) or "none" (no ids: the
+    same answer everywhere). `args` fills the URL: "@key" is an id of the world, anything else is
+    literal; `users` names the world's account (key) a role acts as instead of its usual one.
+    `home` is the tenant whose objects the URL names. `public` pages show names by design
+    (result notices)."""
+    allow: frozenset | set = frozenset()
+    ok: int = 200
+    post: int = SEE_OTHER
+    deny: int = 403
+    anon: int = LOGIN
+    codes: dict = field(default_factory=dict)
+    foreign: int = 404
+    scope: str = "office"
+    args: dict = field(default_factory=dict)
+    users: dict = field(default_factory=dict)
+    home: str = "beijing"
+    public: bool = False
+
+
+def public(ok=200, post=200, scope="none", **kw) -> Rule:
+    """A page for everyone, signed in or not (anonymous users are asked by GET)."""
+    return Rule(allow=SIGNED_IN, ok=ok, post=post, anon=ok, scope=scope, public=True, **kw)
+
+
+# URL values by argument name; a rule's `args` overrides them.
+ARGS = {"app_id": "@app", "att_id": "@att", "session_id": "@session", "item_id": "@item",
+        "entry_id": "@entry", "org_id": "@org", "plan_id": "@plan", "run_id": "@run",
+        "cert_id": "@cert", "pub_id": "@pub", "obj_id": "@obj", "expert_id": "@expert_id",
+        "committee_id": "@committee", "user_id": "@user", "report_id": "@report",
+        "file_id": "@session_file", "number": "@cert_number", "order_no": "@order_no",
+        "code": "@quota", "section": "education", "stage": "apply", "kind": "certificate"}
+
+# THE TABLE: one entry per endpoint of the URL map.
+ACCESS: dict[str, Rule] = {
+    # public pages
+    "favicon": public(ok=204),
+    "public.index": public(),
+    "public.home": public(),
+    "public.directory": public(),
+    "public.register_employer": public(),
+    "auth.login": public(),
+    "auth.register": public(),
+    "auth.logout": Rule(allow=SIGNED_IN, scope="none"),
+    "certify.verify": public(scope="tenant"),
+    "certify.query": public(),
+    "results.notices": public(),
+    "results.objection": public(scope="tenant", args={"app_id": "@pub_app"}),
+    "payments.callback": public(post=403),
+    # the applicant
+    "applicant.dashboard": Rule(APPLICANT, scope="none"),
+    "applicant.new": Rule(APPLICANT, post=200, scope="none"),
+    "applicant.conflicts": Rule(APPLICANT, post=200, scope="none"),
+    "applicant.detail": Rule(APPLICANT),
+    "applicant.save_basic": Rule(APPLICANT),
+    "applicant.add_entry": Rule(APPLICANT),
+    "applicant.delete_entry": Rule(APPLICANT),
+    "applicant.upload": Rule(APPLICANT),
+    "applicant.delete_attachment": Rule(APPLICANT),
+    "applicant.download": Rule(APPLICANT),
+    "applicant.submit": Rule(APPLICANT),
+    "certify.mine": Rule(APPLICANT, scope="none"),
+    "certify.download": Rule(APPLICANT),
+    "results.mine": Rule(APPLICANT, post=404, scope="none"),  # the POST names no file
+    "defense.notice": Rule(APPLICANT, args={"app_id": "@defense_app"},
+                           users={"applicant": "defense_applicant"}),
+    "paper.form": Rule(APPLICANT, home="chifeng", args={"kind": "review"}),
+    "payments.pay": Rule(APPLICANT),
+    "payments.checkout": Rule(APPLICANT),
+    "payments.simulator": Rule(APPLICANT, post=SEE_OTHER),
+    # offices
+    "office.inbox": Rule(OFFICES, scope="none"),
+    # (the file is recommended: its employer handled it, the agency holds it; offices off its
+    # route do not see it)
+    "office.detail": Rule(ON_ROUTE, codes=OFF_ROUTE, args={"app_id": "@recommended_app"}),
+    "office.download": Rule(ON_ROUTE, codes=OFF_ROUTE, args={"app_id": "@recommended_app",
+                                                             "att_id": "@recommended_att"}),
+    "office.act": Rule(ON_ROUTE, codes=OFF_ROUTE,
+                       args={"app_id": "@recommended_app", "action": "return"}),
+    # Chifeng-only policies (Beijing, the other tenant here, answers 404 on these pages).
+    # Profiles verified by the unit (CF-REG-1); the service refuses another unit's staff with
+    # the same message as an unknown id.
+    "office.staff": Rule(VERIFIERS, home="chifeng", deny=404, codes=NOT_OFFICES, scope="tenant"),
+    "office.verify_staff": Rule(VERIFIERS, home="chifeng", deny=404, codes=NOT_OFFICES,
+                                scope="tenant"),
+    # Posts (CF-POL-9): a public institution's clerk keeps them (the world's unit is a private
+    # firm, so its clerk gets 404), the offices above see them.
+    "office.posts": Rule(OVERSIGHT, home="chifeng", deny=404, codes=NOT_OFFICES, post=404,
+                         scope="tenant"),
+    "office.unit_posts": Rule(set(), home="chifeng", deny=404, codes=NOT_OFFICES,
+                              args={"org_id": "@unit"}),
+    # Review quotas (CF-POL-8): the city bureau oversees the teachers' senior quota.
+    "office.quota_list": Rule(OVERSIGHT, home="chifeng", deny=404, codes=NOT_OFFICES,
+                              scope="tenant"),
+    "office.quota": Rule({"hr_city"}, home="chifeng", deny=404, codes=NOT_OFFICES, post=404,
+                         scope="tenant"),
+    "office.reports": Rule(OFFICES, home="chifeng", scope="none"),
+    "office.report_download": Rule({"hr_county"}, home="chifeng", deny=404, codes=NOT_OFFICES),
+    "paper.receive": Rule(OFFICES, home="chifeng", post=200, scope="none"),
+    "paper.record": Rule(OFFICES, home="chifeng", scope="none"),
+    # the agency
+    "agency.inbox": Rule(AGENCY, scope="none"),
+    "agency.check": Rule(AGENCY, args={"app_id": "@recommended_app"}),
+    "agency.act": Rule(AGENCY, args={"app_id": "@recommended_app", "action": "agency_return"}),
+    "agency.committee_list": Rule(AGENCY, scope="none"),
+    "agency.file_committee": Rule(AGENCY, post=200),
+    "agency.expert_pool": Rule(AGENCY, post=200, scope="none"),
+    "agency.expert_exit": Rule(AGENCY, scope="tenant"),  # one pool per tenant
+    "agency.session_list": Rule(AGENCY, post=200, scope="none"),
+    "agency.session_detail": Rule(AGENCY),
+    "agency.session_act": Rule(AGENCY, args={"action": "add"}),
+    "agency.session_file": Rule(AGENCY, args={"session_id": "@closed_session"}),
+    "defense.schedule": Rule(AGENCY, post=200),
+    "defense.assign": Rule(AGENCY),
+    "payments.windows": Rule(AGENCY, post=200, scope="none"),
+    "payments.ledger": Rule(AGENCY, scope="none"),
+    "payments.confirm_offline": Rule(AGENCY, args={"app_id": "@recommended_app"}),
+    # (another agency's session: refused by the service with the same message as an unknown id)
+    "results.report": Rule(AGENCY, scope="tenant", args={"session_id": "@closed_session"}),
+    "results.rechecks": Rule(AGENCY, post=404, scope="none"),  # the POST names no re-check
+    # experts
+    "expert.agreement": Rule(EXPERT, scope="none"),
+    "expert.index": Rule(EXPERT, scope="none"),
+    "expert.session_detail": Rule(EXPERT),
+    "expert.attendance": Rule(EXPERT),
+    "expert.ballot": Rule(EXPERT),
+    "expert.close": Rule(EXPERT),
+    "expert.recuse": Rule(EXPERT),
+    "expert.item": Rule(EXPERT),
+    "expert.score": Rule(EXPERT),
+    "expert.download": Rule(EXPERT, args={"att_id": "@item_att"}),
+    # HR bureaus and the tenant admin
+    "admin.employers": Rule(HR | ADMIN, scope="none"),
+    # (the pages are the tenant's; which bureau may decide is the transition service's check)
+    "admin.decide": Rule(HR | ADMIN, scope="tenant", args={"action": "reject"}),
+    "admin.jobs": Rule(HR | ADMIN, scope="none"),
+    "admin.job": Rule(HR | ADMIN, scope="tenant", args={"ref": "@run_ref"}),
+    "admin.retry_job": Rule(ADMIN, scope="tenant"),
+    "admin.plans": Rule(HR | ADMIN, scope="none"),
+    "admin.move_close": Rule(HR | ADMIN, scope="tenant"),
+    "results.acceptance": Rule(HR | ADMIN, scope="none"),
+    "results.decide": Rule(HR | ADMIN, scope="tenant", args={"action": "send_back"}),
+    "results.objections": Rule(STAFF, scope="none"),
+    # only the office the objection was routed to (the employer here) resolves it
+    "results.resolve": Rule(EMPLOYER, deny=404, codes={"applicant": 403, "expert": 403,
+                                                       "association_clerk": 403},
+                            args={"action": "reject"}),
+    "certify.admin": Rule(ISSUERS, scope="none"),
+    "certify.revoke": Rule(ISSUERS, scope="tenant"),
+}
+
+
+# -- the check every matrix response goes through -------------------------------------------------
+
+def check_response(resp, expected: int) -> list[str]:
+    """What is wrong with one response of the matrix (empty: nothing). Checks that every
+    response must pass (security headers, caching) belong here."""
+    problems = []
+    if resp.status_code >= 500:
+        problems.append(f"server error {resp.status_code}")
+    elif resp.status_code != expected:
+        problems.append(f"status {resp.status_code}, expected {expected}")
+    return problems
+
+
+# -- the world and the clients ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def world(database_url, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("matrix")
+    app = build_app(database_url or f"sqlite:///{tmp / 'matrix.db'}", tmp)
+    with app.app_context():
+        sides = build_world()
+        db.session.remove()
+    yield app, sides
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+class Clients:
+    """One signed-in test client per (tenant, username), made on first use."""
+
+    def __init__(self, app):
+        self.app, self.by_user = app, {}
+
+    def __call__(self, slug: str, username: str | None):
+        if username is None:
+            return self.app.test_client()
+        key = (slug, username)
+        if key not in self.by_user:
+            # each its own address, so per-client limits (the certificate query) count apart
+            c = self.app.test_client()
+            n = len(self.by_user)
+            c.environ_base["REMOTE_ADDR"] = f"10.0.{n // 250}.{n % 250 + 1}"
+            resp = c.post(f"/{slug}/login", data={"username": username, "password": PASSWORD})
+            assert resp.status_code == 303, (slug, username, resp.status_code)
+            self.by_user[key] = c
+        return self.by_user[key]
+
+    def forget(self, slug: str, username: str | None) -> None:
+        self.by_user.pop((slug, username), None)
+
+
+def url_for_rule(app, rule, values: dict) -> str:
+    return app.url_map.bind("localhost").build(rule.endpoint, values)
+
+
+def fill(rule, spec: Rule, ids: dict, slug: str) -> dict:
+    values = {"tenant": slug} if "tenant" in rule.arguments else {}
+    for name in rule.arguments - {"tenant"}:
+        value = spec.args.get(name, ARGS.get(name))
+        if value is None:
+            raise AssertionError(f"{rule.endpoint}: no value for URL argument {name!r}; "
+                                 f"add it to ARGS or to the entry's args")
+        if isinstance(value, str) and value.startswith("@"):
+            value = ids.get(value[1:], 999999 if name.endswith("_id") else "missing")
+        values[name] = value
+    return values
+
+
+def expected(spec: Rule, method: str, role: str, scope: str) -> int:
+    if role == "anonymous":
+        return spec.anon if not spec.public else spec.ok if method == "GET" else spec.post
+    if role in spec.allow and role not in spec.codes and (
+            (scope == "other tenant" and spec.scope != "none")
+            or (scope == "other office" and spec.scope == "office")):
+        return spec.foreign
+    if role in spec.codes:
+        code = spec.codes[role]
+        return code[method] if isinstance(code, dict) else code
+    if role in spec.allow:
+        return spec.ok if method == "GET" else spec.post
+    return spec.deny
+
+
+def routes(app):
+    return sorted((r for r in app.url_map.iter_rules() if r.endpoint != "static"),
+                  key=lambda r: r.endpoint)
+
+
+# -- the tests ------------------------------------------------------------------------------------
+
+def test_every_endpoint_has_an_entry(world):
+    app, _ = world
+    missing = [r.endpoint for r in routes(app) if r.endpoint not in ACCESS]
+    assert not missing, "\n".join(f"add an entry for {e} to ACCESS in tests/test_access_matrix.py"
+                                  for e in missing)
+    stale = set(ACCESS) - {r.endpoint for r in routes(app)}
+    assert not stale, f"entries for endpoints that no longer exist: {sorted(stale)}"
+
+
+HARMLESS = {"version": "-1"}  # any versioned change is refused as stale: the world stays put
+
+
+def _run_matrix(app, sides, observe: dict | None = None) -> list[str]:
+    clients = Clients(app)
+    failures = []
+    for rule in routes(app):
+        spec = ACCESS.get(rule.endpoint) or (Rule() if observe is not None else None)
+        if spec is None:
+            continue
+        home = sides[spec.home]
+        away = sides["chifeng" if spec.home == "beijing" else "beijing"]
+        secrets = OWN_NAMES[home.slug]
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            cases = [("own", home.slug, None, "anonymous")]
+            cases += [("own", home.slug, home.own[r], r) for r in ROLES if r in home.own]
+            cases += [("other office", home.slug, home.other[r], r) for r in ROLES
+                      if r in home.other]
+            cases += [("other tenant", away.slug, away.own[r], r) for r in ROLES if r in away.own]
+            for scope, slug, username, role in cases:
+                url = url_for_rule(app, rule, fill(rule, spec, home.ids, slug))
+                if scope == "own" and role in spec.users:
+                    username = home.ids[spec.users[role]]
+                client = clients(slug, username)
+                try:  # the test client raises what the view raised (TESTING propagates it)
+                    resp = (client.get(url) if method == "GET"
+                            else client.post(url, data=HARMLESS))
+                except Exception as e:  # noqa: BLE001 - any of them is a server error
+                    failures.append(f"{method} {url} as {role} ({username}, {scope}): server "
+                                    f"error {type(e).__name__}: {e}"[:400])
+                    continue
+                if rule.endpoint == "auth.logout":
+                    clients.forget(slug, username)
+                want = expected(spec, method, role, scope)
+                where = f"{method} {url} as {role} ({username or '-'}, {scope})"
+                if observe is not None:
+                    observe.setdefault(rule.endpoint, {}).setdefault(
+                        (method, scope), {})[role] = resp.status_code
+                problems = check_response(resp, want)
+                body = resp.get_data() if resp.status_code == 200 else b""
+                if scope != "own" and not spec.public:
+                    problems += [f"shows {n}" for n in secrets if n.encode() in body]
+                failures += [f"{where}: {p}" for p in problems]
+    return failures
+
+
+def test_access_matrix(world):
+    """Every endpoint × role × scope answers as the table says; no 500, no leak."""
+    app, sides = world
+    observe = {} if os.environ.get("MATRIX_OBSERVE") else None
+    with time_machine.travel(at(2026, 12, 10, 10), tick=False):
+        failures = _run_matrix(app, sides, observe)
+    if observe is not None:
+        for endpoint, by in observe.items():
+            print(endpoint)
+            for (method, scope), codes in by.items():
+                print(f"   {method:4} {scope:13}", " ".join(f"{r}={c}" for r, c in codes.items()))
+    assert not failures, f"{len(failures)} mismatches:\n" + "\n".join(failures[:200])

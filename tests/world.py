@@ -1,0 +1,217 @@
+"""One populated database for the access matrix and the form fuzzing: in each tenant, a file at
+every stage the routes serve (draft, recommended, in a drawn session, passed, certified), the
+objects around them (sessions, items, slots, publications, objections, re-checks, certificates,
+payments, recordings, reports, job runs) and one account per role in the files' own offices
+and in other offices of the same tenant. Built once per module: see `build_world`."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import sqlalchemy as sa
+import time_machine
+
+from app import uploads
+from app.extensions import db
+from app.models import SessionFile
+from app.models.fees import Payment
+from app.models.reports import TierReport
+from app.models.certificates import Certificate
+from app.models.results import Objection
+from app.tenancy import tenants
+from app.workflow import defense, results, sessions
+from app.workflow.certificates import issue_batch
+from app.workflow.transitions import transition
+
+from . import factories as f
+from .conftest import at
+from .test_review import chifeng_session, new_session, pool_of, recommended
+
+# Roles of the matrix; hr_officer is split by tier because the county and the city bureau are
+# given different work (employer approval, acceptance of results).
+ROLES = ("anonymous", "applicant", "employer_clerk", "department_clerk", "hr_county", "hr_city",
+         "association_clerk", "agency_clerk", "expert", "tenant_admin")
+
+# Names no other row carries: a 200 page shown to another office or tenant must not contain them.
+OWN_NAMES = {"beijing": ("欧阳明珠", "司马青云", "诸葛文瀚", "上官雨桐", "公孙长风"),
+             "chifeng": ("乌兰图雅",)}
+
+
+@dataclass
+class Side:
+    """One tenant's part of the world: usernames by role (own office, another office) and the
+    ids routes take."""
+    slug: str
+    own: dict[str, str] = field(default_factory=dict)
+    other: dict[str, str] = field(default_factory=dict)
+    ids: dict[str, object] = field(default_factory=dict)
+
+
+def _pdf_on_disk(slug: str, stored_name: str) -> None:
+    path = uploads.path_of(slug, stored_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(f.pdf_bytes())
+
+
+def _files_on_disk(slug: str, apps) -> None:
+    """Factory attachments name files that were never written; write them, so downloads serve."""
+    for a in apps:
+        for att in a.attachments:
+            _pdf_on_disk(slug, att.stored_name)
+
+
+def _beijing() -> Side:
+    cfg = tenants()["beijing"]
+    side = Side("beijing")
+    agency = f.make_user("beijing", "bj-ag", "agency_clerk", "bj-agency-eng")
+    apps, clerk = recommended(4, employer="emp")  # emp in Haidian; applicants emp-a0..3
+    for a, name in zip(apps, OWN_NAMES["beijing"]):
+        a.applicant.name = name
+        a.basic = {**a.basic, "name": name}
+    db.session.commit()
+    pool_of(14)
+    closed = new_session(agency, apps[:2], size=5)
+    transition(cfg, closed, "draw", f.actor(agency))
+    chair = next(m for m in closed.members if m.role == "chair")
+    active = [m for m in closed.members if m.status == "active"]
+    transition(cfg, closed, "open_voting", f.actor(chair.expert.user),
+               present=[m.id for m in active])
+    for m in active:
+        sessions.cast_ballot(f.actor(m.expert.user), closed, {i.id: "yes" for i in closed.items})
+    transition(cfg, closed, "close", f.actor(chair.expert.user))
+    hr_city = f.make_user("beijing", "bj-hr-city", "hr_officer", "bj-hr")
+    with time_machine.travel(at(2026, 11, 23, 10), tick=False):
+        pub = results.request_acceptance(cfg, f.actor(agency), closed, "评审情况报告")
+        transition(cfg, pub, "accept", f.actor(hr_city), opinion="验收通过")
+    run = issue_batch(apps[0].tenant_id, date(2026, 12, 5))
+    cert = db.session.scalar(sa.select(Certificate).filter_by(application_id=apps[0].id))
+    tid = f.tenant_id("beijing")
+    db.session.add(Objection(tenant_id=tid, application_id=apps[1].id, kind="material",
+                             target="申报人", facts="论文抄袭", evidence="比对报告",
+                             lead="期刊编辑部", status="open",
+                             routed_org_id=f.org("beijing", "emp").id))
+    db.session.commit()
+    obj = db.session.scalar(sa.select(Objection).filter_by(application_id=apps[1].id))
+    recheck = results.request_recheck(f.actor(apps[0].applicant), apps[0], "请复核表决票数")
+
+    # A second session, drawn, not voting: the experts' pages, the defense schedule.
+    drawn = new_session(agency, [apps[2]], size=5)
+    transition(cfg, drawn, "draw", f.actor(agency))
+    member = next(m for m in drawn.members if m.role == "chair")
+    slot = defense.create_slot(cfg, f.actor(agency), drawn,
+                               starts_at=datetime(2026, 11, 20, 9, 30), place="答辩室",
+                               what_to_bring="身份证原件", capacity=5, now=at(2026, 11, 1, 9))
+    defense.assign(cfg, f.actor(agency), drawn, drawn.items[0].id, slot.id, now=at(2026, 11, 1, 9))
+
+    recording = SessionFile(session_id=closed.id, kind="minutes", filename="会议纪要.pdf",
+                            stored_name="minutes-1.pdf", mime="application/pdf", size=100,
+                            sha256="0" * 64, uploaded_by=agency.id)
+    db.session.add(recording)
+    payment = Payment(tenant_id=tid, application_id=apps[0].id, provider="gateway",
+                      amount=35000, order_no="BJMATRIX0001")
+    db.session.add(payment)
+    pending = f.make_employer("beijing", "emp-pending", "haidian", status="pending")
+    draft_user = f.make_user("beijing", "emp-draft", "applicant", "emp", name="公孙长风",
+                             id_number=f.ID_NUMBERS[4])
+    draft = f.make_application("beijing", draft_user, "bj-2026", "bj-eng", "engineering",
+                               "intermediate", "mechanical")
+    db.session.commit()
+    _pdf_on_disk("beijing", recording.stored_name)
+    _files_on_disk("beijing", apps + [draft])
+
+    # Other offices of the same tenant.
+    f.make_employer("beijing", "emp-other", "xicheng")
+    side.own = {
+        "applicant": apps[0].applicant.username, "employer_clerk": clerk.username,
+        "department_clerk": f.make_user("beijing", "bj-dept", "department_clerk",
+                                        "bj-dept-econ-info").username,
+        "hr_county": f.make_user("beijing", "bj-hr-hd", "hr_officer", "bj-hr-haidian").username,
+        "hr_city": hr_city.username,
+        "association_clerk": f.make_user("beijing", "bj-assoc", "association_clerk",
+                                         "bj-assoc-art").username,
+        "agency_clerk": agency.username, "expert": member.expert.user.username,
+        "tenant_admin": f.make_user("beijing", "bj-admin", "tenant_admin", "bj-hr").username,
+    }
+    outsider_expert = f.make_expert("beijing", "局外专家")
+    side.other = {
+        "applicant": f.make_user("beijing", "oth-a", "applicant", "emp-other").username,
+        "employer_clerk": f.make_user("beijing", "oth-c", "employer_clerk", "emp-other").username,
+        "hr_county": f.make_user("beijing", "oth-hr", "hr_officer", "bj-hr-chaoyang").username,
+        "association_clerk": f.make_user("beijing", "oth-assoc", "association_clerk",
+                                         "bj-assoc-crafts").username,
+        "agency_clerk": f.make_user("beijing", "oth-ag", "agency_clerk", "bj-agency-econ").username,
+        "expert": outsider_expert.user.username,
+    }
+    side.ids = {
+        "app": apps[0].id, "att": apps[0].attachments[0].id,
+        "entry": apps[0].entries[0].id, "draft_entry": draft.entries[0].id,
+        "draft_applicant": draft_user.username, "recommended_app": apps[3].id,
+        "recommended_att": apps[3].attachments[0].id, "defense_app": apps[2].id,
+        "defense_applicant": apps[2].applicant.username, "run_ref": f"run-{run.id}",
+        "draft": draft.id,
+        "draft_att": draft.attachments[0].id, "closed_session": closed.id,
+        "session": drawn.id, "item": drawn.items[0].id,
+        "item_att": apps[2].attachments[0].id, "session_file": recording.id,
+        "pub": pub.id, "pub_app": apps[0].id, "obj": obj.id, "recheck": recheck.id,
+        "cert": cert.id, "cert_number": cert.number, "order_no": payment.order_no,
+        "org": pending.id, "committee": f.committee("beijing", "bj-eng").id,
+        "expert_id": outsider_expert.id, "plan": f.plan("beijing", "bj-2026").id,
+        "run": run.id, "unit": f.org("beijing", "emp").id,
+    }
+    return side
+
+
+def _chifeng() -> Side:
+    cfg, s, ag, a = chifeng_session()  # cf-firm (Songshan), cf-clerk, cf-hr, cf-ag, cf-a
+    side = Side("chifeng")
+    a.applicant.name = OWN_NAMES["chifeng"][0]
+    a.basic = {**a.basic, "name": a.applicant.name}
+    # An applicant whose profile awaits the employer's verification (CF-REG-1).
+    unverified = f.make_user("chifeng", "cf-new", "applicant", "cf-firm", name="巴特尔")
+    tid = f.tenant_id("chifeng")
+    report = TierReport(tenant_id=tid, org_id=f.org("chifeng", "cf-hr-songshan").id,
+                        plan_id=a.plan_id, kind="statistics", filename="统计表.xlsx",
+                        stored_name="stats-1.xlsx", rows=1)
+    db.session.add(report)
+    db.session.commit()
+    folder = uploads.path_of("chifeng", "reports")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / report.stored_name).write_bytes(b"PK\x03\x04")
+    _files_on_disk("chifeng", [a])
+    f.make_employer("chifeng", "cf-firm2", "hongshan", kind="non_public")
+    member = next(m for m in s.members if m.role == "chair")
+    side.own = {
+        "applicant": a.applicant.username, "employer_clerk": "cf-clerk",
+        "department_clerk": f.make_user("chifeng", "cf-dept", "department_clerk",
+                                        "cf-edu-songshan").username,
+        "hr_county": "cf-hr",
+        "hr_city": f.make_user("chifeng", "cf-hr-city", "hr_officer", "cf-hr").username,
+        "association_clerk": f.make_user("chifeng", "cf-assoc", "association_clerk").username,
+        "agency_clerk": ag.username, "expert": member.expert.user.username,
+        "tenant_admin": f.make_user("chifeng", "cf-admin", "tenant_admin", "cf-hr").username,
+    }
+    side.other = {
+        "applicant": f.make_user("chifeng", "cf-oth-a", "applicant", "cf-firm2").username,
+        "employer_clerk": f.make_user("chifeng", "cf-oth-c", "employer_clerk",
+                                      "cf-firm2").username,
+        "hr_county": f.make_user("chifeng", "cf-oth-hr", "hr_officer",
+                                 "cf-hr-hongshan").username,
+        "agency_clerk": f.make_user("chifeng", "cf-oth-ag", "agency_clerk",
+                                    "cf-agency-ningcheng").username,
+        "expert": f.make_expert("chifeng", "局外专家乙").user.username,
+    }
+    quota = cfg.policies.review_quota[0].code if cfg.policies.review_quota else "none"
+    side.ids = {
+        "app": a.id, "att": a.attachments[0].id, "session": s.id, "item": s.items[0].id,
+        "item_att": a.attachments[0].id, "user": unverified.id, "report": report.id,
+        "quota": quota, "recommended_app": a.id, "recommended_att": a.attachments[0].id,
+        "unit": f.org("chifeng", "cf-firm").id, "plan": a.plan_id,
+    }
+    return side
+
+
+def build_world() -> dict[str, Side]:
+    """Both tenants' sides; call inside an app context on a freshly synced database."""
+    chifeng = _chifeng()
+    beijing = _beijing()
+    return {"beijing": beijing, "chifeng": chifeng}
