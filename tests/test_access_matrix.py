@@ -19,6 +19,7 @@ from app.extensions import db
 
 from .conftest import PASSWORD, at, build_app
 from .world import OWN_NAMES, ROLES, build_world
+from .test_security_headers import assert_common_headers
 
 APPLICANT = {"applicant"}
 EMPLOYER = {"employer_clerk"}
@@ -91,6 +92,7 @@ ACCESS: dict[str, Rule] = {
     "auth.login": public(),
     "auth.register": public(),
     "auth.logout": Rule(allow=SIGNED_IN, scope="none"),
+    "auth.password": Rule(allow=SIGNED_IN, scope="none", post=200),
     "certify.verify": public(scope="tenant"),
     "certify.query": public(),
     "results.notices": public(),
@@ -209,6 +211,13 @@ def check_response(resp, expected: int) -> list[str]:
         problems.append(f"server error {resp.status_code}")
     elif resp.status_code != expected:
         problems.append(f"status {resp.status_code}, expected {expected}")
+    try:
+        assert_common_headers(resp)
+    except (AssertionError, KeyError) as e:
+        problems.append(f"security headers: {e!r}")
+    # Nothing the matrix reaches is a static file: every answer is personal or per session.
+    if "no-store" not in resp.headers.get("Cache-Control", "") and resp.status_code != 204:
+        problems.append(f"Cache-Control {resp.headers.get('Cache-Control')!r}, not no-store")
     return problems
 
 

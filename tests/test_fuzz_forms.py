@@ -168,6 +168,8 @@ def targets() -> dict[str, Target]:
     scores = {"score-c1": 60, "score-c2": 40}
     return {
         "auth.login": Target(None, "/beijing/login", {"username": 60, "password": 200}),
+        "auth.password": Target("applicant", "/beijing/password",
+                                {"current": 128, "new": 128, "new2": 128}),
         "auth.register": Target(None, "/beijing/register", {
             "name": 60, "id_number": valid_or(f.ID_NUMBERS[2]), "mobile": valid_or("13912345678"),
             "person_type": valid_or("professional", "freelancer"), "employer": valid_or("@unit"),

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 
+# Argon2 hashes whatever it is given: a bound keeps one request from costing megabytes of work.
+PASSWORD_MAX_LENGTH = 128
 PASSWORD_MIN_LENGTH = 10
 OWN_NAME_MIN_LENGTH = 4  # shorter login names would refuse too many good passwords
 # Leaked-password top lists, Chinese favourites and keyboard and number runs, one per line.
@@ -25,6 +27,8 @@ def password_problem(password: str, *own_names: str | None):
     mobile number, which the password may not contain."""
     if len(password) < PASSWORD_MIN_LENGTH:
         return _l("密码至少%(n)d位。", n=PASSWORD_MIN_LENGTH)
+    if len(password) > PASSWORD_MAX_LENGTH:
+        return _l("密码最多%(n)d位。", n=PASSWORD_MAX_LENGTH)
     folded = password.casefold()
     if folded in common_passwords():
         return _l("该密码过于常见，容易被猜中，请换一个。")

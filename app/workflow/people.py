@@ -15,6 +15,7 @@ from .accounts import end_sessions, hash_password, set_id_number, verify_passwor
 from .actors import Actor
 from .calendar import today_local
 from .errors import Invalid
+from .passwords import PASSWORD_MAX_LENGTH
 from .ids import clean_mobile, clean_uscc, mask_mobile, mobile_hash
 from .transitions import audit
 
@@ -62,7 +63,8 @@ def authenticate(tenant_id: int, username: str, password: str, ip: str) -> User:
     if wait := throttle.wait_seconds(tenant_id, username, ip):
         _audit_login(tenant_id, subject_id, username, ip, "login_throttled")
         raise Invalid(_l("登录尝试过于频繁，请%(n)d秒后再试。", n=wait))
-    ok = verify_password(user, password)
+    # Longer than any password can be: refused without the hash work (whoever the account).
+    ok = len(password) <= PASSWORD_MAX_LENGTH and verify_password(user, password)
     (throttle.succeeded if ok else throttle.failed)(tenant_id, username, ip)
     if not ok:
         _audit_login(tenant_id, subject_id, username, ip, "login_failed")

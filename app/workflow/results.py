@@ -197,10 +197,10 @@ def lodge_objection(cfg, tenant_id: int, pub: Publication, application_id: int, 
     if kind not in OBJECTION_KINDS:
         raise Invalid(_l("请选择异议类别。"))
     text = {k: (form.get(k) or "").strip() for k in OBJECTION_LIMITS}
-    too_long = [k for k, most in OBJECTION_LIMITS.items() if len(text[k]) > most]
+    too_long = [_l("%(f)s过长（最多%(n)d字）", f=OBJECTION_LABELS[k], n=most)
+                for k, most in OBJECTION_LIMITS.items() if len(text[k]) > most]
     if too_long:  # refused, not cut: a cut name or lead could point at someone else
-        raise Invalid(_l("%(f)s过长（最多%(n)d字）", f=OBJECTION_LABELS[too_long[0]],
-                         n=OBJECTION_LIMITS[too_long[0]]))
+        raise Invalid(too_long[0], problems=too_long[1:])
     missing = [label for key, label in (
         ("evidence", _l("客观证据材料")), ("lead", _l("可查证的线索")),
         ("target", _l("具体的举报对象")), ("facts", _l("违规事实"))) if not text[key]]
