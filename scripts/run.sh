@@ -34,7 +34,8 @@ if missing:
     print(f"{path}: created {', '.join(missing)} (mode 0600)")
 PY
 ) || { rm -f "$secrets_file.tmp"; echo "could not write $secrets_file" >&2; exit 1; }
-while IFS='=' read -r name value; do
+while IFS= read -r line; do  # NAME=VALUE; a value may end in "=" (base64 padding)
+  name=${line%%=*} value=${line#*=}
   [ -n "$name" ] && [ -z "${!name:-}" ] && export "$name=$value"
 done <"$secrets_file"
 # The personal-data key ring (unless DATA_KEYS comes from the environment).
