@@ -17,8 +17,8 @@ import time_machine
 
 from app.extensions import db
 
-from .conftest import PASSWORD, at, build_app
-from .world import OWN_NAMES, ROLES, build_world
+from .conftest import PASSWORD, at
+from .world import OWN_NAMES, ROLES, world_app
 from .test_security_headers import assert_common_headers
 
 APPLICANT = {"applicant"}
@@ -225,16 +225,8 @@ def check_response(resp, expected: int) -> list[str]:
 
 @pytest.fixture(scope="module")
 def world(database_url, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("matrix")
-    app = build_app(database_url or f"sqlite:///{tmp / 'matrix.db'}", tmp)
-    with app.app_context():
-        sides = build_world()
-        db.session.remove()
-    yield app, sides
-    with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+    with world_app(database_url, tmp_path_factory, "matrix") as w:
+        yield w
 
 
 class Clients:

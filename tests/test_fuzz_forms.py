@@ -27,8 +27,8 @@ from app.models import Application, Conflict, Entry, ReviewSession, Score
 from app.models.results import Objection
 
 from . import factories as f
-from .conftest import PASSWORD, at, build_app
-from .world import build_world
+from .conftest import PASSWORD, at
+from .world import world_app
 
 # Fewer on PostgreSQL, where each example costs more: it is run for what only PostgreSQL
 # refuses (over-long values, NUL); the input space is walked on SQLite.
@@ -359,16 +359,8 @@ def test_every_post_endpoint_is_fuzzed(world):
 
 @pytest.fixture(scope="module")
 def world(database_url, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("fuzz")
-    app = build_app(database_url or f"sqlite:///{tmp / 'fuzz.db'}", tmp)
-    with app.app_context():
-        sides = build_world()
-        db.session.remove()
-    yield app, sides
-    with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+    with world_app(database_url, tmp_path_factory, "fuzz") as w:
+        yield w
 
 
 def _client(app, slug: str, username: str | None, when: tuple, cache: dict):

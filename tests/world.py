@@ -5,6 +5,7 @@ payments, recordings, reports, job runs) and one account per role in the files' 
 and in other offices of the same tenant. Built once per module: see `build_world`."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -215,3 +216,19 @@ def build_world() -> dict[str, Side]:
     chifeng = _chifeng()
     beijing = _beijing()
     return {"beijing": beijing, "chifeng": chifeng}
+
+
+@contextmanager
+def world_app(database_url: str | None, tmp_path_factory, name: str):
+    """A module's app over one database holding the world: (app, sides); dropped afterwards."""
+    from .conftest import build_app
+    tmp = tmp_path_factory.mktemp(name)
+    app = build_app(database_url or f"sqlite:///{tmp / (name + '.db')}", tmp)
+    with app.app_context():
+        sides = build_world()
+        db.session.remove()
+    yield app, sides
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
