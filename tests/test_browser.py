@@ -287,6 +287,9 @@ def test_beijing_walkthrough(live, browser, tmp_path, js):
         office.close()
 
         page.goto(detail_url)
+        if "/login" in page.url:  # twelve days on: the applicant's session has ended
+            _login(page, base, MOBILE)
+            page.goto(detail_url)
         expect(page.locator("main > p strong")).to_have_text("已推荐至评审服务机构")
         page.screenshot(path=str(tmp_path / f"applicant-{'js' if js else 'nojs'}.png"),
                         full_page=True)
