@@ -188,19 +188,43 @@ def test_postgres_refuses_update_and_delete_of_audit_rows(ctx, database_url):
     _verify_ok()
 
 
-def test_the_chain_is_per_tenant_and_uses_the_national_hash_when_set(app):
-    with app.app_context():
-        app.config["CRYPTO_SUITE"] = "national"
-        f.make_user("chifeng", "cf-x", "applicant", None, person_type="freelancer")
-        user = db.session.scalar(sa.select(f.User).filter_by(username="cf-x"))
-        from app.workflow.transitions import audit as write
+def test_the_chain_is_per_tenant_and_uses_the_national_hash_when_set(app, database_url):
+    from app.workflow.transitions import audit as write
+
+    def login_row(username):
+        f.make_user("chifeng", username, "applicant", None, person_type="freelancer")
+        user = db.session.scalar(sa.select(f.User).filter_by(username=username))
         write(f.actor(user), "users", user.id, "login")
         db.session.commit()
-        head = db.session.get(AuditChainHead, f.tenant_id("chifeng"))
-        assert head.seq >= 1
+        return db.session.scalar(sa.select(AuditEvent).order_by(AuditEvent.id.desc()))
+
+    def hashed_with(suite, row):
+        columns = [getattr(row, name) for name in audit.FIELDS]
+        prev = db.session.scalar(sa.select(AuditEvent.chain_hash).where(
+            AuditEvent.tenant_id == row.tenant_id, AuditEvent.seq == row.seq - 1)) or ""
+        return audit.row_hash(audit.Hasher(audit.audit_key(), suite), prev, row.seq, columns)
+
+    with app.app_context():
+        app.config["CRYPTO_SUITE"] = "national"
+        national = login_row("cf-x")
+        assert national.chain_hash == hashed_with("national", national) != \
+            hashed_with("standard", national)
+        assert db.session.get(AuditChainHead, f.tenant_id("chifeng")).seq == national.seq
         assert audit.verify(f.tenant_id("chifeng")).ok
-        app.config["CRYPTO_SUITE"] = "standard"  # the other suite's hashes do not match
-        assert not audit.verify(f.tenant_id("chifeng")).ok
+        # A deployment that switches suite keeps a chain that verifies across the switch.
+        app.config["CRYPTO_SUITE"] = "standard"
+        standard = login_row("cf-y")
+        assert standard.chain_hash == hashed_with("standard", standard)
+        assert audit.verify(f.tenant_id("chifeng")).ok
+        # Per tenant: Chifeng's chain numbers its own rows from 1.
+        assert (national.seq, standard.seq) == (1, 2)
+        if database_url:
+            db.session.execute(sa.text("ALTER TABLE audit_events DISABLE TRIGGER "
+                                       "audit_events_append_only"))
+        db.session.execute(sa.update(AuditEvent).where(AuditEvent.id == national.id)
+                           .values(reason="改过"))
+        db.session.commit()
+        assert audit.verify(f.tenant_id("chifeng")).broken_id == national.id
 
 
 # -- refused access -------------------------------------------------------------------------

@@ -35,7 +35,8 @@ FIELDS = ("id", "tenant_id", "at", "actor_id", "actor_name", "actor_role", "acto
           "subject_type", "subject_id", "action", "from_state", "to_state", "reason")
 SEAL_INLINE_MAX = 2000   # rows sealed at the end of a transaction; more wait for the seal job
 SEAL_BATCH = 5000
-MIN_RETENTION_DAYS = 183  # 网络安全法 第二十一条: network logs kept at least six months
+MIN_RETENTION_DAYS = 183
+SUITES = ("standard", "national")  # 网络安全法 第二十一条: network logs kept at least six months
 
 
 # -- keyed hashes and signatures ------------------------------------------------------------
@@ -55,8 +56,8 @@ class Hasher:
     """A keyed hash made once per run and copied per row (re-keying an HMAC per row costs more
     than hashing the row): HMAC-SHA256, or HMAC-SM3 under the national suite (商用密码)."""
 
-    def __init__(self, key: bytes):
-        if _suite() == "national":
+    def __init__(self, key: bytes, suite: str | None = None):
+        if (suite or _suite()) == "national":
             from cryptography.hazmat.primitives import hashes
             from cryptography.hazmat.primitives import hmac as chmac
             self._base, self._national = chmac.HMAC(key, hashes.SM3()), True
@@ -222,7 +223,10 @@ def _sealed_rows(tenant_id: int, start_seq: int = 1) -> Iterator:
 
 def verify(tenant_id: int) -> Verdict:
     """Walk the tenant's chain from its first row; stop at the first row that does not match."""
-    hasher, prev, expected = Hasher(audit_key()), "", 1
+    # Rows sealed before a deployment switched CRYPTO_SUITE keep the other suite's hash: a row
+    # matches under either (both are keyed with AUDIT_KEY).
+    key, prev, expected = audit_key(), "", 1
+    hashers = [Hasher(key, suite) for suite in SUITES]
     verdict = Verdict(tenant_id, 0, db.session.scalar(sa.select(sa.func.count(AuditEvent.id))
                       .where(AuditEvent.tenant_id == tenant_id, AuditEvent.seq.is_(None))))
     for row in _sealed_rows(tenant_id):
@@ -230,7 +234,8 @@ def verify(tenant_id: int) -> Verdict:
             verdict.broken_id, verdict.broken_seq = row.id, row.seq
             verdict.problem = f"row seq {expected} is missing (next is {row.seq})"
             return verdict
-        if not hmac.compare_digest(row_hash(hasher, prev, row.seq, row), row.chain_hash or ""):
+        if not any(hmac.compare_digest(row_hash(h, prev, row.seq, row), row.chain_hash or "")
+                   for h in hashers):
             verdict.broken_id, verdict.broken_seq = row.id, row.seq
             verdict.problem = "content or link does not match its hash"
             return verdict
