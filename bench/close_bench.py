@@ -9,6 +9,7 @@ PostgreSQL and runs this script."""
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import secrets
@@ -58,7 +59,8 @@ def build(url: str):
                       "SECRET_KEY": secrets.token_urlsafe(32),
                       "PAYMENT_GATEWAY_SECRET": secrets.token_urlsafe(32),
                       "DATA_KEYS": f"b1:{new_key()}", "DATA_HASH_KEY": new_key(),
-                      "AUDIT_KEY": secrets.token_urlsafe(32)})
+                      "AUDIT_KEY": secrets.token_urlsafe(32),
+                      "AUDIT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode()})
     with app.app_context():
         db.drop_all()
         db.create_all()

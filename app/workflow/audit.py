@@ -116,15 +116,16 @@ def _write_seals(updates: list[dict]) -> None:
 
 
 def seal(tenant_id: int, limit: int | None = None) -> int:
-    """Seal up to `limit` (all when None) of the tenant's unsealed rows, oldest id first, in the
-    current transaction. Returns the number sealed; the caller commits."""
+    """Seal up to `limit` (all when None) of the tenant's unsealed rows in the current
+    transaction, in the order the (tenant_id, seq) index holds them (their ids, as a rule; the
+    chain's order is `seq`). Returns the number sealed; the caller commits."""
     head = _head(tenant_id)
     hasher, done, seq, prev = Hasher(audit_key()), 0, head.seq, head.chain_hash
     while limit is None or done < limit:
         size = SEAL_BATCH if limit is None else min(SEAL_BATCH, limit - done)
         rows = db.session.execute(sa.select(*_COLUMNS).where(
             AuditEvent.tenant_id == tenant_id, AuditEvent.seq.is_(None))
-            .order_by(AuditEvent.id).limit(size)).all()
+            .limit(size)).all()  # in index order; the chain's order is its seq
         if not rows:
             break
         updates = []
@@ -145,24 +146,29 @@ def unsealed_tenants() -> list[int]:
 
 
 def seal_all() -> int:
-    """Seal every tenant's backlog, one commit per tenant (the seal job and `flask audit seal`)."""
+    """Seal every tenant's backlog (the seal job and `flask audit seal`), one commit per batch:
+    the chain head's lock is never held longer than one batch takes, so requests sealing their
+    own rows meanwhile wait that long at most."""
     total = 0
     for tenant_id in unsealed_tenants():
-        total += seal(tenant_id)
-        db.session.commit()
+        while done := seal(tenant_id, limit=SEAL_BATCH):
+            db.session.commit()
+            total += done
     return total
 
 
-def note_written(tenant_id: int | None) -> None:
-    """Bulk writers (INSERT ... SELECT) say which tenant's chain has new rows to seal."""
-    if tenant_id is not None:
-        db.session.info.setdefault("audit_tenants", set()).add(tenant_id)
+def note_written(tenant_id: int | None, rows: int = 1) -> None:
+    """Bulk writers (INSERT ... SELECT) say which tenant's chain has how many new rows to seal."""
+    if tenant_id is not None and rows:
+        written = db.session.info.setdefault("audit_tenants", {})
+        written[tenant_id] = written.get(tenant_id, 0) + rows
 
 
 def _after_flush(session: Session, _ctx) -> None:
+    written = session.info.setdefault("audit_tenants", {})
     for obj in session.new:
         if isinstance(obj, AuditEvent) and obj.tenant_id is not None:
-            session.info.setdefault("audit_tenants", set()).add(obj.tenant_id)
+            written[obj.tenant_id] = written.get(obj.tenant_id, 0) + 1
 
 
 def _before_commit(session: Session) -> None:
@@ -174,8 +180,13 @@ def _before_commit(session: Session) -> None:
         return
     session.info["audit_sealing"] = True
     try:
-        for tenant_id in sorted(tenants):
-            seal(tenant_id, limit=SEAL_INLINE_MAX)
+        # A transaction that wrote more (a close of many files) commits unsealed: its job
+        # seals right after, so the close itself stays two statements per change.
+        # Each transaction seals as many rows as it wrote (its own, or older ones waiting
+        # before them): the chain keeps pace, and the work stays proportional to the request.
+        for tenant_id, written in sorted(tenants.items()):
+            if written <= SEAL_INLINE_MAX:
+                seal(tenant_id, limit=written)
     finally:
         session.info.pop("audit_sealing", None)
 

@@ -46,11 +46,11 @@ def move_set(actor: Actor, where: list, change: Change, *, conditions: list = ()
               .values(status=change.to_state, version=Application.version + 1, updated_at=at,
                       **(values or {}))
               .execution_options(synchronize_session=False))
-    note_written(actor.tenant_id)
     if run is not None:
         moved = db.session.execute(update.values(
             closed_by_run_id=run.id, closed_from=change.from_state)).rowcount
         if moved:
+            note_written(actor.tenant_id, moved)
             db.session.execute(_events_of(actor, change, at, [
                 *where, Application.status == change.to_state,
                 Application.closed_by_run_id == run.id,
@@ -58,6 +58,7 @@ def move_set(actor: Actor, where: list, change: Change, *, conditions: list = ()
         return moved
     ids = sorted(db.session.execute(update.returning(Application.id)).scalars())
     if ids:
+        note_written(actor.tenant_id, len(ids))
         base = _event_values(actor, change, at)
         db.session.execute(sa.insert(AuditEvent), [
             {**base, "tenant_id": actor.tenant_id, "subject_id": i,
