@@ -58,6 +58,54 @@ def test_agency_returns_through_the_page_and_sees_the_change(app, client, login,
             assert db.session.get(Application, setup["app"]).status == "checked"
 
 
+@pytest.mark.rule("BJ-WIN-3")
+def test_corrected_file_is_recommended_again_and_a_second_return_is_held_to_the_first(
+        app, client, login, setup):
+    url = f"/beijing/agency/applications/{setup['app']}"
+    office = f"/beijing/office/applications/{setup['app']}"
+    with time_machine.travel(at(2026, 8, 10, 9), tick=False):
+        login("beijing", "ag")
+        client.post(f"{url}/agency_return", data={
+            "target-0": "papers", "text-0": "论文须附检索证明",
+            "target-1": "material:current_title", "text-1": "缺现职称证书",
+            "due": "2026-08-20"})
+        client.post("/beijing/logout")
+        login("beijing", setup["applicant"])  # corrects the papers only
+        client.post(f"/beijing/me/applications/{setup['app']}/entries/papers",
+                    data={"title": "补充的论文", "journal": "学报", "year": "2025"})
+        client.post(f"/beijing/me/applications/{setup['app']}/submit")
+        client.post("/beijing/logout")
+        login("beijing", "clerk-emp")
+        page = client.get(office).get_data(as_text=True)
+        assert "再次推荐" in page and "无需再次公示" in page
+        assert "开始公示" not in page and "公示期满，公示期间无异议" not in page
+        client.post(f"{office}/recommend", data={"opinion": "已补正，同意推荐"})
+        with app.app_context():
+            assert db.session.get(Application, setup["app"]).status == "recommended"
+        client.post("/beijing/logout")
+        login("beijing", "ag")
+        page = client.get(url).get_data(as_text=True)
+        offered = re.search(r'<div id="second-return">(.*?)</div>', page, re.S).group(1)
+        # Still missing from the first list, and what the correction changed; nothing else.
+        assert "现职称证书" in offered and "论文" in offered
+        assert "工作经历" not in offered and "基本信息" not in offered
+        select = re.search(r'<select name="target-0">(.*?)</select>', page, re.S).group(1)
+        assert sorted(re.findall(r'value="([^"]+)"', select)) == ["material:current_title",
+                                                                "papers"]
+        refused = client.post(f"{url}/agency_return", data={
+            "target-0": "work", "text-0": "工作经历须写明起止年月", "due": "2026-08-25"},
+            follow_redirects=True).get_data(as_text=True)
+        assert "已于上次退回时一次性告知" in refused and "工作经历须写明起止年月" in refused
+        with app.app_context():
+            assert db.session.get(Application, setup["app"]).status == "recommended"
+        client.post(f"{url}/agency_return", data={
+            "target-0": "material:current_title", "text-0": "仍缺现职称证书",
+            "due": "2026-08-25"})
+        with app.app_context():
+            row = db.session.get(Application, setup["app"])
+            assert (row.status, row.correction_due) == ("returned", date(2026, 8, 25))
+
+
 def test_another_agency_gets_404(client, login, setup):
     login("beijing", "ag-other")
     assert client.get(f"/beijing/agency/applications/{setup['app']}").status_code == 404

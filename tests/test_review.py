@@ -84,6 +84,44 @@ def test_agency_returns_all_corrections_then_rechecks_what_changed(agency):
     assert (app.status, app.correction_due) == (Status.checked.value, None)
 
 
+@pytest.mark.rule("BJ-WIN-3")
+def test_a_second_return_lists_only_what_was_not_corrected_or_what_the_correction_changed(
+        agency):
+    from app.models import Entry
+    from app.workflow.agency import second_return_targets
+    (app,), clerk = recommended()
+    assert second_return_targets(app) is None  # never returned: the first list is free
+    with time_machine.travel(at(2026, 8, 10, 9), tick=False):
+        transition(CFG(), app, "agency_return", f.actor(agency), due=date(2026, 8, 20),
+                   items=[{"target": "papers", "text": "论文须附检索证明"},
+                          {"target": "work", "text": "工作经历须连续"}])
+    with time_machine.travel(at(2026, 8, 15, 9), tick=False):
+        # The applicant corrects the papers and, doing so, also changes the awards.
+        db.session.add(Entry(application_id=app.id, section="papers",
+                             data={"title": "新论文", "journal": "J", "year": "2025"}))
+        db.session.add(Entry(application_id=app.id, section="awards",
+                             data={"name": "新增奖项", "level": "省部级", "year": "2024"}))
+        db.session.commit()
+        transition(CFG(), app, "resubmit", f.actor(app.applicant))
+        transition(CFG(), app, "recommend", f.actor(clerk), opinion="已补正")
+    # work: listed, untouched; papers and awards: changed by the correction.
+    assert second_return_targets(app) == {"work", "papers", "awards"}
+    steps = len(app.steps)
+    with time_machine.travel(at(2026, 8, 16, 9), tick=False):
+        with pytest.raises(Invalid) as refused:
+            transition(CFG(), app, "agency_return", f.actor(agency), due=date(2026, 8, 25),
+                       items=[{"target": "work", "text": "工作经历仍不连续"},
+                              {"target": "education", "text": "学历证书不清晰"}])
+        assert "一次性告知" in str(refused.value.message)
+        assert [str(p) for p in refused.value.problems] == ["学历：学历证书不清晰"]
+        db.session.refresh(app)
+        assert (app.status, len(app.steps)) == (Status.recommended.value, steps)
+        transition(CFG(), app, "agency_return", f.actor(agency), due=date(2026, 8, 25),
+                   items=[{"target": "work", "text": "工作经历仍不连续"},
+                          {"target": "awards", "text": "新增奖项须附证书"}])
+    assert app.status == Status.returned.value and last_return(app).items[1]["target"] == "awards"
+
+
 @pytest.mark.rule("BJ-WIN-3", "CF-WIN-3")
 def test_not_corrected_by_the_deadline_is_refused_and_abandoned(agency):
     (app,), clerk = recommended()

@@ -49,6 +49,37 @@ def changes_since(app: Application, before: dict | None) -> dict:
             "files_removed": minus(before["attachments"], now["attachments"])}
 
 
+def changed_targets(diff: dict) -> set[str]:
+    """The correction targets (basic, a section, a material) a diff from changes_since touches."""
+    if not diff:
+        return set()
+    out = {"basic"} if diff["basic"] else set()
+    out |= {sec for sec, _data in diff["added"] + diff["removed"]}
+    out |= {f"material:{m}" for m, _n, _h in diff["files_added"] + diff["files_removed"]}
+    return out
+
+
+def target_name(cfg, target: str):
+    """A correction target as the clerk reads it: basic information, a section, a material."""
+    from ..tenancy import label
+    from .applications import SECTION_TITLES
+    if target.startswith("material:"):
+        return label(cfg.material(target.split(":", 1)[1])) or target
+    return _l("基本信息") if target == "basic" else SECTION_TITLES.get(target, target)
+
+
+def second_return_targets(app: Application) -> set[str] | None:
+    """What a further return may list (BJ-WIN-3, 一次性告知): an item of the previous return that
+    was not corrected (its part of the file is unchanged since), or a part the correction itself
+    changed. None when the file was never returned by the agency (anything may be listed)."""
+    before = last_return(app)
+    if before is None or not before.snapshot:
+        return None
+    changed = changed_targets(changes_since(app, before.snapshot))
+    listed = {i.get("target", "") for i in before.items or []}
+    return (listed - changed) | changed
+
+
 def _check_pass(app: Application, ctx: Ctx) -> dict:
     ctx.step = {"action": "check_pass", "opinion": (ctx.params.get("opinion") or "").strip()}
     return {"status": Status.checked.value, "correction_due": None}
@@ -56,6 +87,14 @@ def _check_pass(app: Application, ctx: Ctx) -> dict:
 
 def _agency_return(app: Application, ctx: Ctx) -> dict:
     items = correction_items(ctx)
+    allowed = second_return_targets(app)
+    if allowed is not None:
+        late = [i for i in items if i["target"] not in allowed]
+        if late:
+            raise Invalid(_l("补正内容已于上次退回时一次性告知；再次退回只能列明上次告知但未补正的内容，"
+                             "或补正时改动的内容。以下内容不在此范围："),
+                          problems=[_l("%(t)s：%(x)s", t=target_name(ctx.cfg, i["target"]), x=i["text"])
+                                    for i in late])
     due = ctx.params.get("due") or (ctx.now.date()
                                      + timedelta(days=ctx.cfg.policies.correction_days))
     if not isinstance(due, date) or due <= ctx.now.date():
