@@ -29,7 +29,7 @@ from app.workflow.transitions import transition
 
 from . import factories as f
 from .conftest import ROOT_TENANTS, at, build_app
-from .test_review import drawn_session, vote
+from .test_review import VOTE_DAY, drawn_session, vote
 
 CFG = lambda: tenants()["beijing"]  # noqa: E731
 FULL_ID = "110108198506154321"
@@ -41,7 +41,8 @@ def passed_session(agency, n: int, outcome=None):
     """A closed Beijing session of n files; `outcome[i]` is everyone's vote on apps[i]."""
     s, apps, chair = drawn_session(agency, n, 9)
     active = [m for m in s.members if m.status == "active"]
-    transition(CFG(), s, "open_voting", f.actor(chair.expert.user), present=[m.id for m in active])
+    transition(CFG(), s, "open_voting", f.actor(chair.expert.user), present=[m.id for m in active],
+               now=VOTE_DAY)
     choice = dict(zip((a.id for a in apps), outcome or ["yes"] * n))
     vote(s, active, lambda m, i: choice[i.application_id])
     transition(CFG(), s, "close", f.actor(chair.expert.user))

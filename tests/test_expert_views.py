@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
 
@@ -21,7 +22,7 @@ from app.workflow.accounts import set_id_number
 from app.workflow.transitions import transition
 
 from . import factories as f
-from .test_review import CFG, new_session, pool_of, recommended
+from .test_review import CFG, VOTE_DAY, new_session, pool_of, ready_to_vote, recommended
 
 NAME = "甄秘名"
 ID_NUMBER = f.ID_NUMBERS[1]
@@ -284,8 +285,15 @@ def test_sanitized_refuses_what_it_cannot_clean(app):
 
 @pytest.mark.rule("BJ-VOTE-1")
 def test_attendance_secret_ballot_and_sealed_tally_through_the_pages(app, client, login):
+    with time_machine.travel(VOTE_DAY, tick=False):  # inside the review window
+        _ballot_through_the_pages(app, client, login)
+
+
+def _ballot_through_the_pages(app, client, login):
     with app.app_context():
         d = drawn("named")
+        s = db.session.get(ReviewSession, d["session"])
+        ready_to_vote(s, db.session.scalar(sa.select(User).filter_by(username="ag")))
     absent, present = d["members"][-1], d["members"][:-1]
     login("beijing", present[0])
     page = client.get(url(d)).get_data(as_text=True)

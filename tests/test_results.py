@@ -15,7 +15,7 @@ from app.workflow.transitions import transition
 
 from . import factories as f
 from .conftest import at
-from .test_review import CFG, drawn_session
+from .test_review import CFG, VOTE_DAY, drawn_session
 
 EVIDENCE = {"kind": "material", "complainant": "王某", "contact": "13000000000",
             "target": "申报人0", "facts": "论文为他人代写", "evidence": "原作者的投稿记录",
@@ -29,7 +29,8 @@ def closed(ctx):
     hr = f.make_user("beijing", "city-hr", "hr_officer", "bj-hr")
     s, apps, chair = drawn_session(agency, 2, 5)
     active = [m for m in s.members if m.status == "active"]
-    transition(CFG(), s, "open_voting", f.actor(chair.expert.user), present=[m.id for m in active])
+    transition(CFG(), s, "open_voting", f.actor(chair.expert.user), present=[m.id for m in active],
+               now=VOTE_DAY)
     first = s.items[0]
     for m in active:
         sessions.cast_ballot(f.actor(m.expert.user), s,
@@ -207,7 +208,7 @@ def _closed_and_accepted(app):
         s, apps, chair = drawn_session(agency, 2, 5)
         active = [m for m in s.members if m.status == "active"]
         transition(CFG(), s, "open_voting", f.actor(chair.expert.user),
-                   present=[m.id for m in active])
+                   present=[m.id for m in active], now=VOTE_DAY)
         first = s.items[0]
         for m in active:
             sessions.cast_ballot(f.actor(m.expert.user), s,

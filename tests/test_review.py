@@ -381,12 +381,32 @@ def test_late_conflict_is_replaced_under_the_same_rules(agency):
 
 # -- scoring and the ballot ----------------------------------------------------------------------
 
-def drawn_session(agency, n_apps=2, size=9):
+# The review day of the Beijing sessions, inside the plan's review window (closes 4 Dec).
+VOTE_DAY = at(2026, 11, 20, 9)
+
+
+def ready_to_vote(s, agency):
+    """Every file's defense recorded as held (BJ-DEF-1) and the review group's opinion on it
+    (BJ23-PANEL-1), as before any Beijing ballot."""
+    from app.workflow import defense, review_group
+    for it in s.items:
+        defense.record_defense(CFG(), f.actor(agency), s, it.id, "held", now=VOTE_DAY)
+    writer = next(m for m in s.members if m.status == "active")
+    for it in s.items:
+        review_group.record_opinion(CFG(), f.actor(writer.expert.user), s, it,
+                                    f"{it.code}：专业技术工作业绩符合评审条件。", [])
+
+
+def drawn_session(agency, n_apps=2, size=9, ready=True):
+    """A drawn Beijing senior session of n files; with `ready`, its defenses recorded and the
+    review group's opinions given, so the ballot may open."""
     apps, _ = recommended(n_apps)
     pool_of(size + 3)
     s = new_session(agency, apps, size=size)
     transition(CFG(), s, "draw", f.actor(agency))
     chair = next(m for m in s.members if m.role == "chair")
+    if ready:
+        ready_to_vote(s, agency)
     return s, apps, chair
 
 
@@ -419,10 +439,11 @@ def test_two_thirds_of_attending_members_pass_and_the_tally_is_sealed(agency):
     active = [m for m in s.members if m.status == "active"]
     with pytest.raises(Invalid):  # not more than half present
         transition(CFG(), s, "open_voting", f.actor(chair.expert.user),
-                   present=[m.id for m in active[:4]])
+                   present=[m.id for m in active[:4]], now=VOTE_DAY)
     present = [chair] + [m for m in active if m is not chair][:5]   # 6 of 9 attend
     absent = [m for m in active if m not in present][0]
-    transition(CFG(), s, "open_voting", f.actor(chair.expert.user), present=[m.id for m in present])
+    transition(CFG(), s, "open_voting", f.actor(chair.expert.user), present=[m.id for m in present],
+               now=VOTE_DAY)
     with pytest.raises(Forbidden):
         sessions.cast_ballot(f.actor(absent.expert.user), s, {i.id: "yes" for i in s.items})
     first, second = s.items
@@ -445,7 +466,8 @@ def test_two_thirds_of_attending_members_pass_and_the_tally_is_sealed(agency):
 def test_a_ballot_records_that_a_member_voted_never_how(agency):
     s, apps, chair = drawn_session(agency, 1, 5)
     active = [m for m in s.members if m.status == "active"]
-    transition(CFG(), s, "open_voting", f.actor(chair.expert.user), present=[m.id for m in active])
+    transition(CFG(), s, "open_voting", f.actor(chair.expert.user), present=[m.id for m in active],
+               now=VOTE_DAY)
     vote(s, active, lambda m, i: "yes" if m is chair else "no")
     columns = set(BallotVote.__table__.columns.keys())
     assert columns == {"id", "session_id", "item_id", "choice"}  # no member, no time
@@ -462,7 +484,8 @@ def test_a_ballot_records_that_a_member_voted_never_how(agency):
 def test_tampering_with_stored_ballots_shows_on_recount(agency):
     s, apps, chair = drawn_session(agency, 1, 5)
     active = [m for m in s.members if m.status == "active"]
-    transition(CFG(), s, "open_voting", f.actor(chair.expert.user), present=[m.id for m in active])
+    transition(CFG(), s, "open_voting", f.actor(chair.expert.user), present=[m.id for m in active],
+               now=VOTE_DAY)
     vote(s, active, lambda m, i: "yes")
     transition(CFG(), s, "close", f.actor(chair.expert.user))
     db.session.execute(sa.update(BallotVote).where(BallotVote.session_id == s.id)

@@ -26,7 +26,9 @@ from app.workflow.transitions import transition
 
 from . import factories as f
 from .conftest import at
-from .test_review import chifeng_session, new_session, pool_of, recommended
+from .test_review import (
+    VOTE_DAY, chifeng_session, new_session, pool_of, ready_to_vote, recommended,
+)
 
 # Roles of the matrix; hr_officer is split by tier because the county and the city bureau are
 # given different work (employer approval, acceptance of results).
@@ -73,10 +75,11 @@ def _beijing() -> Side:
     pool_of(14)
     closed = new_session(agency, apps[:2], size=5)
     transition(cfg, closed, "draw", f.actor(agency))
+    ready_to_vote(closed, agency)
     chair = next(m for m in closed.members if m.role == "chair")
     active = [m for m in closed.members if m.status == "active"]
     transition(cfg, closed, "open_voting", f.actor(chair.expert.user),
-               present=[m.id for m in active])
+               present=[m.id for m in active], now=VOTE_DAY)
     for m in active:
         sessions.cast_ballot(f.actor(m.expert.user), closed, {i.id: "yes" for i in closed.items})
     transition(cfg, closed, "close", f.actor(chair.expert.user))

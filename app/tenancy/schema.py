@@ -381,6 +381,9 @@ class PoliciesFile(Strict):
     expert_retirement_age: int = Field(default=60, ge=50, le=70)
     # BJ-FEE-1: only checked-and-paid files reach the committee.
     fee_required: bool = False
+    # BJ23-PANEL-1: a professional review group (专业评议组) gives a written opinion on every
+    # file before the committee votes.
+    review_group: bool = False
     # CF-RESULT-1: results reported for acceptance within this many days of the review (0: any).
     result_report_days: int = Field(default=0, ge=0, le=365)
     # CF-RESULT-2: results up to this level rank are filed by the committee office itself;

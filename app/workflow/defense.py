@@ -3,7 +3,11 @@
 Intermediate and senior files defend on site, junior ones do not (the tenant's levels say which:
 `defense = true`). The session's agency sets defense slots and assigns files to them; each
 assignment queues, in the same commit, an SMS telling the applicant that the defense notice
-(答辩通知书) is ready to download."""
+(答辩通知书) is ready to download.
+
+After the defenses the agency records each file's defense as held, or the applicant as absent;
+an absent file is put to the committee, whose presiding member records its decision. The ballot
+cannot open while a file that defends has neither (see `vote_blockers`)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -16,14 +20,15 @@ from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import Application, ReviewSession, SessionItem, SessionStatus, utcnow
+from ..models.assessment import DefenseRecord, DefenseStatus
 from ..models.notify import Channel, DefenseAssignment, DefenseSlot, Outbox
 from ..tenancy import label
 from . import notify
 from .actors import Actor
 from .calendar import now_local
 from .errors import Conflict, Forbidden, Invalid
-from .sessions import _is_agency_of
-from .transitions import audit
+from .sessions import _is_agency_of, _is_presiding, review_stage
+from .transitions import Ctx, Rule, audit, register, transition
 
 MAX_CAPACITY = 200
 PLACE_MAX = 200
@@ -220,3 +225,113 @@ def mark_downloaded(a: DefenseAssignment) -> None:
     if a.notice_downloaded_at is None:
         a.notice_downloaded_at = utcnow()
         db.session.commit()
+
+
+# -- the defense record and the committee's decision on an absent file ---------------------------
+
+DEFENSE_STATUS_LABELS = {
+    DefenseStatus.pending.value: _l("未记录"), DefenseStatus.held.value: _l("已答辩"),
+    DefenseStatus.absent.value: _l("缺席答辩，待评委会决定"),
+    DefenseStatus.decided.value: _l("缺席答辩，评委会已决定"),
+}
+OUTCOMES = (DefenseStatus.held.value, DefenseStatus.absent.value)
+
+
+def _is_session_agency(actor: Actor, record: DefenseRecord) -> bool:
+    return _is_agency_of(actor, record.session)
+
+
+def _is_session_presiding(actor: Actor, record: DefenseRecord) -> bool:
+    return _is_presiding(actor, record.session)
+
+
+def _record(record: DefenseRecord, ctx: Ctx) -> dict:
+    outcome = ctx.params.get("outcome")
+    if outcome not in OUTCOMES:
+        raise Invalid(_l("请选择答辩情况：已答辩或缺席。"))
+    _check_open(record.session)
+    return {"status": outcome, "note": (ctx.params.get("opinion") or "").strip()[:2000],
+            "recorded_by": ctx.actor.user_id, "recorded_at": ctx.now}
+
+
+def _decide(record: DefenseRecord, ctx: Ctx) -> dict:
+    decision = (ctx.params.get("opinion") or "").strip()
+    if not decision:
+        raise Invalid(_l("请填写评委会对缺席答辩申报的决定。"))
+    _check_open(record.session)
+    return {"status": DefenseStatus.decided.value, "decision": decision[:2000],
+            "decided_by": ctx.actor.user_id, "decided_at": ctx.now}
+
+
+_recordable = (DefenseStatus.pending.value, DefenseStatus.held.value, DefenseStatus.absent.value)
+register(DefenseRecord, {
+    # The agency records what happened, and may correct it until the committee has decided.
+    "record_defense": Rule(_recordable, _is_session_agency, review_stage, _record),
+    "decide_absence": Rule((DefenseStatus.absent.value,), _is_session_presiding, review_stage,
+                           _decide),
+}, labels=DEFENSE_STATUS_LABELS)
+
+
+def record_of(item: SessionItem, create: bool = False) -> DefenseRecord | None:
+    """The item's defense record; with `create`, a pending one added (not committed) if none."""
+    rec = db.session.scalar(sa.select(DefenseRecord).filter_by(item_id=item.id))
+    if rec is None and create:
+        rec = DefenseRecord(tenant_id=item.session.tenant_id, session_id=item.session_id,
+                            item_id=item.id, status=DefenseStatus.pending.value, note="",
+                            decision="")
+        db.session.add(rec)
+        db.session.flush()
+    return rec
+
+
+def record_defense(cfg, actor: Actor, session: ReviewSession, item_id: int, outcome: str,
+                   note: str = "", now: datetime | None = None) -> DefenseRecord:
+    """The agency records that a file's defense was held, or that the applicant was absent."""
+    _check(actor, session)
+    item = next((i for i in session.items if i.id == item_id), None)
+    if item is None:
+        raise Invalid(_l("请选择本评审会的申报。"))
+    if not defends(cfg, item.application.level):
+        _refuse_no_defense(cfg, item.application.level)
+    rec = record_of(item, create=True)
+    transition(cfg, rec, "record_defense", actor, now=now, outcome=outcome, opinion=note)
+    return rec
+
+
+def decide_absence(cfg, actor: Actor, session: ReviewSession, item_id: int, decision: str,
+                   now: datetime | None = None) -> DefenseRecord:
+    """The presiding member records the committee's decision on a file whose applicant was
+    absent from the defense."""
+    item = next((i for i in session.items if i.id == item_id), None)
+    rec = record_of(item) if item is not None else None
+    if rec is None or rec.status != DefenseStatus.absent.value:
+        raise Invalid(_l("只有已记录缺席答辩的申报需要评委会决定。"))
+    transition(cfg, rec, "decide_absence", actor, now=now, opinion=decision)
+    return rec
+
+
+def records(session: ReviewSession) -> dict[int, DefenseRecord]:
+    """The session's defense records by item id (one query)."""
+    rows = db.session.scalars(sa.select(DefenseRecord).filter_by(session_id=session.id)).all()
+    return {r.item_id: r for r in rows}
+
+
+def vote_blockers(cfg, session: ReviewSession) -> list:
+    """Why files of this session cannot yet be voted on (BJ-DEF-1): a file of a level that
+    defends needs its defense recorded as held, or as absent with the committee's decision."""
+    if not defends(cfg, session.level) and not any(defends(cfg, i.application.level)
+                                                    for i in session.items):
+        return []
+    have = records(session)
+    out = []
+    for it in session.items:
+        if not defends(cfg, it.application.level):
+            continue
+        rec = have.get(it.id)
+        status = rec.status if rec else DefenseStatus.pending.value
+        if status == DefenseStatus.pending.value:
+            out.append(_l("%(code)s：尚未记录答辩情况（高、中级职称须现场答辩；已答辩或缺席须先记录）。",
+                          code=it.code))
+        elif status == DefenseStatus.absent.value:
+            out.append(_l("%(code)s：申报人缺席答辩，评委会尚未作出决定。", code=it.code))
+    return out

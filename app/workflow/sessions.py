@@ -354,6 +354,12 @@ def _is_presiding(actor: Actor, session: ReviewSession) -> bool:
 def _open_voting(session: ReviewSession, ctx: Ctx) -> dict:
     if session.plan_filed_at is None and plan_filing_due(ctx.cfg, session) is not None:
         raise Invalid(_l("评审实施方案尚未备案，不能开始表决。"))
+    from . import defense, review_group  # they build on this module
+    # BJ-DEF-1: defenses held or absences decided; BJ23-PANEL-1: the review group's opinions.
+    blockers = defense.vote_blockers(ctx.cfg, session) + review_group.vote_blockers(ctx.cfg,
+                                                                                     session)
+    if blockers:
+        raise Invalid(_l("以下申报尚不能表决，暂不能开始表决："), problems=blockers)
     active = {m.id for m in session.members if m.status == MemberStatus.active.value}
     present = set(ctx.params.get("present") or []) & active
     if len(present) * 2 <= len(active):
