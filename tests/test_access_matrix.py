@@ -163,6 +163,7 @@ ACCESS: dict[str, Rule] = {
     "agency.session_file": Rule(AGENCY, args={"session_id": "@closed_session"}),
     "defense.schedule": Rule(AGENCY, post=200),
     "defense.assign": Rule(AGENCY),
+    "defense.record": Rule(AGENCY),
     "payments.windows": Rule(AGENCY, post=200, scope="none"),
     "payments.ledger": Rule(AGENCY, scope="none"),
     "payments.confirm_offline": Rule(AGENCY, args={"app_id": "@recommended_app"}),
@@ -179,6 +180,8 @@ ACCESS: dict[str, Rule] = {
     "expert.recuse": Rule(EXPERT),
     "expert.item": Rule(EXPERT),
     "expert.score": Rule(EXPERT),
+    "expert.group_opinion": Rule(EXPERT),
+    "expert.absence": Rule(EXPERT),
     "expert.download": Rule(EXPERT, args={"att_id": "@item_att"}),
     # HR bureaus and the tenant admin
     "admin.employers": Rule(HR | ADMIN, scope="none"),

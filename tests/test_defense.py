@@ -13,12 +13,13 @@ from app.jobs import notify as notify_jobs
 from app.models import AuditEvent, ReviewSession, SessionItem, SessionStatus, User
 from app.models.notify import DefenseAssignment, DefenseSlot, Outbox
 from app.workflow import defense
-from app.workflow.errors import Forbidden, Invalid
+from app.workflow.errors import Conflict, Forbidden, Invalid, WindowClosed
+from app.workflow.transitions import transition
 
 from . import factories as f
 from .conftest import at
 from .test_notify import FAILING, FailingGateway, FakeQueue
-from .test_review import CFG, new_session, recommended
+from .test_review import CFG, VOTE_DAY, drawn_session, new_session, recommended
 
 PLACE = "北京市海淀区紫竹院路38号职称评审中心三层答辩室"
 COMMITTEE = "北京市工程技术系列职称评审委员会"
@@ -134,6 +135,89 @@ def test_only_the_sessions_agency_and_only_before_the_vote(agency):
     assert db.session.scalar(sa.select(sa.func.count(Outbox.id))) == 0
 
 
+# -- the defense record before the ballot -------------------------------------------------------
+
+def _opinions(s):
+    """The review group's opinion on every file (BJ23-PANEL-1), so only the defense can hold up
+    the ballot in these tests."""
+    from app.workflow import review_group
+    writer = next(m for m in s.members if m.status == "active")
+    for it in s.items:
+        review_group.record_opinion(CFG(), f.actor(writer.expert.user), s, it, "符合条件", [])
+
+
+def _open(s, chair, when=VOTE_DAY):
+    present = [m.id for m in s.members if m.status == "active"]
+    transition(CFG(), s, "open_voting", f.actor(chair.expert.user), present=present, now=when)
+
+
+@pytest.mark.rule("BJ-DEF-1")
+def test_no_vote_before_each_defense_is_held_or_the_committee_decides_on_an_absence(agency):
+    s, apps, chair = drawn_session(agency, 2, 5, ready=False)
+    _opinions(s)
+    first, second = s.items
+    with pytest.raises(Invalid) as refused:
+        _open(s, chair)
+    assert [str(p) for p in refused.value.problems] == [
+        "A001：尚未记录答辩情况（高、中级职称须现场答辩；已答辩或缺席须先记录）。",
+        "A002：尚未记录答辩情况（高、中级职称须现场答辩；已答辩或缺席须先记录）。"]
+    defense.record_defense(CFG(), f.actor(agency), s, first.id, "held", now=VOTE_DAY)
+    with pytest.raises(Invalid, match="请选择答辩情况"):
+        defense.record_defense(CFG(), f.actor(agency), s, second.id, "late", now=VOTE_DAY)
+    assert defense.record_of(second) is None  # the refusal left no half-made record
+    rec = defense.record_defense(CFG(), f.actor(agency), s, second.id, "absent",
+                                 "本人未到场，未请假", now=VOTE_DAY)
+    with pytest.raises(Invalid) as refused:
+        _open(s, chair)
+    assert [str(p) for p in refused.value.problems] == [
+        "A002：申报人缺席答辩，评委会尚未作出决定。"]
+    # The committee decides on the absent file, through its presiding member, with its reasons.
+    with pytest.raises(Forbidden):
+        defense.decide_absence(CFG(), f.actor(agency), s, second.id, "按材料表决", now=VOTE_DAY)
+    with pytest.raises(Invalid, match="评委会对缺席答辩申报的决定"):
+        defense.decide_absence(CFG(), f.actor(chair.expert.user), s, second.id, " ",
+                               now=VOTE_DAY)
+    with pytest.raises(Invalid, match="只有已记录缺席答辩"):
+        defense.decide_absence(CFG(), f.actor(chair.expert.user), s, first.id, "表决",
+                               now=VOTE_DAY)
+    defense.decide_absence(CFG(), f.actor(chair.expert.user), s, second.id,
+                           "经评委会研究，依据申报材料进行表决", now=VOTE_DAY)
+    assert (rec.status, rec.decision) == ("decided", "经评委会研究，依据申报材料进行表决")
+    with pytest.raises(Conflict):  # decided: the agency's record no longer changes
+        defense.record_defense(CFG(), f.actor(agency), s, second.id, "held", now=VOTE_DAY)
+    _open(s, chair)
+    assert s.status == SessionStatus.voting.value
+    with pytest.raises(Invalid, match="表决"):  # the ballot is open: the records are fixed
+        defense.record_defense(CFG(), f.actor(agency), s, first.id, "absent", now=VOTE_DAY)
+    trail = db.session.execute(sa.select(AuditEvent.action, AuditEvent.from_state,
+                                         AuditEvent.to_state, AuditEvent.reason)
+                               .filter_by(subject_type="defense_records")
+                               .order_by(AuditEvent.id)).all()
+    assert trail == [("record_defense", "pending", "held", ""),
+                     ("record_defense", "pending", "absent", "本人未到场，未请假"),
+                     ("decide_absence", "absent", "decided", "经评委会研究，依据申报材料进行表决")]
+
+
+@pytest.mark.rule("BJ-DEF-1")
+def test_reviews_finish_in_early_december_and_junior_files_have_no_defense_record(agency):
+    s, apps, chair = drawn_session(agency, 1, 5, ready=False)
+    _opinions(s)
+    assert f.plan("beijing", "bj-2026").window("review").closes_on == date(2026, 12, 4)
+    late = at(2026, 12, 5, 0, 0)
+    with pytest.raises(WindowClosed, match="2026-12-04 24:00截止"):
+        defense.record_defense(CFG(), f.actor(agency), s, s.items[0].id, "held", now=late)
+    defense.record_defense(CFG(), f.actor(agency), s, s.items[0].id, "held",
+                           now=at(2026, 12, 4, 23, 59))
+    with pytest.raises(WindowClosed, match="2026-12-04 24:00截止"):
+        _open(s, chair, when=late)
+    _open(s, chair, when=at(2026, 12, 4, 23, 59))
+    junior = junior_session()
+    assert defense.vote_blockers(CFG(), junior) == []  # junior files do not defend
+    with pytest.raises(Invalid, match="初级职称不答辩"):
+        defense.record_defense(CFG(), f.actor(agency), junior, junior.items[0].id, "held",
+                               now=VOTE_DAY)
+
+
 # -- the pages -----------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -243,3 +327,44 @@ def test_another_applicant_or_tenant_gets_404(app, client, login, scheduled):
     client.post("/beijing/logout")
     login("chifeng", "cf-applicant")
     assert client.get(f"/chifeng/defense/applications/{mine}/notice.pdf").status_code == 404
+
+
+@pytest.mark.rule("BJ-DEF-1")
+def test_defense_recorded_and_absence_decided_through_the_pages(app, client, login):
+    with app.app_context():
+        ag = f.make_user("beijing", "ag", "agency_clerk", "bj-agency-eng")
+        s, apps, chair = drawn_session(ag, 2, 5, ready=False)
+        _opinions(s)
+        sid, (first, second) = s.id, [i.id for i in s.items]
+        chair_name = chair.expert.user.username
+    with time_machine.travel(VOTE_DAY, tick=False):
+        login("beijing", chair_name)
+        page = client.get(f"/beijing/expert/sessions/{sid}").get_data(as_text=True)
+        assert "以下申报尚不能表决" in page and "A001：尚未记录答辩情况" in page
+        refused = client.post(f"/beijing/expert/sessions/{sid}/attendance",
+                              data={"present": []}, follow_redirects=True).get_data(as_text=True)
+        assert "A002：尚未记录答辩情况" in refused
+        client.post("/beijing/logout")
+        login("beijing", "ag")
+        url = f"/beijing/defense/sessions/{sid}"
+        assert 'name="outcome"' in client.get(url).get_data(as_text=True)
+        client.post(f"{url}/record", data={"item": first, "outcome": "held"})
+        r = client.post(f"{url}/record", data={"item": second, "outcome": "absent",
+                                               "note": "未到场"}, follow_redirects=True)
+        page = r.get_data(as_text=True)
+        assert "已记录答辩情况" in page and "缺席答辩，待评委会决定 · 未到场" in page
+        client.post("/beijing/logout")
+        login("beijing", chair_name)
+        page = client.get(f"/beijing/expert/sessions/{sid}").get_data(as_text=True)
+        assert f'id="absence-{second}"' in page and f'id="absence-{first}"' not in page
+        assert "A002：申报人缺席答辩，评委会尚未作出决定。" in page
+        client.post(f"/beijing/expert/sessions/{sid}/items/{second}/absence",
+                    data={"decision": "依据申报材料表决"})
+        with app.app_context():
+            present = [m.id for m in db.session.get(ReviewSession, sid).members]
+        client.post(f"/beijing/expert/sessions/{sid}/attendance", data={"present": present})
+        page = client.get(f"/beijing/expert/sessions/{sid}").get_data(as_text=True)
+    ballot = page[page.index('id="ballot"'):]
+    assert "缺席答辩 · 评委会决定：依据申报材料表决" in ballot
+    with app.app_context():
+        assert db.session.get(ReviewSession, sid).status == "voting"

@@ -54,6 +54,7 @@ def schedule(session_id):
     slots, assigned, sms = defense.schedule(s)
     return render_page("defense/schedule.html", s=s, form=form, slots=slots, assigned=assigned,
                        sms=sms, key_of=defense.key_of, sms_labels=OUTBOX_STATUS_LABELS,
+                       records=defense.records(s), record_labels=defense.DEFENSE_STATUS_LABELS,
                        defends=defense.defends(g.tenant, s.level),
                        open=s.status in defense.SCHEDULABLE)
 
@@ -72,6 +73,21 @@ def assign(session_id):
         dispatch([sms.id])  # committed: now only hand it to the queue
         flash(_("已安排答辩，短信通知将发送给申报人。"), "ok")
     return redirect(url_for(".schedule", session_id=s.id), 303)
+
+
+@bp.route("/sessions/<int:session_id>/record", methods=["POST"])
+def record(session_id):
+    """Record that a file's defense was held, or that the applicant was absent (BJ-DEF-1)."""
+    s = _agency_session(session_id)
+    try:
+        defense.record_defense(g.tenant, Actor.of(current_user, client_ip()), s,
+                               request.form.get("item", 0, type=int),
+                               request.form.get("outcome", ""), request.form.get("note", ""))
+    except TransitionError as e:
+        flash_error(e)
+    else:
+        flash(_("已记录答辩情况。"), "ok")
+    return redirect(url_for(".schedule", session_id=s.id, _anchor="records"), 303)
 
 
 @bp.route("/applications/<int:app_id>/notice.pdf")

@@ -11,7 +11,7 @@ from .. import uploads
 from ..extensions import db, htmx
 from ..models import ReviewSession, Role
 from ..web import client_ip, render_page
-from ..workflow import sessions
+from ..workflow import defense, review_group, sessions
 from ..workflow.actors import Actor
 from ..workflow.errors import TransitionError
 from ..workflow.experts import sign_confidentiality
@@ -96,7 +96,13 @@ def session_detail(session_id):
     """The session's files by code; attendance, the ballot, withdrawal and the sealed tally."""
     s, me = _session(session_id)
     names = {} if s.blind else {i.id: i.application.applicant.name for i in s.items}
-    return render_page("expert/session.html", s=s, me=me, names=names,
+    blockers = (defense.vote_blockers(g.tenant, s) + review_group.vote_blockers(g.tenant, s)
+                if s.status == "drawn" else [])
+    return render_page("expert/session.html", s=s, me=me, names=names, blockers=blockers,
+                       opinions=review_group.opinions(s), records=defense.records(s),
+                       record_labels=defense.DEFENSE_STATUS_LABELS,
+                       defends=defense.defends(g.tenant, s.level),
+                       uses_group=review_group.uses_review_group(g.tenant),
                        presiding=sessions.presiding_member(_actor(), s) is not None,
                        voted=dossier.has_voted(s, me), choices=forms.CHOICE_LABELS,
                        roles=forms.ROLE_LABELS)
@@ -142,7 +148,11 @@ def recuse(session_id):
 def _item_page(s, me, item, fragment=None, **extra):
     return render_page("expert/item.html", fragment, s=s, item=item,
                        file=dossier.dossier(g.tenant, item, s.blind),
-                       score=dossier.my_score(item, me), **extra)
+                       score=dossier.my_score(item, me),
+                       opinion=review_group.opinion_of(item),
+                       uses_group=review_group.uses_review_group(g.tenant),
+                       defense_record=defense.record_of(item),
+                       record_labels=defense.DEFENSE_STATUS_LABELS, **extra)
 
 
 @bp.route("/sessions/<int:session_id>/items/<int:item_id>")
@@ -171,6 +181,33 @@ def score(session_id, item_id):
     else:
         flash(_("评分已保存。"), "ok")
     return redirect(url_for(".item", session_id=s.id, item_id=it.id, _anchor="score"), 303)
+
+
+@bp.route("/sessions/<int:session_id>/items/<int:item_id>/opinion", methods=["POST"])
+def group_opinion(session_id, item_id):
+    """Record the professional review group's written opinion on the file (BJ23-PANEL-1)."""
+    s, _me = _session(session_id)
+    it = _item(s, item_id)
+    try:
+        review_group.record_opinion(g.tenant, _actor(), s, it, request.form.get("opinion", ""),
+                                    request.form.getlist("group", type=int))
+    except TransitionError as e:
+        _flash(e)
+    else:
+        flash(_("已记录专业评议组意见。"), "ok")
+    return redirect(url_for(".item", session_id=s.id, item_id=it.id, _anchor="group-opinion"),
+                    303)
+
+
+@bp.route("/sessions/<int:session_id>/items/<int:item_id>/absence", methods=["POST"])
+def absence(session_id, item_id):
+    """The presiding member records the committee's decision on an absent applicant's file
+    (BJ-DEF-1)."""
+    s, _me = _session(session_id)
+    it = _item(s, item_id)
+    return _back(s, lambda: defense.decide_absence(g.tenant, _actor(), s, it.id,
+                                                   request.form.get("decision", "")),
+                 _("已记录评委会决定。"))
 
 
 @bp.route("/sessions/<int:session_id>/items/<int:item_id>/files/<int:att_id>")
