@@ -122,7 +122,7 @@ def _vote_yes_for_both(page):
     expect(page.locator("section#ballot")).to_contain_text("您已投票。")
 
 
-@pytest.mark.rule("BJ-FEE-1", "BJ-DEF-1", "BJ-ACC-1", "BJ23-PUB-1", "BJ23-OBJ-1", "CF-OBJ-1",
+@pytest.mark.rule("BJ-FEE-1", "BJ-DEF-1", "BJ23-PANEL-1", "BJ-ACC-1", "BJ23-PUB-1", "BJ23-OBJ-1", "CF-OBJ-1",
                   "BJ-CERT-1", "BJ23-VERIFY-1", "BJ-INTEG-1")
 def test_beijing_application_to_verified_certificate(live_journey, browser, tmp_path):  # noqa: F811
     base, flask_app = live_journey.base, live_journey.app
@@ -357,8 +357,28 @@ def test_beijing_application_to_verified_certificate(live_journey, browser, tmp_
 
     # -- 4. The review day: agreement, attendance, the ballot --------------------------------
     with time_machine.travel(at(2026, 9, 10, 14), tick=True):
+        # The defenses were held this morning: the agency records them (BJ-DEF-1).
+        ag.goto(schedule_url)
+        if "/login" in ag.url:
+            _login(ag, base, "ag")
+            ag.goto(schedule_url)
+        for code in ("A001", "A002"):
+            row = ag.locator("section#records tbody tr", has_text=code)
+            row.locator("select[name=outcome]").select_option("held")
+            row.locator("button", has_text="记录").click()
+            _flash_ok(ag, "已记录答辩情况")
+        expect(ag.locator("section#records tbody tr", has_text="已答辩")).to_have_count(2)
         chair_ctx, cp = _expert_signs_in(browser, base, f"x-{chair}", "已抽取专家")
         chair_session = cp.url
+        # The review group gives its written opinion on each file (BJ23-PANEL-1).
+        for i in range(2):
+            cp.goto(chair_session)
+            cp.locator("main table a", has_text="查看材料并评分").nth(i).click()
+            group = cp.locator("section#group-opinion")
+            group.locator("textarea[name=opinion]").fill("专业技术工作业绩符合中级评审条件。")
+            group.locator("button", has_text="保存评议意见").click()
+            _flash_ok(cp, "已记录专业评议组意见")
+        cp.goto(chair_session)
         attendance = _box(cp, "出席情况")
         expect(attendance.locator("input[name=present]")).to_have_count(PANEL)
         attendance.locator("button", has_text="确认出席并开始表决").click()

@@ -188,6 +188,18 @@ def test_beijing_review_walkthrough(live_review, browser):  # noqa: F811
         others = [n for n in names if n != chair]
 
     with time_machine.travel(at(2026, 11, 20, 9), tick=True):
+        # The defense was held: the agency records it on the defense page (BJ-DEF-1).
+        clerk.goto(session_url)
+        if "/login" in clerk.url:
+            _login(clerk, base, "ag")
+            clerk.goto(session_url)
+        clerk.locator("main a", has_text="答辩安排").click()
+        records = clerk.locator("section#records")
+        records.locator("select[name=outcome]").select_option("held")
+        records.locator("button", has_text="记录").click()
+        _flash_ok(clerk, "已记录答辩情况")
+        expect(clerk.locator("section#records tbody tr td").nth(2)).to_have_text("已答辩")
+
         # The chair: agreement, the file and the score, attendance, the ballot.
         chair_ctx, cp = _expert_signs_in(browser, base, f"x-{chair}", "已抽取专家")
         session_page = cp.url
@@ -203,7 +215,13 @@ def test_beijing_review_walkthrough(live_review, browser):  # noqa: F811
         _flash_ok(cp, "评分已保存")
         expect(cp.locator("input[name=score-c1]")).to_have_value("52")
         expect(cp.locator("input[name=score-c2]")).to_have_value("35")
-        expect(cp.locator("textarea[name=opinion]")).to_have_value("业绩突出，答辩良好。")
+        expect(cp.locator("section#score textarea[name=opinion]")).to_have_value("业绩突出，答辩良好。")
+        # The professional review group's written opinion on the file (BJ23-PANEL-1).
+        group = cp.locator("section#group-opinion")
+        group.locator("textarea[name=opinion]").fill("业绩成果突出，达到正高级水平。")
+        group.locator("button", has_text="保存评议意见").click()
+        _flash_ok(cp, "已记录专业评议组意见")
+        expect(cp.locator("section#group-opinion")).to_contain_text("业绩成果突出，达到正高级水平。")
 
         cp.goto(session_page)
         attendance = cp.locator("section.box", has_text="出席情况")
