@@ -65,10 +65,10 @@ def check(app_id):
     returned = agency_svc.last_return(app)
     diff = agency_svc.changes_since(app, returned.snapshot) if returned else {}
     due = date.fromordinal(today_local().toordinal() + g.tenant.policies.correction_days)
-    allowed = agency_svc.second_return_targets(app)  # BJ-WIN-3: a further return is limited
-    targets = [t for t in correction_targets() if allowed is None or t[0] in allowed]
+    scope = agency_svc.second_return_scope(app)  # BJ-WIN-3: a further return is limited
+    targets = [t for t in correction_targets() if scope is None or t[0] in scope]
     return render_page("agency/check.html", app=app, fields=SECTION_FIELDS, titles=SECTION_TITLES,
-                       targets=targets, limited=allowed is not None, rows=range(RETURN_ROWS), diff=diff,
+                       targets=targets, scope=scope, rows=range(RETURN_ROWS), diff=diff,
                        returned=returned, due=due, fee_window=fees.fee_window(app),
                        holding=app.holder_org_id == current_user.org_id)
 

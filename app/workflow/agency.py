@@ -68,16 +68,22 @@ def target_name(cfg, target: str):
     return _l("基本信息") if target == "basic" else SECTION_TITLES.get(target, target)
 
 
-def second_return_targets(app: Application) -> set[str] | None:
-    """What a further return may list (BJ-WIN-3, 一次性告知): an item of the previous return that
-    was not corrected (its part of the file is unchanged since), or a part the correction itself
-    changed. None when the file was never returned by the agency (anything may be listed)."""
+def second_return_scope(app: Application) -> dict | None:
+    """What a further return may list (BJ-WIN-3, 一次性告知), each target with why: "uncorrected"
+    (an item of the previous return whose part of the file is unchanged since) or "changed" (a
+    part the correction itself changed, listed or not). None when the agency never returned the
+    file (the first list is free)."""
     before = last_return(app)
     if before is None or not before.snapshot:
         return None
     changed = changed_targets(changes_since(app, before.snapshot))
     listed = {i.get("target", "") for i in before.items or []}
-    return (listed - changed) | changed
+    return {**{t: "uncorrected" for t in listed - changed}, **{t: "changed" for t in changed}}
+
+
+def second_return_targets(app: Application) -> set[str] | None:
+    scope = second_return_scope(app)
+    return None if scope is None else set(scope)
 
 
 def _check_pass(app: Application, ctx: Ctx) -> dict:
@@ -93,8 +99,8 @@ def _agency_return(app: Application, ctx: Ctx) -> dict:
         if late:
             raise Invalid(_l("补正内容已于上次退回时一次性告知；再次退回只能列明上次告知但未补正的内容，"
                              "或补正时改动的内容。以下内容不在此范围："),
-                          problems=[_l("%(t)s：%(x)s", t=target_name(ctx.cfg, i["target"]), x=i["text"])
-                                    for i in late])
+                          problems=[_l("%(t)s：%(x)s", t=target_name(ctx.cfg, i["target"]),
+                                       x=i["text"]) for i in late])
     due = ctx.params.get("due") or (ctx.now.date()
                                      + timedelta(days=ctx.cfg.policies.correction_days))
     if not isinstance(due, date) or due <= ctx.now.date():
