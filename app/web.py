@@ -189,6 +189,8 @@ def init_app(app: Flask) -> None:
     from .workflow.paper import forms_for, mode_label, needs_paper
     app.jinja_env.globals.update(paper_forms_for=forms_for, needs_paper=needs_paper,
                                  review_mode_label=mode_label)
+    from .workflow.ids import document_label
+    app.jinja_env.globals.update(document_label=document_label)
     from .workflow.sessions import RECUSAL_LABELS, SESSION_STATUS_LABELS
     app.jinja_env.globals.update(
         session_status_label=lambda s: SESSION_STATUS_LABELS.get(s, s),

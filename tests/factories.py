@@ -112,6 +112,10 @@ def make_application(slug: str, applicant: User, plan_code: str, committee_code:
         below = level_below(cfg, level)  # rank by rank, where the tenant requires it
         app.basic = {"name": applicant.name, "gender": "male", "birth_date": "1985-06-15",
                      "current_level": below.code if below else "", "title_on": "2015-07-01"}
+        if applicant.person_type == "freelancer" and cfg.policies.freelancer is not None:
+            # The freelance declaration (BJ-SCOPE-3): the first listed field, years back.
+            app.basic.update(freelance_field=cfg.policies.freelancer.fields[0].code,
+                             freelance_since="2020-01-01")
         db.session.add(Entry(application_id=app.id, section="education",
                              data={"school": "北京工业大学", "major": "机械", "degree": "本科",
                                    "graduated_on": "2007-07-01"}))

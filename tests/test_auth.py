@@ -8,11 +8,17 @@ import sqlalchemy as sa
 import time_machine
 
 from app.extensions import db
-from app.models import AuditEvent
+from app.models import AuditEvent, User
+from app.models.notify import Outbox
+from app.tenancy import tenants
+from app.workflow.accounts import set_id_number
+from app.workflow.ids import decrypt_id
 from app.workflow.people import find_login
+from app.workflow.transitions import transition
 
 from . import factories as f
 from .conftest import PASSWORD, at, build_app
+from .test_calendar_ids import HK_PERMIT, NEW_PR, OLD_PR, wrong_check
 
 
 @pytest.fixture
@@ -226,3 +232,137 @@ def test_staff_pages_refuse_applicants(client, login, app, seeded):
     login("beijing", "13900000001")
     assert client.get("/beijing/office/").status_code == 403
     assert client.get("/beijing/admin/employers").status_code == 403
+
+
+# -- identity documents other than the mainland ID card (BJ-SCOPE-1) ------------------------------
+
+def stored_text(app) -> str:
+    """Every value of every table, as text: what someone reading the database would see."""
+    with app.app_context():
+        out = []
+        for table in db.metadata.sorted_tables:
+            for row in db.session.execute(sa.select(table)):
+                out.extend(str(v) for v in row if v is not None)
+        return "\n".join(out)
+
+
+DOCUMENTS = [  # type, as typed, stored (compact), masked, label, work permit
+    ("hmt_residence", HK_PERMIT, HK_PERMIT, "810" + "*" * 13 + HK_PERMIT[-2:], "港澳台居民居住证",
+     None),
+    ("hk_macao_permit", "m1234 5678", "M12345678", "M******78", "港澳居民来往内地通行证", None),
+    ("taiwan_permit", "87654321", "87654321", "8*****21", "台湾居民来往大陆通行证", None),
+    ("foreign_pr", NEW_PR, NEW_PR, "911" + "*" * 13 + NEW_PR[-2:], "外国人永久居留身份证", None),
+    ("foreign_pr", OLD_PR, OLD_PR, "USA" + "*" * 10 + OLD_PR[-2:], "外国人永久居留身份证", None),
+    ("passport", "E98765432", "E98765432", "E******32", "护照", "156011202300012345"),
+]
+
+
+@pytest.mark.rule("BJ-SCOPE-1")
+@pytest.mark.parametrize("doc,typed,number,masked,name,permit", DOCUMENTS)
+def test_register_with_each_document_stores_it_encrypted_with_its_type(
+        app, client, seeded, login, doc, typed, number, masked, name, permit):
+    resp = client.post("/beijing/register", data=form(seeded, id_type=doc, id_number=typed,
+                                                       work_permit=permit or ""))
+    assert resp.status_code == 303 and resp.location.endswith("/beijing/login")
+    login("beijing", "13911112222", "long-enough-pw")
+    page = client.get("/beijing/me/").get_data(as_text=True)
+    assert f"{name}" in page and masked in page and number not in page
+    with app.app_context():
+        u = find_login(f.tenant_id("beijing"), "13911112222")
+        assert (u.id_doc_type, u.id_number_masked) == (doc, masked)
+        assert decrypt_id(u.id_number_enc) == number
+        if permit:
+            assert decrypt_id(u.work_permit_enc) == permit
+            assert u.work_permit_masked == "156" + "*" * 13 + "45"
+        else:
+            assert u.work_permit_enc is None
+    # Encryption at rest: neither number appears anywhere in the database.
+    text = stored_text(app)
+    assert masked in text and number not in text and (permit is None or permit not in text)
+
+
+@pytest.mark.rule("BJ-SCOPE-1")
+@pytest.mark.parametrize("doc,number,permit,message", [
+    ("hmt_residence", wrong_check(HK_PERMIT), "", "港澳台居民居住证号码无效"),
+    ("hmt_residence", "110108198506154321", "", "以810000（香港）"),
+    ("hk_macao_permit", "X12345678", "", "港澳居民来往内地通行证号码无效"),
+    ("taiwan_permit", "1234567", "", "台湾居民来往大陆通行证号码无效"),
+    ("foreign_pr", wrong_check(NEW_PR), "", "外国人永久居留身份证号码无效"),
+    ("passport", "E98765432", "", "外国人工作许可证号无效"),
+    ("passport", "E98765432", "15601120230001234", "外国人工作许可证号无效"),
+    ("passport", "E1", "156011202300012345", "护照号码无效"),
+    ("resident_id", HK_PERMIT, "", "身份证号码无效"),
+])
+def test_register_with_a_wrong_document_number_names_its_rule_and_saves_nothing(
+        app, client, seeded, doc, number, permit, message):
+    resp = client.post("/beijing/register", data=form(seeded, id_type=doc, id_number=number,
+                                                       work_permit=permit))
+    assert resp.status_code == 200 and message in resp.get_data(as_text=True)
+    with app.app_context():
+        assert find_login(f.tenant_id("beijing"), "13911112222") is None
+        assert db.session.scalar(sa.select(sa.func.count(User.id))) == 1  # the seeded one
+
+
+@pytest.mark.rule("BJ-SCOPE-1")
+@pytest.mark.parametrize("doc,number,permit,second", [
+    ("hmt_residence", HK_PERMIT, "", {}),
+    # Another passport with the same work permit is the same person.
+    ("passport", "E98765432", "156011202300012345", {"id_number": "G55555555"}),
+])
+def test_registering_a_taken_document_answers_the_same_and_tells_its_owner(
+        app, client, seeded, doc, number, permit, second):
+    first = client.post("/beijing/register", data=form(
+        seeded, id_type=doc, id_number=number, work_permit=permit),
+        environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    retry = {"id_type": doc, "id_number": number, "work_permit": permit,
+             "mobile": "13922223333", **second}
+    again = client.post("/beijing/register", data=form(seeded, **retry),
+                        environ_base={"REMOTE_ADDR": "10.0.0.2"}, follow_redirects=True)
+    assert first.status_code == 303 and again.status_code == 200
+    assert "注册申请已收到" in again.get_data(as_text=True)
+    with app.app_context():
+        tid = f.tenant_id("beijing")
+        assert find_login(tid, "13922223333") is None
+        owner = find_login(tid, "13911112222")
+        texts = db.session.scalars(sa.select(Outbox).filter_by(tenant_id=tid)
+                                   .where(Outbox.dedupe_key.like(f"register-taken:{owner.id}:%")))
+        assert len(list(texts)) == 1
+
+
+@pytest.mark.rule("BJ-SCOPE-1")
+def test_the_accepted_documents_are_the_tenants_setting(app, client, seeded):
+    beijing = client.get("/beijing/register").get_data(as_text=True)
+    chifeng = client.get("/chifeng/register").get_data(as_text=True)
+    with app.app_context():
+        assert tenants()["chifeng"].tenant.id_documents == ["resident_id"]
+        listed = tenants()["beijing"].tenant.id_documents
+        f.make_employer("chifeng", "cf-emp", "hongshan")
+        cf_emp = f.org("chifeng", "cf-emp").id
+    for doc in listed:
+        assert f'value="{doc}"' in beijing
+    assert 'value="hmt_residence"' not in chifeng and 'name="work_permit"' not in chifeng
+    resp = client.post("/chifeng/register", data=form(cf_emp, id_type="hmt_residence",
+                                                       id_number=HK_PERMIT))
+    assert resp.status_code == 200
+    with app.app_context():
+        assert find_login(f.tenant_id("chifeng"), "13911112222") is None
+    ok = client.post("/chifeng/register", data=form(cf_emp))  # the ID card as ever
+    assert ok.status_code == 303
+
+
+@pytest.mark.rule("BJ-SCOPE-1")
+def test_employer_sees_the_document_type_on_the_file_it_verifies(app, client, seeded, login):
+    with app.app_context():
+        f.make_user("beijing", "clerk", "employer_clerk", "emp")
+        user = f.make_user("beijing", "hk", "applicant", "emp", person_type="professional")
+        assert set_id_number(user, HK_PERMIT, "hmt_residence")
+        db.session.commit()
+        application = f.make_application("beijing", user, "bj-2026", "bj-eng", "engineering",
+                                          "intermediate", "mechanical")
+        with time_machine.travel(at(2026, 7, 10, 10), tick=False):
+            transition(tenants()["beijing"], application, "submit", f.actor(user))
+        app_id = application.id
+    login("beijing", "clerk")
+    page = client.get(f"/beijing/office/applications/{app_id}").get_data(as_text=True)
+    assert "港澳台居民居住证" in page and "810" + "*" * 13 + HK_PERMIT[-2:] in page
+    assert HK_PERMIT not in page

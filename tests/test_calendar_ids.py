@@ -6,7 +6,8 @@ import pytest
 from app.tenancy import tenants
 from app.workflow.calendar import CalendarYearMissing, WorkCalendar, closes_at, window_is_open
 from app.workflow.ids import (
-    clean_id_number, clean_uscc, decrypt_id, encrypt_id, id_hash, mask_id, mask_mobile,
+    birth_date_of, clean_document, clean_id_number, clean_uscc, clean_work_permit, decrypt_id,
+    encrypt_id, id_hash, mask_id, mask_mobile,
 )
 
 from .conftest import at
@@ -65,3 +66,94 @@ def test_id_numbers_encrypted_hashed_and_masked(ctx):
     assert id_hash("11010519491231002X") == id_hash("11010519491231002X") != id_hash("x")
     assert mask_id("11010519491231002X") == "110*************2X"
     assert mask_mobile("13800001234") == "138****1234"
+
+
+# -- identity documents other than the mainland ID card (BJ-SCOPE-1) ------------------------------
+
+WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]  # GB 11643, ISO 7064 MOD 11-2
+
+
+def with_check(body: str) -> str:
+    """17 digits plus their MOD 11-2 check character, worked out here independently."""
+    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, WEIGHTS)) % 11]
+
+
+def wrong_check(number: str) -> str:
+    """The same number with another (wrong) check character."""
+    return number[:-1] + ("0" if number[-1] != "0" else "1")
+
+
+HK_PERMIT = with_check("81000019940823002")      # a Hong Kong resident's residence permit
+MO_PERMIT = with_check("82000019900101003")      # Macao
+TW_PERMIT = with_check("83000019851231004")      # Taiwan
+NEW_PR = with_check("91184019850615001")         # 9, Beijing office (11), USA (840), 1985-06-15
+OLD_PR = "USA110085061501"
+
+
+@pytest.mark.rule("BJ-SCOPE-1")
+@pytest.mark.parametrize("doc,number,ok", [
+    # 港澳台居民居住证: 18 characters, region 810000/820000/830000, birth date, MOD 11-2.
+    ("hmt_residence", HK_PERMIT, True),
+    ("hmt_residence", MO_PERMIT, True),
+    ("hmt_residence", TW_PERMIT.lower(), True),
+    ("hmt_residence", wrong_check(HK_PERMIT), False),                  # wrong check digit
+    ("hmt_residence", with_check("84000019940823002"), False),          # wrong region
+    ("hmt_residence", "110108198506154321", False),                     # a mainland region
+    ("hmt_residence", HK_PERMIT[:17], False),                           # wrong length
+    ("hmt_residence", with_check("81000019941323002"), False),          # no such birth date
+    # The mainland ID card refuses the residence permit's regions (and keeps its own rule).
+    ("resident_id", HK_PERMIT, False),
+    ("resident_id", "110108198506154321", True),
+    # 港澳居民来往内地通行证: H/M + 8 digits, older forms 10 digits; no check character.
+    ("hk_macao_permit", "H12345678", True),
+    ("hk_macao_permit", "m1234567801", True),
+    ("hk_macao_permit", "X12345678", False),                            # wrong region letter
+    ("hk_macao_permit", "H1234567", False),                             # wrong length
+    ("hk_macao_permit", "H123456789", False),                           # 9 digits: neither form
+    # 台湾居民来往大陆通行证: 8 digits; no check character.
+    ("taiwan_permit", "12345678", True),
+    ("taiwan_permit", "1234567", False),                                # wrong length
+    ("taiwan_permit", "T1234567", False),
+    # 外国人永久居留身份证, 2023 form: 9 + province + nationality + birth date + seq + check.
+    ("foreign_pr", NEW_PR, True),
+    ("foreign_pr", wrong_check(NEW_PR), False),                         # wrong check digit
+    ("foreign_pr", with_check("99984019850615001"), False),             # wrong province code
+    ("foreign_pr", with_check("81184019850615001"), False),             # not a foreigner's 9
+    ("foreign_pr", NEW_PR[:17], False),                                 # wrong length
+    # … and the earlier 15-character form: three letters and 12 digits.
+    ("foreign_pr", OLD_PR, True),
+    ("foreign_pr", "US1110085061501", False),
+    ("foreign_pr", OLD_PR[:14], False),                                 # wrong length
+    # Passports: 5-17 letters and digits, at least one digit.
+    ("passport", "E12345678", True),
+    ("passport", "x 1234 5678", True),
+    ("passport", "E123", False),                                        # too short
+    ("passport", "E" * 10 + "1" * 8, False),                            # too long
+    ("passport", "ABCDEFGH", False),
+])
+def test_each_document_has_its_own_rule(doc, number, ok):
+    assert (clean_document(doc, number) is not None) is ok
+
+
+@pytest.mark.rule("BJ-SCOPE-1")
+@pytest.mark.parametrize("number,ok", [("156011202300012345", True), ("15601120230001234", False),
+                                       ("15601120230001234X", False)])
+def test_work_permit_is_eighteen_digits(number, ok):
+    assert (clean_work_permit(number) is not None) is ok
+
+
+@pytest.mark.rule("BJ-SCOPE-1")
+def test_birth_date_is_read_only_from_documents_that_carry_it():
+    assert birth_date_of("hmt_residence", HK_PERMIT) == date(1994, 8, 23)
+    assert birth_date_of("foreign_pr", NEW_PR) == date(1985, 6, 15)
+    assert birth_date_of("resident_id", "110108198506154321") == date(1985, 6, 15)
+    for doc, number in [("hk_macao_permit", "H12345678"), ("taiwan_permit", "12345678"),
+                        ("passport", "E12345678"), ("foreign_pr", OLD_PR)]:
+        assert birth_date_of(doc, number) is None
+
+
+@pytest.mark.rule("BJ-SCOPE-1")
+def test_short_document_numbers_are_masked_harder():
+    assert mask_id("H12345678") == "H******78"
+    assert mask_id("12345678") == "1*****78"
+    assert mask_id(HK_PERMIT) == "810" + "*" * 13 + HK_PERMIT[-2:]

@@ -140,6 +140,27 @@ def test_rotate_reencrypts_every_column_in_batches_and_keeps_hashes(sapp, suite)
     assert "done: 0 rows re-encrypted" in again.output  # resumable: nothing left to do
 
 
+@pytest.mark.rule("BJ-SCOPE-1")
+def test_rotate_reencrypts_passports_and_work_permits_and_keeps_their_hashes(sapp, suite):
+    from app.workflow.accounts import set_id_number, set_work_permit
+    with sapp.app_context():
+        f.make_employer("beijing", "emp", "haidian")
+        u = f.make_user("beijing", "foreign", "applicant", "emp")
+        assert set_id_number(u, "E98765432", "passport")
+        assert set_work_permit(u, "156011202300012345")
+        db.session.commit()
+        before = (u.id_doc_type, decrypt_id(u.id_number_enc), u.id_number_hash,
+                  decrypt_id(u.work_permit_enc), u.work_permit_hash)
+        assert crypto.key_of(u.work_permit_enc) == "k1"
+    result = sapp.test_cli_runner().invoke(args=["keys", "rotate"])
+    assert result.exit_code == 0, result.output
+    with sapp.app_context():
+        u = db.session.scalar(sa.select(User).filter_by(username="foreign"))
+        assert crypto.key_of(u.work_permit_enc) == crypto.key_of(u.id_number_enc) == "k2"
+        assert (u.id_doc_type, decrypt_id(u.id_number_enc), u.id_number_hash,
+                decrypt_id(u.work_permit_enc), u.work_permit_hash) == before
+
+
 def test_rotate_refuses_to_add_a_key_when_keys_come_from_the_environment(app):
     result = app.test_cli_runner().invoke(args=["keys", "rotate"])
     assert result.exit_code != 0 and "DATA_KEYS is set" in result.output

@@ -78,7 +78,8 @@ def test_freelancer_only_art_and_crafts_with_stamped_association_scan(ctx):
     assert any("协会（学会）盖章推荐材料" in p for p in found)
     bad.status = Status.abandoned.value  # free the plan for a second, correct application
     good = f.make_application("beijing", user, "bj-2026", "bj-art", "art", "intermediate",
-                              materials={"association_recommendation": 1})
+                              materials={"association_recommendation": 1,
+                                         "freelance_evidence": 1})
     submit(good, user)
     # No employer step: the association vetted offline; the file goes straight to the agency.
     assert good.status == Status.recommended.value

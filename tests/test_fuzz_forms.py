@@ -171,7 +171,9 @@ def targets() -> dict[str, Target]:
         "auth.password": Target("applicant", "/beijing/password",
                                 {"current": 128, "new": 128, "new2": 128}),
         "auth.register": Target(None, "/beijing/register", {
-            "name": 60, "id_number": valid_or(f.ID_NUMBERS[2]), "mobile": valid_or("13912345678"),
+            "name": 60, "id_type": valid_or("resident_id", "hmt_residence", "passport"),
+            "id_number": valid_or(f.ID_NUMBERS[2]), "work_permit": valid_or("156011202300012345"),
+            "mobile": valid_or("13912345678"),
             "person_type": valid_or("professional", "freelancer"), "employer": valid_or("@unit"),
             "association": 20, "password": valid_or(PASSWORD), "password2": valid_or(PASSWORD)}),
         "public.register_employer": Target(None, "/beijing/employers/register", {
@@ -199,7 +201,8 @@ def targets() -> dict[str, Target]:
                 "exam_passed": valid_or("y"), "exam_year": valid_or(2025),
                 "intl_qualification": 40, "classified": valid_or("y"), "policy": 40,
                 "current_level": valid_or("intermediate"), "title_on": valid_or("2015-07-01"),
-                "township_months": valid_or(3), "township_years": valid_or(2)},
+                "township_months": valid_or(3), "township_years": valid_or(2),
+                "freelance_field": valid_or("fine_art"), "freelance_since": valid_or("2020-03-01")},
             when=(2026, 7, 8, 9), watch=[(Application, "draft")], saved=basic_saved,
             must_accept=True, example={"gender": "female", "current_title": "工程师 Ingénieur😀"}),
         "applicant.add_entry (papers)": Target(

@@ -33,6 +33,11 @@ class BasicForm(FlaskForm):
     title_on = DateField(_l("取得现职称日期"), validators=[Optional()],
                          render_kw={"placeholder": "2018-12-31"})
     township_months = IntegerField(_l("本年度服务苏木乡镇、嘎查村累计月数"), validators=[Optional()])
+    # Freelancers (BJ-SCOPE-3): the field of work and since when in the tenant's area.
+    freelance_field = SelectField(_l("从事的专业领域（自由职业者）"), choices=[],
+                                  validate_choice=False)
+    freelance_since = DateField(_l("在京从事自由职业的起始日期"), validators=[Optional()],
+                                render_kw={"placeholder": "2024-05-01"})
     township_years = IntegerField(_l("取得现职称后累计服务苏木乡镇、嘎查村年限（年）"),
                                   validators=[Optional()])
 

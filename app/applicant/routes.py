@@ -68,12 +68,17 @@ def _page(app, fragment=None, **extra):
                             "intl_qualification": app.intl_qualification or "",
                             "birth_date": queries.parse_date(app.basic.get("birth_date")),
                             "title_on": queries.parse_date(app.basic.get("title_on")),
+                            "freelance_since": queries.parse_date(
+                                app.basic.get("freelance_since")),
                             "policy": app.policy or ""})
     basic.intl_qualification.choices = [("", "—")] + [
         (q.code, label(q)) for q in g.tenant.policies.international_qualification]
     basic.policy.choices = policies.choices(g.tenant, app.plan.code)
     basic.current_level.choices = [("", "—")] + [(lv.code, label(lv))
                                                  for lv in g.tenant.tenant.levels]
+    if g.tenant.policies.freelancer is not None:
+        basic.freelance_field.choices = [("", "—")] + [
+            (f.code, label(f)) for f in g.tenant.policies.freelancer.fields]
     upload = UploadForm()
     upload.material.choices = [(m.code, label(m)) for m in g.tenant.checklist.material]
     ctx = dict(app=app, basic_form=basic, upload_form=upload, fields=svc.SECTION_FIELDS,
@@ -118,7 +123,7 @@ def _basic_error(form: BasicForm) -> str:
         return _("考试合格年份应为四位年份。")
     if form.township_months.errors or form.township_years.errors:
         return _("服务苏木乡镇、嘎查村的月数和年限应填写整数。")
-    return _("日期格式应为年-月-日。") if form.title_on.errors else _("出生日期格式应为年-月-日。")
+    return _("日期格式应为年-月-日。") if form.title_on.errors or form.freelance_since.errors else _("出生日期格式应为年-月-日。")
 
 
 @bp.route("/applications/<int:app_id>/entries/<section>", methods=["POST"])

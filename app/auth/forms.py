@@ -28,7 +28,12 @@ class LoginForm(FlaskForm):
 
 class RegisterForm(FlaskForm):
     name = StringField(_l("姓名"), validators=[DataRequired(_l("请输入姓名。")), Length(max=60)])
-    id_number = StringField(_l("身份证号码"), validators=[DataRequired(_l("请输入身份证号码。"))])
+    # The tenant's identity documents (tenant.toml id_documents); the mainland ID card unless
+    # another is chosen.
+    id_type = SelectField(_l("证件类型"), choices=[], default="resident_id")
+    id_number = StringField(_l("证件号码"), validators=[DataRequired(_l("请输入证件号码。"))])
+    work_permit = StringField(_l("外国人工作许可证号（持护照申报的外籍人员填写）"),
+                              validators=[Length(max=40)])
     mobile = StringField(_l("手机号码（用作登录名）"), validators=[DataRequired(_l("请输入手机号码。")), MOBILE])
     person_type = SelectField(_l("人员类别"), choices=[])
     employer = SelectField(_l("所在单位"), choices=[], coerce=int)

@@ -16,6 +16,7 @@ from ..models import (
 )
 from ..uploads import ALLOWED
 from ..workflow.applications import SECTION_FIELDS, SECTION_TITLES, entry_text
+from ..workflow.ids import document_label
 
 # Per section, the fields a blind reviewer sees: no employer (work.org_name), no co-authors
 # (papers.coauthors), no project members (projects.members).
@@ -121,6 +122,7 @@ def dossier(cfg, item: SessionItem, blind: bool) -> Dossier:
     if not blind:
         shown["birth_date"] = birth
         applicant = {"name": app.applicant.name, "id_number": app.applicant.id_number_masked,
+                     "id_label": document_label(app.applicant),
                      "mobile": app.applicant.mobile_masked,
                      "employer": app.employer.name if app.employer else ""}
     out = Dossier(code=item.code, blind=blind, applicant=applicant, basic=shown,

@@ -33,6 +33,7 @@ class User(UserMixin, db.Model):
         sa.UniqueConstraint("tenant_id", "username"),
         sa.UniqueConstraint("tenant_id", "id_number_hash"),
         sa.UniqueConstraint("tenant_id", "mobile_hash"),
+        sa.UniqueConstraint("tenant_id", "work_permit_hash"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
@@ -51,6 +52,15 @@ class User(UserMixin, db.Model):
     id_number_enc: Mapped[str | None] = mapped_column(sa.String(200))
     id_number_hash: Mapped[str | None] = mapped_column(sa.String(64))
     id_number_masked: Mapped[str | None] = mapped_column(sa.String(20))
+    # Which identity document id_number_* holds (app/workflow/ids.py DOCUMENTS): the mainland ID
+    # card, the residence permit for Hong Kong, Macao and Taiwan residents, a travel permit, the
+    # foreigner's permanent-residence ID, or a passport (then with the work permit below).
+    id_doc_type: Mapped[str] = mapped_column(sa.String(20), default="resident_id",
+                                             server_default="resident_id")
+    # 外国人工作许可证号 of foreign staff applying with a passport, stored like the ID number.
+    work_permit_enc: Mapped[str | None] = mapped_column(sa.String(200))
+    work_permit_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    work_permit_masked: Mapped[str | None] = mapped_column(sa.String(20))
     person_type: Mapped[str | None] = mapped_column(sa.String(20))
     association_org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orgs.id"))
     active: Mapped[bool] = mapped_column(default=True)

@@ -101,6 +101,11 @@ class TenantFile(Strict):
     levels: list[Level]
     series: list[Series]
     districts: list[District]
+    # The identity documents applicants may register with (app/workflow/ids.py DOCUMENTS), the
+    # first one preselected; "passport" goes with the foreigner's work-permit number.
+    id_documents: list[Literal["resident_id", "hmt_residence", "hk_macao_permit",
+                               "taiwan_permit", "foreign_pr", "passport"]] = Field(
+        default=["resident_id"], min_length=1)
 
     @model_validator(mode="after")
     def _series_levels_known(self):
@@ -355,10 +360,23 @@ class ReviewQuota(Named):
     allocator: str  # the office (an orgs.toml code) that shares the places out
 
 
+class FreelancerField(Named):
+    pass
+
+
+class FreelancerRule(Strict):
+    """Who may apply as a freelancer (BJ-SCOPE-3): recent work in the tenant's area in one of
+    these fields, for at least `min_years` before the application window closes."""
+    min_years: int = Field(default=1, ge=0, le=10)
+    fields: list[FreelancerField] = Field(min_length=1)
+
+
 class PoliciesFile(Strict):
     barred_person_types: list[str] = []
     high_skill_series: list[str] | None = None
     freelancer_series: list[str] | None = None
+    # The freelance declaration and its threshold; None: freelancers declare nothing more.
+    freelancer: FreelancerRule | None = None
     exam_required: list[ExamRule] = []
     # Series and levels filled by examination alone (以考代评): no review is offered.
     exam_replaces_review: list[ExamRule] = []

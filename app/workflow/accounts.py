@@ -13,7 +13,7 @@ from ..extensions import db
 from ..models import Role, User
 from .actors import Actor
 from .errors import Forbidden, Invalid
-from .ids import clean_id_number, encrypt_id, id_hash, mask_id
+from .ids import clean_document, clean_work_permit, encrypt_id, id_hash, mask_id, work_permit_hash
 from .passwords import password_problem
 from .transitions import audit
 
@@ -29,14 +29,27 @@ def hash_password(password: str) -> str:
     return _hasher().hash(password)
 
 
-def set_id_number(user: User, raw: str) -> bool:
-    """Store a valid ID number encrypted, hashed and masked; False when it fails GB 11643."""
-    number = clean_id_number(raw)
+def set_id_number(user: User, raw: str, doc_type: str = "resident_id") -> bool:
+    """Store a valid identity-document number encrypted, hashed and masked, with its type;
+    False (and nothing changed) when it fails its document's rule (GB 11643 for the ID card)."""
+    number = clean_document(doc_type, raw)
     if number is None:
         return False
+    user.id_doc_type = doc_type
     user.id_number_enc = encrypt_id(number)
     user.id_number_hash = id_hash(number)
     user.id_number_masked = mask_id(number)
+    return True
+
+
+def set_work_permit(user: User, raw: str | None) -> bool:
+    """Store a foreigner's work-permit number (18 digits) like an ID number; False when invalid."""
+    number = clean_work_permit(raw)
+    if number is None:
+        return False
+    user.work_permit_enc = encrypt_id(number)
+    user.work_permit_hash = work_permit_hash(number)
+    user.work_permit_masked = mask_id(number)
     return True
 
 

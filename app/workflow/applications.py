@@ -14,7 +14,7 @@ from ..models import (
 )
 from .. import uploads
 from ..tenancy import label as item_label
-from . import policies
+from . import freelance, policies
 from .actors import Actor
 from .calendar import now_local
 from .errors import Forbidden, Invalid
@@ -183,7 +183,8 @@ def save_basic(cfg, app: Application, actor: Actor, data: dict) -> None:
                  # Rank by rank (逐级申报) and the township-service policy (CF-POL-4).
                  "current_level": current_level,
                  "title_on": data["title_on"].isoformat() if data.get("title_on") else "",
-                 "township_months": months, "township_years": years}
+                 "township_months": months, "township_years": years,
+                 **freelance.basic_fields(cfg, app, data)}  # BJ-SCOPE-3
     app.policy = policy
     app.poge = bool(data.get("poge"))
     app.exam_passed = bool(data.get("exam_passed"))

@@ -101,6 +101,7 @@ def public_facts(cert: Certificate) -> dict:
     """What anyone may see of a certificate: never the full name or ID number."""
     cfg = config_for(cert.tenant_id)
     return {"number": cert.number, "holder": mask_name(cert.holder_name), "id": cert.id_masked,
+            "id_type": cert.holder.id_doc_type if cert.holder else "resident_id",
             "series": label(cfg.series(cert.series)),
             "specialty": label(cfg.specialty(cert.series, cert.specialty or "")),
             "level": label(cfg.level(cert.level)), "issued_on": cert.issued_on,

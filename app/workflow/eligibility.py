@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from ..models import PersonType, ReviewMode, Section
 from ..tenancy import label
 from ..tenancy.schema import Condition
-from . import policies
+from . import freelance, policies
 from .calendar import today_local
 from .integrity import active_record, barred_message
 from .routing import required_committee
@@ -120,6 +120,7 @@ def problems(cfg, app) -> list:
             out.append(_l("自由职业者只能申报以下系列：%(s)s。", s=_names(cfg, pol.freelancer_series)))
         if app.association_org_id is None:
             out.append(_l("自由职业者须选择推荐的协会或学会。"))
+        out.extend(freelance.problems(cfg, app))  # BJ-SCOPE-3: recent work, the association
     elif app.employer_org_id is None:
         out.append(_l("请先关联所在单位。"))
     if exam_replaces_review(cfg, app.series, app.level):

@@ -11,12 +11,17 @@ from ..models.notify import Channel
 from ..tenancy import label
 from ..tenancy.schema import OrgKind
 from . import notify, throttle
-from .accounts import end_sessions, hash_password, set_id_number, verify_password
+from .accounts import (
+    end_sessions, hash_password, set_id_number, set_work_permit, verify_password,
+)
 from .actors import Actor
 from .calendar import today_local
 from .errors import Invalid
 from .passwords import PASSWORD_MAX_LENGTH
-from .ids import clean_mobile, clean_uscc, mask_mobile, mobile_hash
+from .ids import (
+    DOCUMENT_LABELS, DOCUMENT_PROBLEMS, WORK_PERMIT_PROBLEM, clean_mobile, clean_uscc,
+    mask_mobile, mobile_hash,
+)
 from .transitions import audit
 
 PERSON_TYPE_LABELS = {
@@ -109,6 +114,7 @@ def associations(tenant_id: int) -> list[Org]:
 
 
 def fill_register_choices(form, cfg, tenant_id: int) -> None:
+    form.id_type.choices = [(d, DOCUMENT_LABELS[d]) for d in cfg.tenant.id_documents]
     form.person_type.choices = [(p, PERSON_TYPE_LABELS[p]) for p in cfg.tenant.person_types]
     form.employer.choices = [(0, _l("（自由职业者不选）"))] + [
         (o.id, label(o)) for o in approved_employers(tenant_id)]
@@ -143,12 +149,19 @@ def register_applicant(cfg, tenant_id: int, data: dict, ip: str) -> list[int]:
                 org_id=employer.id if employer else None,
                 association_org_id=association.id if association else None,
                 password_hash=hash_password(data["password"]))
-    if not set_id_number(user, data["id_number"]):
-        problems.append(_l("身份证号码无效（校验位不符，请核对）。"))
+    doc_type = data.get("id_type") or "resident_id"
+    if doc_type not in cfg.tenant.id_documents:
+        problems.append(_l("请选择证件类型。"))
+    elif not set_id_number(user, data["id_number"], doc_type):
+        problems.append(DOCUMENT_PROBLEMS[doc_type])
+    # Foreign staff apply with a passport and their work permit (BJ-SCOPE-1).
+    if doc_type == "passport" and not set_work_permit(user, data.get("work_permit")):
+        problems.append(WORK_PERMIT_PROBLEM)
     if problems:
         raise Invalid(_l("注册未完成："), problems=problems)
     user.mobile = number
-    hashes = {"mobile_hash": user.mobile_hash, "id_number_hash": user.id_number_hash}
+    hashes = {"mobile_hash": user.mobile_hash, "id_number_hash": user.id_number_hash,
+              "work_permit_hash": user.work_permit_hash}
     owners = _owners(tenant_id, **hashes)
     if owners:
         return _tell_owners(cfg, tenant_id, owners)
@@ -166,7 +179,8 @@ def register_applicant(cfg, tenant_id: int, data: dict, ip: str) -> list[int]:
 
 
 def _owners(tenant_id: int, **hashes: str | None) -> list[User]:
-    """The accounts that already hold any of these keyed hashes (mobile, ID number)."""
+    """The accounts that already hold any of these keyed hashes (mobile, document number,
+    work permit)."""
     match = [getattr(User, col) == value for col, value in hashes.items() if value]
     return list(db.session.scalars(sa.select(User).where(User.tenant_id == tenant_id,
                                                          sa.or_(*match)).order_by(User.id)))

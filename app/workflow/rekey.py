@@ -31,6 +31,7 @@ class Sealed:
 SEALED = (
     Sealed("users", "id_number_enc", "id_number_hash", "id_number"),
     Sealed("users", "mobile_enc", "mobile_hash", "mobile"),
+    Sealed("users", "work_permit_enc", "work_permit_hash", "work_permit"),
     Sealed("outbox", "recipient_enc"),
 )
 
