@@ -2,7 +2,7 @@
 number, and the foreigner's work-permit number (encrypted, keyed hash unique per tenant, masked)
 
 Revision ID: e2b7c9d41a06
-Revises: c4e8a2d19f37
+Revises: a6d1f0c3b925
 Create Date: 2026-12-02 08:10:00
 
 Every existing account keeps its mainland ID number: the type defaults to resident_id.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e2b7c9d41a06'
-down_revision = 'c4e8a2d19f37'
+down_revision = 'a6d1f0c3b925'
 branch_labels = None
 depends_on = None
 
