@@ -9,7 +9,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .schema import (
-    POLICY_PARAMS,
+    COMMITTEE_SEATS, POLICY_PARAMS,
     CalendarFile, ChecklistFile, DemoFile, DirectoryFile, OrgKind, OrgsFile, PlansFile, PoliciesFile,
     RoutingFile, TenantFile, Tier,
 )
@@ -89,7 +89,8 @@ def _check_route_rules(f: Path, routing: RoutingFile, tenant: TenantFile) -> Non
     known = {"person_type": set(tenant.person_types),
              "employer_kind": {k.value for k in tenant.employer_kinds},
              "series": {s.code for s in tenant.series}, "specialty": specialties,
-             "tier": {t.value for t in Tier}, "committee_tier": {t.value for t in Tier}}
+             "tier": {t.value for t in Tier}, "committee_tier": {t.value for t in Tier},
+             "committee_seat": set(COMMITTEE_SEATS)}
     for i, rule in enumerate(routing.route):
         for key, want in rule.when.items():
             wanted = want if isinstance(want, list) else [want]
