@@ -178,7 +178,8 @@ COMMITTEE_SEATS = ("own_county", "other_county", "city", "region")
 class RouteRule(Strict):
     """First matching rule wins. An empty `when` matches everyone."""
     when: dict[Literal["person_type", "employer_kind", "series", "level_rank_max", "tier",
-                       "specialty", "level_rank_min", "committee_tier", "committee_seat"],
+                       "specialty", "level_rank_min", "committee_tier", "committee_seat",
+                       "policy"],
                str | int | list[str]] = {}
     steps: list[StepKind]
     recommender: Literal["employer", "association"] = "employer"

@@ -60,6 +60,8 @@ def _fact(key: str, app, employer: Org | None):
         return committee_tier(app)
     if key == "committee_seat":
         return committee_seat(app)
+    if key == "policy":
+        return app.policy
     raise KeyError(key)
 
 
