@@ -204,6 +204,10 @@ class DistrictCommittee(Strict):
 class RoutingFile(Strict):
     route: list[RouteRule]
     district_committee: list[DistrictCommittee] = []
+    # Who looks into an objection about the truth of a file's materials: the first office of
+    # these kinds on the file's route; empty, or none on the route: the employer (or the
+    # freelancer's association).
+    material_objection: list[StepKind] = []
 
 
 class Material(Named):
