@@ -314,14 +314,19 @@ def test_each_tier_sees_only_what_is_routed_through_it(app, client, login):
             client.post(f"/{T}/logout")
 
 
-def test_a_route_names_only_what_the_tenant_has(tmp_path):
+@pytest.mark.parametrize("right, wrong, key", [
+    ('series = "school_teacher", committee_tier = "county"',
+     'series = "school_teachers", committee_tier = "county"', "series"),
+    ('committee_seat = "own_county" }', 'committee_seat = "own_country" }', "committee_seat"),
+    ('policy = "directed" }', 'policy = "direct" }', "policy")])
+def test_a_route_names_only_what_the_tenant_has(tmp_path, right, wrong, key):
     with pytest.raises(ValidationError):
         RouteRule(when={"colour": "red"}, steps=["employer"])
     folder = tmp_path / T
     shutil.copytree(ROOT_TENANTS / T, folder)
     routing = folder / "routing.toml"
-    routing.write_text(routing.read_text(encoding="utf-8").replace(
-        'series = "school_teacher", committee_tier = "county"',
-        'series = "school_teachers", committee_tier = "county"'), encoding="utf-8")
-    with pytest.raises(TenantConfigError, match=r"route\.\d+\.when\.series"):
+    text = routing.read_text(encoding="utf-8")
+    assert right in text
+    routing.write_text(text.replace(right, wrong), encoding="utf-8")
+    with pytest.raises(TenantConfigError, match=rf"route\.\d+\.when\.{key}"):
         load_tenant(folder)

@@ -1,7 +1,7 @@
 """Paper files of directed evaluation (定向评价) reach city HR by the plan's own `paper_to_city`
 close (三(五), CF-WIN-4).
 
-The file's route passes through city HR (tenants/chifeng/routing.toml, `policy = "directed"`);
+The file's route passes through city HR (the tenant's routing.toml, `policy = "directed"`);
 city HR records the paper's arrival on the paper page like every holder (CF-PAPER-2). Only a
 matching receipt by city HR counts: one by county HR, or a mismatch, does not. Until it has one,
 city HR cannot send the file on, and at the close every open file without one is no longer
