@@ -468,8 +468,9 @@ SONGSHAN_ROUTES = {
     # CF-ROUTE-3: county housing bureau → county HR → city housing bureau.
     BUILDER: ["cf-builder-ss", "cf-housing-songshan", "cf-hr-songshan", "cf-housing",
               "cf-agency-city"],
-    # CF-ROUTE-7: the private firm vets and recommends; then territorially via county HR.
-    PRIVATE: ["cf-firm-ss", "cf-hr-songshan", "cf-agency-city"],
+    # CF-ROUTE-7: the private firm vets and recommends; then territorially via county HR, and
+    # on to city HR: the engineering committee sits at the city (CF-ROUTE-1).
+    PRIVATE: ["cf-firm-ss", "cf-hr-songshan", "cf-hr", "cf-agency-city"],
 }
 OUTSIDERS = {TEACHER: "cf-hr", BUILDER: "cf-hr", PRIVATE: "cf-housing-songshan",
              CITY: "cf-hr-hongshan", CLASSIFIED: "cf-edu"}

@@ -94,12 +94,33 @@ def travel(a, outsiders=("cf-hr-hongshan",)) -> list[str]:
 
 
 @pytest.mark.rule("CF-ROUTE-1")
-def test_county_unit_goes_employer_department_county_hr(ctx):
+def test_county_unit_with_a_city_committee_goes_via_county_hr_then_city_hr(ctx):
+    """评委会不设在本地的，由人力资源社会保障部门逐级上报: county HR does not skip city HR."""
     department("cf-agri-aohan", "county", "aohan", "cf-hr-aohan")
     f.make_employer(T, "cf-station", "aohan", parent="cf-agri-aohan")
     a = draft(applicant("cf-eng-1", "cf-station"), "cf-eng", "engineering", "intermediate",
               "mechanical")
-    assert travel(a) == ["cf-station", "cf-agri-aohan", "cf-hr-aohan", "cf-agency-city"]
+    assert travel(a, outsiders=("cf-hr-hongshan", "nm-hr", "cf-agency-ningcheng")) == [
+        "cf-station", "cf-agri-aohan", "cf-hr-aohan", "cf-hr", "cf-agency-city"]
+
+
+@pytest.mark.rule("CF-ROUTE-1")
+def test_county_unit_with_its_own_county_committee_ends_at_the_county(ctx):
+    department("cf-agri-ningcheng", "county", "ningcheng", "cf-hr-ningcheng")
+    f.make_employer(T, "cf-farm", "ningcheng", parent="cf-agri-ningcheng")
+    a = draft(applicant("cf-agr-1", "cf-farm"), "cf-ningcheng", "agriculture", "intermediate")
+    held = travel(a, outsiders=("cf-hr", "cf-agency-city", "cf-hr-aohan"))
+    assert held == ["cf-farm", "cf-agri-ningcheng", "cf-hr-ningcheng", "cf-agency-ningcheng"]
+
+
+@pytest.mark.rule("CF-ROUTE-1")
+def test_county_unit_entrusting_another_countys_committee_goes_through_city_hr(ctx):
+    """A committee of another county is not 本地 either: county HR → city HR → that office."""
+    department("cf-agri-aohan", "county", "aohan", "cf-hr-aohan")
+    f.make_employer(T, "cf-station", "aohan", parent="cf-agri-aohan")
+    a = draft(applicant("cf-agr-2", "cf-station"), "cf-ningcheng", "agriculture", "intermediate")
+    assert travel(a, outsiders=("cf-hr-ningcheng", "cf-agency-city")) == [
+        "cf-station", "cf-agri-aohan", "cf-hr-aohan", "cf-hr", "cf-agency-ningcheng"]
 
 
 @pytest.mark.rule("CF-ROUTE-1", "CF-ROUTE-3")
@@ -231,23 +252,35 @@ def test_the_entrustment_letter_is_asked_of_senior_applicants_only(ctx, kind):
     assert not any("委托评审函" in str(p) for p in problems(cfg(), middle))
 
 
-@pytest.mark.rule("CF-ROUTE-7")
-@pytest.mark.parametrize("level, committee, tail", [
-    ("intermediate", "cf-eng", ["cf-agency-city"]),
-    ("associate_senior", "nm-eng-senior", ["cf-hr", "nm-hr", "nm-agency"])])
-def test_private_employer_goes_territorially_via_county_hr(ctx, level, committee, tail):
-    f.make_employer(T, "cf-firm", "songshan", kind="non_public")
-    a = draft(applicant("cf-p-1", "cf-firm"), committee, "engineering", level, "mechanical")
-    assert travel(a) == ["cf-firm", "cf-hr-songshan", *tail]
+@pytest.mark.rule("CF-ROUTE-7", "CF-ROUTE-1")
+@pytest.mark.parametrize("district, level, committee, series, specialty, tail", [
+    # A city committee: county HR reports to city HR, which sends it to the committee office.
+    ("songshan", "intermediate", "cf-eng", "engineering", "mechanical",
+     ["cf-hr-songshan", "cf-hr", "cf-agency-city"]),
+    # A regional committee: up tier by tier to the region.
+    ("songshan", "associate_senior", "nm-eng-senior", "engineering", "mechanical",
+     ["cf-hr-songshan", "cf-hr", "nm-hr", "nm-agency"]),
+    # The county's own committee: the route ends at the county.
+    ("ningcheng", "intermediate", "cf-ningcheng", "agriculture", None,
+     ["cf-hr-ningcheng", "cf-agency-ningcheng"])])
+def test_private_employer_vets_then_goes_territorially_via_county_hr_and_up(
+        ctx, district, level, committee, series, specialty, tail):
+    f.make_employer(T, "cf-firm", district, kind="non_public")
+    a = draft(applicant("cf-p-1", "cf-firm"), committee, series, level, specialty)
+    held = travel(a, outsiders=("cf-hr-aohan",))
+    assert held == ["cf-firm", *tail]
+    # The employer vetted it, posted the notice and recommended before any office saw it.
+    assert [s.action for s in a.steps][:2] == ["start_notice", "recommend"]
+    assert a.steps[1].org_id == f.org(T, "cf-firm").id
 
 
 @pytest.mark.rule("CF-ROUTE-7")
-def test_freelancer_goes_straight_to_the_county_hr_of_their_district(ctx):
+def test_freelancer_goes_to_the_county_hr_of_their_district_then_city_hr(ctx):
     f.make_employer(T, "cf-talent", "aohan", kind="social_org")
     u = applicant("cf-f-1", person_type="freelancer", association="cf-talent")
     a = draft(u, "cf-eng", "engineering", "intermediate", "mechanical")
     assert travel(a, outsiders=("cf-hr-songshan", "cf-talent")) == [
-        "cf-hr-aohan", "cf-agency-city"]
+        "cf-hr-aohan", "cf-hr", "cf-agency-city"]
 
 
 @pytest.mark.rule("CF-ROUTE-1", "CF-ROUTE-2")
@@ -281,14 +314,19 @@ def test_each_tier_sees_only_what_is_routed_through_it(app, client, login):
             client.post(f"/{T}/logout")
 
 
-def test_a_route_names_only_what_the_tenant_has(tmp_path):
+@pytest.mark.parametrize("right, wrong, key", [
+    ('series = "school_teacher", committee_tier = "county"',
+     'series = "school_teachers", committee_tier = "county"', "series"),
+    ('committee_seat = "own_county" }', 'committee_seat = "own_country" }', "committee_seat"),
+    ('policy = "directed" }', 'policy = "direct" }', "policy")])
+def test_a_route_names_only_what_the_tenant_has(tmp_path, right, wrong, key):
     with pytest.raises(ValidationError):
         RouteRule(when={"colour": "red"}, steps=["employer"])
     folder = tmp_path / T
     shutil.copytree(ROOT_TENANTS / T, folder)
     routing = folder / "routing.toml"
-    routing.write_text(routing.read_text(encoding="utf-8").replace(
-        'series = "school_teacher", committee_tier = "county"',
-        'series = "school_teachers", committee_tier = "county"'), encoding="utf-8")
-    with pytest.raises(TenantConfigError, match=r"route\.\d+\.when\.series"):
+    text = routing.read_text(encoding="utf-8")
+    assert right in text
+    routing.write_text(text.replace(right, wrong), encoding="utf-8")
+    with pytest.raises(TenantConfigError, match=rf"route\.\d+\.when\.{key}"):
         load_tenant(folder)

@@ -11,7 +11,6 @@ from app.models import Application, AuditEvent, Entry, Status
 from app.tenancy import tenants
 from app.workflow import applications, eligibility, profiles, queries
 from app.workflow.deadlines import close_stage
-from app.workflow.directed import receive_paper
 from app.workflow.errors import Forbidden, Invalid, WindowClosed
 from app.workflow.transitions import transition
 
@@ -148,41 +147,6 @@ def test_a_tier_cannot_report_after_its_deadline(people, plan, level, _apply, re
             transition(cfg(), late, "recommend", f.actor(hr), opinion="补报")
     assert report_close.isoformat() in str(e.value.message)
     assert (on_time.status, late.status) == (Status.recommended.value, Status.submitted.value)
-
-
-# -- CF-WIN-4: directed-evaluation paper files -------------------------------------------
-
-@pytest.mark.rule("CF-WIN-4")
-def test_directed_paper_files_reach_city_hr_by_20_july(people):
-    _, (a, b) = people
-    window = f.plan("chifeng", "cf-2026-directed").window("paper_to_city")
-    assert window.closes_on == date(2026, 7, 20)
-    city = f.make_user("chifeng", "cf-city-hr", "hr_officer", "cf-hr")
-    on_time, late = (f.make_application("chifeng", u, "cf-2026-directed", "nm-eng-senior",
-                                        "engineering", "associate_senior", "mechanical",
-                                        status=Status.submitted.value) for u in (a, b))
-    with time_machine.travel(last_second(date(2026, 7, 20)), tick=False):
-        receive_paper(cfg(), on_time, f.actor(city))
-        with pytest.raises(Invalid):
-            receive_paper(cfg(), on_time, f.actor(city))  # once
-    with time_machine.travel(first_second_after(date(2026, 7, 20)), tick=False):
-        with pytest.raises(WindowClosed):
-            receive_paper(cfg(), late, f.actor(city))
-    assert [e.subject_id for e in db.session.scalars(
-        sa.select(AuditEvent).filter_by(action="paper_received"))] == [on_time.id]
-
-
-@pytest.mark.rule("CF-WIN-4")
-def test_plans_without_directed_evaluation_take_no_paper_here(people):
-    _, (a, _b) = people
-    city = f.make_user("chifeng", "cf-city-hr", "hr_officer", "cf-hr")
-    other = f.make_application("chifeng", a, "cf-2026-senior", "nm-eng-senior", "engineering",
-                               "associate_senior", "mechanical", status=Status.submitted.value)
-    with time_machine.travel(at(2026, 7, 1, 9), tick=False):
-        with pytest.raises(Invalid):
-            receive_paper(cfg(), other, f.actor(city))
-        with pytest.raises(Forbidden):
-            receive_paper(cfg(), other, f.actor(a))
 
 
 # -- CF-ONE-1 / CF-PLAN-1 ----------------------------------------------------------------

@@ -269,3 +269,162 @@ def test_the_basic_info_form_records_classified(app, client, login):
     with app.app_context():
         from app.models import Application
         assert db.session.get(Application, app_id).basic["classified"] is True
+
+
+# -- CF-PAPER-2 at every holder of the route, CF-WIN-4 ----------------------------------------
+
+def on_page(client, login, username: str, code: str, arrived, when) -> str:
+    """An office clerk records a paper file on the paper page; the page shown after it."""
+    with time_machine.travel(when, tick=False):
+        login(T, username)
+        found = client.post(f"/{T}/paper/receive", data={"code": code}).get_data(as_text=True)
+        shown = client.post(f"/{T}/paper/receive/record", data={"code": code, "arrived": arrived},
+                            follow_redirects=True).get_data(as_text=True)
+        client.post(f"/{T}/logout")
+    return found + shown
+
+
+def routed(a, submit_on, employer_clerk) -> list[str]:
+    """Submit and, for an employer step, open the unit notice; the route's offices by code."""
+    from .test_chifeng_routing import declare_posts
+    with time_machine.travel(at(*submit_on, 9), tick=False):
+        transition(cfg(), a, "submit", f.actor(a.applicant))
+        transition(cfg(), a, "start_notice", f.actor(employer_clerk))
+        declare_posts(a)
+    from app.models import Org
+    return [db.session.get(Org, s["org_id"]).code for s in a.route]
+
+
+def send_on(app, app_id: int, holder: str, when) -> None:
+    from app.models import Application
+    from .test_chifeng_routing import clerk
+    with app.app_context(), time_machine.travel(when, tick=False):
+        a = db.session.get(Application, app_id)
+        transition(cfg(), a, "recommend", f.actor(clerk(holder)), opinion="同意",
+                   no_objection=True)
+
+
+def receipts(app, app_id: int) -> list[tuple[str, bool]]:
+    with app.app_context():
+        return [(r.org.code, r.matched) for r in db.session.scalars(
+            sa.select(PaperReceipt).filter_by(application_id=app_id).order_by(PaperReceipt.id))]
+
+
+@pytest.mark.rule("CF-PAPER-2", "CF-ROUTE-1")
+def test_every_holder_on_the_route_records_the_paper_the_committee_office_included(
+        app, client, login):
+    from .test_chifeng_routing import applicant, clerk, department
+    with app.app_context():
+        department("cf-agri-aohan", "county", "aohan", "cf-hr-aohan")
+        f.make_employer(T, "cf-station", "aohan", parent="cf-agri-aohan")
+        a = f.make_application(T, applicant("cf-e1", "cf-station"), "cf-2026-intermediate",
+                               "cf-eng", "engineering", "intermediate", "mechanical",
+                               materials={"achievements": 1})
+        route = routed(a, (2026, 6, 1), clerk("cf-station"))
+        for code in route:
+            clerk(code)
+        app_id, code, mode = a.id, paper.file_code(a), a.review_mode
+        arrived = sorted({x.material for x in a.attachments})
+    assert mode == "online_blind_paper"  # 市直 中级: blind online, and the full paper file
+    assert route == ["cf-station", "cf-agri-aohan", "cf-hr-aohan", "cf-hr", "cf-agency-city"]
+    day = at(2026, 6, 15, 9)
+    for i, holder in enumerate(route):
+        if i + 1 < len(route):  # the next office cannot record it before it holds the file
+            assert "不在本单位办理" in on_page(client, login, f"u-{route[i + 1]}", code, arrived,
+                                               day)
+        page = on_page(client, login, f"u-{holder}", code, arrived, day)
+        assert "纸质材料与网上申报一致，已登记接收" in page, holder
+        if i + 1 < len(route):
+            send_on(app, app_id, holder, day)
+    assert receipts(app, app_id) == [(c, True) for c in route]
+    with app.app_context():
+        from app.models import Application
+        assert db.session.get(Application, app_id).status == Status.recommended.value
+
+
+@pytest.mark.rule("CF-PAPER-2")
+def test_a_mismatch_at_the_committee_office_returns_the_file_to_the_applicant(
+        app, client, login):
+    from .test_chifeng_routing import applicant, clerk
+    with app.app_context():
+        f.make_employer(T, "cf-firm", "songshan", kind="non_public")
+        a = f.make_application(T, applicant("cf-p9", "cf-firm"), "cf-2026-intermediate",
+                               "cf-eng", "engineering", "intermediate", "mechanical",
+                               materials={"achievements": 1})
+        route = routed(a, (2026, 6, 1), clerk("cf-firm"))
+        for c in route:
+            clerk(c)
+        app_id, code = a.id, paper.file_code(a)
+        arrived = sorted({x.material for x in a.attachments} - {"achievements"})
+    assert route == ["cf-firm", "cf-hr-songshan", "cf-hr", "cf-agency-city"]
+    for holder in route[:-1]:
+        send_on(app, app_id, holder, at(2026, 6, 15, 9))
+    page = on_page(client, login, "u-cf-agency-city", code, arrived, at(2026, 6, 16, 9))
+    assert "纸质材料与网上申报不一致，已退回申报人补正" in page
+    assert "不在本单位办理" not in page
+    with app.app_context():
+        from app.models import Application
+        a = db.session.get(Application, app_id)
+        assert (a.status, a.holder_org_id) == (Status.returned.value, None)
+        assert a.correction_due is not None  # the committee office's correction deadline
+        step = a.steps[-1]
+        assert (step.action, step.org.code) == ("agency_return", "cf-agency-city")
+        assert [i["target"] for i in step.items] == ["material:achievements"]
+    assert receipts(app, app_id) == [("cf-agency-city", False)]
+    login(T, "cf-p9")
+    mine = client.get(f"/{T}/me/applications/{app_id}").get_data(as_text=True)
+    assert "纸质材料中缺少“业绩成果佐证材料”" in mine
+
+
+@pytest.mark.rule("CF-WIN-4", "CF-PAPER-2")
+def test_directed_paper_must_reach_city_hr_by_its_date_a_county_receipt_does_not_count(
+        app, client, login):
+    from datetime import date
+
+    from app.models import Application, AuditEvent
+    from app.workflow.deadlines import close_stage
+    from .test_chifeng_routing import applicant, clerk
+    with app.app_context():
+        window = f.plan(T, "cf-2026-directed").window("paper_to_city")
+        assert window.closes_on == date(2026, 7, 20)  # tenant data: 三(五)
+        f.make_employer(T, "cf-school", "aohan", kind="public_institution",
+                        parent="cf-edu-aohan")
+        school = clerk("cf-school")
+        files = [f.make_application(T, applicant(f"cf-d{i}", "cf-school"), "cf-2026-directed",
+                                    "cf-teacher", "school_teacher", "associate_senior",
+                                    policy="directed") for i in range(2)]
+        routes = [routed(a, (2026, 6, 15), school) for a in files]
+        for c in routes[0]:
+            clerk(c)
+        late, on_time = ((a.id, paper.file_code(a), sorted({x.material for x in a.attachments}))
+                         for a in files)
+        assert files[0].review_mode == "offline_paper"
+    # Directed files are reported tier by tier to city HR, whatever their series.
+    assert routes == [["cf-school", "cf-edu-aohan", "cf-hr-aohan", "cf-hr", "cf-agency-city"]] * 2
+    for app_id, code, arrived in (late, on_time):
+        for holder in ("cf-school", "cf-edu-aohan"):
+            send_on(app, app_id, holder, at(2026, 6, 29, 9))
+        # County HR records the paper: that is not city HR's receipt.
+        assert "一致，已登记接收" in on_page(client, login, "u-cf-hr-aohan", code, arrived,
+                                             at(2026, 7, 1, 9))
+        send_on(app, app_id, "cf-hr-aohan", at(2026, 7, 1, 9))
+    # City HR cannot send a directed file on before its paper has arrived there.
+    with pytest.raises(Invalid) as e:
+        send_on(app, late[0], "cf-hr", at(2026, 7, 20, 9))
+    assert "定向评价纸质材料须报送至市人社局" in str(e.value.message)
+    # On 20 July at the last second the on-time file is recorded and sent on.
+    assert "一致，已登记接收" in on_page(client, login, "u-cf-hr", on_time[1], on_time[2],
+                                         at(2026, 7, 20, 23, 59, 59))
+    send_on(app, on_time[0], "cf-hr", at(2026, 7, 20, 23, 59, 59))
+    # From 21 July city HR takes no directed paper.
+    page = on_page(client, login, "u-cf-hr", late[1], late[2], at(2026, 7, 21, 0, 0, 1))
+    assert "2026-07-20 24:00截止" in page and "一致，已登记接收" not in page
+    with app.app_context(), time_machine.travel(at(2026, 7, 21, 0, 0, 1), tick=False):
+        run = close_stage(f.plan(T, "cf-2026-directed"), "paper_to_city")
+        assert run.rows_changed == 1
+        assert [db.session.get(Application, i).status for i in (late[0], on_time[0])] == [
+            Status.not_recommended.value, Status.recommended.value]
+        assert db.session.scalar(sa.select(AuditEvent.reason).filter_by(
+            subject_id=late[0], action="close_paper_to_city")) == "纸质材料逾期未报送至市人社局，不再补报"
+    assert receipts(app, late[0]) == [("cf-hr-aohan", True)]
+    assert receipts(app, on_time[0]) == [("cf-hr-aohan", True), ("cf-hr", True)]

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 import time_machine
 
 from app.extensions import db
-from app.models import Application, Status
+from app.models import Application, Org, Status, User
 from app.models.results import Objection, Publication
 from app.tenancy import tenants
 from app.workflow import results, sessions
@@ -280,3 +280,89 @@ def db_one_recheck_id(app) -> int:
     from app.models.results import Recheck
     with app.app_context():
         return db.session.scalar(sa.select(Recheck.id))
+
+
+# -- CF-OBJ-1 on Chifeng data: material truth goes to the office on the file's route ------------
+
+def chifeng_published(files):
+    """The files passed by a closed Chifeng 中级 engineering session whose results the city
+    committee office filed itself (CF-RESULT-2): the notice runs from 14 October 2026."""
+    from app.models.review import SessionItem
+    s, ag = closed_chifeng_session(date(2026, 9, 15))
+    for i, a in enumerate(files):
+        db.session.add(SessionItem(session_id=s.id, application_id=a.id, code=f"C{i:03d}",
+                                   result="passed"))
+        a.status = Status.passed.value
+    db.session.commit()
+    with time_machine.travel(at(2026, 10, 14, 10), tick=False):
+        pub = results.request_acceptance(tenants()["chifeng"], f.actor(ag), s, "评审情况报告")
+    assert pub.status == "accepted"
+    return pub
+
+
+@pytest.mark.rule("CF-OBJ-1", "CF-ROUTE-1", "CF-ROUTE-4", "CF-ROUTE-7")
+def test_chifeng_material_objections_go_to_the_county_hr_or_department_on_the_route(
+        app, client, login):
+    from .test_chifeng_routing import applicant, department, draft, travel
+    with app.app_context():
+        department("cf-agri-aohan", "county", "aohan", "cf-hr-aohan")
+        department("cf-industry", "city", None, "cf-hr")
+        f.make_employer("chifeng", "cf-station", "aohan", parent="cf-agri-aohan")
+        f.make_employer("chifeng", "cf-plant", "hongshan", tier="city", parent="cf-industry")
+        f.make_employer("chifeng", "cf-works", "hongshan", tier="city")
+        f.make_employer("chifeng", "cf-firm", "songshan", kind="non_public")
+        files = {code: draft(applicant(f"cf-o-{code}", code, name=f"申报人{code}"), "cf-eng",
+                             "engineering", "intermediate", "mechanical")
+                 for code in ("cf-station", "cf-plant", "cf-works", "cf-firm")}
+        routes = {code: travel(a, outsiders=()) for code, a in files.items()}
+        assert routes == {
+            "cf-station": ["cf-station", "cf-agri-aohan", "cf-hr-aohan", "cf-hr",
+                           "cf-agency-city"],
+            "cf-plant": ["cf-plant", "cf-industry", "cf-hr", "cf-agency-city"],
+            "cf-works": ["cf-works", "cf-hr", "cf-agency-city"],
+            "cf-firm": ["cf-firm", "cf-hr-songshan", "cf-hr", "cf-agency-city"]}
+        pub = chifeng_published(list(files.values()))
+        pub_id, ids = pub.id, {code: a.id for code, a in files.items()}
+    # 涉及材料真实性的，由各旗县区人社部门、市直主管部门和用人单位调查核实处理: the county HR bureau
+    # of a county file, the supervising department of a city file, else the employer.
+    expected = {"cf-station": "cf-hr-aohan", "cf-plant": "cf-industry", "cf-works": "cf-works",
+                "cf-firm": "cf-hr-songshan"}
+    with time_machine.travel(at(2026, 10, 15, 10), tick=False):
+        anon = app.test_client()
+        for code, app_id in ids.items():
+            resp = anon.post(f"/chifeng/results/notices/{pub_id}/objections/{app_id}",
+                             data={**EVIDENCE, "target": f"申报人{code}"})
+            assert resp.status_code == 303
+        review = anon.post(f"/chifeng/results/notices/{pub_id}/objections/{ids['cf-station']}",
+                           data={**EVIDENCE, "kind": "review", "facts": "评审程序违规"})
+        assert review.status_code == 303
+    with app.app_context():
+        routed = {(o.application_id, o.kind): db.session.get(Org, o.routed_org_id).code
+                  for o in db.session.scalars(sa.select(Objection))}
+        assert routed == {**{(ids[c], "material"): office for c, office in expected.items()},
+                          (ids["cf-station"], "review"): "cf-agency-city"}
+        held = results.certifiable_ids(f.tenant_id("chifeng"), date(2026, 12, 1))
+        assert ids["cf-station"] not in held
+        obj_id = db.session.scalar(sa.select(Objection.id).filter_by(
+            application_id=ids["cf-station"], kind="material"))
+    # The county HR bureau sees it in its objection inbox and resolves it there; the employer
+    # that recommended the file neither sees it nor resolves it.
+    with time_machine.travel(at(2026, 10, 16, 10), tick=False):
+        login("chifeng", "u-cf-station")
+        assert "申报人cf-station" not in client.get("/chifeng/results/objections").get_data(
+            as_text=True)
+        assert client.post(f"/chifeng/results/objections/{obj_id}/reject",
+                           data={"opinion": "x"}).status_code == 404
+        client.post("/chifeng/logout")
+        login("chifeng", "u-cf-hr-aohan")
+        inbox = client.get("/chifeng/results/objections").get_data(as_text=True)
+        assert "申报人cf-station" in inbox and "论文为他人代写" in inbox
+        assert "申报人cf-firm" not in inbox
+        resp = client.post(f"/chifeng/results/objections/{obj_id}/reject",
+                           data={"opinion": "经核查，论文系本人完成"})
+        assert resp.status_code == 303
+    with app.app_context():
+        obj = db.session.get(Objection, obj_id)
+        assert (obj.status, obj.resolution) == ("rejected", "经核查，论文系本人完成")
+        assert obj.resolved_by == db.session.scalar(sa.select(User.id).filter_by(
+            username="u-cf-hr-aohan"))

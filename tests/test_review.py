@@ -496,8 +496,8 @@ def test_tampering_with_stored_ballots_shows_on_recount(agency):
 
 
 def chifeng_session():
-    """A Chifeng 中级 engineering file through its employer and the county HR to the city
-    agency, then into a session of the engineering committee meeting on 15 Sep 2026, its panel
+    """A Chifeng 中级 engineering file through its employer, the county HR and city HR to the
+    city agency, then into a session of the engineering committee meeting on 15 Sep 2026, its panel
     drawn: (cfg, session, agency clerk, file)."""
     cfg = tenants()["chifeng"]
     f.make_employer("chifeng", "cf-firm", "songshan", kind="non_public")
@@ -514,6 +514,10 @@ def chifeng_session():
         transition(cfg, a, "recommend", f.actor(clerk), opinion="同意", no_objection=True)
         assert a.holder_org_id == f.org("chifeng", "cf-hr-songshan").id  # territorial county HR
         transition(cfg, a, "recommend", f.actor(hr), opinion="审核通过，同意上报")
+        # The committee sits at the city: county HR reports to city HR (CF-ROUTE-1).
+        assert a.holder_org_id == f.org("chifeng", "cf-hr").id
+        city = f.make_user("chifeng", "cf-city-hr", "hr_officer", "cf-hr")
+        transition(cfg, a, "recommend", f.actor(city), opinion="审核通过，同意报送评委会")
         assert a.status == Status.recommended.value
     with time_machine.travel(at(2026, 7, 1, 9), tick=False):
         transition(cfg, a, "check_pass", f.actor(ag))

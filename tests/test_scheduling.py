@@ -16,6 +16,7 @@ from app.extensions import db
 from app.jobs import deadlines as jobs
 from app.models import Application, AuditEvent, JobRun, Status
 from app.models.fees import FeeWindow
+from app.models.paper import PaperReceipt
 from app.tenancy import tenants
 from app.tenancy.sync import sync_tenant
 from app.workflow.calendar import closes_at
@@ -443,8 +444,14 @@ def test_directed_files_without_their_paper_at_city_hr_are_not_reported_late(ctx
                            "associate_senior", "mechanical") for u in users)
     arrived.status = missing.status = Status.recommended.value
     checked.status = Status.checked.value
-    db.session.add(AuditEvent(tenant_id=arrived.tenant_id, subject_type="applications",
-                              subject_id=arrived.id, action="paper_received", actor_role="hr"))
+    def receipt(a, office, matched=True):
+        db.session.add(PaperReceipt(tenant_id=a.tenant_id, application_id=a.id,
+                                    org_id=f.org("chifeng", office).id, user_id=a.applicant_id,
+                                    code="x", items=[], matched=matched))
+    # Only city HR's matching receipt counts: county HR's, or a mismatch, does not.
+    receipt(arrived, "cf-hr")
+    receipt(missing, "cf-hr-songshan")
+    receipt(checked, "cf-hr", matched=False)
     db.session.commit()
     plan = f.plan("chifeng", "cf-2026-directed")
     with time_machine.travel(at(2026, 7, 20, 23, 59, 59), tick=False):

@@ -9,7 +9,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .schema import (
-    POLICY_PARAMS,
+    COMMITTEE_SEATS, POLICY_PARAMS,
     CalendarFile, ChecklistFile, DemoFile, DirectoryFile, OrgKind, OrgsFile, PlansFile, PoliciesFile,
     RoutingFile, TenantFile, Tier,
 )
@@ -83,13 +83,16 @@ def _check(path: Path, key: str, ok: bool, problem: str) -> None:
         raise TenantConfigError(f"{path}: key {key}: {problem}")
 
 
-def _check_route_rules(f: Path, routing: RoutingFile, tenant: TenantFile) -> None:
+def _check_route_rules(f: Path, routing: RoutingFile, tenant: TenantFile,
+                       policies: PoliciesFile) -> None:
     """Every `when` value names something the tenant has: a typo would silently never match."""
     specialties = {sp.code for s in tenant.series for sp in s.specialties}
     known = {"person_type": set(tenant.person_types),
              "employer_kind": {k.value for k in tenant.employer_kinds},
              "series": {s.code for s in tenant.series}, "specialty": specialties,
-             "tier": {t.value for t in Tier}, "committee_tier": {t.value for t in Tier}}
+             "tier": {t.value for t in Tier}, "committee_tier": {t.value for t in Tier},
+             "committee_seat": set(COMMITTEE_SEATS),
+             "policy": {p.code for p in policies.policy}}
     for i, rule in enumerate(routing.route):
         for key, want in rule.when.items():
             wanted = want if isinstance(want, list) else [want]
@@ -206,7 +209,7 @@ def load_tenant(folder: Path) -> TenantConfig:
                f"unknown series {sorted(set(dc.series) - series)}")
         _check(f, f"district_committee.{i}.levels", set(dc.levels) <= levels,
                f"unknown level(s) {sorted(set(dc.levels) - levels)}")
-    _check_route_rules(folder / "routing.toml", routing, tenant)
+    _check_route_rules(folder / "routing.toml", routing, tenant, policies)
     pol = folder / "policies.toml"
     for key, codes in (("high_skill_series", policies.high_skill_series or []),
                        ("freelancer_series", policies.freelancer_series or [])):

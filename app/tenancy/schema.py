@@ -175,10 +175,16 @@ class PlansFile(Strict):
     plan: list[PlanSeed]
 
 
+# Where a file's committee sits seen from the file's own county (routing `committee_seat`): in
+# that county, in another county, at the city or at the region.
+COMMITTEE_SEATS = ("own_county", "other_county", "city", "region")
+
+
 class RouteRule(Strict):
     """First matching rule wins. An empty `when` matches everyone."""
     when: dict[Literal["person_type", "employer_kind", "series", "level_rank_max", "tier",
-                       "specialty", "level_rank_min", "committee_tier"],
+                       "specialty", "level_rank_min", "committee_tier", "committee_seat",
+                       "policy"],
                str | int | list[str]] = {}
     steps: list[StepKind]
     recommender: Literal["employer", "association"] = "employer"
@@ -203,6 +209,10 @@ class DistrictCommittee(Strict):
 class RoutingFile(Strict):
     route: list[RouteRule]
     district_committee: list[DistrictCommittee] = []
+    # Who looks into an objection about the truth of a file's materials: the first office of
+    # these kinds on the file's route; empty, or none on the route: the employer (or the
+    # freelancer's association).
+    material_objection: list[StepKind] = []
 
 
 class Material(Named):

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import Application, AuditEvent, JobRun, Plan, Status, Tenant, utcnow
+from ..models import Application, JobRun, Plan, Status, Tenant, utcnow
 from .actors import Actor
 from .bulk import Change, move_set
 from .calendar import closes_at, now_local
@@ -42,11 +42,10 @@ def _under_correction():
 
 
 def _paper_missing():
-    """No paper file recorded as received for the application (CF-WIN-4)."""
-    from .directed import RECEIVE
-    return ~sa.select(AuditEvent.id).where(
-        AuditEvent.subject_type == "applications", AuditEvent.subject_id == Application.id,
-        AuditEvent.action == RECEIVE).exists()
+    """No matching paper receipt by city HR for the application (CF-WIN-4): a county HR
+    receipt does not count."""
+    from .directed import received_at_city
+    return ~received_at_city(Application.id)
 
 
 UNCORRECTED = "逾期未补正，视为放弃申报"

@@ -1,41 +1,51 @@
-"""Paper files of directed evaluation (定向评价) reaching city HR inside the plan's own window
-`paper_to_city` (CF-WIN-4); after its close nothing more is received."""
-from __future__ import annotations
+"""Paper files of directed evaluation (定向评价) reach city HR by the plan's own `paper_to_city`
+close (三(五), CF-WIN-4).
 
-from datetime import datetime
+The file's route passes through city HR (the tenant's routing.toml, `policy = "directed"`);
+city HR records the paper's arrival on the paper page like every holder (CF-PAPER-2). Only a
+matching receipt by city HR counts: one by county HR, or a mismatch, does not. Until it has one,
+city HR cannot send the file on, and at the close every open file without one is no longer
+reported (deadlines.CLOSES["paper_to_city"])."""
+from __future__ import annotations
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
-from ..models import Application, AuditEvent, Role, Status
-from .actors import Actor
-from .calendar import now_local
-from .errors import Forbidden, Invalid
-from .transitions import _refuse_closed, audit
+from ..models import Application, Org
+from ..models.paper import PaperReceipt
+from ..tenancy.schema import OrgKind, Tier
+from .errors import Invalid
 
 PAPER_STAGE = "paper_to_city"
-RECEIVE = "paper_received"
 
 
-def paper_received(app: Application) -> bool:
-    return db.session.scalar(sa.select(AuditEvent.id).filter_by(
-        tenant_id=app.tenant_id, subject_type="applications", subject_id=app.id,
-        action=RECEIVE).limit(1)) is not None
+def applies(app: Application) -> bool:
+    """Whether the file's plan asks for its paper at city HR by a date of its own."""
+    return app.plan.window(PAPER_STAGE) is not None
 
 
-def receive_paper(cfg, app: Application, actor: Actor, now: datetime | None = None) -> None:
-    """City HR records that the paper file of a submitted directed-evaluation application
-    arrived; refused outside the plan's `paper_to_city` window or for any other plan."""
-    now = now_local(now)
-    if actor.role != Role.hr_officer.value or actor.tenant_id != app.tenant_id:
-        raise Forbidden(_l("无权进行此操作。"))
-    if app.plan.window(PAPER_STAGE) is None:
-        raise Invalid(_l("本计划不需要报送定向评价纸质材料。"))
-    if app.status in (Status.draft.value, Status.abandoned.value):
-        raise Invalid(_l("申报尚未提交，不能登记纸质材料。"))
-    _refuse_closed(app.plan, PAPER_STAGE, now)
-    if paper_received(app):
-        raise Invalid(_l("该申报的纸质材料已登记接收。"))
-    audit(actor, "applications", app.id, RECEIVE, reason="定向评价纸质材料报送至市人社局", now=now)
-    db.session.commit()
+def _city_hr_ids():
+    return sa.select(Org.id).where(Org.kind == OrgKind.hr_bureau.value,
+                                   Org.tier == Tier.city.value)
+
+
+def received_at_city(app_id_column):
+    """SQL: a matching paper receipt recorded by city HR exists for the application."""
+    return sa.select(PaperReceipt.id).where(
+        PaperReceipt.application_id == app_id_column, PaperReceipt.matched.is_(True),
+        PaperReceipt.org_id.in_(_city_hr_ids())).exists()
+
+
+def is_city_hr(org_id: int | None) -> bool:
+    return org_id is not None and db.session.scalar(
+        _city_hr_ids().where(Org.id == org_id)) is not None
+
+
+def check_sending_on(app: Application, holder_org_id: int | None) -> None:
+    """City HR sends a directed file on only once its paper has arrived and matched."""
+    if not applies(app) or not is_city_hr(holder_org_id):
+        return
+    if not db.session.scalar(sa.select(received_at_city(app.id))):
+        raise Invalid(_l("定向评价纸质材料须报送至市人社局：请先在“纸质材料接收登记”中登记接收，"
+                         "与网上申报一致后方可上报。"))

@@ -21,6 +21,9 @@ from ..extensions import db
 from ..models import Application, ReviewMode, Status
 from ..models.paper import PaperReceipt
 from ..tenancy import label
+from ..tenancy.schema import StepKind
+from . import agency as _agency  # noqa: F401  (registers agency_return)
+from . import directed
 from .actors import Actor
 from .calendar import now_local
 from .errors import Forbidden, Invalid
@@ -44,6 +47,7 @@ FORM_MODES = (ReviewMode.online_blind.value, *PAPER_MODES)
 # 评审表 for every mode that has forms; 送审表 for the paper modes only.
 FORMS = {"review": _l("评审表"), "send": _l("送审表")}
 _HELD = (Status.submitted.value, Status.in_notice.value)
+_AT_AGENCY = (Status.recommended.value,)  # the committee office's check (复核)
 RECORD_LOCALE = "zh_Hans_CN"  # forms and reports are records: always in the default language
 _CODE = re.compile(r"^([A-Z]{2,4})-(\d{1,10})-([0-9A-F]{6})$")
 
@@ -139,29 +143,45 @@ def form_pdf(cfg, app: Application, kind: str) -> bytes:
             paper=app.review_mode in PAPER_MODES)
 
 
+def _at_agency(app: Application) -> bool:
+    step = app.current_step
+    return step is not None and step["kind"] == StepKind.agency.value
+
+
 def held_application(cfg, actor: Actor, code: str) -> Application:
-    """The application a code names, if this office holds it now; else refused."""
+    """The application a code names, if this office holds it now on its route — an office
+    while reviewing it, the committee office while checking it; else refused."""
     app_id = parse_code(actor.tenant_id, code)
     if app_id is None:
         raise Invalid(_l("编码无效，请核对后重新输入或扫描。"))
     app = db.session.get(Application, app_id)
     if app is None or app.tenant_id != actor.tenant_id:
         raise Invalid(_l("编码无效，请核对后重新输入或扫描。"))
-    if app.status not in _HELD or not _is_holder(actor, app):
+    held = _AT_AGENCY if _at_agency(app) else _HELD
+    if app.status not in held or not _is_holder(actor, app):
         raise Forbidden(_l("该申报当前不在本单位办理，不能登记纸质材料。"))
     if app.review_mode not in PAPER_MODES:
         raise Invalid(_l("该申报的评审方式不需要报送纸质材料。"))
     return app
 
 
+def _stage(app: Application) -> str:
+    return "agency_check" if _at_agency(app) else office_stage_for(app)
+
+
 def receive(cfg, actor: Actor, code: str, arrived, *, now: datetime | None = None,
             opinion: str = "") -> PaperReceipt:
-    """Record what arrived on paper against the checklist. Online and paper must match: a
-    material uploaded online but missing on paper, or on paper with nothing online, returns the
-    file to the applicant with the list (CF-PAPER-2). The tier's window holds either way."""
+    """Record what arrived on paper against the checklist, by whichever office holds the file
+    on its route, the committee office included. Online and paper must match: a material
+    uploaded online but missing on paper, or on paper with nothing online, returns the file to
+    the applicant with the list (CF-PAPER-2) — an office's return, or the committee office's
+    with its correction deadline. The holder's window holds either way; city HR receives a
+    directed-evaluation file's paper only until the plan's `paper_to_city` close (CF-WIN-4)."""
     app = held_application(cfg, actor, code)
     now = now_local(now)
-    _refuse_closed(app.plan, office_stage_for(app), now)
+    _refuse_closed(app.plan, _stage(app), now)
+    if directed.applies(app) and directed.is_city_hr(actor.org_id):
+        _refuse_closed(app.plan, directed.PAPER_STAGE, now)
     known = {m.code: m for m in cfg.checklist.material}
     paper = {c for c in arrived if c in known}
     online = Counter(a.material for a in app.attachments)
@@ -181,7 +201,8 @@ def receive(cfg, actor: Actor, code: str, arrived, *, now: datetime | None = Non
             + [{"target": f"material:{c}", "text": _record(_l(
                 "纸质材料中有“%(m)s”，但网上未上传，与网上申报不一致。", m=label(known[c])))}
                for c in extra])
-        transition(cfg, app, "return", actor, now=now, items=corrections,
+        action = "agency_return" if _at_agency(app) else "return"
+        transition(cfg, app, action, actor, now=now, items=corrections,
                    opinion=(opinion or "").strip() or _record(_l("纸质材料与网上申报不一致，退回补正。")))
     db.session.add(receipt)
     audit(actor, "applications", app.id, "paper_received" if receipt.matched else "paper_mismatch",

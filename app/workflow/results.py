@@ -223,8 +223,14 @@ def lodge_objection(cfg, tenant_id: int, pub: Publication, application_id: int, 
 def _route_objection(cfg, app: Application, kind: str) -> Org:
     if kind == "review":
         return app.committee.agency
-    # Material truth: the employer answers for what it recommended (CF-OBJ-1); a freelancer's
-    # recommending association likewise (BJ-UNIT-1).
+    # Material truth (CF-OBJ-1): the first office on the file's own route of the kinds the
+    # tenant lists (routing.toml `material_objection`), e.g. the county HR bureau for a county
+    # file, the supervising department for a city file; else the employer, which answers for
+    # what it recommended, or a freelancer's recommending association (BJ-UNIT-1).
+    for kind_wanted in cfg.routing.material_objection:
+        step = next((s for s in app.route or () if s["kind"] == kind_wanted.value), None)
+        if step is not None:
+            return db.session.get(Org, step["org_id"])
     return app.employer or app.association or app.committee.agency
 
 

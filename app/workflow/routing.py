@@ -32,6 +32,19 @@ def committee_tier(app) -> str | None:
     return agency.tier if agency else None
 
 
+def committee_seat(app) -> str | None:
+    """Where the committee sits seen from the file's own county (schema COMMITTEE_SEATS): a
+    county committee is the file's own only in the district the file is reported from."""
+    agency = app.committee.agency if app.committee else None
+    if agency is None:
+        return None
+    if agency.tier != Tier.county.value:
+        return agency.tier
+    territory = _territorial(app)
+    own = territory is not None and territory.district and territory.district == agency.district
+    return "own_county" if own else "other_county"
+
+
 def _fact(key: str, app, employer: Org | None):
     if key == "person_type":
         return app.person_type
@@ -45,6 +58,10 @@ def _fact(key: str, app, employer: Org | None):
         return employer.tier if employer else None
     if key == "committee_tier":
         return committee_tier(app)
+    if key == "committee_seat":
+        return committee_seat(app)
+    if key == "policy":
+        return app.policy
     raise KeyError(key)
 
 

@@ -19,7 +19,7 @@ from ..models import (
     Application, AuditEvent, Org, OrgStatus, ReviewStep, Role, Section, Status, User, utcnow,
 )
 from ..tenancy.schema import StepKind
-from . import eligibility, quotas
+from . import directed, eligibility, quotas
 from .actors import Actor
 from .calendar import WorkCalendar, now_local, window_is_open
 from .errors import Conflict, Forbidden, Invalid, WindowClosed
@@ -155,6 +155,7 @@ def _recommend(app: Application, ctx: Ctx) -> dict:
         raise Invalid(_l("此申报已在最后一个环节。"))
     nxt = app.route[pos]
     quotas.check_forwarding(ctx.cfg, app, nxt["kind"])
+    directed.check_sending_on(app, app.holder_org_id)  # CF-WIN-4
     status = (Status.recommended if nxt["kind"] == StepKind.agency.value else Status.submitted).value
     return {"status": status, "route_pos": pos, "holder_org_id": nxt["org_id"]}
 
