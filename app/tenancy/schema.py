@@ -5,6 +5,7 @@ Every model forbids unknown keys, so a typo in a tenant file is reported rather 
 from __future__ import annotations
 
 from datetime import date
+from fractions import Fraction
 from enum import Enum
 from typing import Literal
 
@@ -355,6 +356,51 @@ class ReviewQuota(Named):
     allocator: str  # the office (an orgs.toml code) that shares the places out
 
 
+def _fraction(value: str) -> Fraction:
+    try:
+        out = Fraction(value)
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"{value!r}: expected a fraction such as \"1/3\"") from None
+    if not 0 <= out <= 1:
+        raise ValueError(f"{value!r}: expected a share between 0 and 1")
+    return out
+
+
+class ExpertRules(Strict):
+    """Who may review and how a panel is drawn. Shares are written as fractions ("1/3")."""
+    # AE-EXP-2: 副高 held this many years (or any 正高) to review; reviewers of 正高 hold 正高
+    # this many years.
+    associate_years: int = Field(default=3, ge=0, le=20)
+    senior_years: int = Field(default=3, ge=0, le=20)
+    # AE-EXP-2: normally under the statutory retirement age, by gender; AE-EXP-5: the expert
+    # leaves the pool this many years after it.
+    retirement_age: dict[Literal["male", "female"], int] = {"male": 60, "female": 60}
+    exit_years_after_retirement: int = Field(default=5, ge=0, le=20)
+    # AE-EXP-4: terms of this many years, at most this many terms.
+    term_years: int = Field(default=3, ge=1, le=10)
+    max_terms: int = Field(default=3, ge=1, le=10)
+    # CF-EXP-1: an expert who sat on panels this many years running is not drawn (0: no limit).
+    years_running: int = Field(default=0, ge=0, le=10)
+    # CF-EXP-1: a self-review unit's panel has at least this share of experts from elsewhere.
+    outside_share: str = "0"
+    # AE-EXP-2: at least this share of a panel is under `young_age` on the review day.
+    young_share: str = "0"
+    young_age: int = Field(default=45, ge=30, le=70)
+    # Attending members must be more than this share of the panel to vote; a file passes with
+    # at least `pass_share` of the attending members' votes (BJ-VOTE-1).
+    quorum: str = "1/2"
+    pass_share: str = "2/3"
+
+    @field_validator("outside_share", "young_share", "quorum", "pass_share")
+    @classmethod
+    def _share(cls, v):
+        _fraction(v)
+        return v
+
+    def share(self, name: str) -> Fraction:
+        return _fraction(getattr(self, name))
+
+
 class PoliciesFile(Strict):
     barred_person_types: list[str] = []
     high_skill_series: list[str] | None = None
@@ -378,7 +424,10 @@ class PoliciesFile(Strict):
     # Days the agency gives for corrections by default (the agency may set another date).
     correction_days: int = Field(default=10, ge=1, le=60)
     plan_filing_days_before: int | None = Field(default=None, ge=1)  # CF-PLAN-2; None: not filed
-    expert_retirement_age: int = Field(default=60, ge=50, le=70)
+    # The expert pool and the draw (AE-EXP-2, AE-EXP-4, AE-EXP-5, CF-EXP-1).
+    experts: ExpertRules = ExpertRules()
+    # Results of this level rank and up are published by the city HR bureau (BJ23-PUB-1).
+    city_publishes_min_rank: int = Field(default=4, ge=1, le=6)
     # BJ-FEE-1: only checked-and-paid files reach the committee.
     fee_required: bool = False
     # CF-RESULT-1: results reported for acceptance within this many days of the review (0: any).
