@@ -69,8 +69,10 @@ def _page(app, fragment=None, **extra):
                             "birth_date": queries.parse_date(app.basic.get("birth_date")),
                             "title_on": queries.parse_date(app.basic.get("title_on")),
                             "policy": app.policy or ""})
+    pol = g.tenant.policies
     basic.intl_qualification.choices = [("", "—")] + [
-        (q.code, label(q)) for q in g.tenant.policies.international_qualification]
+        (q.code, f"{label(q)}（{label(g.tenant.level(q.counts_as))}）")
+        for q in (*pol.professional_qualification, *pol.international_qualification)]
     basic.policy.choices = policies.choices(g.tenant, app.plan.code)
     basic.current_level.choices = [("", "—")] + [(lv.code, label(lv))
                                                  for lv in g.tenant.tenant.levels]

@@ -224,8 +224,30 @@ class PogeRule(Strict):
     min_recommenders: int = Field(ge=1)
 
 
+class QualificationTrack(Strict):
+    """Education at least `education`, then `years` of professional work since graduating."""
+    education: EducationLevel
+    years: int = Field(ge=0, le=60)
+
+
 class Qualification(Named):
+    """A professional qualification that counts as a title (BJ-EQUIV-1, BJ-EQUIV-2): with the
+    education and years of one of its `tracks` (the series measures' conditions for that level),
+    it counts as `counts_as` and is a basis for applying one level up."""
     counts_as: str  # a level code
+    # The series it corresponds to (empty: the series applied for).
+    series: list[str] = []
+    # Any one met; empty: the qualification alone.
+    tracks: list[QualificationTrack] = []
+
+
+class CatalogueEntry(Strict):
+    """A series (or some of its specialties) at the given levels, filed in the central units'
+    senior-committee catalogue (中央单位高级职称评审委员会备案目录): not accepted for entrusted
+    review of central-unit staff (BJ-CENTRAL-1)."""
+    series: str
+    specialties: list[str] = []  # empty: the whole series
+    levels: list[str]
 
 
 class CertificatePolicy(Strict):
@@ -437,7 +459,12 @@ class PoliciesFile(Strict):
     self_filed_max_rank: int = Field(default=0, ge=0, le=5)
     public_notice_working_days: int = Field(default=5, ge=1)
     reminder_days: list[Literal[tuple(range(1, 31))]] = Field(default=[], max_length=5)
+    # Professional qualifications and the titles they count as: domestic (附件5) and
+    # international (附件6).
+    professional_qualification: list[Qualification] = []
     international_qualification: list[Qualification] = []
+    # Series the central units' own senior committees are filed for (BJ-CENTRAL-1).
+    central_catalogue: list[CatalogueEntry] = []
     certificates: CertificatePolicy | None = None
     # Preferential policies an applicant may apply under (五(三)–(六)).
     policy: list[PolicyRule] = []
