@@ -315,3 +315,27 @@ def test_catalogue_series_are_not_accepted_for_entrusted_central_unit_staff(ctx)
         assert other.status == Status.submitted.value
 
 
+
+
+@pytest.mark.rule("BJ-CENTRAL-1", "BJ-EQUIV-1")
+@pytest.mark.parametrize("old,new,key", [
+    ('series = "natural_research"', 'series = "alchemy"', "central_catalogue.0.series"),
+    ('counts_as = "intermediate"', 'counts_as = "grandmaster"',
+     "international_qualification.1.counts_as"),
+    ('{ education = "college", years = 7 }', '{ education = "kindergarten", years = 7 }',
+     "international_qualification.1.tracks"),
+])
+def test_catalogue_and_qualification_tables_are_checked_on_load(tmp_path, old, new, key):
+    import shutil
+
+    from app.tenancy import load_tenant
+    from app.tenancy.loader import TenantConfigError
+
+    from .conftest import ROOT_TENANTS
+    folder = tmp_path / "beijing"
+    shutil.copytree(ROOT_TENANTS / "beijing", folder)
+    pol = folder / "policies.toml"
+    assert old in pol.read_text()
+    pol.write_text(pol.read_text().replace(old, new))
+    with pytest.raises(TenantConfigError, match=key.replace(".", r"\.")):
+        load_tenant(folder)

@@ -2,6 +2,7 @@
 filing and the secret ballot."""
 from dataclasses import replace
 from datetime import date
+from fractions import Fraction
 
 import pytest
 import sqlalchemy as sa
@@ -656,3 +657,24 @@ def test_plan_filing_lead_time_is_tenant_data(agency):
     with time_machine.travel(at(2026, 11, 10, 23, 59, 59), tick=False):
         transition(ten, s, "file_plan", f.actor(agency))
     assert s.plan_filed_at == at(2026, 11, 10, 23, 59, 59)
+
+
+@pytest.mark.rule("CF-EXP-1")
+@pytest.mark.parametrize("bad", ['outside_share = "4/3"', 'outside_share = "1/0"',
+                                 'outside_share = "a third"'])
+def test_chifeng_expert_shares_are_checked_on_load(tmp_path, bad):
+    import shutil
+
+    from app.tenancy import load_tenant
+    from app.tenancy.loader import TenantConfigError
+
+    from .conftest import ROOT_TENANTS
+    folder = tmp_path / "chifeng"
+    shutil.copytree(ROOT_TENANTS / "chifeng", folder)
+    pol = folder / "policies.toml"
+    assert 'outside_share = "1/3"' in pol.read_text()
+    pol.write_text(pol.read_text().replace('outside_share = "1/3"', bad))
+    with pytest.raises(TenantConfigError, match=r"experts\.outside_share"):
+        load_tenant(folder)
+    assert load_tenant(ROOT_TENANTS / "chifeng").policies.experts.share("outside_share") == \
+        Fraction(1, 3)

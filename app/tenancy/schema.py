@@ -5,8 +5,8 @@ Every model forbids unknown keys, so a typo in a tenant file is reported rather 
 from __future__ import annotations
 
 from datetime import date
-from fractions import Fraction
 from enum import Enum
+from fractions import Fraction
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
