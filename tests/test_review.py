@@ -678,3 +678,16 @@ def test_chifeng_expert_shares_are_checked_on_load(tmp_path, bad):
         load_tenant(folder)
     assert load_tenant(ROOT_TENANTS / "chifeng").policies.experts.share("outside_share") == \
         Fraction(1, 3)
+
+
+@pytest.mark.rule("BJ23-PUB-1")
+def test_the_rank_the_city_publishes_from_is_a_tenant_setting(ctx):
+    from app.workflow.results import _publisher
+    bj = CFG()
+    assert bj.policies.city_publishes_min_rank == 4
+    senior = bare_session("beijing", "bj-eng", "bj-2026", level="associate_senior")
+    middle = bare_session("beijing", "bj-eng", "bj-2026", level="intermediate")
+    city, agency = f.org("beijing", "bj-hr"), f.org("beijing", "bj-agency-eng")
+    assert (_publisher(bj, senior), _publisher(bj, middle)) == (city, agency)
+    wider = replace(bj, policies=bj.policies.model_copy(update={"city_publishes_min_rank": 3}))
+    assert _publisher(wider, middle) == city
