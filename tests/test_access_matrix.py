@@ -128,6 +128,10 @@ ACCESS: dict[str, Rule] = {
                                                              "att_id": "@recommended_att"}),
     "office.act": Rule(ON_ROUTE, codes=OFF_ROUTE,
                        args={"app_id": "@recommended_app", "action": "return"}),
+    # False material found (BJ-INTEG-1): the offices on the route and the committee's office;
+    # the matrix's empty form is refused with its message on the page, changing nothing.
+    "office.integrity": Rule(ON_ROUTE, codes=OFF_ROUTE, post=200,
+                             args={"app_id": "@recommended_app"}),
     # Chifeng-only policies (Beijing, the other tenant here, answers 404 on these pages).
     # Profiles verified by the unit (CF-REG-1); the service refuses another unit's staff with
     # the same message as an unknown id.

@@ -319,7 +319,7 @@ def plan_2029():
 
 
 @pytest.mark.rule("BJ-INTEG-1", "CF-INTEG-1")
-def test_revocation_opens_a_three_year_record_that_bars_applying(ctx):
+def test_serious_revocation_opens_a_three_year_record_that_bars_applying(ctx):
     cert = certify_one()
     holder = cert.holder
     district = f.make_user("beijing", "hr-hd", "hr_officer", "bj-hr-haidian")
@@ -331,7 +331,7 @@ def test_revocation_opens_a_three_year_record_that_bars_applying(ctx):
         with pytest.raises(Invalid):
             transition(CFG(), cert, "revoke", f.actor(city), kind="false_material", opinion="")
         transition(CFG(), cert, "revoke", f.actor(city), kind="false_material",
-                   opinion="学历证书系伪造，经学信网核实")
+                   opinion="学历证书系伪造，经学信网核实", serious=True)  # 情节严重: it bars
         with pytest.raises(Conflict):
             transition(CFG(), cert, "revoke", f.actor(city), kind="plagiarism", opinion="再次")
     assert cert.revoked and cert.revoke_kind == "false_material"

@@ -2,6 +2,7 @@
 import pytest
 import time_machine
 
+from app.extensions import db
 from app.models import Status
 from app.tenancy import tenants
 from app.workflow.errors import Invalid
@@ -207,16 +208,135 @@ def test_series_run_by_their_departments_have_no_committee_in_this_flow(emp):
     assert any("名录" in p for p in problems_of(app, user))
 
 
+def educated(app, level="bachelor", graduated="2007-07-01"):
+    """Give the file's education entry its 学历层次 and graduation day."""
+    entry = next(e for e in app.entries if e.section == "education")
+    entry.data = {**entry.data, "edu_level": level, "graduated_on": graduated}
+    db.session.commit()
+    return app
+
+
 @pytest.mark.rule("BJ-EQUIV-2")
 def test_international_qualifications_map_to_levels(emp):
     ieee = applicant()
-    ok = f.make_application("beijing", ieee, "bj-2026", "bj-eng", "engineering", "senior",
-                            "mechanical", intl_qualification="ieee_senior",
-                            materials={"qualification_certificate": 1})
+    ok = educated(f.make_application("beijing", ieee, "bj-2026", "bj-eng", "engineering", "senior",
+                                     "mechanical", intl_qualification="ieee_senior",
+                                     materials={"qualification_certificate": 1}))
     submit(ok, ieee)  # IEEE Senior Member counts as 副高级: a basis for 正高级
     assert ok.status == Status.submitted.value
     acm = applicant(username="a2")
-    bad = f.make_application("beijing", acm, "bj-2026", "bj-eng", "engineering", "senior",
-                             "mechanical", intl_qualification="acm_senior",
-                             materials={"qualification_certificate": 1})
+    bad = educated(f.make_application("beijing", acm, "bj-2026", "bj-eng", "engineering",
+                                      "senior", "mechanical", intl_qualification="acm_senior",
+                                      materials={"qualification_certificate": 1}))
     assert any("ACM高级会员对应中级" in p for p in problems_of(bad, acm))
+    bad.status = Status.abandoned.value
+    db.session.commit()
+    # ACM Senior Member counts as 中级: a basis for 副高级.
+    up = educated(f.make_application("beijing", acm, "bj-2026", "bj-eng", "engineering",
+                                     "associate_senior", "mechanical",
+                                     intl_qualification="acm_senior",
+                                     materials={"qualification_certificate": 1}))
+    submit(up, acm)
+    assert up.status == Status.submitted.value
+
+
+@pytest.mark.rule("BJ-EQUIV-2", "BJ-EQUIV-1")
+def test_a_qualification_without_the_education_and_years_is_refused_with_the_reason(emp):
+    user = applicant()
+    app = f.make_application("beijing", user, "bj-2026", "bj-eng", "engineering", "senior",
+                             "mechanical", intl_qualification="ieee_senior",
+                             materials={"qualification_certificate": 1})
+    found = problems_of(app, user)  # no 学历层次 recorded
+    assert any("IEEE高级会员须符合相应系列规定的学历和工作年限条件" in p and "没有大学本科" in p
+               for p in found)
+    educated(app, "bachelor", "2020-07-01")  # 本科, 6 years by the close of 30 Jul 2026
+    found = problems_of(app, user)
+    assert any("IEEE高级会员须符合" in p and "大学本科毕业后从事专业技术工作满10年" in p
+               and "尚差" in p for p in found), found
+    educated(app, "postgraduate", "2019-07-01")  # 研究生, 7 years: the other track holds
+    submit(app, user)
+    assert app.status == Status.submitted.value
+
+
+@pytest.mark.rule("BJ-EQUIV-1")
+def test_a_domestic_qualification_counts_for_its_series_with_its_conditions(emp):
+    """附件5's table is tenant data: an entry (here a registered engineer counting as 中级
+    engineering after 本科 + 5 years) is obeyed as written."""
+    from dataclasses import replace
+
+    from app.tenancy.schema import Qualification
+    from app.workflow import eligibility
+    cfg = tenants()["beijing"]
+    entry = Qualification(code="reg-eng", name="注册工程师", name_en="Registered engineer",
+                          counts_as="intermediate", series=["engineering"],
+                          tracks=[{"education": "bachelor", "years": 5}])
+    cfg = replace(cfg, policies=cfg.policies.model_copy(
+        update={"professional_qualification": [entry]}))
+    user = applicant()
+    app = educated(f.make_application("beijing", user, "bj-2026", "bj-eng", "engineering",
+                                      "associate_senior", "mechanical",
+                                      materials={"qualification_certificate": 1}),
+                   "bachelor", "2022-07-01")
+    app.intl_qualification = "reg-eng"
+    db.session.commit()
+    texts = [str(p) for p in eligibility.problems(cfg, app)]
+    assert any("注册工程师须符合" in t and "满5年" in t for t in texts), texts
+    educated(app, "bachelor", "2018-07-01")
+    assert not any("注册工程师" in str(p) for p in eligibility.problems(cfg, app))
+    app.level = "senior"  # a basis for one level up only
+    assert any("注册工程师对应中级" in str(p) for p in eligibility.problems(cfg, app))
+    app.level, app.series, app.specialty = "associate_senior", "economics", None
+    assert any("注册工程师对应工程技术系列的职称" in str(p) for p in eligibility.problems(cfg, app))
+    db.session.rollback()
+
+
+@pytest.mark.rule("BJ-CENTRAL-1")
+def test_catalogue_series_are_not_accepted_for_entrusted_central_unit_staff(ctx):
+    cfg = tenants()["beijing"]
+    assert [(c.series, c.levels) for c in cfg.policies.central_catalogue] == [
+        ("natural_research", ["associate_senior", "senior"])]
+    f.make_employer("beijing", "central", "haidian", kind="central_unit")
+    f.make_employer("beijing", "direct", "xicheng", kind="central_unit", entrustment_exempt=True)
+    f.make_employer("beijing", "local", "haidian", kind="public_institution")
+    refused = "中央单位高级职称评审委员会备案目录"
+    entrusted = applicant("central")
+    app = f.make_application("beijing", entrusted, "bj-2026", "bj-agri", "natural_research",
+                             "associate_senior", materials={"entrustment_letter": 1})
+    found = problems_of(app, entrusted)
+    assert any(refused in p and "自然科学研究" in p for p in found), found
+    app.level = "intermediate"  # the catalogue lists senior committees only
+    db.session.commit()
+    submit(app, entrusted)
+    assert app.status == Status.submitted.value
+    for code, name in (("direct", "a2"), ("local", "a3")):  # not entrusted: apply directly
+        u = applicant(code, username=name)
+        other = f.make_application("beijing", u, "bj-2026", "bj-agri", "natural_research",
+                                   "associate_senior")
+        submit(other, u)
+        assert other.status == Status.submitted.value
+
+
+
+
+@pytest.mark.rule("BJ-CENTRAL-1", "BJ-EQUIV-1")
+@pytest.mark.parametrize("old,new,key", [
+    ('series = "natural_research"', 'series = "alchemy"', "central_catalogue.0.series"),
+    ('counts_as = "intermediate"', 'counts_as = "grandmaster"',
+     "international_qualification.1.counts_as"),
+    ('{ education = "college", years = 7 }', '{ education = "kindergarten", years = 7 }',
+     "international_qualification.1.tracks"),
+])
+def test_catalogue_and_qualification_tables_are_checked_on_load(tmp_path, old, new, key):
+    import shutil
+
+    from app.tenancy import load_tenant
+    from app.tenancy.loader import TenantConfigError
+
+    from .conftest import ROOT_TENANTS
+    folder = tmp_path / "beijing"
+    shutil.copytree(ROOT_TENANTS / "beijing", folder)
+    pol = folder / "policies.toml"
+    assert old in pol.read_text()
+    pol.write_text(pol.read_text().replace(old, new))
+    with pytest.raises(TenantConfigError, match=key.replace(".", r"\.")):
+        load_tenant(folder)

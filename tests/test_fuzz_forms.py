@@ -352,6 +352,12 @@ def targets() -> dict[str, Target]:
                                 tenant="chifeng"),
         "paper.record": Target("hr_county", "/chifeng/paper/receive/record",
                                {"code": 40, "arrived": 40, "opinion": 2000}, tenant="chifeng"),
+        # Last: an accepted request disqualifies the file for good.
+        "office.integrity": Target(
+            "employer_clerk", "/beijing/office/applications/{recommended_app}/integrity",
+            {"version": valid_or(-1), "kind": valid_or("false_material", "plagiarism"),
+             "opinion": 4000, "serious": valid_or("y")},
+            watch=[(Application, "recommended_app")]),
     }
 
 

@@ -2,6 +2,7 @@
 filing and the secret ballot."""
 from dataclasses import replace
 from datetime import date
+from fractions import Fraction
 
 import pytest
 import sqlalchemy as sa
@@ -292,24 +293,6 @@ def test_conflicts_found_in_the_data_and_declared_are_excluded(agency):
     assert not {same.id, coauthor.id, declared.id} & {m.expert_id for m in s.members}
 
 
-@pytest.mark.rule("CF-EXP-1")
-def test_expert_on_panels_three_years_running_is_not_drawn(agency):
-    apps, _ = recommended(1)
-    tired = f.make_expert("beijing", "连续三年", role="chair")
-    pool_of(6, chairs=1)
-    for y in (2023, 2024, 2025):
-        old = ReviewSession(tenant_id=apps[0].tenant_id, committee_id=f.committee("beijing", "bj-eng").id,
-                            plan_id=f.plan("beijing", "bj-2026").id, series="engineering",
-                            level="senior", panel_size=5, held_on=date(y, 11, 1), status="closed")
-        db.session.add(old)
-        db.session.flush()
-        db.session.add(PanelMember(session_id=old.id, expert_id=tired.id, role="chair", year=y))
-    db.session.commit()
-    s = new_session(agency, apps)
-    transition(CFG(), s, "draw", f.actor(agency))
-    assert {"expert_id": tired.id, "reason": "three_years_running"} in s.draw_excluded
-
-
 @pytest.mark.rule("CF-EXP-1", "AE-RECUSE-1")
 def test_too_small_a_pool_fails_with_the_reason_and_assigns_nobody(agency):
     apps, _ = recommended(1)
@@ -322,32 +305,132 @@ def test_too_small_a_pool_fails_with_the_reason_and_assigns_nobody(agency):
     assert s.status == "draft" and s.members == [] and s.draw_seed is None
 
 
+def bare_session(slug, committee, plan, series="engineering", level="senior",
+                 held_on=date(2026, 9, 15)):
+    """A session of `committee` built directly (no files): enough for the pool and the draw."""
+    s = ReviewSession(tenant_id=f.tenant_id(slug), committee_id=f.committee(slug, committee).id,
+                      plan_id=f.plan(slug, plan).id, series=series, level=level, panel_size=5,
+                      held_on=held_on)
+    db.session.add(s)
+    db.session.commit()
+    return s
+
+
+def served(slug, expert, years, committee, plan):
+    """Seat `expert` on a closed panel of `committee` in each of `years`."""
+    for y in years:
+        old = bare_session(slug, committee, plan, held_on=date(y, 9, 1))
+        old.status = "closed"
+        db.session.add(PanelMember(session_id=old.id, expert_id=expert.id, role=expert.role,
+                                   year=y))
+    db.session.commit()
+
+
+def with_experts(cfg, **changes):
+    """`cfg` with some expert rules changed, as a tenant could set them in policies.toml."""
+    rules = cfg.policies.experts.model_copy(update=changes)
+    return replace(cfg, policies=cfg.policies.model_copy(update={"experts": rules}))
+
+
 @pytest.mark.rule("CF-EXP-1")
-def test_self_review_unit_panel_has_a_third_from_outside(ctx):
-    unit = f.org("beijing", "bj-self-university")
-    clerk = f.make_user("beijing", "unit-clerk", "agency_clerk", "bj-self-university")
+def test_chifeng_expert_on_panels_three_years_running_is_not_drawn(ctx):
+    cf = tenants()["chifeng"]
+    assert cf.policies.experts.years_running == 3  # 六(二)2: 连续三年
+    three = f.make_expert("chifeng", "连续三年", level="associate_senior", title_year=2018)
+    gap = f.make_expert("chifeng", "中断一年", level="associate_senior", title_year=2018)
+    two = f.make_expert("chifeng", "连续两年", level="associate_senior", title_year=2018)
+    served("chifeng", three, (2023, 2024, 2025), "cf-eng", "cf-2026-intermediate")
+    served("chifeng", gap, (2022, 2023, 2025), "cf-eng", "cf-2026-intermediate")
+    served("chifeng", two, (2024, 2025), "cf-eng", "cf-2026-intermediate")
+    s = bare_session("chifeng", "cf-eng", "cf-2026-intermediate", level="intermediate")
+    cands, excluded = sessions.candidates(cf, s)
+    assert excluded == [{"expert_id": three.id, "reason": "years_running"}]
+    assert {c["id"] for c in cands} == {gap.id, two.id}
+    # The figure is the tenant's: with two years running, the two-year expert is left out too.
+    cands, excluded = sessions.candidates(with_experts(cf, years_running=2), s)
+    assert {x["expert_id"] for x in excluded} == {three.id, two.id}
+    assert {c["id"] for c in cands} == {gap.id}
+    # And with no limit (Beijing's measures set none), nobody is left out for it.
+    cands, excluded = sessions.candidates(with_experts(cf, years_running=0), s)
+    assert excluded == [] and len(cands) == 3
+
+
+@pytest.mark.rule("CF-EXP-1")
+def test_chifeng_self_review_unit_panel_has_a_third_from_outside(ctx):
     from app.models import Committee
-    c = Committee(tenant_id=unit.tenant_id, code="self-eng", name="自主评审委员会",
-                  agency_org_id=unit.id, series=["engineering"], levels=["senior"])
-    db.session.add(c)
+    cf = tenants()["chifeng"]
+    unit = f.org("chifeng", "cf-self-hospital")
+    db.session.add(Committee(tenant_id=unit.tenant_id, code="cf-self-health", name="医院自主评审委员会",
+                             name_en="Hospital committee", agency_org_id=unit.id,
+                             series=["health"], levels=["senior"]))
     db.session.commit()
-    f.make_employer("beijing", "uni-staff", "haidian")  # the unit's staff apply via employer step
-    inside = [f.make_expert("beijing", f"校内{i}", role="chair" if i == 0 else "member",
-                            employer="bj-self-university") for i in range(8)]
-    outside = [f.make_expert("beijing", f"校外{i}") for i in range(2)]
-    c2 = f.committee("beijing", "self-eng")
-    sess = ReviewSession(tenant_id=unit.tenant_id, committee_id=c2.id,
-                         plan_id=f.plan("beijing", "bj-2026").id, series="engineering",
-                         level="senior", panel_size=6, held_on=date(2026, 11, 20))
-    db.session.add(sess)
-    db.session.commit()
-    cands, _ = sessions.candidates(CFG(), sess)
+    for i in range(8):
+        f.make_expert("chifeng", f"院内{i}", series="health", role="chair" if i == 0 else "member",
+                      employer="cf-self-hospital")
+    outside = [f.make_expert("chifeng", f"院外{i}", series="health") for i in range(3)]
+    s = bare_session("chifeng", "cf-self-health", "cf-2026-senior", series="health")
+    cands, _ = sessions.candidates(cf, s)
+    assert {c["id"] for c in cands if c["outside"]} == {e.id for e in outside}
+    assert sessions.quotas(s, 6, cf)["outside"] == 2  # 六(二)2: 三分之一以上 of 6
     for seed in ("a", "b", "c", "d"):
-        panel = sessions.select_panel(cands, 6, sessions.quotas(sess, 6), seed)
-        assert sum(1 for p in panel if p["outside"]) >= 2  # ⌈6/3⌉
-    with pytest.raises(Invalid):  # 9 members need 3 from outside; only 2 exist
-        sessions.select_panel(cands, 9, sessions.quotas(sess, 9), "a")
-    assert inside and outside and clerk
+        panel = sessions.select_panel(cands, 6, sessions.quotas(s, 6, cf), seed)
+        assert sum(1 for p in panel if p["outside"]) >= 2
+    with pytest.raises(Invalid, match="本单位以外的专家不足4人"):  # ⌈10/3⌉ = 4; only 3 exist
+        sessions.select_panel(cands, 10, sessions.quotas(s, 10, cf), "a")
+    # A tenant asking for half from outside: a panel of 6 needs 3, all the outside experts.
+    half = with_experts(cf, outside_share="1/2")
+    assert sessions.quotas(s, 6, half)["outside"] == 3
+    panel = sessions.select_panel(cands, 6, sessions.quotas(s, 6, half), "a")
+    assert {p["id"] for p in panel if p["outside"]} == {e.id for e in outside}
+
+
+@pytest.mark.rule("AE-EXP-2")
+def test_beijing_young_expert_share_is_a_tenant_setting(ctx):
+    bj = CFG()
+    assert bj.policies.experts.young_age == 45
+    s = bare_session("beijing", "bj-eng", "bj-2026", held_on=date(2026, 11, 20))
+    chair = f.make_expert("beijing", "主任", role="chair", private=True)
+    older = [f.make_expert("beijing", f"年长{i}") for i in range(6)]
+    young = [f.make_expert("beijing", f"青年{i}", birth=(1985, 1, 1)) for i in range(2)]
+    born_1981 = f.make_expert("beijing", "满45岁", birth=(1981, 11, 20))  # 45 on the review day
+    cands, _ = sessions.candidates(bj, s)
+    assert {c["id"] for c in cands if c["young"]} == {e.id for e in young}
+    assert sessions.quotas(s, 5, bj)["young"] == 0  # no figure in 第十四条: none by default
+    share = with_experts(bj, young_share="2/5")
+    assert sessions.quotas(s, 5, share)["young"] == 2
+    for seed in ("a", "b", "c"):
+        panel = sessions.select_panel(cands, 5, sessions.quotas(s, 5, share), seed)
+        assert {e.id for e in young} <= {p["id"] for p in panel}
+    with pytest.raises(Invalid, match="45周岁以下的专家不足3人"):
+        sessions.select_panel(cands, 5, sessions.quotas(s, 5, with_experts(bj, young_share="3/5")),
+                              "a")
+    assert chair and older and born_1981
+
+
+@pytest.mark.rule("AE-EXP-2", "AE-EXP-4")
+def test_beijing_expert_conditions_follow_the_tenant_figures(ctx):
+    bj, day = CFG(), date(2026, 11, 20)
+    assoc = f.make_expert("beijing", "副高三年", level="associate_senior", title_year=2023,
+                          user=False)
+    assert experts.ineligibility(bj, assoc, "associate_senior", day) == []
+    stricter = with_experts(bj, associate_years=5, senior_years=5, max_terms=2)
+    assert [str(r) for r in experts.ineligibility(stricter, assoc, "associate_senior", day)] == [
+        "须具有副高级职称5年以上或正高级职称"]
+    top = f.make_expert("beijing", "正高四年", level="senior", title_year=2022, user=False)
+    assert experts.ineligibility(bj, top, "senior", day) == []
+    assert [str(r) for r in experts.ineligibility(stricter, top, "senior", day)] == [
+        "评审正高级须具有正高级职称5年以上"]
+    third = f.make_expert("beijing", "第三届", terms=3, user=False)
+    assert experts.ineligibility(bj, third, "senior", day) == []
+    assert "聘期已满2届" in [str(r) for r in experts.ineligibility(stricter, third, "senior", day)]
+    # Retirement ages by gender, from the tenant file (第十六条(五)).
+    woman = f.make_expert("beijing", "女专家", birth=(1971, 3, 1), user=False)
+    woman.gender = "female"
+    db.session.commit()
+    assert bj.policies.experts.retirement_age == {"male": 60, "female": 55}
+    assert "已到法定退休年龄" in [str(r) for r in experts.ineligibility(bj, woman, "senior", day)]
+    later = with_experts(bj, retirement_age={"male": 60, "female": 60})
+    assert experts.ineligibility(later, woman, "senior", day) == []
 
 
 @pytest.mark.rule("CF-EXP-1")
@@ -460,6 +543,26 @@ def test_two_thirds_of_attending_members_pass_and_the_tally_is_sealed(agency):
     assert statuses == {first.application_id: "passed", second.application_id: "failed"}
     tally, ok = sessions.recount(s)
     assert ok and tally == s.tally
+
+
+@pytest.mark.rule("BJ-VOTE-1")
+def test_quorum_and_passing_share_are_tenant_settings(agency):
+    s, apps, chair = drawn_session(agency, 1, 9)
+    active = [m for m in s.members if m.status == "active"]
+    present = [chair] + [m for m in active if m is not chair][:5]  # 6 of 9
+    stricter = replace(CFG(), policies=CFG().policies.model_copy(update={
+        "experts": CFG().policies.experts.model_copy(update={"quorum": "2/3",
+                                                             "pass_share": "3/4"})}))
+    with pytest.raises(Invalid, match="2/3"):  # 6 of 9 is not more than two thirds
+        transition(stricter, s, "open_voting", f.actor(chair.expert.user),
+                   present=[m.id for m in present])
+    transition(CFG(), s, "open_voting", f.actor(chair.expert.user),
+               present=[m.id for m in present])
+    vote(s, present, lambda m, i: "yes" if present.index(m) < 4 else "no")  # 4 of 6
+    assert sessions.count(s, CFG())["items"]["A001"]["passed"]           # ≥ 2/3
+    assert not sessions.count(s, stricter)["items"]["A001"]["passed"]    # < 3/4
+    transition(stricter, s, "close", f.actor(chair.expert.user))
+    assert db.session.get(Application, apps[0].id).status == "failed"
 
 
 @pytest.mark.rule("BJ-VOTE-1")
@@ -619,3 +722,37 @@ def test_plan_filing_lead_time_is_tenant_data(agency):
     with time_machine.travel(at(2026, 11, 10, 23, 59, 59), tick=False):
         transition(ten, s, "file_plan", f.actor(agency))
     assert s.plan_filed_at == at(2026, 11, 10, 23, 59, 59)
+
+
+@pytest.mark.rule("CF-EXP-1")
+@pytest.mark.parametrize("bad", ['outside_share = "4/3"', 'outside_share = "1/0"',
+                                 'outside_share = "a third"'])
+def test_chifeng_expert_shares_are_checked_on_load(tmp_path, bad):
+    import shutil
+
+    from app.tenancy import load_tenant
+    from app.tenancy.loader import TenantConfigError
+
+    from .conftest import ROOT_TENANTS
+    folder = tmp_path / "chifeng"
+    shutil.copytree(ROOT_TENANTS / "chifeng", folder)
+    pol = folder / "policies.toml"
+    assert 'outside_share = "1/3"' in pol.read_text()
+    pol.write_text(pol.read_text().replace('outside_share = "1/3"', bad))
+    with pytest.raises(TenantConfigError, match=r"experts\.outside_share"):
+        load_tenant(folder)
+    assert load_tenant(ROOT_TENANTS / "chifeng").policies.experts.share("outside_share") == \
+        Fraction(1, 3)
+
+
+@pytest.mark.rule("BJ23-PUB-1")
+def test_the_rank_the_city_publishes_from_is_a_tenant_setting(ctx):
+    from app.workflow.results import _publisher
+    bj = CFG()
+    assert bj.policies.city_publishes_min_rank == 4
+    senior = bare_session("beijing", "bj-eng", "bj-2026", level="associate_senior")
+    middle = bare_session("beijing", "bj-eng", "bj-2026", level="intermediate")
+    city, agency = f.org("beijing", "bj-hr"), f.org("beijing", "bj-agency-eng")
+    assert (_publisher(bj, senior), _publisher(bj, middle)) == (city, agency)
+    wider = replace(bj, policies=bj.policies.model_copy(update={"city_publishes_min_rank": 3}))
+    assert _publisher(wider, middle) == city

@@ -43,7 +43,8 @@ class ExpertForm(FlaskForm):
     recommended_by_org_id = SelectField(_l("推荐单位"), coerce=int, choices=[],
                                         validate_choice=False)
     term_start = DateField(_l("本届聘期开始"), validators=[DataRequired(_l("请填写聘期开始日期。"))])
-    terms = IntegerField(_l("第几届聘期"), default=1, validators=[NumberRange(1, 3)])
+    # The tenant's most terms (AE-EXP-4) are checked by the service, with its figure.
+    terms = IntegerField(_l("第几届聘期"), default=1, validators=[NumberRange(1, 10)])
     username = StringField(_l("登录名（手机号）"), validators=[Optional(), Length(max=60)])
 
 

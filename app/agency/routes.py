@@ -18,7 +18,7 @@ from ..web import (
     RETURN_ROWS, client_ip, correction_form_items, correction_targets, flash_error, render_page,
 )
 from ..workflow import agency as agency_svc
-from ..workflow import committees, experts, fees, queries, records, sessions
+from ..workflow import committees, disqualify, experts, fees, queries, records, sessions
 from ..workflow.actors import Actor
 from ..workflow.applications import SECTION_FIELDS, SECTION_TITLES
 from ..workflow.calendar import today_local
@@ -70,6 +70,7 @@ def check(app_id):
     return render_page("agency/check.html", app=app, fields=SECTION_FIELDS, titles=SECTION_TITLES,
                        targets=targets, scope=scope, rows=range(RETURN_ROWS), diff=diff,
                        returned=returned, due=due, fee_window=fees.fee_window(app),
+                       disqualify_sources=disqualify.SOURCES,
                        holding=app.holder_org_id == current_user.org_id)
 
 

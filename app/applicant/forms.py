@@ -25,7 +25,7 @@ class BasicForm(FlaskForm):
     exam_passed = BooleanField(_l("已通过相应的全国统一考试"))
     exam_year = IntegerField(_l("考试成绩合格年份（考评结合系列）"), validators=[Optional()],
                              render_kw={"placeholder": "2025"})
-    intl_qualification = SelectField(_l("国际职业资格（如有）"), choices=[], validate_choice=False)
+    intl_qualification = SelectField(_l("对应职称的职业资格（如有）"), choices=[], validate_choice=False)
     classified = BooleanField(_l("涉密人员（只能参加线下纸质评审）"))
     # The preferential policy applied under (CF-POL-1…7); "" is the ordinary rules.
     policy = SelectField(_l("申报政策"), choices=[], validate_choice=False)

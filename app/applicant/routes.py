@@ -71,8 +71,10 @@ def _page(app, fragment=None, **extra):
                             "freelance_since": queries.parse_date(
                                 app.basic.get("freelance_since")),
                             "policy": app.policy or ""})
+    pol = g.tenant.policies
     basic.intl_qualification.choices = [("", "—")] + [
-        (q.code, label(q)) for q in g.tenant.policies.international_qualification]
+        (q.code, f"{label(q)}（{label(g.tenant.level(q.counts_as))}）")
+        for q in (*pol.professional_qualification, *pol.international_qualification)]
     basic.policy.choices = policies.choices(g.tenant, app.plan.code)
     basic.current_level.choices = [("", "—")] + [(lv.code, label(lv))
                                                  for lv in g.tenant.tenant.levels]

@@ -141,7 +141,7 @@ def revoke(cert_id):
             raise TransitionError(_("请选择撤销原因，并写明经核实的违规事实。"))
         transition(g.tenant, cert, "revoke", _actor(),
                    expected_version=request.form.get("version", type=int) or None,
-                   kind=form.kind.data, opinion=form.opinion.data)
+                   kind=form.kind.data, opinion=form.opinion.data, serious=form.serious.data)
     except TransitionError as e:
         flash_error(e)
     else:

@@ -24,6 +24,7 @@ class Status(str, Enum):
     certified = "certified"              # 已发证
     not_recommended = "not_recommended"  # 未推荐
     abandoned = "abandoned"              # 视为放弃
+    disqualified = "disqualified"        # 弄虚作假，取消申报资格
 
 
 OPEN_FOR_EDIT = (Status.draft.value, Status.returned.value)

@@ -64,9 +64,10 @@ class Certificate(db.Model):
 
 
 class IntegrityRecord(db.Model):
-    """An entry of the integrity record (职称评审诚信档案): while it runs (starts_on ≤ day <
-    ends_on, three years) its person may not apply. Kept by user and by ID-number hash, so a new
-    account with the same ID number is caught too."""
+    """An entry of the integrity record (职称评审诚信档案), kept for the tenant's years
+    (starts_on ≤ day < ends_on). Only a case marked serious (情节严重) bars its person from
+    applying while it runs (四(一)). Kept by user and by ID-number hash, so a new account with
+    the same ID number is caught too."""
     __tablename__ = "integrity_records"
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
@@ -76,6 +77,9 @@ class IntegrityRecord(db.Model):
     starts_on: Mapped[date] = mapped_column(sa.Date)
     ends_on: Mapped[date] = mapped_column(sa.Date)  # the day it expires
     certificate_id: Mapped[int | None] = mapped_column(sa.ForeignKey("certificates.id"))
+    # The file disqualified for it, when found before a title was granted.
+    application_id: Mapped[int | None] = mapped_column(sa.ForeignKey("applications.id"))
+    serious: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at = mapped_column(UTCDateTime, default=utcnow)
 

@@ -8,7 +8,9 @@ from ..models import Role
 from ..web import (
     RETURN_ROWS, client_ip, correction_form_items, correction_targets, flash_error, render_page,
 )
-from ..workflow import profiles, queries
+from ..workflow import disqualify, profiles, queries
+from ..workflow.certificates import REVOKE_LABELS
+from ..workflow.integrity import record_years
 from ..workflow.actors import Actor
 from ..workflow.applications import SECTION_FIELDS, SECTION_TITLES
 from ..workflow.errors import TransitionError
@@ -45,7 +47,9 @@ def detail(app_id):
         abort(404)
     return render_page("office/detail.html", app=app, fields=SECTION_FIELDS,
                        titles=SECTION_TITLES, targets=correction_targets(), rows=range(RETURN_ROWS),
-                       holding=app.holder_org_id == current_user.org_id)
+                       holding=app.holder_org_id == current_user.org_id,
+                       may_disqualify=app.status in disqualify.SOURCES
+                       and disqualify.may_disqualify(Actor.of(current_user), app))
 
 
 @bp.route("/applications/<int:app_id>/attachments/<int:att_id>")
@@ -80,6 +84,41 @@ def act(app_id, action):
         if app.holder_org_id != current_user.org_id:
             return redirect(url_for(".inbox"), 303)
     return redirect(url_for(".detail", app_id=app.id), 303)
+
+
+def _disqualifiable(app_id: int):
+    """A file this office may disqualify: on its route, or before its committee's office."""
+    from ..extensions import db
+    from ..models import Application
+    app = queries.office_application(g.tenant_id, current_user.org_id, app_id)
+    if app is None:
+        app = db.session.get(Application, app_id)
+        if app is None or app.tenant_id != g.tenant_id:
+            return None
+    return app if disqualify.may_disqualify(Actor.of(current_user), app) else None
+
+
+@bp.route("/applications/<int:app_id>/integrity", methods=["GET", "POST"])
+def integrity(app_id):
+    """False material found: disqualify the file, with the verified facts, into the integrity
+    record (BJ-INTEG-1, CF-INTEG-1)."""
+    app = _disqualifiable(app_id)
+    if app is None:
+        abort(404)
+    if request.method == "POST":
+        try:
+            transition(g.tenant, app, "disqualify", Actor.of(current_user, client_ip()),
+                       expected_version=request.form.get("version", type=int),
+                       kind=request.form.get("kind", ""), opinion=request.form.get("opinion", ""),
+                       serious=request.form.get("serious") == "y")
+        except TransitionError as e:
+            flash_error(e)
+        else:
+            flash(_("已取消该申报的申报资格，申报人已记入职称评审诚信档案。"), "ok")
+            return redirect(url_for(".integrity", app_id=app.id), 303)
+    return render_page("office/integrity.html", app=app, kinds=REVOKE_LABELS,
+                       open=app.status in disqualify.SOURCES, years=record_years(g.tenant),
+                       form=request.form if request.method == "POST" else {})
 
 
 def _verifier_only() -> None:

@@ -58,6 +58,12 @@ class TenantConfig:
     def committee(self, code: str):
         return next((c for c in self.directory.committee if c.code == code), None)
 
+    def qualification(self, code: str | None):
+        """A professional (domestic) or international qualification by code (BJ-EQUIV-1/2)."""
+        tables = (*self.policies.professional_qualification,
+                  *self.policies.international_qualification)
+        return next((q for q in tables if q.code == code), None) if code else None
+
     def policy(self, code: str | None):
         return next((p for p in self.policies.policy if p.code == code), None) if code else None
 
@@ -214,9 +220,26 @@ def load_tenant(folder: Path) -> TenantConfig:
     for key, codes in (("high_skill_series", policies.high_skill_series or []),
                        ("freelancer_series", policies.freelancer_series or [])):
         _check(pol, key, set(codes) <= series, f"unknown series {sorted(set(codes) - series)}")
-    for i, q in enumerate(policies.international_qualification):
-        _check(pol, f"international_qualification.{i}.counts_as", q.counts_as in levels,
-               f"unknown level {q.counts_as!r}")
+    for table in ("professional_qualification", "international_qualification"):
+        for i, q in enumerate(getattr(policies, table)):
+            _check(pol, f"{table}.{i}.counts_as", q.counts_as in levels,
+                   f"unknown level {q.counts_as!r}")
+            _check(pol, f"{table}.{i}.series", set(q.series) <= series,
+                   f"unknown series {sorted(set(q.series) - series)}")
+    quals = [q.code for t in ("professional_qualification", "international_qualification")
+             for q in getattr(policies, t)]
+    _check(pol, "international_qualification", len(quals) == len(set(quals)),
+           "a qualification code is repeated")
+    for i, c in enumerate(policies.central_catalogue):
+        known = next((s for s in tenant.series if s.code == c.series), None)
+        _check(pol, f"central_catalogue.{i}.series", known is not None,
+               f"unknown series {c.series!r}")
+        if known is not None:
+            specs = {sp.code for sp in known.specialties}
+            _check(pol, f"central_catalogue.{i}.specialties", set(c.specialties) <= specs,
+                   f"unknown specialties {sorted(set(c.specialties) - specs)}")
+            _check(pol, f"central_catalogue.{i}.levels", set(c.levels) <= set(known.levels),
+                   f"level(s) not of the series {sorted(set(c.levels) - set(known.levels))}")
     if policies.certificates is not None:
         issuer = org_codes.get(policies.certificates.issuer)
         _check(pol, "certificates.issuer", issuer is not None and issuer.kind == OrgKind.hr_bureau,

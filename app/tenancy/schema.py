@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import Enum
+from fractions import Fraction
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -238,8 +239,30 @@ class PogeRule(Strict):
     min_recommenders: int = Field(ge=1)
 
 
+class QualificationTrack(Strict):
+    """Education at least `education`, then `years` of professional work since graduating."""
+    education: EducationLevel
+    years: int = Field(ge=0, le=60)
+
+
 class Qualification(Named):
+    """A professional qualification that counts as a title (BJ-EQUIV-1, BJ-EQUIV-2): with the
+    education and years of one of its `tracks` (the series measures' conditions for that level),
+    it counts as `counts_as` and is a basis for applying one level up."""
     counts_as: str  # a level code
+    # The series it corresponds to (empty: the series applied for).
+    series: list[str] = []
+    # Any one met; empty: the qualification alone.
+    tracks: list[QualificationTrack] = []
+
+
+class CatalogueEntry(Strict):
+    """A series (or some of its specialties) at the given levels, filed in the central units'
+    senior-committee catalogue (中央单位高级职称评审委员会备案目录): not accepted for entrusted
+    review of central-unit staff (BJ-CENTRAL-1)."""
+    series: str
+    specialties: list[str] = []  # empty: the whole series
+    levels: list[str]
 
 
 class CertificatePolicy(Strict):
@@ -380,6 +403,50 @@ class FreelancerRule(Strict):
     min_years: int = Field(default=1, ge=0, le=10)
     fields: list[FreelancerField] = Field(min_length=1)
 
+def _fraction(value: str) -> Fraction:
+    try:
+        out = Fraction(value)
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"{value!r}: expected a fraction such as \"1/3\"") from None
+    if not 0 <= out <= 1:
+        raise ValueError(f"{value!r}: expected a share between 0 and 1")
+    return out
+
+
+class ExpertRules(Strict):
+    """Who may review and how a panel is drawn. Shares are written as fractions ("1/3")."""
+    # AE-EXP-2: 副高 held this many years (or any 正高) to review; reviewers of 正高 hold 正高
+    # this many years.
+    associate_years: int = Field(default=3, ge=0, le=20)
+    senior_years: int = Field(default=3, ge=0, le=20)
+    # AE-EXP-2: normally under the statutory retirement age, by gender; AE-EXP-5: the expert
+    # leaves the pool this many years after it.
+    retirement_age: dict[Literal["male", "female"], int] = {"male": 60, "female": 60}
+    exit_years_after_retirement: int = Field(default=5, ge=0, le=20)
+    # AE-EXP-4: terms of this many years, at most this many terms.
+    term_years: int = Field(default=3, ge=1, le=10)
+    max_terms: int = Field(default=3, ge=1, le=10)
+    # CF-EXP-1: an expert who sat on panels this many years running is not drawn (0: no limit).
+    years_running: int = Field(default=0, ge=0, le=10)
+    # CF-EXP-1: a self-review unit's panel has at least this share of experts from elsewhere.
+    outside_share: str = "0"
+    # AE-EXP-2: at least this share of a panel is under `young_age` on the review day.
+    young_share: str = "0"
+    young_age: int = Field(default=45, ge=30, le=70)
+    # Attending members must be more than this share of the panel to vote; a file passes with
+    # at least `pass_share` of the attending members' votes (BJ-VOTE-1).
+    quorum: str = "1/2"
+    pass_share: str = "2/3"
+
+    @field_validator("outside_share", "young_share", "quorum", "pass_share")
+    @classmethod
+    def _share(cls, v):
+        _fraction(v)
+        return v
+
+    def share(self, name: str) -> Fraction:
+        return _fraction(getattr(self, name))
+
 
 class PoliciesFile(Strict):
     barred_person_types: list[str] = []
@@ -406,7 +473,10 @@ class PoliciesFile(Strict):
     # Days the agency gives for corrections by default (the agency may set another date).
     correction_days: int = Field(default=10, ge=1, le=60)
     plan_filing_days_before: int | None = Field(default=None, ge=1)  # CF-PLAN-2; None: not filed
-    expert_retirement_age: int = Field(default=60, ge=50, le=70)
+    # The expert pool and the draw (AE-EXP-2, AE-EXP-4, AE-EXP-5, CF-EXP-1).
+    experts: ExpertRules = ExpertRules()
+    # Results of this level rank and up are published by the city HR bureau (BJ23-PUB-1).
+    city_publishes_min_rank: int = Field(default=4, ge=1, le=6)
     # BJ-FEE-1: only checked-and-paid files reach the committee.
     fee_required: bool = False
     # BJ23-PANEL-1: a professional review group (专业评议组) gives a written opinion on every
@@ -419,7 +489,12 @@ class PoliciesFile(Strict):
     self_filed_max_rank: int = Field(default=0, ge=0, le=5)
     public_notice_working_days: int = Field(default=5, ge=1)
     reminder_days: list[Literal[tuple(range(1, 31))]] = Field(default=[], max_length=5)
+    # Professional qualifications and the titles they count as: domestic (附件5) and
+    # international (附件6).
+    professional_qualification: list[Qualification] = []
     international_qualification: list[Qualification] = []
+    # Series the central units' own senior committees are filed for (BJ-CENTRAL-1).
+    central_catalogue: list[CatalogueEntry] = []
     certificates: CertificatePolicy | None = None
     # Preferential policies an applicant may apply under (五(三)–(六)).
     policy: list[PolicyRule] = []

@@ -158,8 +158,8 @@ def save_basic(cfg, app: Application, actor: Actor, data: dict) -> None:
     if exam_year and not 1990 <= int(exam_year) <= 2100:
         raise Invalid(_l("考试合格年份应为四位年份。"))
     qual = data.get("intl_qualification") or None
-    if qual and qual not in {q.code for q in cfg.policies.international_qualification}:
-        raise Invalid(_l("请从列表中选择国际职业资格。"))
+    if qual and cfg.qualification(qual) is None:
+        raise Invalid(_l("请从列表中选择职业资格。"))
     if data.get("gender") not in ("", None, "male", "female"):
         raise Invalid(_l("请选择性别。"))
     policy = data.get("policy") or None

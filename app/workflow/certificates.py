@@ -266,7 +266,10 @@ def _revoke(cert: Certificate, ctx: Ctx) -> dict:
         raise Invalid(_l("请写明经核实的违规事实。"))
     today = ctx.now.date()
     holder = cert.holder
+    serious = bool(ctx.params.get("serious"))  # 情节严重: the record also bars applying
     reason = f"{_record_text(REVOKE_LABELS[kind])}：{note[:2000]}"
+    if serious:
+        reason = f"{reason}（{_record_text(_l('情节严重'))}）"
     ctx.after += [
         lambda: move_set(ctx.actor, [Application.id == cert.application_id],
                          Change(Status.certified.value, Status.annulled.value, "annul", reason),
@@ -275,7 +278,8 @@ def _revoke(cert: Certificate, ctx: Ctx) -> dict:
             tenant_id=cert.tenant_id, user_id=holder.id, id_number_hash=holder.id_number_hash,
             reason=reason, starts_on=today,
             ends_on=record_ends(today, record_years(ctx.cfg)),
-            certificate_id=cert.id, created_by=ctx.actor.user_id, created_at=utcnow()),
+            certificate_id=cert.id, serious=serious, created_by=ctx.actor.user_id,
+            created_at=utcnow()),
     ]
     return {"status": CertificateStatus.revoked.value, "revoked_at": ctx.now,
             "revoke_kind": kind, "revoke_reason": note[:2000], "revoked_by": ctx.actor.user_id}

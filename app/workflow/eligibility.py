@@ -82,6 +82,52 @@ def _letter_required(cfg, app) -> bool:
                 and not e.entrustment_exempt and cfg.level(app.level).rank >= pol.letter_min_rank)
 
 
+def _in_central_catalogue(cfg, app) -> str:
+    """The series (or specialty) name when an entrusted central-unit application falls in the
+    central senior-committee catalogue, else "" (BJ-CENTRAL-1: 已备案的系列（专业）不接受委托)."""
+    if not _letter_required(cfg, app):
+        return ""
+    for c in cfg.policies.central_catalogue:
+        if c.series == app.series and app.level in c.levels and (
+                not c.specialties or app.specialty in c.specialties):
+            spec = cfg.specialty(app.series, app.specialty) if c.specialties else None
+            return label(spec) if spec is not None else label(cfg.series(app.series))
+    return ""
+
+
+def _qualification_problems(cfg, app) -> list:
+    """A qualification counts as its title only for its series, one level up at most, and with
+    the education and years its series measures set (BJ-EQUIV-1, BJ-EQUIV-2)."""
+    q = cfg.qualification(app.intl_qualification)
+    if q is None:
+        return []
+    out, held = [], cfg.level(q.counts_as)
+    names = dict(q=label(q), lv=label(held))
+    if q.series and app.series not in q.series:
+        out.append(_l("%(q)s对应%(s)s系列的职称，不能作为申报本系列职称的条件。",
+                      q=label(q), s="、".join(label(cfg.series(c)) for c in q.series)))
+    if cfg.level(app.level).rank > held.rank + 1:
+        out.append(_l("%(q)s对应%(lv)s，只能作为申报高一级职称的条件。", **names))
+    if q.tracks:
+        facts = policies.Facts.of(app)
+        parts = []
+        for t in q.tracks:
+            edu = policies.EDUCATION_LABELS[t.education.value]
+            what = _l("%(edu)s毕业后从事专业技术工作满%(n)d年", edu=edu, n=t.years)
+            since = facts.graduated(t.education)
+            if since is None:
+                parts.append(policies.Check(
+                    _l("%(what)s：学历信息中没有%(edu)s及以上学历（请填写“学历层次”）",
+                       what=what, edu=edu), False))
+            else:
+                parts.append(policies.at_least(what, facts.months(None, since), t.years * 12))
+        best = policies.any_of(parts)
+        if not best.met:
+            out.append(_l("%(q)s须符合相应系列规定的学历和工作年限条件方可对应%(lv)s：%(c)s",
+                          c=best.text, **names))
+    return out
+
+
 def condition_holds(cfg, app, cond: Condition | None) -> bool:
     """Whether a checklist item with `required_when = cond` applies to this application."""
     if cond is None:
@@ -143,12 +189,11 @@ def problems(cfg, app) -> list:
     classified = (app.basic or {}).get("classified")
     if classified and app.review_mode != ReviewMode.offline_paper.value:
         out.append(_l("涉密人员只能参加线下纸质评审，请选择线下纸质评审的申报计划。"))  # CF-MODE-1
-    if app.intl_qualification:
-        q = next((q for q in pol.international_qualification
-                  if q.code == app.intl_qualification), None)
-        if q is not None and level.rank > cfg.level(q.counts_as).rank + 1:
-            out.append(_l("%(q)s对应%(lv)s，只能作为申报高一级职称的条件。",
-                          q=label(q), lv=label(cfg.level(q.counts_as))))
+    out.extend(_qualification_problems(cfg, app))  # BJ-EQUIV-1, BJ-EQUIV-2
+    catalogue = _in_central_catalogue(cfg, app)
+    if catalogue:  # BJ-CENTRAL-1
+        out.append(_l("%(s)s已列入《中央单位高级职称评审委员会备案目录》，不接受中央在京单位委托评审，"
+                      "请通过本单位（系统）的评审委员会申报。", s=catalogue))
     basic = app.basic or {}
     if not basic.get("gender") or not basic.get("birth_date"):
         out.append(_l("请填写基本信息（性别、出生日期）。"))

@@ -12,10 +12,6 @@ from .actors import Actor
 from .errors import Forbidden, Invalid
 from .transitions import audit
 
-TERM_YEARS = 3
-MAX_TERMS = 3
-SENIORITY_YEARS = 3          # 副高 held ≥3 years, or 正高; 正高 reviews need 正高 ≥3 years
-EXIT_YEARS_AFTER_RETIREMENT = 5
 EXIT_REASONS = {
     "left_profession": _l("不再从事专业技术工作"), "health": _l("身体原因不能胜任"),
     "age": _l("超过退休年龄5年"), "failed_assessment": _l("考核不合格"), "other": _l("其他"),
@@ -26,40 +22,53 @@ def _age_on(birth: date, day: date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
-def term_end(expert: Expert) -> date:
+def _retirement_age(cfg, expert: Expert) -> int:
+    ages = cfg.policies.experts.retirement_age
+    return ages.get(expert.gender) or max(ages.values(), default=60)
+
+
+def term_end(cfg, expert: Expert) -> date:
     start = expert.term_start
-    return date(start.year + TERM_YEARS, start.month, min(start.day, 28))
+    return date(start.year + cfg.policies.experts.term_years, start.month, min(start.day, 28))
+
+
+def is_young(cfg, expert: Expert, day: date) -> bool:
+    """Under the tenant's young-expert age on `day` (AE-EXP-2: 45周岁以下)."""
+    return _age_on(expert.birth_date, day) < cfg.policies.experts.young_age
 
 
 def ineligibility(cfg, expert: Expert, level: str, day: date) -> list:
-    """Why this expert may not review `level` on `day` (empty: they may)."""
-    out = []
+    """Why this expert may not review `level` on `day` (empty: they may). The years, ages and
+    terms are the tenant's (AE-EXP-2, AE-EXP-4)."""
+    rules, out = cfg.policies.experts, []
     if expert.exited_on and expert.exited_on <= day:
         out.append(_l("已退出专家库"))
     held = day.year - expert.title_year
+    top = _l("评审正高级须具有正高级职称%(n)d年以上", n=rules.senior_years)
+    base = _l("须具有副高级职称%(n)d年以上或正高级职称", n=rules.associate_years)
     if expert.title_level == "senior":
-        if level == "senior" and held < SENIORITY_YEARS:
-            out.append(_l("评审正高级须具有正高级职称3年以上"))
+        if level == "senior" and held < rules.senior_years:
+            out.append(top)
     elif expert.title_level == "associate_senior":
         if level == "senior":
-            out.append(_l("评审正高级须具有正高级职称3年以上"))
-        elif held < SENIORITY_YEARS:
-            out.append(_l("须具有副高级职称3年以上或正高级职称"))
+            out.append(top)
+        elif held < rules.associate_years:
+            out.append(base)
     else:
-        out.append(_l("须具有副高级职称3年以上或正高级职称"))
-    if _age_on(expert.birth_date, day) >= cfg.policies.expert_retirement_age:
+        out.append(base)
+    if _age_on(expert.birth_date, day) >= _retirement_age(cfg, expert):
         out.append(_l("已到法定退休年龄"))
-    if expert.terms > MAX_TERMS:
-        out.append(_l("聘期已满3届"))
-    if not (expert.term_start <= day < term_end(expert)):
+    if expert.terms > rules.max_terms:
+        out.append(_l("聘期已满%(n)d届", n=rules.max_terms))
+    if not (expert.term_start <= day < term_end(cfg, expert)):
         out.append(_l("不在聘期内"))
     return out
 
 
 def must_exit(cfg, expert: Expert, day: date) -> bool:
-    """More than 5 years past retirement age: the expert leaves the pool (AE-EXP-5)."""
-    return _age_on(expert.birth_date, day) >= (cfg.policies.expert_retirement_age
-                                               + EXIT_YEARS_AFTER_RETIREMENT)
+    """Past retirement age by the tenant's years: the expert leaves the pool (AE-EXP-5)."""
+    return _age_on(expert.birth_date, day) >= (_retirement_age(cfg, expert)
+                                               + cfg.policies.experts.exit_years_after_retirement)
 
 
 def pool(tenant_id: int) -> list[Expert]:
@@ -80,8 +89,9 @@ def add_expert(cfg, actor: Actor, data: dict) -> Expert:
         problems.append(_l("请选择入库方式。"))
     if data.get("entry_route") == "recommended" and not data.get("recommended_by_org_id"):
         problems.append(_l("组织推荐须注明推荐单位。"))
-    if not (1 <= int(data.get("terms") or 1) <= MAX_TERMS):
-        problems.append(_l("聘期最多3届。"))
+    most = cfg.policies.experts.max_terms
+    if not (1 <= int(data.get("terms") or 1) <= most):
+        problems.append(_l("聘期最多%(n)d届。", n=most))
     if problems:
         raise Invalid(_l("未保存："), problems=problems)
     expert = Expert(tenant_id=actor.tenant_id, **{k: v for k, v in data.items() if v is not None})

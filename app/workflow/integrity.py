@@ -28,14 +28,16 @@ def record_ends(starts_on: date, years: int) -> date:
 
 
 def active_record(tenant_id: int, user: User, day: date) -> IntegrityRecord | None:
-    """The record that runs on `day` for this person (by account or by ID number), if any; the
-    one ending last when there are several."""
+    """The record that bars this person (by account or by ID number) on `day`, if any: a running
+    record of a case marked serious (四(一): 情节严重的，3年内取消职称及岗位晋升资格). A plain
+    record is kept for its years but does not bar. The one ending last when there are several."""
     who = [IntegrityRecord.user_id == user.id]
     if user.id_number_hash:
         who.append(IntegrityRecord.id_number_hash == user.id_number_hash)
     return db.session.scalar(
         sa.select(IntegrityRecord)
         .where(IntegrityRecord.tenant_id == tenant_id, sa.or_(*who),
+               IntegrityRecord.serious.is_(True),
                IntegrityRecord.starts_on <= day, IntegrityRecord.ends_on > day)
         .order_by(IntegrityRecord.ends_on.desc()).limit(1))
 

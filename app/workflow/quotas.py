@@ -32,9 +32,10 @@ from .calendar import now_local
 from .errors import Forbidden, Invalid
 from .policies import outside_quota
 
-# Files that do not use a post or a place: never sent on, sent back, declined or given up.
+# Files that do not use a post or a place: never sent on, sent back, declined, given up or
+# disqualified for false material.
 WITHDRAWN = (Status.draft.value, Status.returned.value, Status.not_recommended.value,
-             Status.abandoned.value)
+             Status.abandoned.value, Status.disqualified.value)
 # Files the committee's agency has received: in the review or through it.
 IN_REVIEW = (Status.recommended.value, Status.checked.value, Status.paid.value,
              Status.in_review.value, Status.passed.value, Status.failed.value,

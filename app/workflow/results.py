@@ -21,8 +21,6 @@ from .errors import Forbidden, Invalid
 from .sessions import review_stage
 from .transitions import Ctx, Rule, audit, register, transition
 
-SENIOR_RANK = 4  # 副高级 and 正高级: published by the city HR bureau (BJ23-PUB-1)
-
 
 def certifiable_ids(tenant_id: int, today: date) -> list[int]:
     """Files whose result passed, whose public notice has ended (ends_on < today), with no
@@ -57,7 +55,8 @@ def city_hr(tenant_id: int) -> Org | None:
 
 
 def _publisher(cfg, session: ReviewSession) -> Org:
-    senior = cfg.level(session.level).rank >= SENIOR_RANK
+    # 副高级 and 正高级 are published by the city HR bureau: the tenant's rank (BJ23-PUB-1).
+    senior = cfg.level(session.level).rank >= cfg.policies.city_publishes_min_rank
     return (city_hr(session.tenant_id) if senior else None) or session.committee.agency
 
 

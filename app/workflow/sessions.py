@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from fractions import Fraction
 import random
 import secrets
 from collections import Counter
@@ -26,7 +27,7 @@ from .bulk import Change, move_set
 from .agency import own_committee_and_plan
 from .errors import Conflict as ConflictError
 from .errors import Forbidden, Invalid
-from .experts import ineligibility
+from .experts import ineligibility, is_young
 from .transitions import Ctx, Rule, audit, register, transition
 
 PRESIDING = (ExpertRole.chair.value, ExpertRole.vice_chair.value)
@@ -35,9 +36,9 @@ SESSION_STATUS_LABELS = {"draft": _l("准备中"), "drawn": _l("已抽取专家"
 RECUSAL_LABELS = {"same_employer": _l("与申报人同一单位"), "named_in_file": _l("在申报材料中列为合作者或推荐人"),
                   "declared_relative": _l("申报近亲属关系"), "declared_interest": _l("申报利益关系"),
                   "declared_dispute": _l("申报存在纠纷"), "declared_other": _l("申报其他回避事由"),
-                  "three_years_running": _l("已连续三年参加评审")}
+                  "three_years_running": _l("已连续三年参加评审"),
+                  "years_running": _l("已连续参加评审达到本地区规定的年数")}
 CHOICES = ("yes", "no", "abstain")
-YEARS_RUNNING = 3
 
 
 # -- creating a session and gathering files --------------------------------------------------
@@ -169,17 +170,20 @@ def detect_conflicts(session: ReviewSession, experts: list[Expert]) -> list[dict
     return out
 
 
-def _served_years_running(expert_ids: list[int], year: int) -> set[int]:
-    """Experts who sat on a panel in each of the last three years (CF-EXP-1)."""
+def _served_years_running(expert_ids: list[int], year: int, running: int) -> set[int]:
+    """Experts who sat on a panel in each of the `running` years before `year` (CF-EXP-1; the
+    tenant's figure, 0: no limit)."""
+    if running <= 0:
+        return set()
     rows = db.session.execute(
         sa.select(PanelMember.expert_id, PanelMember.year).distinct()
         .where(PanelMember.expert_id.in_(expert_ids or [0]),
                PanelMember.status == MemberStatus.active.value,
-               PanelMember.year.between(year - YEARS_RUNNING, year - 1))).all()
+               PanelMember.year.between(year - running, year - 1))).all()
     years: dict[int, set] = {}
     for eid, y in rows:
         years.setdefault(eid, set()).add(y)
-    return {eid for eid, ys in years.items() if len(ys) >= YEARS_RUNNING}
+    return {eid for eid, ys in years.items() if len(ys) >= running}
 
 
 def candidates(cfg, session: ReviewSession) -> tuple[list[dict], list[dict]]:
@@ -197,28 +201,38 @@ def candidates(cfg, session: ReviewSession) -> tuple[list[dict], list[dict]]:
             excluded.append({"expert_id": e.id, "reason": "; ".join(map(str, why))})
         else:
             eligible.append(e)
-    running = _served_years_running([e.id for e in eligible], session.held_on.year)
+    running = _served_years_running([e.id for e in eligible], session.held_on.year,
+                                    cfg.policies.experts.years_running)
     conflicted = {c["expert_id"]: c["reason"] for c in detect_conflicts(session, eligible)}
     unit = session.committee.agency
     self_review = unit.kind == OrgKind.self_review_unit.value
     out = []
     for e in eligible:
         if e.id in running:
-            excluded.append({"expert_id": e.id, "reason": "three_years_running"})
+            excluded.append({"expert_id": e.id, "reason": "years_running"})
         elif e.id in conflicted:
             excluded.append({"expert_id": e.id, "reason": conflicted[e.id]})
         else:
             out.append({"id": e.id, "role": e.role, "private": e.private_sector,
-                        "outside": (not self_review) or e.employer_org_id != unit.id})
+                        "outside": (not self_review) or e.employer_org_id != unit.id,
+                        "young": is_young(cfg, e, session.held_on)})
     return out, sorted(excluded, key=lambda x: x["expert_id"])
 
 
 # -- the draw ----------------------------------------------------------------------------------
 
-def quotas(session: ReviewSession, size: int) -> dict:
+def quotas(session: ReviewSession, size: int, cfg=None) -> dict:
+    """How many members of a panel of `size` must be from outside a self-review unit, from the
+    private sector (the committee's share) and under the young-expert age: the tenant's shares,
+    rounded up (CF-EXP-1, AE-EXP-2)."""
+    if cfg is None:
+        from ..tenancy import config_for
+        cfg = config_for(session.tenant_id)
+    rules = cfg.policies.experts
     self_review = session.committee.agency.kind == OrgKind.self_review_unit.value
-    return {"outside": math.ceil(size / 3) if self_review else 0,
-            "private": math.ceil(size * (session.committee.private_share or 0))}
+    return {"outside": math.ceil(size * rules.share("outside_share")) if self_review else 0,
+            "private": math.ceil(size * Fraction(str(session.committee.private_share or 0))),
+            "young": math.ceil(size * rules.share("young_share"))}
 
 
 def select_panel(cands: list[dict], size: int, need: dict, seed: str,
@@ -244,9 +258,11 @@ def select_panel(cands: list[dict], size: int, need: dict, seed: str,
     if not any(c["role"] in PRESIDING for c in panel):
         if pick(lambda c: c["role"] in PRESIDING, 1):
             raise Invalid(_l("专家库中没有可抽取的主任委员或副主任委员。"))
-    for key, label in (("outside", _l("本单位以外的专家")), ("private", _l("民营企业专家"))):
-        short = need[key] - sum(1 for c in panel if c[key])
-        if short > 0 and pick(lambda c, k=key: c[k], short):
+    for key, label in (("outside", _l("本单位以外的专家")), ("private", _l("民营企业专家")),
+                       ("young", _l("45周岁以下的专家"))):
+        # Candidates recorded before a quota existed lack its flag: they do not count for it.
+        short = need.get(key, 0) - sum(1 for c in panel if c.get(key))
+        if short > 0 and pick(lambda c, k=key: c.get(k), short):
             raise Invalid(_l("可抽取的%(who)s不足%(n)d人。", who=label, n=need[key]))
     total = size + len(keep) - len(panel)
     if pick(lambda c: True, total):
@@ -260,7 +276,8 @@ def _draw(session: ReviewSession, ctx: Ctx) -> dict:
         raise Invalid(_l("请先加入参加评审的申报。"))
     cands, excluded = candidates(ctx.cfg, session)
     seed = ctx.params.get("seed") or secrets.token_hex(16)
-    panel = select_panel(cands, session.panel_size, quotas(session, session.panel_size), seed)
+    panel = select_panel(cands, session.panel_size,
+                         quotas(session, session.panel_size, ctx.cfg), seed)
     year = session.held_on.year
     ctx.after.append(sa.insert(PanelMember).values([
         {"session_id": session.id, "expert_id": c["id"], "role": c["role"], "year": year,
@@ -293,7 +310,7 @@ def replace_member(cfg, actor: Actor, session: ReviewSession, member: PanelMembe
             for m in session.members if m.status == MemberStatus.active.value and m.id != member.id]
     n = sum(1 for m in session.members if m.replaces_id is not None) + 1
     try:
-        picked = select_panel(rest + keep, 1, quotas(session, session.panel_size),
+        picked = select_panel(rest + keep, 1, quotas(session, session.panel_size, cfg),
                               f"{session.draw_seed}:replacement:{n}", keep=keep)[0]
     except Invalid as e:
         raise Invalid(_l("无法抽取替补专家：%(r)s", r=str(e.message))) from None
@@ -362,8 +379,9 @@ def _open_voting(session: ReviewSession, ctx: Ctx) -> dict:
         raise Invalid(_l("以下申报尚不能表决，暂不能开始表决："), problems=blockers)
     active = {m.id for m in session.members if m.status == MemberStatus.active.value}
     present = set(ctx.params.get("present") or []) & active
-    if len(present) * 2 <= len(active):
-        raise Invalid(_l("出席委员须超过评委会委员总数的一半方可表决。"))
+    quorum = ctx.cfg.policies.experts.share("quorum")
+    if len(present) <= len(active) * quorum:
+        raise Invalid(_l("出席委员须超过评委会委员总数的%(q)s方可表决。", q=f"{quorum.numerator}/{quorum.denominator}"))
     ctx.after.append(sa.update(PanelMember).where(PanelMember.id.in_(active))
                      .values(attended=sa.case((PanelMember.id.in_(present), True), else_=False)))
     return {"status": SessionStatus.voting.value}
@@ -394,9 +412,14 @@ def cast_ballot(actor: Actor, session: ReviewSession, choices: dict[int, str]) -
     db.session.commit()
 
 
-def count(session: ReviewSession) -> dict:
+def count(session: ReviewSession, cfg=None) -> dict:
     """The tally from the stored ballots and attendance: {"attending", "voted", "items":
-    {code: {"yes","no","abstain","passed"}}}. Passing needs ≥ 2/3 of attending members."""
+    {code: {"yes","no","abstain","passed"}}}. Passing needs the tenant's share (2/3) of the
+    attending members' votes."""
+    if cfg is None:
+        from ..tenancy import config_for
+        cfg = config_for(session.tenant_id)
+    need = cfg.policies.experts.share("pass_share")
     attending = sum(1 for m in session.members if m.attended)
     rows = db.session.execute(sa.select(BallotVote.item_id, BallotVote.choice)
                               .filter_by(session_id=session.id)).all()
@@ -408,7 +431,7 @@ def count(session: ReviewSession) -> dict:
         yes = per[(it.id, "yes")]
         items[it.code] = {"yes": yes, "no": per[(it.id, "no")],
                           "abstain": per[(it.id, "abstain")],
-                          "passed": attending > 0 and yes * 3 >= attending * 2}
+                          "passed": attending > 0 and yes >= attending * need}
     return {"attending": attending, "voted": voted, "items": items}
 
 
@@ -417,7 +440,7 @@ def digest(tally: dict) -> str:
 
 
 def _close(session: ReviewSession, ctx: Ctx) -> dict:
-    tally = count(session)
+    tally = count(session, ctx.cfg)
     if tally["voted"] == 0:
         raise Invalid(_l("尚无委员投票。"))
     passed = [i.application_id for i in session.items if tally["items"][i.code]["passed"]]
