@@ -18,7 +18,7 @@ from ..web import (
     RETURN_ROWS, client_ip, correction_form_items, correction_targets, flash_error, render_page,
 )
 from ..workflow import agency as agency_svc
-from ..workflow import committees, experts, fees, queries, records, sessions
+from ..workflow import committees, experts, fees, queries, records, results, sessions
 from ..workflow.actors import Actor
 from ..workflow.applications import SECTION_FIELDS, SECTION_TITLES
 from ..workflow.calendar import today_local
@@ -216,6 +216,7 @@ def session_detail(session_id):
     return render_page("agency/session.html", s=s, addable=sessions.eligible_files(s), late=late,
                        candidates=cands, excluded=excluded, names=names, replay_ok=replay_ok,
                        recount=recount, kinds=records.KINDS, publication=publication,
+                       results_panel=results.panel(g.tenant, s, publication),
                        plan_due=sessions.plan_filing_due(g.tenant, s))
 
 
