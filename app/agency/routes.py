@@ -18,7 +18,7 @@ from ..web import (
     RETURN_ROWS, client_ip, correction_form_items, correction_targets, flash_error, render_page,
 )
 from ..workflow import agency as agency_svc
-from ..workflow import committees, experts, fees, queries, records, results, sessions
+from ..workflow import committees, experts, fees, groups, queries, records, results, sessions
 from ..workflow.actors import Actor
 from ..workflow.applications import SECTION_FIELDS, SECTION_TITLES
 from ..workflow.calendar import today_local
@@ -217,13 +217,15 @@ def session_detail(session_id):
                        candidates=cands, excluded=excluded, names=names, replay_ok=replay_ok,
                        recount=recount, kinds=records.KINDS, publication=publication,
                        results_panel=results.panel(g.tenant, s, publication),
+                       group_table=groups.table(s),
+                       group_choices=[(c, groups.GROUP_LABELS[c]) for c in groups.optional(g.tenant)],
                        plan_due=sessions.plan_filing_due(g.tenant, s))
 
 
 @bp.route("/sessions/<int:session_id>/<action>", methods=["POST"])
 def session_act(session_id, action):
-    """add files, file the implementation plan, draw, replace a member, upload a recording or
-    minutes."""
+    """add files, choose the review groups, file the implementation plan, draw, replace a member,
+    upload a recording or minutes."""
     s = _mine(ReviewSession, session_id)
     try:
         if action == "add":
@@ -231,6 +233,8 @@ def session_act(session_id, action):
         elif action in ("file_plan", "draw"):
             transition(g.tenant, s, action, _actor(),
                        expected_version=request.form.get("version", type=int))
+        elif action == "groups":
+            groups.choose(g.tenant, _actor(), s, request.form.getlist("group"))
         elif action == "replace":
             member = next((m for m in s.members if m.id == request.form.get("member", type=int)),
                           None) or abort(404)

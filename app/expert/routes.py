@@ -11,7 +11,7 @@ from .. import uploads
 from ..extensions import db, htmx
 from ..models import ReviewSession, Role
 from ..web import client_ip, render_page
-from ..workflow import sessions
+from ..workflow import groups, sessions
 from ..workflow.actors import Actor
 from ..workflow.errors import TransitionError
 from ..workflow.experts import sign_confidentiality
@@ -96,7 +96,10 @@ def session_detail(session_id):
     """The session's files by code; attendance, the ballot, withdrawal and the sealed tally."""
     s, me = _session(session_id)
     names = {} if s.blind else {i.id: i.application.applicant.name for i in s.items}
-    return render_page("expert/session.html", s=s, me=me, names=names,
+    grouped = groups.table(s, ranked=False)  # CF-GROUP-1: each group its own ballot list
+    return render_page("expert/session.html", s=s, me=me, names=names, groups=grouped,
+                       grouped=len(grouped) > 1 or any(x["group"] != groups.GENERAL
+                                                       for x in grouped),
                        presiding=sessions.presiding_member(_actor(), s) is not None,
                        voted=dossier.has_voted(s, me), choices=forms.CHOICE_LABELS,
                        roles=forms.ROLE_LABELS)
