@@ -7,7 +7,7 @@ import time_machine
 
 from app.extensions import db
 from app.models import Application, Status
-from app.models.results import Objection, Publication
+from app.models.results import Objection, Publication, PublicationFile
 from app.tenancy import tenants
 from app.workflow import results, sessions
 from app.workflow.errors import Conflict, Forbidden, Invalid, WindowClosed
@@ -414,3 +414,60 @@ def db_one_recheck_id(app) -> int:
     from app.models.results import Recheck
     with app.app_context():
         return db.session.scalar(sa.select(Recheck.id))
+
+
+@pytest.mark.rule("CF-WIN-3", "CF-RESULT-1", "CF-RESULT-2")
+def test_chifeng_publicise_upload_report_and_confirm_through_the_pages(app, client, login):
+    import io
+    with app.app_context():
+        from app.models import ReviewSession
+        f.make_user("chifeng", "cf-ag", "agency_clerk", "cf-agency-city")
+        f.make_user("chifeng", "cf-city-hr", "hr_officer", "cf-hr")
+        s = ReviewSession(tenant_id=f.tenant_id("chifeng"),
+                          committee_id=f.committee("chifeng", "cf-eng").id,
+                          plan_id=f.plan("chifeng", "cf-2026-directed").id, series="engineering",
+                          level="associate_senior", panel_size=5, held_on=date(2026, 10, 20),
+                          status="closed", tally={"attending": 5, "voted": 5, "items": {}})
+        db.session.add(s)
+        db.session.commit()
+        url = f"/chifeng/agency/sessions/{s.id}"
+    with time_machine.travel(at(2026, 10, 26, 9), tick=False):
+        login("chifeng", "cf-ag")
+        page = client.get(url).get_data(as_text=True)
+        assert "发布评审结果公示" in page and "公示期须在2026-10-30前结束" in page
+        client.post(f"/chifeng/results/sessions/{s.id}/publicise")
+        page = client.get(url).get_data(as_text=True)
+        assert "公示期至2026年11月2日 24:00止，晚于评审和公示截止日2026年10月30日" in page
+    with time_machine.travel(at(2026, 10, 23, 9), tick=False):
+        login("chifeng", "cf-ag")
+        client.post(f"/chifeng/results/sessions/{s.id}/publicise")
+        page = client.get(url).get_data(as_text=True)
+    assert "公示期 2026-10-23 — 2026-10-30" in page and page.count("未上传") == 4
+    with app.app_context():
+        pub_id = db.session.scalar(sa.select(Publication.id))
+    with time_machine.travel(at(2026, 11, 2, 9), tick=False):
+        login("chifeng", "cf-ag")
+        for kind in ("approval_report", "publicity_record", "passed_roster"):
+            client.post(f"/chifeng/results/publications/{pub_id}/documents",
+                        data={"kind": kind, "file": (io.BytesIO(f.pdf_bytes()), f"{kind}.pdf")})
+        client.post(f"/chifeng/results/sessions/{s.id}/report", data={"report": "公示无异议"})
+        page = client.get(url).get_data(as_text=True)
+        assert "缺少评委会书面承诺书" in page and page.count("未上传") == 1
+        client.post(f"/chifeng/results/publications/{pub_id}/documents",
+                    data={"kind": "committee_pledge",
+                          "file": (io.BytesIO(f.png_bytes()), "承诺书.png")})
+        client.post(f"/chifeng/results/sessions/{s.id}/report", data={"report": "公示无异议"})
+        page = client.get(url).get_data(as_text=True)
+    assert "待确认" in page and "未上传" not in page
+    with time_machine.travel(at(2026, 11, 3, 9), tick=False):
+        login("chifeng", "cf-city-hr")
+        page = client.get("/chifeng/results/acceptance").get_data(as_text=True)
+        assert "确认评审结果" in page and "承诺书.png" in page and "公示期间未收到异议" in page
+        with app.app_context():
+            pledge = db.session.scalar(sa.select(PublicationFile).filter_by(kind="committee_pledge"))
+        got = client.get(f"/chifeng/results/publications/{pub_id}/documents/{pledge.id}")
+        assert got.status_code == 200 and got.data[:4] == b"\x89PNG"
+        client.post(f"/chifeng/results/publications/{pub_id}/accept", data={"opinion": "确认"})
+    with app.app_context():
+        pub = db.session.get(Publication, pub_id)
+        assert (pub.status, pub.confirmed_on) == ("accepted", date(2026, 11, 3))
