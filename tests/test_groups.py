@@ -187,3 +187,29 @@ def test_ranking_within_a_group_follows_votes_then_mean_score(mixed):
     ranked = next(g for g in groups.table(s) if g["group"] == "general")["rows"]
     assert [(r["rank"], r["item"].code, r["mean"]) for r in ranked] == [
         (1, second.code, 85.0), (2, first.code, 60.0)]
+
+
+@pytest.mark.rule("CF-GROUP-1")
+def test_enterprise_honours_declared_at_registration_put_its_staff_in_their_group(app, client):
+    page = client.get("/chifeng/employers/register").get_data(as_text=True)
+    assert "专精特新中小企业" in page and "制造业单项冠军企业" in page
+    assert "专精特新中小企业" not in client.get("/beijing/employers/register").get_data(as_text=True)
+    form = {"name": "赤峰某精密制造有限公司", "uscc": "91150402MA0N123457", "district": "songshan",
+            "employer_kind": "state_owned", "clerk_name": "王五", "clerk_mobile": "13912345670",
+            "password": "long-enough-pw", "enterprise_flags": ["single_champion", "bogus"]}
+    resp = client.post("/chifeng/employers/register", data=form)
+    assert "请选择列出的企业称号" in resp.get_data(as_text=True)
+    form["enterprise_flags"] = ["single_champion"]
+    resp = client.post("/chifeng/employers/register", data=form, follow_redirects=True)
+    assert "单位注册已提交" in resp.get_data(as_text=True)
+    with app.app_context():
+        from app.models import Org
+        org = db.session.scalar(sa.select(Org).filter_by(uscc="91150402MA0N123457"))
+        assert org.enterprise_flags == ["single_champion"]
+        org.status = "approved"
+        db.session.commit()
+        u = f.make_user("chifeng", "冠军员工", "applicant", org.code, name="冠军员工")
+        a = f.make_application("chifeng", u, "cf-2026-intermediate", "cf-eng", "engineering",
+                               "intermediate", "mechanical", status="checked")
+        assert groups.group_of(CF(), {"enterprise", "non_public"}, a) == "enterprise"
+        assert groups.group_of(CF(), {"non_public"}, a) == "general"
