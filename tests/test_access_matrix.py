@@ -161,6 +161,7 @@ ACCESS: dict[str, Rule] = {
     "agency.session_detail": Rule(AGENCY),
     "agency.session_act": Rule(AGENCY, args={"action": "add"}),
     "agency.session_file": Rule(AGENCY, args={"session_id": "@closed_session"}),
+    "agency.session_roster": Rule(AGENCY, args={"session_id": "@closed_session"}),
     "defense.schedule": Rule(AGENCY, post=200),
     "defense.assign": Rule(AGENCY),
     "payments.windows": Rule(AGENCY, post=200, scope="none"),

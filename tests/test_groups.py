@@ -1,11 +1,13 @@
 """Review groups of their own within a Chifeng session (CF-GROUP-1): non-public and 专精特新 /
 单项冠军 enterprises' staff always, county and township units' staff where the committee chooses;
 each group with its own ranking, roster section and ballot list."""
+import io
 from datetime import date
 
 import pytest
 import sqlalchemy as sa
 import time_machine
+from openpyxl import load_workbook
 
 from app.extensions import db
 from app.models import Entry, ReviewSession, Score, SessionItem, User
@@ -161,6 +163,15 @@ def test_each_group_ranked_counted_and_listed_on_ballot_session_page_and_roster(
     roster = page[page.index("评审通过人员名单（分组）"):]
     assert roster.index("非公有制领域组") < roster.index("民企乙")
     assert "通过1人" in roster and "冠军丙" not in roster
+    resp = client.get(f"/chifeng/agency/sessions/{session_id}/roster.xlsx")
+    assert resp.status_code == 200
+    rows = [[c for c in r if c is not None] for r in
+            load_workbook(io.BytesIO(resp.data)).active.iter_rows(values_only=True)]
+    sections = [r[0] for r in rows[2:] if len(r) == 1]
+    assert sections == ["普通组（通过1人）", "专精特新中小企业、制造业单项冠军企业组（通过0人）",
+                        "非公有制领域组（通过1人）", "旗县区组（通过0人）", "苏木乡镇组（通过0人）"]
+    names = [r[2] for r in rows if len(r) == 7 and isinstance(r[0], int)]
+    assert names == ["城市甲", "民企乙"]
 
 
 def chair_of(s):

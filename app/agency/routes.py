@@ -1,4 +1,5 @@
 """The review service agency: completeness check, committees, expert pool, review sessions."""
+import io
 from datetime import date
 
 import sqlalchemy as sa
@@ -250,6 +251,20 @@ def session_act(session_id, action):
     else:
         flash(_("已办理。"), "ok")
     return redirect(url_for(".session_detail", session_id=s.id), 303)
+
+
+@bp.route("/sessions/<int:session_id>/roster.xlsx")
+def session_roster(session_id):
+    """The roster of passed applicants, a section per review group (CF-GROUP-1)."""
+    s = _mine(ReviewSession, session_id)
+    if s.status != "closed":
+        abort(404)
+    buf = io.BytesIO()
+    groups.roster(g.tenant, s).save(buf)
+    buf.seek(0)
+    return send_file(buf, download_name=f"{_('评审通过人员花名册')}-{s.id}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     as_attachment=True, max_age=0)
 
 
 @bp.route("/sessions/<int:session_id>/files/<int:file_id>")

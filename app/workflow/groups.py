@@ -144,3 +144,38 @@ def table(session: ReviewSession, ranked: bool = True) -> list[dict]:
                     "count": len(items),
                     "passed": sum(1 for it in items if it.result == "passed")})
     return out
+
+
+def roster(cfg, session: ReviewSession):
+    """The roster of passed applicants (通过人员花名册) as a workbook, one section per group with
+    its count: the office prints, signs and reports it with the results (CF-RESULT-1)."""
+    from flask_babel import gettext as _
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    from ..spreadsheets import append
+    from ..tenancy import label
+    wb = Workbook()
+    ws = wb.active
+    ws.title = label(cfg.level(session.level))[:31] or session.level
+    bold = Font(bold=True)
+    append(ws, [_("%(c)s评审通过人员花名册（%(level)s）", c=label(session.committee),
+                  level=label(cfg.level(session.level)))])
+    append(ws, [_("评审日期：%(d)s", d=session.held_on.isoformat())])
+    header = [_("序号"), _("编号"), _("姓名"), _("工作单位"), _("系列"), _("专业"), _("级别")]
+    n = 0
+    for grp in table(session):
+        passed = [r["item"] for r in grp["rows"] if r["item"].result == "passed"]
+        append(ws, [_("%(group)s（通过%(n)d人）", group=str(grp["label"]), n=len(passed))])
+        ws.cell(ws.max_row, 1).font = bold
+        append(ws, header)
+        for it in passed:
+            a = it.application
+            n += 1
+            unit = a.employer or a.association
+            append(ws, [n, it.code, a.applicant.name, unit.name if unit else "",
+                        label(cfg.series(a.series)),
+                        label(cfg.specialty(a.series, a.specialty)) if a.specialty else "",
+                        label(cfg.level(a.level))])
+    ws.cell(1, 1).font = bold
+    return wb
