@@ -144,6 +144,8 @@ def test_each_group_ranked_counted_and_listed_on_ballot_session_page_and_roster(
     for label in ("非公有制领域组", "专精特新中小企业、制造业单项冠军企业组", "旗县区组", "苏木乡镇组",
                   "普通组"):
         assert label in ballot
+    # 五(五)2: the non-public and enterprise groups are judged mainly on innovation results.
+    assert ballot.count("专利发明、成果转化、技术推广、标准制定") == 2
     with app.app_context():
         s = db.session.get(ReviewSession, session_id)
         items = {it.application.applicant.name: it for it in s.items}

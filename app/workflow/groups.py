@@ -29,6 +29,9 @@ GROUP_LABELS = {
     ReviewGroup.township.value: _l("苏木乡镇组"),
 }
 ORDER = [GENERAL] + [g.value for g in ReviewGroup]
+# 五(五)2: what these groups are judged on mainly, shown to the panel with the group.
+INNOVATION = _l("本组以技术创新、专利发明、成果转化、技术推广、标准制定等方面的工作绩效和创新成果为主要评价指标。")
+GROUP_NOTES = {ReviewGroup.enterprise.value: INNOVATION, ReviewGroup.non_public.value: INNOVATION}
 
 
 def optional(cfg) -> list[str]:
@@ -139,6 +142,7 @@ def table(session: ReviewSession, ranked: bool = True) -> list[dict]:
         items = sorted(groups[grp], key=lambda it: (-tally.get(it.code, {}).get("yes", 0),
                                                     -means.get(it.id, 0.0), it.code))
         out.append({"group": grp, "label": GROUP_LABELS.get(grp, grp),
+                    "note": GROUP_NOTES.get(grp),
                     "rows": [{"rank": n, "item": it, "mean": means.get(it.id)}
                              for n, it in enumerate(items, start=1)],
                     "count": len(items),
