@@ -47,6 +47,7 @@ def load_demo(cfg: TenantConfig, tenant_id: int, today: date) -> list[tuple[str,
                 kind=OrgKind.employer.value, tier=e.tier.value, district=e.district,
                 parent_id=ids.get(e.parent) if e.parent else None, uscc=code,
                 employer_kind=e.employer_kind.value, entrustment_exempt=e.entrustment_exempt,
+                enterprise_flags=[f.value for f in e.enterprise_flags] or None,
                 status=OrgStatus(e.status).value))
     db.session.flush()
     ids = org_ids(tenant_id)

@@ -165,6 +165,7 @@ ACCESS: dict[str, Rule] = {
     "agency.session_detail": Rule(AGENCY),
     "agency.session_act": Rule(AGENCY, args={"action": "add"}),
     "agency.session_file": Rule(AGENCY, args={"session_id": "@closed_session"}),
+    "agency.session_roster": Rule(AGENCY, args={"session_id": "@closed_session"}),
     "defense.schedule": Rule(AGENCY, post=200),
     "defense.assign": Rule(AGENCY),
     "defense.record": Rule(AGENCY),
@@ -173,6 +174,11 @@ ACCESS: dict[str, Rule] = {
     "payments.confirm_offline": Rule(AGENCY, args={"app_id": "@recommended_app"}),
     # (another agency's session: refused by the service with the same message as an unknown id)
     "results.report": Rule(AGENCY, scope="tenant", args={"session_id": "@closed_session"}),
+    "results.publicise": Rule(AGENCY, scope="tenant", args={"session_id": "@closed_session"}),
+    "results.upload": Rule(AGENCY, scope="tenant"),
+    # the reporting office and the city HR bureau; anyone else's staff is told nothing
+    "results.document": Rule(AGENCY | {"hr_city", "tenant_admin"}, codes={"hr_county": 404},
+                             args={"file_id": "@pub_file"}),
     "results.rechecks": Rule(AGENCY, post=404, scope="none"),  # the POST names no re-check
     # experts
     "expert.agreement": Rule(EXPERT, scope="none"),

@@ -289,6 +289,11 @@ def targets() -> dict[str, Target]:
         "results.report": Target("agency_clerk",
                                  "/beijing/results/sessions/{closed_session}/report",
                                  {"report": 4000}),
+        "results.publicise": Target("agency_clerk",
+                                    "/beijing/results/sessions/{closed_session}/publicise", {}),
+        "results.upload": Target("agency_clerk", "/beijing/results/publications/{pub}/documents",
+                                 {"kind": valid_or("approval_report", "committee_pledge")},
+                                 files=("file",)),
         "results.rechecks": Target("agency_clerk", "/beijing/results/rechecks",
                                    {"recheck": valid_or("@recheck", 0)}),
         "defense.schedule": Target("agency_clerk", "/beijing/defense/sessions/{session}", {

@@ -7,15 +7,15 @@ import time_machine
 
 from app.extensions import db
 from app.models import Application, Org, Status, User
-from app.models.results import Objection, Publication
+from app.models.results import Objection, Publication, PublicationFile
 from app.tenancy import tenants
 from app.workflow import results, sessions
-from app.workflow.errors import Forbidden, Invalid, WindowClosed
+from app.workflow.errors import Conflict, Forbidden, Invalid, WindowClosed
 from app.workflow.transitions import transition
 
 from . import factories as f
 from .conftest import at
-from .test_review import CFG, VOTE_DAY, drawn_session
+from .test_review import CFG, VOTE_DAY, chair_and_present, chifeng_session, drawn_session
 
 EVIDENCE = {"kind": "material", "complainant": "王某", "contact": "13000000000",
             "target": "申报人0", "facts": "论文为他人代写", "evidence": "原作者的投稿记录",
@@ -174,31 +174,166 @@ def closed_chifeng_session(held_on: date):
     return s, ag
 
 
-@pytest.mark.rule("CF-RESULT-1", "CF-RESULT-2")
-def test_chifeng_intermediate_results_are_filed_by_the_office_within_a_month(ctx):
-    cfg = tenants()["chifeng"]
-    s, ag = closed_chifeng_session(date(2026, 9, 15))
-    with time_machine.travel(at(2026, 10, 16, 10), tick=False):  # 31 days after the review
-        with pytest.raises(Invalid) as e:
-            results.request_acceptance(cfg, f.actor(ag), s, "报告")
-        assert "30日内" in str(e.value.message)
-    with time_machine.travel(at(2026, 10, 14, 10), tick=False):
-        pub = results.request_acceptance(cfg, f.actor(ag), s, "报告")
-    assert pub.status == "accepted" and pub.publisher_org_id == f.org("chifeng", "cf-agency-city").id
-    assert db.session.scalar(sa.select(Publication.id)) == pub.id
+def chifeng_closed_with_a_pass():
+    """The Chifeng 中级 session of test_review.chifeng_session (15 Sep 2026), voted and closed:
+    its one file passed. (cfg, session, agency clerk, file)."""
+    cfg, s, ag, a = chifeng_session()
+    with time_machine.travel(at(2026, 9, 1, 9), tick=False):
+        transition(cfg, s, "file_plan", f.actor(ag))
+    chair, present = chair_and_present(s)
+    with time_machine.travel(at(2026, 9, 15, 9), tick=False):
+        transition(cfg, s, "open_voting", f.actor(chair.expert.user), present=present)
+        for m in s.members:
+            if m.id in present:
+                sessions.cast_ballot(f.actor(m.expert.user), s, {s.items[0].id: "yes"})
+        transition(cfg, s, "close", f.actor(chair.expert.user))
+    return cfg, s, ag, a
+
+
+def upload_all(cfg, ag, pub, but=()):
+    for kind in ("approval_report", "publicity_record", "passed_roster", "committee_pledge"):
+        if kind not in but:
+            results.add_document(cfg, f.actor(ag), pub, kind, f"{kind}.pdf", f.pdf_bytes())
 
 
 @pytest.mark.rule("CF-WIN-3")
-def test_chifeng_results_are_reported_by_30_october(ctx):
+def test_chifeng_notice_must_end_by_the_review_close(ctx):
     cfg = tenants()["chifeng"]
+    assert cfg.policies.result_order == "notice_then_confirm"
     s, ag = closed_chifeng_session(date(2026, 10, 20))
-    with time_machine.travel(at(2026, 10, 31, 0, 0, 0), tick=False):  # within the month, too late
+    # Opened Mon 26 Oct, 5 working days run to Mon 2 Nov: after the 30 Oct close.
+    with time_machine.travel(at(2026, 10, 26, 9), tick=False):
+        with pytest.raises(Invalid) as refused:
+            results.publicise(cfg, f.actor(ag), s)
+    assert str(refused.value.message) == (
+        "公示期至2026年11月2日 24:00止，晚于评审和公示截止日2026年10月30日，不能公示。"
+        "5个工作日的公示最迟须于2026年10月25日开始。")
+    pub = db.session.scalar(sa.select(Publication))
+    assert pub.status == "none" and pub.starts_on is None  # nothing half-saved
+    with time_machine.travel(at(2026, 10, 31, 0, 0, 0), tick=False):  # the window itself closed
         with pytest.raises(WindowClosed, match="2026-10-30 24:00截止"):
-            results.request_acceptance(cfg, f.actor(ag), s, "报告")
-    assert db.session.scalar(sa.select(Publication.status)) in (None, "none")
-    with time_machine.travel(at(2026, 10, 30, 23, 59, 59), tick=False):
-        pub = results.request_acceptance(cfg, f.actor(ag), s, "报告")
-    assert pub.status == "accepted"
+            results.publicise(cfg, f.actor(ag), s)
+    # Opened Fri 23 Oct: 26–30 Oct, ending on the close itself.
+    with time_machine.travel(at(2026, 10, 23, 9), tick=False):
+        pub = results.publicise(cfg, f.actor(ag), s)
+    assert (pub.status, pub.starts_on, pub.ends_on) == ("noticed", date(2026, 10, 23),
+                                                         date(2026, 10, 30))
+    assert pub.publisher_org_id == f.org("chifeng", "cf-agency-city").id
+    with pytest.raises(Forbidden):  # only the committee office reports (or files) its results
+        transition(cfg, pub, "report", f.actor(f.make_user("chifeng", "x", "hr_officer", "cf-hr")),
+                   report="x")
+
+
+def test_chifeng_notice_in_english_names_the_dates(app):
+    from flask_babel import force_locale
+    with app.test_request_context():
+        cfg = tenants()["chifeng"]
+        s, ag = closed_chifeng_session(date(2026, 10, 20))
+        with force_locale("en"), time_machine.travel(at(2026, 10, 26, 9), tick=False):
+            with pytest.raises(Invalid) as refused:
+                results.publicise(cfg, f.actor(ag), s)
+            text = str(refused.value.message)
+    assert "November 2, 2026" in text and "October 30, 2026" in text
+
+
+@pytest.mark.rule("CF-RESULT-1", "CF-RESULT-2")
+def test_chifeng_intermediate_results_publicised_then_filed_with_all_four_documents(ctx):
+    cfg, s, ag, a = chifeng_closed_with_a_pass()
+    with time_machine.travel(at(2026, 9, 16, 9), tick=False):  # Wed; Sun 20 Sep is a workday
+        pub = results.publicise(cfg, f.actor(ag), s)
+    assert pub.ends_on == date(2026, 9, 22)
+    assert [p.id for p in results.notices(pub.tenant_id, None, date(2026, 9, 17))] == [pub.id]
+    with time_machine.travel(at(2026, 9, 17, 10), tick=False):
+        obj = results.lodge_objection(cfg, pub.tenant_id, pub, a.id, EVIDENCE)
+        with pytest.raises(Invalid, match="公示期满后方可报送"):
+            results.report_results(cfg, f.actor(ag), s, "公示无异议")
+    assert obj.status == "open"
+    with time_machine.travel(at(2026, 9, 23, 9), tick=False):
+        with pytest.raises(Invalid) as e:
+            results.add_document(cfg, f.actor(ag), pub, "approval_report", "x.pdf", b"not a pdf")
+        assert "PDF、JPEG或PNG" in str(e.value.message)  # the upload checks apply
+        upload_all(cfg, ag, pub, but=("committee_pledge",))
+        with pytest.raises(Invalid) as e:
+            results.report_results(cfg, f.actor(ag), s, "公示期间收到举报一件")
+        problems = [str(e.value.message)] + [str(p) for p in e.value.problems]
+        assert problems == ["公示期间受理的异议尚有1件未办结，须核查处理后一并报送处理结果。",
+                            "缺少评委会书面承诺书。"]
+        assert db.session.get(Publication, pub.id).status == "noticed"
+        office = obj.routed_to  # whoever the objection was routed to looks into it
+        role = {"employer": "employer_clerk", "hr_bureau": "hr_officer",
+                "department": "department_clerk"}.get(office.kind, "agency_clerk")
+        checker = f.make_user("chifeng", "cf-checker", role, office.code)
+        transition(cfg, obj, "reject", f.actor(checker), opinion="经核查，论文系本人完成")
+        results.add_document(cfg, f.actor(ag), pub, "committee_pledge", "承诺书.pdf", f.pdf_bytes())
+        results.report_results(cfg, f.actor(ag), s, "公示期间收到举报一件，经核查不属实")
+    # 中级: filed by the committee office itself, confirmed the day it is reported.
+    assert (pub.status, pub.reported_on, pub.confirmed_on) == ("accepted", date(2026, 9, 23),
+                                                                date(2026, 9, 23))
+    assert results.days_late(cfg, pub) == 0
+    assert sorted(x.kind for x in pub.files) == ["approval_report", "committee_pledge",
+                                                 "passed_roster", "publicity_record"]
+    assert [o.resolution for o in results.notice_objections(pub)] == ["经核查，论文系本人完成"]
+    assert results.certifiable_ids(pub.tenant_id, date(2026, 9, 23)) == []
+    assert results.certifiable_ids(pub.tenant_id, date(2026, 9, 24)) == [a.id]
+    from app.workflow.certificates import issue_batch
+    from app.models.certificates import Certificate
+    issue_batch(pub.tenant_id, date(2026, 9, 24))
+    cert = db.session.scalar(sa.select(Certificate).filter_by(application_id=a.id))
+    assert cert is not None and db.session.get(Application, a.id).status == "certified"
+
+
+@pytest.mark.rule("CF-RESULT-1")
+def test_chifeng_results_reported_after_a_month_are_taken_and_marked_late(ctx):
+    cfg, s, ag, a = chifeng_closed_with_a_pass()
+    with time_machine.travel(at(2026, 9, 16, 9), tick=False):
+        pub = results.publicise(cfg, f.actor(ag), s)
+    assert results.report_due(cfg, s) == date(2026, 10, 15)
+    with time_machine.travel(at(2026, 10, 17, 9), tick=False):  # 32 days after the review
+        assert results.days_late(cfg, pub) == 2  # shown while still unreported
+        upload_all(cfg, ag, pub)
+        results.report_results(cfg, f.actor(ag), s, "公示无异议")
+    assert pub.status == "accepted" and results.days_late(cfg, pub) == 2
+    assert results.certifiable_ids(pub.tenant_id, date(2026, 10, 18)) == [a.id]
+
+
+@pytest.mark.rule("CF-RESULT-2")
+def test_chifeng_directed_senior_results_are_confirmed_by_city_hr(ctx):
+    from app.models import ReviewSession
+    cfg = tenants()["chifeng"]
+    ag = f.make_user("chifeng", "cf-ag", "agency_clerk", "cf-agency-city")
+    hr = f.make_user("chifeng", "cf-city-hr", "hr_officer", "cf-hr")
+    county_hr = f.make_user("chifeng", "cf-county-hr", "hr_officer", "cf-hr-songshan")
+    s = ReviewSession(tenant_id=f.tenant_id("chifeng"), committee_id=f.committee("chifeng", "cf-eng").id,
+                      plan_id=f.plan("chifeng", "cf-2026-directed").id, series="engineering",
+                      level="associate_senior", panel_size=5, held_on=date(2026, 9, 15),
+                      status="closed", tally={"attending": 5, "voted": 5, "items": {}})
+    db.session.add(s)
+    db.session.commit()
+    assert not results.self_filed(cfg, s)
+    with time_machine.travel(at(2026, 9, 16, 9), tick=False):
+        pub = results.publicise(cfg, f.actor(ag), s)
+    with time_machine.travel(at(2026, 9, 24, 9), tick=False):
+        upload_all(cfg, ag, pub)
+        results.report_results(cfg, f.actor(ag), s, "公示无异议")
+        assert pub.status == "requested" and pub.confirmed_on is None
+        assert results.pending_acceptance(pub.tenant_id) == [pub]
+        with pytest.raises(Forbidden):  # a senior result is not filed by the office
+            transition(cfg, pub, "file", f.actor(ag))
+        with pytest.raises(Forbidden):  # nor confirmed by a county bureau
+            transition(cfg, pub, "accept", f.actor(county_hr))
+        transition(cfg, pub, "send_back", f.actor(hr), opinion="承诺书未签字")
+        with pytest.raises(Conflict):
+            transition(cfg, pub, "accept", f.actor(hr))  # nothing to confirm now
+    with time_machine.travel(at(2026, 9, 25, 9), tick=False):
+        results.add_document(cfg, f.actor(ag), pub, "committee_pledge", "签字承诺书.pdf",
+                             f.pdf_bytes())
+        results.report_results(cfg, f.actor(ag), s, "补正承诺书")
+    with time_machine.travel(at(2026, 9, 28, 9), tick=False):
+        transition(cfg, pub, "accept", f.actor(hr), opinion="确认")
+    # Confirming does not open a second notice: it ran 16–22 Sep.
+    assert (pub.status, pub.starts_on, pub.ends_on, pub.confirmed_on) == (
+        "accepted", date(2026, 9, 16), date(2026, 9, 22), date(2026, 9, 28))
+    assert [x.filename for x in pub.files if x.kind == "committee_pledge"] == ["签字承诺书.pdf"]
 
 
 def _closed_and_accepted(app):
@@ -286,7 +421,7 @@ def db_one_recheck_id(app) -> int:
 
 def chifeng_published(files):
     """The files passed by a closed Chifeng 中级 engineering session whose results the city
-    committee office filed itself (CF-RESULT-2): the notice runs from 14 October 2026."""
+    committee office publicises first (CF-WIN-3): the notice opens on 14 October 2026."""
     from app.models.review import SessionItem
     s, ag = closed_chifeng_session(date(2026, 9, 15))
     for i, a in enumerate(files):
@@ -295,8 +430,8 @@ def chifeng_published(files):
         a.status = Status.passed.value
     db.session.commit()
     with time_machine.travel(at(2026, 10, 14, 10), tick=False):
-        pub = results.request_acceptance(tenants()["chifeng"], f.actor(ag), s, "评审情况报告")
-    assert pub.status == "accepted"
+        pub = results.publicise(tenants()["chifeng"], f.actor(ag), s)
+    assert results.in_notice(pub, date(2026, 10, 15))
     return pub
 
 
@@ -366,3 +501,60 @@ def test_chifeng_material_objections_go_to_the_county_hr_or_department_on_the_ro
         assert (obj.status, obj.resolution) == ("rejected", "经核查，论文系本人完成")
         assert obj.resolved_by == db.session.scalar(sa.select(User.id).filter_by(
             username="u-cf-hr-aohan"))
+
+
+@pytest.mark.rule("CF-WIN-3", "CF-RESULT-1", "CF-RESULT-2")
+def test_chifeng_publicise_upload_report_and_confirm_through_the_pages(app, client, login):
+    import io
+    with app.app_context():
+        from app.models import ReviewSession
+        f.make_user("chifeng", "cf-ag", "agency_clerk", "cf-agency-city")
+        f.make_user("chifeng", "cf-city-hr", "hr_officer", "cf-hr")
+        s = ReviewSession(tenant_id=f.tenant_id("chifeng"),
+                          committee_id=f.committee("chifeng", "cf-eng").id,
+                          plan_id=f.plan("chifeng", "cf-2026-directed").id, series="engineering",
+                          level="associate_senior", panel_size=5, held_on=date(2026, 10, 20),
+                          status="closed", tally={"attending": 5, "voted": 5, "items": {}})
+        db.session.add(s)
+        db.session.commit()
+        url = f"/chifeng/agency/sessions/{s.id}"
+    with time_machine.travel(at(2026, 10, 26, 9), tick=False):
+        login("chifeng", "cf-ag")
+        page = client.get(url).get_data(as_text=True)
+        assert "发布评审结果公示" in page and "公示期须在2026-10-30前结束" in page
+        client.post(f"/chifeng/results/sessions/{s.id}/publicise")
+        page = client.get(url).get_data(as_text=True)
+        assert "公示期至2026年11月2日 24:00止，晚于评审和公示截止日2026年10月30日" in page
+    with time_machine.travel(at(2026, 10, 23, 9), tick=False):
+        login("chifeng", "cf-ag")
+        client.post(f"/chifeng/results/sessions/{s.id}/publicise")
+        page = client.get(url).get_data(as_text=True)
+    assert "公示期 2026-10-23 — 2026-10-30" in page and page.count("未上传") == 4
+    with app.app_context():
+        pub_id = db.session.scalar(sa.select(Publication.id))
+    with time_machine.travel(at(2026, 11, 2, 9), tick=False):
+        login("chifeng", "cf-ag")
+        for kind in ("approval_report", "publicity_record", "passed_roster"):
+            client.post(f"/chifeng/results/publications/{pub_id}/documents",
+                        data={"kind": kind, "file": (io.BytesIO(f.pdf_bytes()), f"{kind}.pdf")})
+        client.post(f"/chifeng/results/sessions/{s.id}/report", data={"report": "公示无异议"})
+        page = client.get(url).get_data(as_text=True)
+        assert "缺少评委会书面承诺书" in page and page.count("未上传") == 1
+        client.post(f"/chifeng/results/publications/{pub_id}/documents",
+                    data={"kind": "committee_pledge",
+                          "file": (io.BytesIO(f.png_bytes()), "承诺书.png")})
+        client.post(f"/chifeng/results/sessions/{s.id}/report", data={"report": "公示无异议"})
+        page = client.get(url).get_data(as_text=True)
+    assert "待确认" in page and "未上传" not in page
+    with time_machine.travel(at(2026, 11, 3, 9), tick=False):
+        login("chifeng", "cf-city-hr")
+        page = client.get("/chifeng/results/acceptance").get_data(as_text=True)
+        assert "确认评审结果" in page and "承诺书.png" in page and "公示期间未收到异议" in page
+        with app.app_context():
+            pledge = db.session.scalar(sa.select(PublicationFile).filter_by(kind="committee_pledge"))
+        got = client.get(f"/chifeng/results/publications/{pub_id}/documents/{pledge.id}")
+        assert got.status_code == 200 and got.data[:4] == b"\x89PNG"
+        client.post(f"/chifeng/results/publications/{pub_id}/accept", data={"opinion": "确认"})
+    with app.app_context():
+        pub = db.session.get(Publication, pub_id)
+        assert (pub.status, pub.confirmed_on) == ("accepted", date(2026, 11, 3))

@@ -18,7 +18,7 @@ from app.models import SessionFile
 from app.models.fees import Payment
 from app.models.reports import TierReport
 from app.models.certificates import Certificate
-from app.models.results import Objection
+from app.models.results import Objection, PublicationFile
 from app.tenancy import tenants
 from app.workflow import defense, results, sessions
 from app.workflow.certificates import issue_batch
@@ -111,6 +111,11 @@ def _beijing() -> Side:
                             stored_name="minutes-1.pdf", mime="application/pdf", size=100,
                             sha256="0" * 64, uploaded_by=agency.id)
     db.session.add(recording)
+    pub_file = PublicationFile(publication_id=pub.id, kind="approval_report",
+                               filename="审批报告.pdf", stored_name="pub-file-1.pdf",
+                               mime="application/pdf", size=100, sha256="0" * 64,
+                               uploaded_by=agency.id)
+    db.session.add(pub_file)
     payment = Payment(tenant_id=tid, application_id=apps[0].id, provider="gateway",
                       amount=35000, order_no="BJMATRIX0001")
     db.session.add(payment)
@@ -121,6 +126,7 @@ def _beijing() -> Side:
                                "intermediate", "mechanical")
     db.session.commit()
     _pdf_on_disk("beijing", recording.stored_name)
+    _pdf_on_disk("beijing", pub_file.stored_name)
     _files_on_disk("beijing", apps + [draft])
 
     # Other offices of the same tenant.
@@ -156,6 +162,7 @@ def _beijing() -> Side:
         "draft_att": draft.attachments[0].id, "closed_session": closed.id,
         "session": drawn.id, "item": drawn.items[0].id,
         "item_att": apps[2].attachments[0].id, "session_file": recording.id,
+        "pub_file": pub_file.id,
         "pub": pub.id, "pub_app": apps[0].id, "obj": obj.id, "recheck": recheck.id,
         "cert": cert.id, "cert_number": cert.number, "order_no": payment.order_no,
         "org": pending.id, "committee": f.committee("beijing", "bj-eng").id,

@@ -11,7 +11,7 @@ from ..web import client_ip, flash_error, render_page
 from ..workflow import queries
 from ..workflow.actors import Actor
 from ..workflow.errors import TransitionError
-from ..workflow.people import EMPLOYER_KIND_LABELS
+from ..workflow.people import EMPLOYER_KIND_LABELS, ENTERPRISE_FLAG_LABELS
 from ..workflow.transitions import transition
 
 
@@ -26,7 +26,8 @@ def _staff_only():
 def employers():
     """Employers awaiting this HR bureau's approval."""
     pending = queries.pending_employers(g.tenant_id, current_user.org)
-    return render_page("admin/employers.html", pending=pending, kinds=EMPLOYER_KIND_LABELS)
+    return render_page("admin/employers.html", pending=pending, kinds=EMPLOYER_KIND_LABELS,
+                       flags=ENTERPRISE_FLAG_LABELS)
 
 
 @bp.route("/employers/<int:org_id>/<action>", methods=["POST"])

@@ -1,4 +1,5 @@
 """The review service agency: completeness check, committees, expert pool, review sessions."""
+import io
 from datetime import date
 
 import sqlalchemy as sa
@@ -18,7 +19,7 @@ from ..web import (
     RETURN_ROWS, client_ip, correction_form_items, correction_targets, flash_error, render_page,
 )
 from ..workflow import agency as agency_svc
-from ..workflow import committees, disqualify, experts, fees, queries, records, sessions
+from ..workflow import committees, disqualify, experts, fees, groups, queries, records, results, sessions
 from ..workflow.actors import Actor
 from ..workflow.applications import SECTION_FIELDS, SECTION_TITLES
 from ..workflow.calendar import today_local
@@ -219,13 +220,16 @@ def session_detail(session_id):
     return render_page("agency/session.html", s=s, addable=sessions.eligible_files(s), late=late,
                        candidates=cands, excluded=excluded, names=names, replay_ok=replay_ok,
                        recount=recount, kinds=records.KINDS, publication=publication,
+                       results_panel=results.panel(g.tenant, s, publication),
+                       group_table=groups.table(s),
+                       group_choices=[(c, groups.GROUP_LABELS[c]) for c in groups.optional(g.tenant)],
                        plan_due=sessions.plan_filing_due(g.tenant, s))
 
 
 @bp.route("/sessions/<int:session_id>/<action>", methods=["POST"])
 def session_act(session_id, action):
-    """add files, file the implementation plan, draw, replace a member, upload a recording or
-    minutes."""
+    """add files, choose the review groups, file the implementation plan, draw, replace a member,
+    upload a recording or minutes."""
     s = _mine(ReviewSession, session_id)
     try:
         if action == "add":
@@ -233,6 +237,8 @@ def session_act(session_id, action):
         elif action in ("file_plan", "draw"):
             transition(g.tenant, s, action, _actor(),
                        expected_version=request.form.get("version", type=int))
+        elif action == "groups":
+            groups.choose(g.tenant, _actor(), s, request.form.getlist("group"))
         elif action == "replace":
             member = next((m for m in s.members if m.id == request.form.get("member", type=int)),
                           None) or abort(404)
@@ -248,6 +254,20 @@ def session_act(session_id, action):
     else:
         flash(_("已办理。"), "ok")
     return redirect(url_for(".session_detail", session_id=s.id), 303)
+
+
+@bp.route("/sessions/<int:session_id>/roster.xlsx")
+def session_roster(session_id):
+    """The roster of passed applicants, a section per review group (CF-GROUP-1)."""
+    s = _mine(ReviewSession, session_id)
+    if s.status != "closed":
+        abort(404)
+    buf = io.BytesIO()
+    groups.roster(g.tenant, s).save(buf)
+    buf.seek(0)
+    return send_file(buf, download_name=f"{_('评审通过人员花名册')}-{s.id}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     as_attachment=True, max_age=0)
 
 
 @bp.route("/sessions/<int:session_id>/files/<int:file_id>")

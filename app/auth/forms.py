@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
 from ..workflow.passwords import password_problem
@@ -49,6 +50,10 @@ class EmployerRegisterForm(FlaskForm):
     uscc = StringField(_l("统一社会信用代码"), validators=[DataRequired(_l("请输入统一社会信用代码。"))])
     district = SelectField(_l("所在区（旗县）"), choices=[])
     employer_kind = SelectField(_l("单位性质"), choices=[])
+    # CF-GROUP-1: honours that put the unit's staff in a review group of their own.
+    enterprise_flags = SelectMultipleField(_l("企业称号（如有）"), choices=[],
+                                           widget=ListWidget(prefix_label=False),
+                                           option_widget=CheckboxInput(), validate_choice=False)
     clerk_name = StringField(_l("经办人姓名"), validators=[DataRequired(_l("请输入经办人姓名。")), Length(max=60)])
     clerk_mobile = StringField(_l("经办人手机号（用作登录名）"), validators=[
         DataRequired(_l("请输入手机号码。")), MOBILE])

@@ -11,7 +11,7 @@ from .. import uploads
 from ..extensions import db, htmx
 from ..models import ReviewSession, Role
 from ..web import client_ip, render_page
-from ..workflow import defense, review_group, sessions
+from ..workflow import defense, groups, review_group, sessions
 from ..workflow.actors import Actor
 from ..workflow.errors import TransitionError
 from ..workflow.experts import sign_confidentiality
@@ -98,7 +98,11 @@ def session_detail(session_id):
     names = {} if s.blind else {i.id: i.application.applicant.name for i in s.items}
     blockers = (defense.vote_blockers(g.tenant, s) + review_group.vote_blockers(g.tenant, s)
                 if s.status == "drawn" else [])
+    grouped = groups.table(s, ranked=False)  # CF-GROUP-1: each group its own ballot list
     return render_page("expert/session.html", s=s, me=me, names=names, blockers=blockers,
+                       groups=grouped,
+                       grouped=len(grouped) > 1 or any(x["group"] != groups.GENERAL
+                                                       for x in grouped),
                        opinions=review_group.opinions(s), records=defense.records(s),
                        record_labels=defense.DEFENSE_STATUS_LABELS,
                        defends=defense.defends(g.tenant, s.level),

@@ -42,6 +42,9 @@ class Org(db.Model):
     # Central units whose staff apply without an entrustment letter (BJ-CENTRAL-1).
     entrustment_exempt: Mapped[bool] = mapped_column(default=False)
     series: Mapped[list] = mapped_column(sa.JSON, default=list)
+    # Enterprise honours (schema.EnterpriseFlag: 专精特新, 单项冠军) that put the unit's staff in a
+    # review group of their own (CF-GROUP-1).
+    enterprise_flags: Mapped[list | None] = mapped_column(sa.JSON, nullable=True)
     status: Mapped[str] = mapped_column(sa.String(10), default=OrgStatus.approved.value)
     version: Mapped[int] = mapped_column(default=1)
     created_at = mapped_column(UTCDateTime, default=utcnow)

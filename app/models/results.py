@@ -16,6 +16,8 @@ class Acceptance(str, Enum):
     requested = "requested"     # the agency reported results and asked for acceptance (验收)
     accepted = "accepted"
     sent_back = "sent_back"
+    # Where publicity comes first (CF-RESULT-1): the notice runs before anything is reported.
+    noticed = "noticed"
 
 
 class Publication(db.Model):
@@ -32,15 +34,38 @@ class Publication(db.Model):
     decided_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     starts_on: Mapped[date | None] = mapped_column(sa.Date)
     ends_on: Mapped[date | None] = mapped_column(sa.Date)
+    # The day results were reported (late when past the tenant's days after the review) and the
+    # day they were accepted, confirmed or filed: certificates follow the later of it and ends_on.
+    reported_on: Mapped[date | None] = mapped_column(sa.Date)
+    confirmed_on: Mapped[date | None] = mapped_column(sa.Date)
     version: Mapped[int] = mapped_column(default=1)
     created_at = mapped_column(UTCDateTime, default=utcnow)
 
     session = relationship("ReviewSession")
     publisher = relationship("Org")
+    files = relationship("PublicationFile", order_by="PublicationFile.id",
+                         cascade="all, delete-orphan")
 
     @property
     def plan(self):
         return self.session.plan
+
+
+class PublicationFile(db.Model):
+    """A document reported with the results (CF-RESULT-1): approval report, publicity record,
+    roster of passed applicants, the committee's pledge; one of each kind, the latest kept."""
+    __tablename__ = "publication_files"
+    __table_args__ = (sa.UniqueConstraint("publication_id", "kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    publication_id: Mapped[int] = mapped_column(sa.ForeignKey("publications.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))   # schema.ResultDocument
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    stored_name: Mapped[str] = mapped_column(sa.String(80))
+    mime: Mapped[str] = mapped_column(sa.String(40))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    uploaded_by: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    uploaded_at = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ObjectionStatus(str, Enum):

@@ -84,6 +84,9 @@ class ReviewSession(db.Model):
     held_on: Mapped[date]
     # CF-PLAN-2: when the agency filed the review's implementation plan (评审实施方案).
     plan_filed_at = mapped_column(UTCDateTime, nullable=True)
+    # CF-GROUP-1: the groups of its own the committee chose to form (county, township); the
+    # tenant's mandatory groups need no choice.
+    local_groups: Mapped[list | None] = mapped_column(sa.JSON, nullable=True)
     status: Mapped[str] = mapped_column(sa.String(10), default=SessionStatus.draft.value)
     version: Mapped[int] = mapped_column(default=1)
     # The draw, kept so it can be audited and replayed: seed and ordered candidate ids.
@@ -114,6 +117,9 @@ class SessionItem(db.Model):
     application_id: Mapped[int] = mapped_column(sa.ForeignKey("applications.id"))
     code: Mapped[str] = mapped_column(sa.String(12))
     result: Mapped[str | None] = mapped_column(sa.String(10))  # passed | failed
+    # CF-GROUP-1: the review group (schema.ReviewGroup) the file is ranked and listed in;
+    # None: the general group.
+    grp: Mapped[str | None] = mapped_column(sa.String(20))
 
     session = relationship("ReviewSession", back_populates="items")
     application = relationship("Application")

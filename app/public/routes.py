@@ -43,6 +43,8 @@ def register_employer():
     form.district.choices = [(d.code, label(d)) for d in g.tenant.tenant.districts]
     form.employer_kind.choices = [(k.value, people.EMPLOYER_KIND_LABELS[k.value])
                                   for k in g.tenant.tenant.employer_kinds]
+    if "enterprise" in {x.value for x in g.tenant.policies.review_groups}:  # CF-GROUP-1
+        form.enterprise_flags.choices = list(people.ENTERPRISE_FLAG_LABELS.items())
     if form.validate_on_submit():
         try:
             notices = people.register_employer(g.tenant, g.tenant_id, form.data, client_ip())

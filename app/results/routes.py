@@ -1,13 +1,14 @@
 """Results: acceptance, public notices (no account needed), objections, re-checks."""
 import sqlalchemy as sa
-from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from . import bp
 from ..extensions import db, limiter
 from ..models import Application, Org, ReviewSession, Role
-from ..models.results import Objection, Publication, Recheck
+from .. import uploads
+from ..models.results import Objection, Publication, PublicationFile, Recheck
 from ..web import client_ip, flash_error, render_page
 from ..workflow import queries
 from ..workflow import results as svc
@@ -105,12 +106,53 @@ def report(session_id):
         g.tenant, _actor(), s, request.form.get("report", "")), session_id=s.id)
 
 
+@bp.route("/sessions/<int:session_id>/publicise", methods=["POST"])
+@login_required
+def publicise(session_id):
+    """The committee office opens the notice of a closed session's results (CF-WIN-3)."""
+    _staff(Role.agency_clerk.value)
+    s = _row(ReviewSession, session_id)
+    return _attempt("agency.session_detail", lambda: svc.publicise(g.tenant, _actor(), s),
+                    session_id=s.id)
+
+
+@bp.route("/publications/<int:pub_id>/documents", methods=["POST"])
+@login_required
+def upload(pub_id):
+    """Upload one of the documents reported with the results (CF-RESULT-1)."""
+    _staff(Role.agency_clerk.value)
+    pub = _row(Publication, pub_id)
+    f = request.files.get("file")
+    return _attempt("agency.session_detail", lambda: svc.add_document(
+        g.tenant, _actor(), pub, request.form.get("kind", ""), f.filename if f else "",
+        f.read(current_app.config["MAX_UPLOAD_BYTES"] + 1) if f else b""),
+        session_id=pub.session_id)
+
+
+@bp.route("/publications/<int:pub_id>/documents/<int:file_id>")
+@login_required
+def document(pub_id, file_id):
+    """Download a reported document: the reporting office and the city HR bureau."""
+    _staff(Role.agency_clerk.value, Role.hr_officer.value, Role.tenant_admin.value)
+    pub = _row(Publication, pub_id)
+    actor = _actor()
+    if not (svc._is_reporting_agency(actor, pub) or svc._is_city_hr(actor, pub)):
+        abort(404)
+    f = db.session.get(PublicationFile, file_id)
+    if f is None or f.publication_id != pub.id:
+        abort(404)
+    return send_file(uploads.path_of(g.tenant.slug, f.stored_name), mimetype=f.mime,
+                     download_name=f.filename, as_attachment=True, max_age=0)
+
+
 @bp.route("/acceptance")
 @login_required
 def acceptance():
-    """Results awaiting the city HR bureau's acceptance."""
+    """Results awaiting the city HR bureau's acceptance or confirmation."""
     _staff(Role.hr_officer.value, Role.tenant_admin.value)
-    return render_page("results/acceptance.html", pubs=svc.pending_acceptance(g.tenant_id))
+    pubs = svc.pending_acceptance(g.tenant_id)
+    return render_page("results/acceptance.html", pubs=pubs,
+                       panels={p.id: svc.panel(g.tenant, p.session, p) for p in pubs})
 
 
 @bp.route("/publications/<int:pub_id>/<action>", methods=["POST"])

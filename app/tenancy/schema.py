@@ -46,6 +46,28 @@ class EmployerKind(str, Enum):
     other_province = "other_province"    # 外省区驻地单位
 
 
+class EnterpriseFlag(str, Enum):
+    """Enterprise honours that put the unit's staff in a review group of their own (CF-GROUP-1)."""
+    specialised_sme = "specialised_sme"    # 专精特新中小企业
+    single_champion = "single_champion"    # 制造业单项冠军企业
+
+
+class ReviewGroup(str, Enum):
+    """Review groups of their own (单独分组) within a session (CF-GROUP-1)."""
+    enterprise = "enterprise"    # 专精特新 / 单项冠军 enterprises
+    non_public = "non_public"    # the non-public sector
+    county = "county"            # units of a 旗县区
+    township = "township"        # units in a 苏木乡镇
+
+
+class ResultDocument(str, Enum):
+    """Documents reported with a session's results (CF-RESULT-1)."""
+    approval_report = "approval_report"      # 评审结果审批（核准）报告
+    publicity_record = "publicity_record"    # 公示情况（含公示期间举报事项处理结果）
+    passed_roster = "passed_roster"          # 职称评审通过人员花名册
+    committee_pledge = "committee_pledge"    # 评委会书面承诺书
+
+
 class Condition(str, Enum):
     """Closed vocabulary for when a checklist item is required; the engine evaluates each."""
     always = "always"
@@ -488,6 +510,16 @@ class PoliciesFile(Strict):
     # higher ones are accepted by the city HR bureau (0: the bureau accepts every result).
     self_filed_max_rank: int = Field(default=0, ge=0, le=5)
     public_notice_working_days: int = Field(default=5, ge=1)
+    # BJ-ACC-1: results are accepted, then publicised; CF-RESULT-1: publicised first, then
+    # reported (with `result_documents`) for confirmation or filing. With notice first, the notice
+    # must end by the close of the plan's review window (CF-WIN-3).
+    result_order: Literal["accept_then_notice", "notice_then_confirm"] = "accept_then_notice"
+    result_documents: list[ResultDocument] = []
+    # CF-GROUP-1: groups every session forms where it has such files, groups a committee may
+    # choose to form, and the employer kinds counted as the non-public sector.
+    review_groups: list[ReviewGroup] = []
+    optional_review_groups: list[ReviewGroup] = []
+    non_public_kinds: list[EmployerKind] = [EmployerKind.non_public, EmployerKind.social_org]
     reminder_days: list[Literal[tuple(range(1, 31))]] = Field(default=[], max_length=5)
     # Professional qualifications and the titles they count as: domestic (附件5) and
     # international (附件6).
@@ -547,6 +579,7 @@ class DemoEmployer(Named):
     tier: Tier = Tier.county
     parent: str | None = None
     entrustment_exempt: bool = False
+    enterprise_flags: list[EnterpriseFlag] = []
     status: Literal["approved", "pending"] = "approved"
 
 

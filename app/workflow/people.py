@@ -35,6 +35,9 @@ EMPLOYER_KIND_LABELS = {
     "non_public": _l("非公有制经济组织"), "social_org": _l("社会组织"),
     "central_unit": _l("中央驻地单位"), "other_province": _l("外省区驻地单位"),
 }
+# CF-GROUP-1 (五(五)2): enterprise honours declared at registration, checked by the HR bureau.
+ENTERPRISE_FLAG_LABELS = {"specialised_sme": _l("专精特新中小企业"),
+                          "single_champion": _l("制造业单项冠军企业")}
 BAD_LOGIN = _l("用户名或密码错误。")
 PENDING = _l("账号尚未启用：单位注册须经人社部门审核通过。")
 DISABLED = _l("账号已停用，请联系管理部门。")
@@ -216,6 +219,9 @@ def register_employer(cfg, tenant_id: int, data: dict, ip: str) -> list[int]:
         problems.append(_l("请选择所在区（旗县）。"))
     if data["employer_kind"] not in {k.value for k in cfg.tenant.employer_kinds}:
         problems.append(_l("请选择单位性质。"))
+    flags = sorted(set(data.get("enterprise_flags") or []))
+    if not set(flags) <= set(ENTERPRISE_FLAG_LABELS):
+        problems.append(_l("请选择列出的企业称号。"))
     number = clean_mobile(data["clerk_mobile"])
     if number is None:
         problems.append(_l("请输入11位手机号码。"))
@@ -227,7 +233,8 @@ def register_employer(cfg, tenant_id: int, data: dict, ip: str) -> list[int]:
         return _tell_owners(cfg, tenant_id, owners)
     org = Org(tenant_id=tenant_id, code=f"emp-{code.lower()}", name=data["name"].strip(),
               kind=OrgKind.employer.value, tier="county", district=data["district"], uscc=code,
-              employer_kind=data["employer_kind"], status=OrgStatus.pending.value)
+              employer_kind=data["employer_kind"], enterprise_flags=flags or None,
+              status=OrgStatus.pending.value)
     db.session.add(org)
     db.session.flush()
     clerk = User(tenant_id=tenant_id, username=None, name=data["clerk_name"].strip(),

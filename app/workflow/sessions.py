@@ -110,6 +110,10 @@ def add_files(actor: Actor, session: ReviewSession, app_ids: list[int]) -> int:
     start = len(session.items)
     for n, app_id in enumerate(moved, start=start + 1):
         db.session.add(SessionItem(session_id=session.id, application_id=app_id, code=f"A{n:03d}"))
+    db.session.flush()
+    from ..tenancy import config_for
+    from .groups import assign  # CF-GROUP-1: each file in its review group
+    assign(config_for(session.tenant_id), session, list(moved))
     db.session.commit()
     return len(moved)
 
