@@ -189,6 +189,10 @@ def init_app(app: Flask) -> None:
     from .workflow.paper import forms_for, mode_label, needs_paper
     app.jinja_env.globals.update(paper_forms_for=forms_for, needs_paper=needs_paper,
                                  review_mode_label=mode_label)
+    from .workflow.pledge import shown as pledge_shown
+    app.jinja_env.globals.update(pledge_shown=pledge_shown)
+    from .workflow.notice_period import from_today, notice_text
+    app.jinja_env.globals.update(notice_text=notice_text, notice_from_today=from_today)
     from .workflow.sessions import RECUSAL_LABELS, SESSION_STATUS_LABELS
     app.jinja_env.globals.update(
         session_status_label=lambda s: SESSION_STATUS_LABELS.get(s, s),

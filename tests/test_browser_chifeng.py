@@ -269,6 +269,7 @@ def _submit(page, button: str = "提交申报") -> None:
     page.reload()  # a fresh 'still needed' list and version
     problems = page.locator("section#submit ul.problems")
     assert problems.count() == 0, problems.inner_text()
+    page.locator("section#submit input[name=pledge]").check()  # the personal pledge
     page.locator("section#submit button", has_text=button).click()
     _flash_ok(page, "已提交")
     expect(_status(page)).to_have_text("待审核")
@@ -567,6 +568,7 @@ def test_classified_teacher_only_offline_and_city_unit_senior_up_to_the_region(
               scans, classified=True)
         expect(page.locator("section#submit ul.problems li")).to_have_text(
             [re.compile(CLASSIFIED_ONLY_OFFLINE)])
+        page.locator("section#submit input[name=pledge]").check()
         page.locator("section#submit button", has_text="提交申报").click()
         expect(page).to_have_url(base + refused)
         expect(page.locator("p.flash.error").filter(has_text=CLASSIFIED_ONLY_OFFLINE)) \
