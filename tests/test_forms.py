@@ -15,6 +15,7 @@ from pypdf import PdfReader
 
 from app.extensions import db
 from app.models import Application, AuditEvent, Entry, Status
+from app.models.notify import Outbox
 from app.tenancy import tenants
 from app.workflow import paper, pledge
 from app.workflow.reports import generate, path_of
@@ -22,6 +23,7 @@ from app.workflow.transitions import transition
 
 from . import factories as f
 from .conftest import at
+from .test_results import accept, closed  # noqa: F401 (a fixture)
 
 T = "chifeng"
 SUBMIT, NOTICE_OVER, HR_DAY = (2026, 5, 12, 9), (2026, 5, 20, 10), (2026, 5, 21, 15)
@@ -341,6 +343,10 @@ def test_employer_notice_is_shown_counted_the_same_way_everywhere(app, client, l
         assert (a.notice_starts_on.isoformat(), a.notice_ends_on.isoformat()) == (
             "2026-05-12", "2026-05-19")
         assert step.opinion == "单位内部公示：5 个工作日，自 2026-05-13 起算，至 2026-05-19 24:00 止。"
+        # The applicant is told by SMS in the same words, queued with the change.
+        (sms,) = db.session.scalars(sa.select(Outbox).filter_by(channel="sms")).all()
+        assert sms.recipient == u.mobile and sms.dedupe_key.startswith(f"notice:{a.id}:")
+        assert "公示期：5 个工作日，自 2026-05-13 起算，至 2026-05-19 24:00 止。" in sms.body
     shown = "公示期：5 个工作日，自 2026-05-13 起算，至 2026-05-19 24:00 止"
     with time_machine.travel(at(2026, 5, 14, 9), tick=False):
         client.post(f"/{T}/logout")
@@ -364,3 +370,19 @@ def test_a_period_across_a_holiday_counts_working_days_only(ctx):
     with ctx.test_request_context():
         assert p.text() == (f"5 个工作日，自 {p.first.isoformat()} 起算，"
                             f"至 {p.last.isoformat()} 24:00 止")
+
+
+@pytest.mark.rule("BJ-ACC-1")
+def test_public_results_notice_and_objection_page_show_the_same_counting(app, closed):
+    """Accepted on Monday 23 November 2026: five working days counted from the 24th, ending on
+    the 30th at 24:00, on the public notice and on the objection page."""
+    pub = accept(closed)
+    assert (pub.starts_on.isoformat(), pub.ends_on.isoformat()) == ("2026-11-23", "2026-11-30")
+    shown = "公示期：5 个工作日，自 2026-11-24 起算，至 2026-11-30 24:00 止"
+    anon = app.test_client()
+    with time_machine.travel(at(2026, 11, 25, 10), tick=False):
+        page = visible(anon.get("/beijing/results/").get_data(as_text=True))
+        assert shown in page
+        page = visible(anon.get(f"/beijing/results/notices/{pub.id}/objections/"
+                                f"{closed['passed'].id}").get_data(as_text=True))
+        assert shown in page

@@ -56,3 +56,24 @@ def notice_text(cfg, posted_on: date | None, ends_on: date | None) -> str:
 def from_today(cfg, days: int) -> str:
     """The period a notice of `days` working days posted today would run."""
     return starting(cfg, today_local(), days).text()
+
+
+
+def tell_applicant(cfg, app, p: NoticePeriod) -> int | None:
+    """Queue, in the caller's transaction, the SMS telling the applicant that the employer's
+    notice has started and how it is counted; None if the applicant has no mobile."""
+    from flask_babel import force_locale
+
+    from ..models.notify import Channel
+    from ..tenancy import label
+    from . import notify
+    user = app.applicant
+    if not user.mobile_enc:
+        return None
+    with force_locale("zh_Hans_CN"):  # what is sent is kept: in the default language
+        subject = gettext("单位内部公示通知")
+        body = gettext("%(name)s您好：您在“%(plan)s”中的职称申报已由%(org)s进行单位内部公示，"
+                       "公示期：%(p)s。公示期满无异议后，单位方可推荐上报。",
+                       name=user.name, plan=label(app.plan), org=label(app.holder), p=p.text())
+    return notify.queue(app.tenant_id, Channel.sms.value, user.mobile, subject, body,
+                        f"notice:{app.id}:{app.version}").id

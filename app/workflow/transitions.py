@@ -125,9 +125,12 @@ def _start_notice(app: Application, ctx: Ctx) -> dict:
                          "请在截止日前留足%(n)d个工作日公示期。",
                          e=format_date(ends, "yyyy-MM-dd"),
                          c=format_date(window.closes_on, "yyyy-MM-dd"), n=days))
+    period = notice_period.starting(ctx.cfg, today, days)
     with force_locale("zh_Hans_CN"):  # counted and worded as everywhere a notice is shown
-        counted = notice_period.starting(ctx.cfg, today, days).text()
+        counted = period.text()
     ctx.step = {"action": "start_notice", "opinion": _record(_l("单位内部公示：%(p)s。", p=counted))}
+    # The applicant is told by SMS, in the same commit (queued; sent by the outbox's job).
+    ctx.after.append(lambda: notice_period.tell_applicant(ctx.cfg, app, period))
     return {"status": Status.in_notice.value, "notice_starts_on": today, "notice_ends_on": ends}
 
 
