@@ -386,3 +386,22 @@ def test_public_results_notice_and_objection_page_show_the_same_counting(app, cl
         page = visible(anon.get(f"/beijing/results/notices/{pub.id}/objections/"
                                 f"{closed['passed'].id}").get_data(as_text=True))
         assert shown in page
+
+
+@pytest.mark.rule("BJ-PLEDGE-1")
+def test_a_pledge_file_missing_a_translation_or_with_a_bad_version_is_reported(tmp_path):
+    from app.tenancy import TenantConfigError, load_tenant
+
+    from .test_tenancy import copy_tenant
+    folder = copy_tenant(tmp_path)
+    path = folder / "pledge.toml"
+    good = path.read_text(encoding="utf-8")
+    assert load_tenant(folder).pledge.version == "2026.1"
+    path.write_text(good.replace('version = "2026.1"', 'version = "2026 一"'), encoding="utf-8")
+    with pytest.raises(TenantConfigError, match=r"pledge.toml: key version"):
+        load_tenant(folder)
+    # One English paragraph fewer than the Chinese: refused, not half translated.
+    last_en = good.index('  "If I break this pledge')
+    path.write_text(good[:last_en] + good[good.index("]", last_en):], encoding="utf-8")
+    with pytest.raises(TenantConfigError, match=r"pledge.toml: .*same number of paragraphs"):
+        load_tenant(folder)
