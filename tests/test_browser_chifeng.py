@@ -537,9 +537,10 @@ def test_songshan_files_travel_their_routes_and_the_county_hr_reports_its_roster
     assert [r[0] for r in people.values()] == [1, 2, 3]
     for who in SONGSHAN_ROUTES:
         # CF-UNIT-1: this office's opinion, reviewer and date on every row.
-        assert people[who.name][2] == names[who.employer]
-        assert people[who.name][5:] == ("中级", OPINIONS["cf-hr-songshan"],
-                                        f"{names['cf-hr-songshan']}经办人", "2026-06-15")
+        assert people[who.name][4] == names[who.employer]
+        assert people[who.name][10] == "中级"
+        assert people[who.name][13:] == (OPINIONS["cf-hr-songshan"],
+                                         f"{names['cf-hr-songshan']}经办人", "2026-06-15")
 
 
 @pytest.mark.rule("CF-MODE-1", "CF-MODE-2", "CF-MODE-4", "CF-FORMS-1", "CF-ROUTE-2", "CF-ROUTE-4",
