@@ -161,7 +161,9 @@ def _demo_application(cfg, tenant_id: int, plan: Plan, seed, today: date, where:
                                   sha256=digest, uploaded_by=user.id))
     db.session.commit()
     if seed.stage in ("submitted", "in_notice"):
-        transition(cfg, app, "submit", actor, now=when)
+        # The applicant signs the tenant's personal pledge as on the page (BJ-PLEDGE-1).
+        transition(cfg, app, "submit", actor, now=when,
+                   pledge=cfg.pledge.version if cfg.pledge else None)
     if seed.stage == "in_notice":
         clerk = db.session.scalar(sa.select(User).filter_by(
             tenant_id=tenant_id, org_id=app.holder_org_id, role="employer_clerk"))

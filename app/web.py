@@ -191,6 +191,10 @@ def init_app(app: Flask) -> None:
                                  review_mode_label=mode_label)
     from .workflow.ids import document_label
     app.jinja_env.globals.update(document_label=document_label)
+    from .workflow.pledge import shown as pledge_shown
+    app.jinja_env.globals.update(pledge_shown=pledge_shown)
+    from .workflow.notice_period import from_today, notice_text
+    app.jinja_env.globals.update(notice_text=notice_text, notice_from_today=from_today)
     from .workflow.sessions import RECUSAL_LABELS, SESSION_STATUS_LABELS
     app.jinja_env.globals.update(
         session_status_label=lambda s: SESSION_STATUS_LABELS.get(s, s),

@@ -44,7 +44,7 @@ def test_agency_returns_through_the_page_and_sees_the_change(app, client, login,
         assert "论文须附检索证明" in page and "缺现职称证书" in page
         client.post(f"/beijing/me/applications/{setup['app']}/entries/papers",
                     data={"title": "补充的论文", "journal": "学报", "year": "2025"})
-        client.post(f"/beijing/me/applications/{setup['app']}/submit")
+        client.post(f"/beijing/me/applications/{setup['app']}/submit", data={"pledge": "2026.1"})
         client.post("/beijing/logout")
         login("beijing", "clerk-emp")
         client.post(f"/beijing/office/applications/{setup['app']}/recommend",
@@ -73,7 +73,7 @@ def test_corrected_file_is_recommended_again_and_a_second_return_is_held_to_the_
         login("beijing", setup["applicant"])  # corrects the papers only
         client.post(f"/beijing/me/applications/{setup['app']}/entries/papers",
                     data={"title": "补充的论文", "journal": "学报", "year": "2025"})
-        client.post(f"/beijing/me/applications/{setup['app']}/submit")
+        client.post(f"/beijing/me/applications/{setup['app']}/submit", data={"pledge": "2026.1"})
         client.post("/beijing/logout")
         login("beijing", "clerk-emp")
         page = client.get(office).get_data(as_text=True)

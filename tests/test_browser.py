@@ -250,6 +250,7 @@ def test_beijing_walkthrough(live, browser, tmp_path, js):
         # Submit: a full post in both modes.
         page.reload()  # fresh 'still needed' list and version
         expect(page.locator("ul.problems")).to_have_count(0)
+        page.locator("section#submit input[name=pledge]").check()  # the integrity pledge
         page.locator("section#submit button").click()
         expect(page).to_have_url(detail_url)
         _flash_ok(page, "已提交")

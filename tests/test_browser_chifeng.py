@@ -269,6 +269,7 @@ def _submit(page, button: str = "提交申报") -> None:
     page.reload()  # a fresh 'still needed' list and version
     problems = page.locator("section#submit ul.problems")
     assert problems.count() == 0, problems.inner_text()
+    page.locator("section#submit input[name=pledge]").check()  # the personal pledge
     page.locator("section#submit button", has_text=button).click()
     _flash_ok(page, "已提交")
     expect(_status(page)).to_have_text("待审核")
@@ -537,9 +538,10 @@ def test_songshan_files_travel_their_routes_and_the_county_hr_reports_its_roster
     assert [r[0] for r in people.values()] == [1, 2, 3]
     for who in SONGSHAN_ROUTES:
         # CF-UNIT-1: this office's opinion, reviewer and date on every row.
-        assert people[who.name][2] == names[who.employer]
-        assert people[who.name][5:] == ("中级", OPINIONS["cf-hr-songshan"],
-                                        f"{names['cf-hr-songshan']}经办人", "2026-06-15")
+        assert people[who.name][4] == names[who.employer]
+        assert people[who.name][10] == "中级"
+        assert people[who.name][13:] == (OPINIONS["cf-hr-songshan"],
+                                         f"{names['cf-hr-songshan']}经办人", "2026-06-15")
 
 
 @pytest.mark.rule("CF-MODE-1", "CF-MODE-2", "CF-MODE-4", "CF-FORMS-1", "CF-ROUTE-2", "CF-ROUTE-4",
@@ -568,6 +570,7 @@ def test_classified_teacher_only_offline_and_city_unit_senior_up_to_the_region(
               scans, classified=True)
         expect(page.locator("section#submit ul.problems li")).to_have_text(
             [re.compile(CLASSIFIED_ONLY_OFFLINE)])
+        page.locator("section#submit input[name=pledge]").check()
         page.locator("section#submit button", has_text="提交申报").click()
         expect(page).to_have_url(base + refused)
         expect(page.locator("p.flash.error").filter(has_text=CLASSIFIED_ONLY_OFFLINE)) \

@@ -81,6 +81,7 @@ def test_hong_kong_resident_registers_with_the_residence_permit_and_submits(live
             _upload(page, material, scan)
         page.goto(detail_url)
         assert page.locator("ul.problems").count() == 0
+        page.locator("section#submit input[name=pledge]").check()
         page.locator("section#submit button").click()
         page.wait_for_url(detail_url)
         _flash_ok(page, "已提交")

@@ -179,6 +179,7 @@ def test_beijing_application_to_verified_certificate(live_journey, browser, tmp_
             expect(pa.locator("section#attachments table")).to_contain_text(scan.name)
         pa.goto(a_detail)
         expect(pa.locator("ul.problems")).to_have_count(0)
+        pa.locator("section#submit input[name=pledge]").check()  # the integrity pledge
         pa.locator("section#submit button").click()
         _flash_ok(pa, "已提交")
         expect(_status(pa)).to_have_text("待审核")
@@ -189,6 +190,7 @@ def test_beijing_application_to_verified_certificate(live_journey, browser, tmp_
         pb.locator("main table a", has_text=PLAN).click()
         b_detail = pb.url
         expect(pb.locator("ul.problems")).to_have_count(0)
+        pb.locator("section#submit input[name=pledge]").check()
         pb.locator("section#submit button").click()
         _flash_ok(pb, "已提交")
         expect(_status(pb)).to_have_text("待审核")
@@ -429,9 +431,11 @@ def test_beijing_application_to_verified_certificate(live_journey, browser, tmp_
 
         _open(ag, base, session_url, "ag")
         accepted = _box(ag, "表决结果（已封存）")
-        expect(accepted).to_contain_text(f"验收：已验收 · 公示期 {accepted_on} — ")
-        ends_on = date.fromisoformat(re.search(rf"公示期 {accepted_on} — (\d{{4}}-\d\d-\d\d)",
-                                               accepted.inner_text()).group(1))
+        expect(accepted).to_contain_text("验收：已验收 · 公示期：5 个工作日，自 ")
+        counted = re.search(r"公示期：5 个工作日，自 (\S+) 起算，至 (\S+) 24:00 止",
+                            accepted.inner_text())
+        first, ends_on = map(date.fromisoformat, counted.groups())
+        assert first == date(2026, 9, 14)  # counted from the next working day (a Monday)
         assert ends_on >= accepted_on + timedelta(days=7)  # five working days and a weekend
 
         # Anyone reads the notice and may object, without an account.
@@ -442,7 +446,7 @@ def test_beijing_application_to_verified_certificate(live_journey, browser, tmp_
         expect(notice.locator("h2")).to_have_text(f"{COMMITTEE} · 中级")
         # Intermediate results: on the agency's page, not the city HR bureau's.
         expect(notice).to_contain_text(f"发布单位：{live_journey.agency}")
-        expect(notice).to_contain_text(f"公示期：{accepted_on} — {ends_on}")
+        expect(notice).to_contain_text(f"公示期：5 个工作日，自 {first} 起算，至 {ends_on} 24:00 止")
         expect(notice.locator("tbody tr td:first-child")).to_have_text([NAME_B, NAME_A])
         expect(notice).not_to_contain_text(ID_A)
 

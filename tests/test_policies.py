@@ -449,7 +449,8 @@ def test_the_applicant_page_lists_why_the_file_qualifies_or_not(app, client, log
         assert "符合政策条件" in page and "不符合政策条件" not in page
         assert "<td>大学本科</td>" in page
         assert "可不受逐级申报限制，直接申报。" in page
-        resp = client.post(f"/{T}/me/applications/{app_id}/submit", data={"version": 1})
+        resp = client.post(f"/{T}/me/applications/{app_id}/submit",
+                           data={"version": 1, "pledge": "2026.1"})
         assert resp.status_code == 303
         client.post(f"/{T}/logout")
         login(T, clerk_name)

@@ -125,8 +125,9 @@ def test_county_hr_rosters_one_file_per_level_grouped_by_series_then_specialty(
     assert resp.mimetype.endswith("spreadsheetml.sheet")
     rows = _rows(resp.data)
     assert "副高级" in rows[0][0] and rows[1][0].endswith("敖汉旗人力资源和社会保障局")
-    assert rows[2] == ("序号", "姓名", "工作单位", "系列", "专业", "申报级别", "推荐意见", "审核人",
-                       "审核日期")
+    assert rows[2] == ("序号", "姓名", "性别", "出生日期", "工作单位", "学历", "现职称",
+                       "取得现职称日期", "系列", "专业", "申报级别", "评审方式", "申报政策",
+                       "推荐意见", "审核人", "审核日期")
     body = rows[3:]
     # Group rows in the tenant's order: engineering's mechanical before water.
     shape = [r[0] if not isinstance(r[0], int) else r[1] for r in body]
@@ -135,15 +136,16 @@ def test_county_hr_rosters_one_file_per_level_grouped_by_series_then_specialty(
     assert [r[0] for r in data] == [1, 2, 3]
     assert "庚未报" not in [r[1] for r in data]
     yi = data[0]
-    assert yi[1:6] == ("乙工", "敖汉某机械公司", "工程", "机械", "副高级")
+    assert yi[1:13] == ("乙工", "男", "1985-06-15", "敖汉某机械公司", "本科", "中级", "2015-07-01",
+                        "工程", "机械", "副高级", "线上盲审盲评", "按一般条件申报")
     # CF-UNIT-1: this office's reviewer, opinion and date of its step.
-    assert yi[6:] == ("同意推荐乙工", "何平", "2026-07-02")
+    assert yi[13:] == ("同意推荐乙工", "何平", "2026-07-02")
 
     resp = client.get(f"/{T}/office/reports/{ids[('roster', 'senior')]}")
     senior = _rows(resp.data)[3:]
     assert [r[0] if not isinstance(r[0], int) else r[1] for r in senior] == [
         "系列：工程", "专业：机械", "丁工", "系列：经济", "丙经", "系列：会计", "戊会"]
-    assert all(r[5] == "正高级" for r in senior if isinstance(r[0], int))
+    assert all(r[10] == "正高级" for r in senior if isinstance(r[0], int))
 
     stats = _rows(client.get(f"/{T}/office/reports/{ids[('statistics', None)]}").data)
     assert stats[2] == ("序号", "工作单位", "申报级别", "岗位数", "现聘人数", "空缺岗位数", "申报人数")

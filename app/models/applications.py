@@ -79,6 +79,12 @@ class Application(db.Model):
     closed_by_run_id: Mapped[int | None]
     closed_from: Mapped[str | None] = mapped_column(sa.String(20))
     submitted_at = mapped_column(UTCDateTime, nullable=True)
+    # The personal integrity pledge signed at the last submission (BJ-PLEDGE-1, CF-PLEDGE-1): the
+    # tenant's version, the text signed, its SHA-256 and when.
+    pledge_version: Mapped[str | None] = mapped_column(sa.String(20))
+    pledge_text: Mapped[str | None] = mapped_column(sa.Text)
+    pledge_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    pledge_signed_at = mapped_column(UTCDateTime, nullable=True)
     created_at = mapped_column(UTCDateTime, default=utcnow)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 from .schema import (
     COMMITTEE_SEATS, POLICY_PARAMS,
     CalendarFile, ChecklistFile, DemoFile, DirectoryFile, OrgKind, OrgsFile, PlansFile, PoliciesFile,
-    RoutingFile, TenantFile, Tier,
+    PledgeFile, RoutingFile, TenantFile, Tier,
 )
 
 M = TypeVar("M", bound=BaseModel)
@@ -34,6 +34,8 @@ class TenantConfig:
     directory: DirectoryFile
     calendars: dict[int, CalendarFile] = field(default_factory=dict)
     demo: DemoFile | None = None
+    # The personal integrity pledge signed on submitting (pledge.toml); None: the tenant has none.
+    pledge: PledgeFile | None = None
 
     @property
     def name(self) -> str:
@@ -174,6 +176,8 @@ def load_tenant(folder: Path) -> TenantConfig:
         _check(f, "year", f.stem == str(cal.year), f"year {cal.year} does not match file name")
         calendars[cal.year] = cal
     demo = _read(folder / "demo.toml", DemoFile) if (folder / "demo.toml").is_file() else None
+    pledge = (_read(folder / "pledge.toml", PledgeFile) if (folder / "pledge.toml").is_file()
+              else None)
 
     levels = {lv.code for lv in tenant.levels}
     series = {s.code for s in tenant.series}
@@ -247,7 +251,7 @@ def load_tenant(folder: Path) -> TenantConfig:
     _check_quotas(pol, policies, tenant, org_codes)
     _check_policy_rules(pol, policies, tenant, plans)
     return TenantConfig(folder.name, folder, tenant, orgs, plans, routing, checklist, policies,
-                        directory, calendars, demo)
+                        directory, calendars, demo, pledge)
 
 
 def load_tenants(root: Path | str) -> dict[str, TenantConfig]:

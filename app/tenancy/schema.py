@@ -665,3 +665,22 @@ class DemoFile(Strict):
     fee: list[DemoFee] = []
     posts: list[DemoPosts] = []
     allocation: list[DemoAllocation] = []
+
+
+class PledgeFile(Strict):
+    """The personal integrity pledge an applicant signs when submitting (BJ-PLEDGE-1,
+    CF-PLEDGE-1): its version, its title and its text (one paragraph per item), in Chinese and
+    in English. The Chinese text is the one signed; its hash stays with the file."""
+    version: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,19}$")
+    title: str
+    title_en: str
+    text: list[str] = Field(min_length=1)
+    text_en: list[str] = Field(min_length=1)
+    consent: str
+    consent_en: str
+
+    @model_validator(mode="after")
+    def _same_paragraphs(self):
+        if len(self.text) != len(self.text_en):
+            raise ValueError("text and text_en must have the same number of paragraphs")
+        return self

@@ -18,7 +18,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
-from ..models import Application, ReviewMode, Status
+from ..models import Application, ReviewMode, Section, Status
 from ..models.paper import PaperReceipt
 from ..tenancy import label
 from ..tenancy.schema import StepKind
@@ -129,17 +129,145 @@ def record_pdf(template: str, **ctx) -> bytes:
     return HTML(string=html, url_fetcher=_only_data()).write_pdf()
 
 
+GENDERS = {"male": _l("男"), "female": _l("女")}
+# The box each kind of route step fills on the 评审表 (CF-UNIT-1, BJ-UNIT-1).
+STEP_BOXES = {
+    StepKind.employer.value: _l("用人单位审核推荐意见"),
+    StepKind.supervising_department.value: _l("主管部门复审意见"),
+    StepKind.county_department.value: _l("行业主管部门审核意见"),
+    StepKind.city_department.value: _l("行业主管部门审核意见"),
+    StepKind.county_hr.value: _l("人力资源社会保障部门审核意见"),
+    StepKind.city_hr.value: _l("人力资源社会保障部门审核意见"),
+    StepKind.region_hr.value: _l("人力资源社会保障部门审核意见"),
+    StepKind.agency.value: _l("评审委员会（办事机构）复核意见"),
+}
+ASSOCIATION_BOX = _l("推荐协会（学会）审核推荐意见")
+ACHIEVEMENTS = (Section.papers.value, Section.awards.value, Section.patents.value,
+                Section.projects.value)
+
+
+def _day(at) -> str:
+    return now_local(at).date().isoformat() if at else ""
+
+
+def highest_education(app: Application) -> dict:
+    """The education entry graduated last (the highest, as entered)."""
+    rows = [e.data for e in app.entries if e.section == Section.education.value]
+    return max(rows, key=lambda d: d.get("graduated_on") or "", default={})
+
+
+def facts(cfg, app: Application) -> dict:
+    """The person and the application as the forms and the roster print them (current locale)."""
+    from .applications import entry_text
+    from .people import PERSON_TYPE_LABELS
+    from .policies import ORDINARY
+    basic = app.basic or {}
+    edu = highest_education(app)
+    level_now = cfg.level(basic.get("current_level") or "")
+    unit = app.employer or app.association
+    return {
+        "name": app.applicant.name, "gender": str(GENDERS.get(basic.get("gender"), "")),
+        "birth_date": basic.get("birth_date") or "",
+        "id_number": app.applicant.id_number_masked or "",
+        "person_type": str(PERSON_TYPE_LABELS.get(app.person_type, app.person_type)),
+        "unit": unit.name if unit else "",
+        "education": entry_text("degree", edu.get("degree")) if edu else "",
+        "school": " ".join(x for x in (edu.get("school"), edu.get("major")) if x),
+        "current_title": basic.get("current_title") or label(level_now),
+        "current_level": label(level_now), "title_on": basic.get("title_on") or "",
+        "series": label(cfg.series(app.series)),
+        "specialty": label(cfg.specialty(app.series, app.specialty)) if app.specialty else "",
+        "level": label(cfg.level(app.level)), "mode": str(mode_label(app)),
+        "policy": label(cfg.policy(app.policy)) if app.policy else str(ORDINARY),
+        "committee": label(app.committee), "plan": label(app.plan),
+    }
+
+
+def sections(app: Application) -> list[dict]:
+    """The list sections in the form's order: each with its columns and its rows as printed."""
+    from .applications import SECTION_FIELDS, SECTION_TITLES, entry_text
+    out = []
+    for key, fields in SECTION_FIELDS.items():
+        rows = [[entry_text(k, e.data.get(k)) for k, _label, _req in fields]
+                for e in app.entries if e.section == key]
+        out.append({"key": key, "title": str(SECTION_TITLES[key]),
+                    "columns": [str(lbl) for _k, lbl, _req in fields], "rows": rows,
+                    "achievement": key in ACHIEVEMENTS})
+    return out
+
+
+def step_boxes(app: Application) -> list[dict]:
+    """One box per office on the file's route, in route order, each holding every step that
+    office recorded (reviewer, what was done, opinion, date); then any office that acted off the
+    route (a freelancer's association). A box nobody has filled yet is printed empty for the
+    office to fill by hand, with room for its seal."""
+    from .transitions import action_label
+    by_org: dict[int | None, list] = {}
+    for s in sorted(app.steps, key=lambda s: (s.at, s.id)):
+        by_org.setdefault(s.org_id, []).append(s)
+    boxes, seen = [], set()
+    for step in app.route or []:
+        org_id = step.get("org_id")
+        if org_id in seen:
+            continue
+        seen.add(org_id)
+        boxes.append({"title": str(STEP_BOXES.get(step["kind"], "")), "org_id": org_id})
+    for org_id in by_org:
+        if org_id not in seen:
+            seen.add(org_id)
+            boxes.append({"title": str(ASSOCIATION_BOX if app.association_org_id == org_id
+                                       else _l("审核意见")), "org_id": org_id})
+    from ..models import Org
+    orgs = {o.id: o for o in db.session.scalars(sa.select(Org).where(Org.id.in_(
+        [b["org_id"] for b in boxes if b["org_id"]])))}
+    for b in boxes:
+        org = orgs.get(b["org_id"])
+        b["org"] = label(org) if org else ""
+        b["steps"] = [{"reviewer": s.reviewer_name, "action": str(action_label(s.action)),
+                       "opinion": s.opinion or "", "date": _day(s.at),
+                       "corrections": [i.get("text", "") for i in (s.items or [])]}
+                      for s in by_org.get(b["org_id"], [])]
+    return boxes
+
+
+def pledge_of(cfg, app: Application) -> dict | None:
+    """The pledge as signed with the file, for printing (BJ-PLEDGE-1, CF-PLEDGE-1)."""
+    from . import pledge
+    if not app.pledge_signed_at:
+        return None
+    title = cfg.pledge.title if cfg.pledge is not None else ""
+    return {"title": title, "text": pledge.paragraphs(app), "version": app.pledge_version,
+            "sha256": app.pledge_sha256,
+            "signed_at": now_local(app.pledge_signed_at).strftime("%Y-%m-%d %H:%M")}
+
+
 def form_pdf(cfg, app: Application, kind: str) -> bytes:
-    """The 评审表 or 送审表 as a PDF, in Chinese, with the file code, its QR code and the checklist."""
+    """The 评审表 or 送审表 as an A4 PDF, in Chinese, with the file code and its QR code on the
+    first page and the code and page number on every page.
+
+    The 评审表 carries the whole application — basic information, education, work history,
+    achievements with the evidence list, the policy applied, the signed pledge — and a box per
+    office on the route filled from the recorded steps (CF-FORMS-1, CF-UNIT-1). The 送审表 is the
+    delivery form: the material checklist with counts and the receipt signatures (CF-PAPER-1)."""
     if kind not in forms_for(app):
         raise Forbidden(_l("此申报无需该表。"))
     code = file_code(app)
     with force_locale(RECORD_LOCALE):
+        items = checklist(cfg, app)
+        route = [{"title": str(STEP_BOXES.get(s["kind"], "")), "org_id": s.get("org_id")}
+                 for s in app.route or []]
+        from ..models import Org
+        names = {o.id: label(o) for o in db.session.scalars(sa.select(Org).where(
+            Org.id.in_([r["org_id"] for r in route if r["org_id"]])))}
+        receipts = [{"org": names.get(r["org_id"], "")} for r in route]
         return record_pdf(
             "paper/form.html", app=app, title=str(FORMS[kind]), kind=kind, code=code,
-            qr=_qr(code), items=checklist(cfg, app), plan=label(app.plan),
-            series=label(cfg.series(app.series)), level=label(cfg.level(app.level)),
-            committee=label(app.committee),
+            qr=_qr(code), items=items, facts=facts(cfg, app),
+            sections=sections(app) if kind == "review" else [],
+            boxes=step_boxes(app) if kind == "review" else [],
+            pledge=pledge_of(cfg, app), receipts=receipts,
+            files=sum(len(i["files"]) for i in items),
+            poge=app.poge, submitted_on=_day(app.submitted_at),
             paper=app.review_mode in PAPER_MODES)
 
 

@@ -15,6 +15,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
@@ -24,7 +25,7 @@ from ..spreadsheets import append
 from ..tenancy import label
 from . import policies, quotas
 from .calendar import now_local
-from .paper import RECORD_LOCALE, record_pdf
+from .paper import RECORD_LOCALE, facts, record_pdf
 
 ROSTER, STATISTICS, REPORT = "roster", "statistics", "report"
 MIMETYPES = {".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -41,7 +42,8 @@ def forwarded(tenant_id: int, org_id: int, plan_id: int) -> list[tuple[Applicati
         sa.select(Application, ReviewStep)
         .join(ReviewStep, ReviewStep.application_id == Application.id)
         .options(selectinload(Application.applicant), selectinload(Application.employer),
-                 selectinload(Application.association))
+                 selectinload(Application.association), selectinload(Application.entries),
+                 selectinload(Application.plan), selectinload(Application.committee))
         .where(Application.tenant_id == tenant_id, Application.plan_id == plan_id,
                ReviewStep.org_id == org_id, ReviewStep.action == "recommend")
         .order_by(ReviewStep.at, ReviewStep.id)).all()
@@ -110,6 +112,25 @@ def _person(cfg, a: Application, step: ReviewStep) -> list:
             now_local(step.at).date().isoformat()]
 
 
+def _roster_header() -> list[str]:
+    """The 花名册's columns: the person, the title held, what is applied for and how, and this
+    office's recommendation with its reviewer and date (CF-REPORT-1, CF-UNIT-1)."""
+    return [_("序号"), _("姓名"), _("性别"), _("出生日期"), _("工作单位"), _("学历"), _("现职称"),
+            _("取得现职称日期"), _("系列"), _("专业"), _("申报级别"), _("评审方式"), _("申报政策"),
+            _("推荐意见"), _("审核人"), _("审核日期")]
+
+
+def _roster_row(cfg, a: Application, step: ReviewStep) -> list:
+    """One forwarded file under `_roster_header()` (without the number)."""
+    x = facts(cfg, a)
+    return [x["name"], x["gender"], x["birth_date"], x["unit"], x["education"],
+            x["current_title"], x["title_on"], x["series"], x["specialty"], x["level"], x["mode"],
+            x["policy"], step.opinion, step.reviewer_name, now_local(step.at).date().isoformat()]
+
+
+ROSTER_WIDTHS = (6, 10, 6, 12, 28, 12, 14, 14, 10, 12, 10, 22, 20, 30, 10, 12)
+
+
 def _roster(cfg, org: Org, plan: Plan, level: str, items, tick) -> Workbook:
     wb = Workbook()
     ws = wb.active
@@ -118,7 +139,7 @@ def _roster(cfg, org: Org, plan: Plan, level: str, items, tick) -> Workbook:
     append(ws, [_("%(plan)s申报职称评审人员花名册（%(level)s）", plan=label(plan),
                  level=label(cfg.level(level)))])
     append(ws, [_("报送单位：%(org)s", org=label(org))])
-    append(ws, _header())
+    append(ws, _roster_header())
     for cell in ws[1] + ws[3]:
         cell.font = bold
     n, group, series, specialty = 0, None, object(), object()
@@ -138,10 +159,16 @@ def _roster(cfg, org: Org, plan: Plan, level: str, items, tick) -> Workbook:
                 append(ws, [_("专业：%(name)s", name=_specialty_name(cfg, a))])
                 ws.cell(ws.max_row, 1).font = bold
         n += 1
-        append(ws, [n, *_person(cfg, a, step)])
+        append(ws, [n, *_roster_row(cfg, a, step)])
         tick()
-    for col, width in zip("ABCDEFGHI", (6, 12, 28, 14, 14, 12, 30, 12, 12)):
-        ws.column_dimensions[col].width = width
+    for i, width in enumerate(ROSTER_WIDTHS, 1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    # Printed on A4 landscape, the header row repeated on every page.
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "3:3"
     return wb
 
 

@@ -19,7 +19,7 @@ from ..models import (
     Application, AuditEvent, Org, OrgStatus, ReviewStep, Role, Section, Status, User, utcnow,
 )
 from ..tenancy.schema import StepKind
-from . import directed, eligibility, quotas
+from . import directed, eligibility, notice_period, pledge, quotas
 from .actors import Actor
 from .calendar import WorkCalendar, now_local, window_is_open
 from .errors import Conflict, Forbidden, Invalid, WindowClosed
@@ -102,7 +102,9 @@ def _enter_route(app: Application, ctx: Ctx) -> dict:
         quotas.check_review_entry(ctx.cfg, app)
     updates = {"route": route, "route_pos": 0, "holder_org_id": first["org_id"],
                "submitted_at": ctx.now, "notice_starts_on": None, "notice_ends_on": None,
-               "status": Status.submitted.value}
+               "status": Status.submitted.value,
+               # The personal pledge signed with this submission (BJ-PLEDGE-1, CF-PLEDGE-1).
+               **pledge.signed(ctx.cfg, ctx.params.get("pledge"), ctx.now)}
     if first["kind"] == StepKind.agency.value:
         # Freelancers: the association reviewed and stamped offline (BJ-FREE-1); record it.
         updates["status"] = Status.recommended.value
@@ -123,9 +125,12 @@ def _start_notice(app: Application, ctx: Ctx) -> dict:
                          "请在截止日前留足%(n)d个工作日公示期。",
                          e=format_date(ends, "yyyy-MM-dd"),
                          c=format_date(window.closes_on, "yyyy-MM-dd"), n=days))
-    ctx.step = {"action": "start_notice", "opinion": _record(_l(
-        "单位内部公示：%(a)s 至 %(b)s（%(n)d个工作日）。",
-        a=today.isoformat(), b=ends.isoformat(), n=days))}
+    period = notice_period.starting(ctx.cfg, today, days)
+    with force_locale("zh_Hans_CN"):  # counted and worded as everywhere a notice is shown
+        counted = period.text()
+    ctx.step = {"action": "start_notice", "opinion": _record(_l("单位内部公示：%(p)s。", p=counted))}
+    # The applicant is told by SMS, in the same commit (queued; sent by the outbox's job).
+    ctx.after.append(lambda: notice_period.tell_applicant(ctx.cfg, app, period))
     return {"status": Status.in_notice.value, "notice_starts_on": today, "notice_ends_on": ends}
 
 
