@@ -10,7 +10,7 @@ from ..web import (
 )
 from ..workflow import profiles, queries
 from ..workflow.actors import Actor
-from ..workflow.applications import SECTION_FIELDS, SECTION_TITLES
+from ..workflow.applications import SECTION_TITLES, section_fields
 from ..workflow.errors import TransitionError
 from ..workflow.transitions import transition
 
@@ -43,7 +43,7 @@ def detail(app_id):
     app = queries.office_application(g.tenant_id, current_user.org_id, app_id)
     if app is None:
         abort(404)
-    return render_page("office/detail.html", app=app, fields=SECTION_FIELDS,
+    return render_page("office/detail.html", app=app, fields=section_fields(g.tenant),
                        titles=SECTION_TITLES, targets=correction_targets(), rows=range(RETURN_ROWS),
                        holding=app.holder_org_id == current_user.org_id)
 
