@@ -236,3 +236,130 @@ def test_directed_evaluation_at_intermediate_and_senior_in_plans_of_its_own(ctx)
                                policy="directed")
     assert any("该政策只在以下申报计划中受理" in str(p)
                for p in eligibility.problems(cfg(), other))
+
+
+# -- the application form follows the tenant ---------------------------------------------------
+
+# Optional fields by the name of their input: each tenant's form shows exactly its own.
+FIELDS = {"classified", "poge", "poge_recommenders", "intl_qualification", "exam_passed",
+          "exam_year", "policy", "current_level", "title_on", "township_months",
+          "township_years", "place", "edu_level"}
+SHOWN = {"beijing": {"poge", "poge_recommenders", "intl_qualification", "exam_passed"},
+         "chifeng": {"classified", "exam_year", "policy", "current_level", "title_on",
+                     "township_months", "township_years", "place", "edu_level"}}
+DRAFT = {"beijing": ("bj-2026", "bj-eng", "engineering", "intermediate", "mechanical",
+                     at(2026, 7, 8, 9)),
+         "chifeng": ("cf-2026-intermediate", "cf-eng", "engineering", "intermediate",
+                     "mechanical", at(2026, 6, 1, 9))}
+
+
+def _draft_of(app, slug: str) -> int:
+    plan, committee, series, level, specialty, _ = DRAFT[slug]
+    with app.app_context():
+        f.make_employer(slug, "emp", "haidian" if slug == "beijing" else "songshan")
+        user = f.make_user(slug, "a1", "applicant", "emp")
+        return f.make_application(slug, user, plan, committee, series, level, specialty).id
+
+
+def _inputs(page: str) -> set[str]:
+    return {name for name in FIELDS if f'name="{name}"' in page}
+
+
+@pytest.mark.parametrize("slug", ["beijing", "chifeng"])
+def test_the_application_form_shows_the_tenants_own_fields_only(app, client, login, slug):
+    app_id = _draft_of(app, slug)
+    with time_machine.travel(DRAFT[slug][-1], tick=False):
+        login(slug, "a1")
+        page = client.get(f"/{slug}/me/applications/{app_id}").get_data(as_text=True)
+    assert _inputs(page) == SHOWN[slug]
+    assert ("苏木乡镇" in page) is (slug == "chifeng")
+    assert ("涉密" in page) is (slug == "chifeng")
+    assert ("破格" in page) is (slug == "beijing")
+
+
+@pytest.mark.rule("CF-MODE-1")
+def test_chifeng_keeps_classified_and_ignores_fields_its_data_does_not_ask_for(
+        app, client, login):
+    app_id = _draft_of(app, "chifeng")
+    with time_machine.travel(DRAFT["chifeng"][-1], tick=False):
+        login("chifeng", "a1")
+        resp = client.post(f"/chifeng/me/applications/{app_id}/basic", data={
+            "gender": "male", "birth_date": "1985-06-15", "classified": "y", "poge": "y",
+            "poge_recommenders": "张三,李四", "intl_qualification": "ieee_senior"})
+        assert resp.status_code == 303
+        client.post(f"/chifeng/me/applications/{app_id}/entries/work", data={
+            "org_name": "松山区某厂", "position": "技术员", "start": "2010-08-01",
+            "place": "township"})
+        page = client.get(f"/chifeng/me/applications/{app_id}").get_data(as_text=True)
+    assert "线下纸质材料评审（涉密人员线下申报、线下评审）" in page
+    with app.app_context():
+        a = db.session.get(Application, app_id)
+        assert a.basic["classified"] is True and a.review_mode == "offline_paper"
+        assert not a.poge and a.basic["poge_recommenders"] == "" and a.intl_qualification is None
+        assert a.entries[-1].data["place"] == "township"
+
+
+def test_beijing_ignores_classified_and_township_fields(app, client, login):
+    app_id = _draft_of(app, "beijing")
+    with time_machine.travel(DRAFT["beijing"][-1], tick=False):
+        login("beijing", "a1")
+        client.post(f"/beijing/me/applications/{app_id}/basic", data={
+            "gender": "male", "birth_date": "1985-06-15", "classified": "y", "poge": "y",
+            "poge_recommenders": "张三,李四", "township_months": "3", "exam_year": "2025"})
+        client.post(f"/beijing/me/applications/{app_id}/entries/work", data={
+            "org_name": "海淀某厂", "position": "工程师", "start": "2010-08-01",
+            "place": "township"})
+    with app.app_context():
+        a = db.session.get(Application, app_id)
+        assert a.basic["classified"] is False and a.review_mode == "named"
+        assert a.basic["township_months"] is None and a.basic["exam_year"] is None
+        assert a.poge and a.basic["poge_recommenders"] == "张三,李四"
+        assert "place" not in a.entries[-1].data
+
+
+# -- the demo plans review each file as the real plans do ------------------------------------
+
+def _modes_match(slug: str, extra_committees=()):
+    """Every committee × series × specialty × level the demo plan takes is reviewed in the mode
+    of the real plan of that level; the demo plan takes the levels of the real plans."""
+    from app.demo import load_demo
+    from app.models import Committee, Plan
+
+    c = cfg(slug)
+    load_demo(c, f.tenant_id(slug), date(2027, 3, 15))
+    demo = db.session.scalar(sa.select(Plan).filter_by(tenant_id=f.tenant_id(slug),
+                                                        is_demo=True))
+    reserved = {code for r in c.policies.policy for code in r.plans}
+    real = [f.plan(slug, p.code) for p in c.plans.plan if p.code not in reserved]
+    assert sorted(demo.levels) == sorted(lv for p in real for lv in p.levels)
+    committees = db.session.scalars(sa.select(Committee).filter_by(
+        tenant_id=f.tenant_id(slug))).all()
+    seen = set()
+    for committee in committees:
+        for series in committee.series:
+            specialties = [s.code for s in c.series(series).specialties] or [None]
+            for specialty in specialties:
+                for level in committee.levels:
+                    plan = next(p for p in real if level in p.levels)
+                    args = (committee, series, specialty, level)
+                    assert demo.mode_for(*args) == plan.mode_for(*args), args
+                    seen.add(plan.mode_for(*args))
+    return seen
+
+
+@pytest.mark.rule("CF-MODE-2", "CF-MODE-3", "CF-MODE-4")
+def test_the_chifeng_demo_plan_reviews_each_file_as_the_real_plans(ctx):
+    from app.models import Committee
+    hospital = f.org(T, "cf-self-hospital")
+    db.session.add(Committee(tenant_id=hospital.tenant_id, code="cf-self-health",
+                             name="医院自主评审委员会", agency_org_id=hospital.id,
+                             series=["health"], levels=["intermediate", "associate_senior"]))
+    db.session.commit()
+    with time_machine.travel(at(2027, 3, 15, 9), tick=False):
+        seen = _modes_match(T)
+    assert seen == {"online_blind", "online_blind_paper", "offline_paper"}
+
+
+def test_the_beijing_demo_plan_reviews_each_file_as_the_real_plan(ctx):
+    with time_machine.travel(at(2027, 3, 15, 9), tick=False):
+        assert _modes_match("beijing") == {"named"}
