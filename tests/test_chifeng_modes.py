@@ -4,6 +4,7 @@ blind session; the teachers' evaluations the city education bureau runs (senior 
 中等职业学校教师 at every level) are blind online plus the full paper file; directed evaluation at
 高级 and 中级 in plans of its own; the application form shows a tenant's own fields only; the demo
 plans review each file as the real plans would."""
+import shutil
 from datetime import date
 
 import pytest
@@ -12,14 +13,14 @@ import time_machine
 
 from app.extensions import db
 from app.models import Application, Status
-from app.tenancy import tenants
+from app.tenancy import TenantConfigError, load_tenant, tenants
 from app.workflow import applications as svc
 from app.workflow import eligibility, paper, policies, profiles, sessions
 from app.workflow.errors import Invalid
 from app.workflow.transitions import transition
 
 from . import factories as f
-from .conftest import at
+from .conftest import ROOT_TENANTS, at
 from .test_chifeng_routing import travel
 
 T = "chifeng"
@@ -363,3 +364,24 @@ def test_the_chifeng_demo_plan_reviews_each_file_as_the_real_plans(ctx):
 def test_the_beijing_demo_plan_reviews_each_file_as_the_real_plan(ctx):
     with time_machine.travel(at(2027, 3, 15, 9), tick=False):
         assert _modes_match("beijing") == {"named"}
+
+
+@pytest.mark.rule("CF-MODE-3")
+@pytest.mark.parametrize("file,old,new,expect", [
+    ("plans/2026.toml", 'when = { series = ["school_teacher", "vocational_teacher"] }',
+     'when = { series = ["school_teachers", "vocational_teacher"] }',
+     "plan.2.mode.0.when.series: unknown series ['school_teachers']"),
+    ("demo.toml", 'when = { level = ["associate_senior", "senior"] }',
+     'when = { level = ["associate_senior", "full_senior"] }',
+     "demo_plan.mode.2.when.level: unknown level ['full_senior']"),
+])
+def test_a_misspelt_mode_rule_stops_start_up(tmp_path, file, old, new, expect):
+    folder = tmp_path / T
+    shutil.copytree(ROOT_TENANTS / T, folder)
+    path = folder / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(TenantConfigError) as e:
+        load_tenant(folder)
+    assert expect in str(e.value), str(e.value)
