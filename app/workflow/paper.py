@@ -46,6 +46,7 @@ def mode_label(app: Application) -> str:
         return CLASSIFIED_LABEL
     return MODE_LABELS.get(app.review_mode, app.review_mode)
 
+
 FORM_MODES = (ReviewMode.online_blind.value, *PAPER_MODES)
 # 评审表 for every mode that has forms; 送审表 for the paper modes only.
 FORMS = {"review": _l("评审表"), "send": _l("送审表")}
