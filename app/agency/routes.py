@@ -20,7 +20,7 @@ from ..web import (
 from ..workflow import agency as agency_svc
 from ..workflow import committees, experts, fees, queries, records, sessions
 from ..workflow.actors import Actor
-from ..workflow.applications import SECTION_TITLES, section_fields
+from ..workflow.applications import SECTION_FIELDS, SECTION_TITLES
 from ..workflow.calendar import today_local
 from ..workflow.errors import TransitionError
 from ..workflow.transitions import transition
@@ -65,7 +65,7 @@ def check(app_id):
     returned = agency_svc.last_return(app)
     diff = agency_svc.changes_since(app, returned.snapshot) if returned else {}
     due = date.fromordinal(today_local().toordinal() + g.tenant.policies.correction_days)
-    return render_page("agency/check.html", app=app, fields=section_fields(g.tenant), titles=SECTION_TITLES,
+    return render_page("agency/check.html", app=app, fields=SECTION_FIELDS, titles=SECTION_TITLES,
                        targets=correction_targets(), rows=range(RETURN_ROWS), diff=diff,
                        returned=returned, due=due, fee_window=fees.fee_window(app),
                        holding=app.holder_org_id == current_user.org_id)

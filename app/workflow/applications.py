@@ -12,9 +12,9 @@ from ..models import (
     OPEN_FOR_EDIT, Application, Attachment, Committee, Entry, Org, OrgStatus, Plan, Section,
     Status, User,
 )
+from ..tenancy.schema import PolicyKind
 from .. import uploads
 from ..tenancy import label as item_label
-from ..tenancy.schema import PolicyKind
 from . import policies
 from .actors import Actor
 from .calendar import now_local
