@@ -7,9 +7,10 @@ who registers in the browser and is verified by the firm's clerk (online blind p
 for 中级; the construction engineer's paper file does not match what was uploaded, goes back
 with the list, is fixed and then received; every office on each route recommends in turn until
 the committee's agency holds the file, and the Songshan HR bureau downloads its 中级 roster.
-A Ningcheng teacher with classified duties is reviewed offline by the county's own committee and
-refused in the blind online senior plan; a city-unit engineer's senior file (online blind: the
-评审表 only) goes up tier by tier to the region."""
+A Ningcheng teacher with classified duties is reviewed offline by the county's own committee, and
+offline on paper too in the senior plan, whose teachers are otherwise reviewed blind online plus
+paper; a city-unit engineer's senior file (online blind: the 评审表 only) goes up tier by tier to
+the region."""
 from __future__ import annotations
 
 import io
@@ -48,7 +49,6 @@ CF_ENG = "赤峰市工程系列中初级职称评审委员会"
 CF_TEACHER = "赤峰市中小学教师职称评审委员会"
 NINGCHENG = "宁城县中初级职称评审委员会"
 NM_ENG = "自治区工程系列高级职称评审委员会"
-CLASSIFIED_ONLY_OFFLINE = "涉密人员只能参加线下纸质评审"
 FORM_NAMES = {"review": "评审表", "send": "送审表"}
 CODE = re.compile(r"CF-\d+-[0-9A-F]{6}")
 # What every file carries: the scans the checklist always asks for, the current title one rank
@@ -562,21 +562,11 @@ def test_classified_teacher_only_offline_and_city_unit_senior_up_to_the_region(
                                              "cf-hr-ningcheng", "cf-agency-ningcheng"],
               OUTSIDERS[CLASSIFIED], names)
 
-        # The senior plan is reviewed blind online: the classified teacher is refused there.
-        refused = _new_file(desk, CLASSIFIED, PLAN_SENIOR, CF_TEACHER, "school_teacher",
-                            "associate_senior")
-        page = desk.page(CLASSIFIED.username)
-        _fill(page, CLASSIFIED, "associate_senior", names[CLASSIFIED.employer], MATERIALS,
-              scans, classified=True)
-        expect(page.locator("section#submit ul.problems li")).to_have_text(
-            [re.compile(CLASSIFIED_ONLY_OFFLINE)])
-        page.locator("section#submit input[name=pledge]").check()
-        page.locator("section#submit button", has_text="提交申报").click()
-        expect(page).to_have_url(base + refused)
-        expect(page.locator("p.flash.error").filter(has_text=CLASSIFIED_ONLY_OFFLINE)) \
-            .to_have_count(1)
-        expect(_status(page)).to_have_text("草稿")
-        expect(page.locator("#paper-forms")).to_have_count(0)
+        # The senior plan reviews teachers blind online plus paper; the classified teacher
+        # applies there all the same and is reviewed offline on paper (both forms).
+        senior, _ = _apply(desk, CLASSIFIED, dict(
+            plan=PLAN_SENIOR, committee=CF_TEACHER, series="school_teacher",
+            level="associate_senior"), names, scans, classified=True)
 
         # A city unit's senior engineer: online blind, the 评审表 only.
         city, _ = _apply(desk, CITY, dict(
@@ -586,9 +576,9 @@ def test_classified_teacher_only_offline_and_city_unit_senior_up_to_the_region(
         assert desk.page(CITY.username).request.get(send).status == 404
         _start_notice(desk, CITY, names)
 
-    assert _modes(live_chifeng.app, {"classified": classified, "refused": refused,
+    assert _modes(live_chifeng.app, {"classified": classified, "senior": senior,
                                      "city": city}) == {
-        "classified": "offline_paper", "refused": "online_blind", "city": "online_blind"}
+        "classified": "offline_paper", "senior": "offline_paper", "city": "online_blind"}
 
     with time_machine.travel(at(2026, 6, 29, 10), tick=True):  # seniors: tiers by 20 Jul
         # CF-ROUTE-4: supervising department → city HR → the region, tier by tier.

@@ -218,7 +218,8 @@ def targets() -> dict[str, Target]:
             {"org_name": 200, "position": 200, "start": valid_or("2010-08-01"),
              "end": valid_or("", "2020-01-01"), "place": valid_or("township", "")},
             when=(2026, 7, 8, 9), watch=[(Application, "draft")],
-            saved=entry_saved("work", ["org_name", "position", "start", "end", "place"])),
+            # Beijing's data reads no work place (工作地域): a posted one is not kept.
+            saved=entry_saved("work", ["org_name", "position", "start", "end"])),
         "applicant.add_entry (unknown section)": Target(
             "draft_applicant", "/beijing/me/applications/{draft}/entries/%E2%80%AEx",
             {"title": 200}, when=(2026, 7, 8, 9), watch=[(Application, "draft")]),

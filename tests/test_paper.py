@@ -218,7 +218,7 @@ def test_the_office_types_the_code_and_ticks_the_checklist(app, client, login):
 # -- CF-MODE-1 / CF-MODE-4 -----------------------------------------------------------------------
 
 @pytest.mark.rule("CF-MODE-1", "CF-MODE-4")
-def test_classified_personnel_only_in_offline_paper_plans(people):
+def test_classified_personnel_are_reviewed_offline_in_the_plan_of_their_level(people):
     _, (u, v) = people
     assert junior(u).review_mode == "online_blind_paper"   # 市直 初级
     assert junior(u, specialty="construction").review_mode == "offline_paper"
@@ -236,24 +236,18 @@ def test_classified_personnel_only_in_offline_paper_plans(people):
     own = f.make_application(T, u, "cf-2026-intermediate", "cf-self-health", "health",
                              "intermediate")
     assert own.review_mode == "offline_paper"  # a self-review unit's 中级: on paper
-    online = f.make_application(T, u, "cf-2026-intermediate", "cf-eng", "engineering",
-                                "intermediate", "mechanical")
+    # A classified applicant in the blind online plus paper part of the plan of their level:
+    # nothing refuses the file, and it is reviewed offline on paper, both forms offered.
+    online = junior(v)
+    assert online.review_mode == "online_blind_paper"
     online.basic = {**online.basic, "classified": True}
     db.session.commit()
-    message = "涉密人员只能参加线下纸质评审"
-    assert any(message in str(p) for p in eligibility.problems(cfg(), online))
-    with time_machine.travel(at(2026, 6, 1, 9), tick=False):
-        with pytest.raises(Invalid) as e:
-            transition(cfg(), online, "submit", f.actor(u))
-    assert any(message in str(p) for p in e.value.problems)
-    assert online.status == Status.draft.value
-    offline = junior(v, specialty="construction")
-    offline.basic = {**offline.basic, "classified": True}
-    db.session.commit()
-    assert not any(message in str(p) for p in eligibility.problems(cfg(), offline))
+    assert online.review_mode == cfg().policies.classified_review_mode == "offline_paper"
+    assert eligibility.problems(cfg(), online) == []
     with time_machine.travel(at(2026, 5, 12, 9), tick=False):
-        transition(cfg(), offline, "submit", f.actor(v))
-    assert offline.status == Status.submitted.value
+        transition(cfg(), online, "submit", f.actor(v))
+    assert online.status == Status.submitted.value
+    assert paper.forms_for(online) == ["review", "send"] and paper.needs_paper(online)
 
 
 @pytest.mark.rule("CF-MODE-1")

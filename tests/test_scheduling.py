@@ -128,7 +128,8 @@ def test_the_console_lists_each_close_with_its_job(app, rq_queue):
             (p, s, i) for t, p, s, i in toml_closes() if t == f.tenant_id("chifeng")}
         assert {r["status"] for r in rows} == {"scheduled"}
         assert [r["instant"] for r in rows] == sorted(r["instant"] for r in rows)
-        paper = next(r for r in rows if r["stage"] == "paper_to_city")
+        paper = next(r for r in rows
+                     if r["stage"] == "paper_to_city" and r["plan"] == "cf-2026-directed")
         assert paper == {"job_id": paper["job_id"], "plan": "cf-2026-directed",
                          "stage": "paper_to_city", "instant": at(2026, 7, 21), "status":
                          "scheduled", "key": close_key(f.plan("chifeng", "cf-2026-directed"),
@@ -265,10 +266,13 @@ def test_a_restarted_worker_s_scheduler_enqueues_overdue_closes_oldest_first(app
             scheduler.release_locks()
         due = due_by(at(2026, 6, 26, 8))
         # Chifeng junior apply (26 May), junior tiers and intermediate apply (11 Jun), and
-        # intermediate tiers (26 Jun) — enqueued by the scheduler by instant.
+        # intermediate tiers (26 Jun), the directed intermediate plan's with the intermediate
+        # ones — enqueued by the scheduler by instant.
         assert [(p, s) for _, p, s in due] == [
-            ("cf-2026-junior", "apply"), ("cf-2026-intermediate", "apply"),
-            ("cf-2026-junior", "tier_report"), ("cf-2026-intermediate", "tier_report")]
+            ("cf-2026-junior", "apply"), ("cf-2026-directed-intermediate", "apply"),
+            ("cf-2026-intermediate", "apply"), ("cf-2026-junior", "tier_report"),
+            ("cf-2026-directed-intermediate", "tier_report"),
+            ("cf-2026-intermediate", "tier_report")]
         assert [(j.meta["plan"], j.meta["stage"]) for j in rq_queue.get_jobs()] == [
             (p, s) for _, p, s in due]
         assert run_worker(rq_queue) == keys(due)

@@ -83,7 +83,8 @@ def _page(app, fragment=None, **extra):
             (f.code, label(f)) for f in g.tenant.policies.freelancer.fields]
     upload = UploadForm()
     upload.material.choices = [(m.code, label(m)) for m in g.tenant.checklist.material]
-    ctx = dict(app=app, basic_form=basic, upload_form=upload, fields=svc.SECTION_FIELDS,
+    ctx = dict(app=app, basic_form=basic, upload_form=upload, fields=svc.section_fields(g.tenant),
+               asked=svc.form_fields(g.tenant),
                titles=svc.SECTION_TITLES, problems=eligibility.problems(g.tenant, app),
                required=eligibility.required_materials(g.tenant, app),
                verdict=policies.assess(g.tenant, app), **extra)

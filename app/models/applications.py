@@ -89,9 +89,21 @@ class Application(db.Model):
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     @property
+    def classified(self) -> bool:
+        """The applicant declared classified duties (涉密人员)."""
+        return bool((self.basic or {}).get("classified"))
+
+    @property
     def review_mode(self) -> str:
-        """The plan's review mode for this file's committee, series and specialty."""
-        return self.plan.mode_for(self.committee, self.series, self.specialty)
+        """The plan's review mode for this file's committee, series, specialty and level; a
+        classified applicant's file is reviewed in the tenant's mode for classified personnel
+        whatever the plan's (CF-MODE-1)."""
+        if self.classified:
+            from ..tenancy import config_for
+            mode = config_for(self.tenant_id).policies.classified_review_mode
+            if mode is not None:
+                return mode
+        return self.plan.mode_for(self.committee, self.series, self.specialty, self.level)
 
     applicant = relationship("User", foreign_keys=[applicant_id])
     plan = relationship("Plan")

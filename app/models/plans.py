@@ -45,13 +45,15 @@ class Plan(db.Model):
     def window(self, stage: str):
         return next((w for w in self.windows if w.stage == stage), None)
 
-    def mode_for(self, committee, series: str, specialty: str | None) -> str:
-        """The review mode for files of `series`/`specialty` before `committee` (CF-MODE-4)."""
+    def mode_for(self, committee, series: str, specialty: str | None,
+                 level: str | None = None) -> str:
+        """The review mode for files of `series`/`specialty` at `level` before `committee`
+        (CF-MODE-2…4)."""
         agency = committee.agency if committee is not None else None
         facts = {"committee_tier": agency.tier if agency is not None else None,
                  "committee_kind": agency.kind if agency is not None else None,
                  "committee": committee.code if committee is not None else None,
-                 "series": series, "specialty": specialty}
+                 "series": series, "specialty": specialty, "level": level}
         for rule in self.mode_rules or ():
             if all(facts[k] in (v if isinstance(v, list) else [v])
                    for k, v in rule["when"].items()):

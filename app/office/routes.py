@@ -12,7 +12,7 @@ from ..workflow import disqualify, profiles, queries
 from ..workflow.certificates import REVOKE_LABELS
 from ..workflow.integrity import record_years
 from ..workflow.actors import Actor
-from ..workflow.applications import SECTION_FIELDS, SECTION_TITLES
+from ..workflow.applications import SECTION_TITLES, section_fields
 from ..workflow.errors import TransitionError
 from ..workflow.transitions import transition
 
@@ -45,7 +45,7 @@ def detail(app_id):
     app = queries.office_application(g.tenant_id, current_user.org_id, app_id)
     if app is None:
         abort(404)
-    return render_page("office/detail.html", app=app, fields=SECTION_FIELDS,
+    return render_page("office/detail.html", app=app, fields=section_fields(g.tenant),
                        titles=SECTION_TITLES, targets=correction_targets(), rows=range(RETURN_ROWS),
                        holding=app.holder_org_id == current_user.org_id,
                        may_disqualify=app.status in disqualify.SOURCES

@@ -197,6 +197,9 @@ def load_tenant(folder: Path) -> TenantConfig:
     for i, p in enumerate(plans.plan):
         _check(folder / "plans", f"plan.{i}.levels", set(p.levels) <= levels,
                f"unknown level(s) {sorted(set(p.levels) - levels)}")
+        _check_mode_rules(folder / "plans", f"plan.{i}", p.mode, levels, series)
+    if demo is not None and demo.demo_plan is not None:
+        _check_mode_rules(folder / "demo.toml", "demo_plan", demo.demo_plan.mode, levels, series)
     for i, c in enumerate(directory.committee):
         f = folder / "directory.toml"
         ag = org_codes.get(c.agency)
@@ -252,6 +255,17 @@ def load_tenant(folder: Path) -> TenantConfig:
     _check_policy_rules(pol, policies, tenant, plans)
     return TenantConfig(folder.name, folder, tenant, orgs, plans, routing, checklist, policies,
                         directory, calendars, demo, pledge)
+
+
+def _check_mode_rules(f: Path, key: str, rules, levels: set[str], series: set[str]) -> None:
+    """A review-mode rule names levels and series the tenant has (a misspelt one would never
+    match and leave files in the plan's default mode)."""
+    for j, rule in enumerate(rules):
+        for fact, known in (("level", levels), ("series", series)):
+            want = rule.when.get(fact)
+            codes = set(want if isinstance(want, list) else [want]) if want is not None else set()
+            _check(f, f"{key}.mode.{j}.when.{fact}", codes <= known,
+                   f"unknown {fact} {sorted(codes - known)}")
 
 
 def load_tenants(root: Path | str) -> dict[str, TenantConfig]:

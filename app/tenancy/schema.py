@@ -170,7 +170,8 @@ ModeName = Literal["named", "online_blind", "online_blind_paper", "offline_paper
 
 class ModeRule(Strict):
     """A review mode for part of a plan: the first rule whose `when` holds wins (CF-MODE-4)."""
-    when: dict[Literal["committee_tier", "committee_kind", "series", "specialty", "committee"],
+    when: dict[Literal["committee_tier", "committee_kind", "series", "specialty", "committee",
+                       "level"],
                str | list[str]]
     review_mode: ModeName
 
@@ -484,6 +485,9 @@ class PoliciesFile(Strict):
     # The employer verifies an applicant's profile before the first application.
     profile_verification: bool = False
     poge: PogeRule | None = None
+    # Classified personnel (涉密人员) are reviewed in this mode whatever their plan's mode
+    # (CF-MODE-1); None: the application form does not ask about it.
+    classified_review_mode: ModeName | None = None
     central_unit_letter: bool = False
     # Which employers need the entrustment letter, from which level rank up (CF-ROUTE-6: central
     # and other-province units in the region, senior titles only).

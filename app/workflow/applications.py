@@ -12,6 +12,7 @@ from ..models import (
     OPEN_FOR_EDIT, Application, Attachment, Committee, Entry, Org, OrgStatus, Plan, Section,
     Status, User,
 )
+from ..tenancy.schema import PolicyKind
 from .. import uploads
 from ..tenancy import label as item_label
 from . import freelance, policies
@@ -49,6 +50,54 @@ DATE_FIELDS = {"graduated_on", "start", "end"}
 # Fields chosen from a list (code → label), read by the preferential-policy rules (CF-POL-2…5).
 FIELD_CHOICES = {"edu_level": policies.EDUCATION_LABELS, "place": policies.PLACE_LABELS}
 MAX_FIELD = 200
+
+
+# Policy kinds that read where each job was held (工作地域: 苏木乡镇/嘎查村, 旗县区...).
+_PLACE_KINDS = {PolicyKind.long_service, PolicyKind.township_graduate,
+                PolicyKind.township_service, PolicyKind.non_public}
+# Fields every tenant's form carries; the others appear only where `form_fields` says.
+OPTIONAL_FIELDS = {"poge", "poge_recommenders", "intl_qualification", "classified",
+                   "exam_passed", "exam_year", "policy", "current_level", "title_on",
+                   "township_months", "township_years", "place", "edu_level"}
+
+
+def form_fields(cfg) -> frozenset[str]:
+    """The optional fields of the application form this tenant's data asks for: 破格 where it
+    admits exceptional applications, international qualifications where it lists some, 涉密
+    where classified personnel are reviewed in a mode of their own, the exam year where a
+    passing score expires (the 'passed' tick where it does not), the work place and education
+    level where a preferential policy reads them."""
+    pol = cfg.policies
+    kinds = {r.kind for r in pol.policy}
+    out = set()
+    if pol.poge is not None:
+        out |= {"poge", "poge_recommenders"}
+    if pol.international_qualification or pol.professional_qualification:
+        out.add("intl_qualification")
+    if pol.classified_review_mode is not None:
+        out.add("classified")
+    if any(r.valid_years is None for r in pol.exam_required):
+        out.add("exam_passed")
+    if any(r.valid_years is not None for r in pol.exam_required):
+        out.add("exam_year")
+    if pol.policy:
+        out.add("policy")
+    if pol.progression is not None or pol.policy:
+        out |= {"current_level", "title_on"}
+    if PolicyKind.township_service in kinds:
+        out |= {"township_months", "township_years"}
+    if kinds & _PLACE_KINDS:
+        out.add("place")
+    if any(r.tracks for r in pol.policy):
+        out.add("edu_level")
+    return frozenset(out)
+
+
+def section_fields(cfg) -> dict[str, list[tuple[str, object, bool]]]:
+    """SECTION_FIELDS without the optional fields this tenant's data does not ask for."""
+    asked = form_fields(cfg)
+    return {section: [f for f in fields if f[0] not in OPTIONAL_FIELDS or f[0] in asked]
+            for section, fields in SECTION_FIELDS.items()}
 
 
 def entry_text(key: str, value) -> str:
@@ -154,6 +203,9 @@ def _refuse_second_of_level_year(user: User, plan: Plan, level: str) -> None:
 
 def save_basic(cfg, app: Application, actor: Actor, data: dict) -> None:
     _editable(cfg, app, actor)
+    # Fields the tenant's form does not ask for are not taken from the request.
+    asked = form_fields(cfg)
+    data = {k: v for k, v in data.items() if k not in OPTIONAL_FIELDS or k in asked}
     exam_year = data.get("exam_year")
     if exam_year and not 1990 <= int(exam_year) <= 2100:
         raise Invalid(_l("考试合格年份应为四位年份。"))
@@ -195,7 +247,7 @@ def save_basic(cfg, app: Application, actor: Actor, data: dict) -> None:
 def add_entry(cfg, app: Application, actor: Actor, section: str, form: dict) -> Entry:
     """Validate every field first; on any problem nothing is saved."""
     _editable(cfg, app, actor)
-    fields = SECTION_FIELDS.get(section)
+    fields = section_fields(cfg).get(section)
     if fields is None:
         raise Invalid(_l("未知的栏目。"))
     data, problems = {}, []

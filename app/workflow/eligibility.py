@@ -6,7 +6,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 
-from ..models import PersonType, ReviewMode, Section
+from ..models import PersonType, Section
 from ..tenancy import label
 from ..tenancy.schema import Condition
 from . import freelance, policies
@@ -186,9 +186,6 @@ def problems(cfg, app) -> list:
         out.append(_l("该专业按单位所在区实行联合评审，应选择：%(c)s。", c=label(target)))
     if app.level not in app.plan.levels:
         out.append(_l("本计划不受理该级别。"))
-    classified = (app.basic or {}).get("classified")
-    if classified and app.review_mode != ReviewMode.offline_paper.value:
-        out.append(_l("涉密人员只能参加线下纸质评审，请选择线下纸质评审的申报计划。"))  # CF-MODE-1
     out.extend(_qualification_problems(cfg, app))  # BJ-EQUIV-1, BJ-EQUIV-2
     catalogue = _in_central_catalogue(cfg, app)
     if catalogue:  # BJ-CENTRAL-1

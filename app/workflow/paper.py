@@ -40,9 +40,16 @@ MODE_LABELS = {
 }
 
 
+CLASSIFIED_LABEL = _l("线下纸质材料评审（涉密人员线下申报、线下评审）")
+
+
 def mode_label(app: Application) -> str:
     """The review mode of this file, in words (CF-MODE-1…4)."""
+    if app.classified and app.review_mode == ReviewMode.offline_paper.value:
+        return CLASSIFIED_LABEL
     return MODE_LABELS.get(app.review_mode, app.review_mode)
+
+
 FORM_MODES = (ReviewMode.online_blind.value, *PAPER_MODES)
 # 评审表 for every mode that has forms; 送审表 for the paper modes only.
 FORMS = {"review": _l("评审表"), "send": _l("送审表")}

@@ -67,10 +67,8 @@ def create_session(cfg, actor: Actor, *, committee_id: int, plan_id: int, series
         raise Invalid(_l("未创建："), problems=problems)
     session = ReviewSession(tenant_id=actor.tenant_id, committee_id=committee.id, plan_id=plan.id,
                             series=series, level=level, specialties=sorted(specialties),
-                            blind=plan.mode_for(
-                                committee, series,
-                                specialties[0] if len(specialties) == 1 else None) != "named", panel_size=panel_size,
-                            held_on=held_on)
+                            panel_size=panel_size, held_on=held_on,
+                            blind=_mode(plan, committee, series, specialties, level) != "named")
     db.session.add(session)
     db.session.flush()
     audit(actor, "review_sessions", session.id, "create", to_state=SessionStatus.draft.value)
@@ -84,14 +82,30 @@ def ready_status(tenant_id: int) -> str:
     return (Status.paid if config_for(tenant_id).policies.fee_required else Status.checked).value
 
 
+def _mode(plan, committee, series: str, specialties: list[str], level: str) -> str:
+    return plan.mode_for(committee, series, specialties[0] if len(specialties) == 1 else None,
+                         level)
+
+
+def session_mode(session: ReviewSession) -> str:
+    """The plan's review mode for the session's committee, series, level and (when it takes
+    one) specialty."""
+    return _mode(session.plan, session.committee, session.series, session.specialties or [],
+                 session.level)
+
+
 def eligible_files(session: ReviewSession) -> list[Application]:
-    """Files ready for review this session may take: same committee, plan, series and level."""
+    """Files ready for review this session may take: same committee, plan, series and level. A
+    classified applicant's file is reviewed in its own mode (offline on paper): it never joins a
+    session held in another mode, such as an online blind one (CF-MODE-1)."""
     q = sa.select(Application).filter_by(
         tenant_id=session.tenant_id, committee_id=session.committee_id, plan_id=session.plan_id,
         series=session.series, level=session.level, status=ready_status(session.tenant_id))
     if session.specialties:
         q = q.where(Application.specialty.in_(session.specialties))
-    return db.session.scalars(q.order_by(Application.id)).all()
+    mode = session_mode(session)
+    return [a for a in db.session.scalars(q.order_by(Application.id))
+            if not a.classified or a.review_mode == mode]
 
 
 def add_files(actor: Actor, session: ReviewSession, app_ids: list[int]) -> int:
