@@ -247,8 +247,8 @@ def test_beijing_walkthrough(live, browser, tmp_path, js):
         else:
             assert len(loads) > loads_before
 
-        # Submit: a full post in both modes.
-        page.reload()  # fresh 'still needed' list and version
+        # Submit: a full post in both modes. The 'still needed' list and the version followed
+        # the uploads without a reload (with htmx the submit box comes along out of band).
         expect(page.locator("ul.problems")).to_have_count(0)
         page.locator("section#submit button").click()
         expect(page).to_have_url(detail_url)
