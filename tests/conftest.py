@@ -43,7 +43,8 @@ def pytest_configure(config):
 
 # One name per checkout and worker: runs from two checkouts never drop each other's databases.
 CHECKOUT = hashlib.sha1(str(ROOT_TENANTS).encode()).hexdigest()[:6]
-_templates: dict[str, str] = {}  # "sqlite" → template file; a PostgreSQL server URL → template db
+# "sqlite" → the template file, "scratch" → the SQLite folder, a PostgreSQL server → template db.
+_templates: dict[str, str] = {}
 
 
 def _worker() -> str:
@@ -79,10 +80,8 @@ def _dispose(app) -> None:
 def _sqlite_template() -> Path:
     """This worker's template file, built on first use."""
     if "sqlite" not in _templates:
-        folder = Path(tempfile.mkdtemp(prefix=f"zc-template-{_worker()}-"))
-        atexit.register(shutil.rmtree, folder, True)
-        path = folder / "template.db"
-        app = _make_app(f"sqlite:///{path}", folder)
+        path = scratch_dir() / "template.db"
+        app = _make_app(f"sqlite:///{path}", scratch_dir())
         _load_schema(app)
         _dispose(app)
         _templates["sqlite"] = str(path)
@@ -92,6 +91,19 @@ def _sqlite_template() -> Path:
 def _sqlite_copy(path: Path) -> str:
     shutil.copyfile(_sqlite_template(), path)
     return f"sqlite:///{path}"
+
+
+def scratch_dir() -> Path:
+    """This worker's folder for SQLite test databases: on memory-backed /dev/shm where there is
+    one (a commit there waits for no disk flush; the suite commits a lot), else the temp dir.
+    Removed when the worker exits."""
+    if "scratch" not in _templates:
+        shm = Path("/dev/shm")
+        base = shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+        folder = tempfile.mkdtemp(prefix=f"zc-db-{_worker()}-", dir=base)
+        atexit.register(shutil.rmtree, folder, True)
+        _templates["scratch"] = folder
+    return Path(_templates["scratch"])
 
 
 _admins: dict[str, sa.Engine] = {}
@@ -140,7 +152,7 @@ def _drop_templates():
     """At the end of the session: this worker's PostgreSQL template and per-test databases."""
     yield
     for server, template in list(_templates.items()):
-        if server == "sqlite":
+        if not server.startswith("postgresql"):
             continue
         with _pg_admin(server + "/postgres").connect() as conn:
             for name in (template, f"{_pg_prefix()}_app"):
@@ -198,10 +210,14 @@ def app(tmp_path):
     if os.environ.get("TEST_DATABASE") == "postgres":
         url = _pg_clone(os.environ["TEST_PG_URL"].rsplit("/", 1)[0] + f"/{_pg_prefix()}_app")
     else:
-        url = _sqlite_copy(tmp_path / "test.db")
+        path = scratch_dir() / f"{tmp_path.name}-{os.urandom(4).hex()}.db"
+        url = _sqlite_copy(path)
     app = _make_app(url, tmp_path)
     yield app
     _dispose(app)
+    if not url.startswith("postgresql"):
+        for leftover in path.parent.glob(path.name + "*"):  # the file and any journal
+            leftover.unlink()
 
 
 @pytest.fixture
