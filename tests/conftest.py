@@ -1,7 +1,7 @@
-"""Fixtures: `app` (a fresh database per test, both tenants loaded: a copy of a per-worker template), `ctx` (an app context for
-service tests), `client`, `login`, and time helpers. View tests must not hold an app context
-while they make requests (Flask would share `g` across requests), so they use `ctx` only for
-setup, through `app.app_context()`."""
+"""Fixtures: `app` (a fresh database per test, both tenants loaded: a copy of a per-worker
+template), `ctx` (an app context for service tests), `client`, `login`, and time helpers. View
+tests must not hold an app context while they make requests (Flask would share `g` across
+requests), so they use `ctx` only for setup, through `app.app_context()`."""
 from __future__ import annotations
 
 import atexit
@@ -56,7 +56,8 @@ def _pg_prefix() -> str:
 
 
 def _make_app(url: str, tmp_path, **overrides):
-    return create_app({"SQLALCHEMY_DATABASE_URI": url, "UPLOAD_DIR": str(Path(tmp_path) / "uploads"),
+    return create_app({"SQLALCHEMY_DATABASE_URI": url,
+                       "UPLOAD_DIR": str(Path(tmp_path) / "uploads"),
                        "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6391/0"),
                        **overrides}, config=TestConfig)
 

@@ -152,7 +152,8 @@ def test_an_htmx_upload_refreshes_the_submit_checklist_too(client, login, draft,
         assert "缺少材料：学历学位证书" in _submit_box(r.get_data(as_text=True))
         # Without JavaScript: a redirect to the page, whose box is up to date too.
         r = client.post(f"/beijing/me/applications/{draft}/attachments",
-                        data={"material": "education", "scan": (io.BytesIO(f.pdf_bytes()), "e.pdf")},
+                        data={"material": "education",
+                              "scan": (io.BytesIO(f.pdf_bytes()), "e.pdf")},
                         content_type="multipart/form-data")
         assert r.status_code == 303
         page = client.get(r.location).get_data(as_text=True)
