@@ -13,6 +13,7 @@ from pathlib import Path
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import jinja2
 import pytest
 import sqlalchemy as sa
 
@@ -55,11 +56,32 @@ def _pg_prefix() -> str:
     return f"zc_test_{CHECKOUT}_{_worker()}"
 
 
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates shared by this worker's apps: every app is built by create_app with
+    the same Jinja settings, so a template compiled for one test need not be compiled again for
+    the next (Jinja checks the source's checksum, so an edited template is compiled afresh)."""
+
+    def __init__(self):
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED = _CompiledTemplates()
+
+
 def _make_app(url: str, tmp_path, **overrides):
-    return create_app({"SQLALCHEMY_DATABASE_URI": url,
-                       "UPLOAD_DIR": str(Path(tmp_path) / "uploads"),
-                       "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6391/0"),
-                       **overrides}, config=TestConfig)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url,
+                      "UPLOAD_DIR": str(Path(tmp_path) / "uploads"),
+                      "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6391/0"),
+                      **overrides}, config=TestConfig)
+    app.jinja_env.bytecode_cache = _COMPILED
+    return app
 
 
 def _load_schema(app) -> None:
