@@ -118,11 +118,13 @@ def _sqlite_copy(path: Path) -> str:
 
 def scratch_dir() -> Path:
     """This worker's folder for SQLite test databases: on memory-backed /dev/shm where there is
-    one (a commit there waits for no disk flush; the suite commits a lot), else the temp dir.
-    Removed when the worker exits."""
+    one with room (a commit there waits for no disk flush; the suite commits a lot), else the
+    temp dir. Removed when the worker exits."""
     if "scratch" not in _templates:
-        shm = Path("/dev/shm")
-        base = shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+        shm, base = Path("/dev/shm"), None
+        if shm.is_dir() and os.access(shm, os.W_OK):
+            free = os.statvfs(shm)
+            base = shm if free.f_bavail * free.f_frsize > 256 * 1024 * 1024 else None
         folder = tempfile.mkdtemp(prefix=f"zc-db-{_worker()}-", dir=base)
         atexit.register(shutil.rmtree, folder, True)
         _templates["scratch"] = folder
