@@ -224,6 +224,32 @@ def test_anyone_verifies_by_the_qr_link_and_sees_masked_holder_only(client, issu
     assert client.get(f"/beijing/certificates/verify/{typed}").status_code == 200
 
 
+def _typed_variants(number: str) -> list[str]:
+    """BJ2026-7K3QH2M9XA as people type it: lower case, dashes anywhere or none, spaces, and
+    full-width characters from a Chinese input method."""
+    head, tail = number.split("-")
+    prefix, year = head[:-4], head[-4:]
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in number.lower())
+    return [f"{prefix.lower()}-{year}-{tail.lower()}", f"{head}{tail}",
+            f"{prefix} {year} {tail[:4]}-{tail[4:]}", full_width]
+
+
+@pytest.mark.rule("BJ23-VERIFY-1")
+def test_the_number_is_found_whatever_its_case_and_dashes(app, client, issued):
+    for typed in _typed_variants(issued.number):
+        r = client.get(f"/beijing/certificates/verify/{typed}")
+        assert r.status_code == 200, typed
+        assert issued.number in r.get_data(as_text=True)
+    for typed in _typed_variants(issued.number)[:2]:  # the query by number and full name too
+        r = client.post("/beijing/certificates/verify", data={"number": typed, "name": "张三明"})
+        assert r.status_code == 303 and r.location.endswith(f"/verify/{issued.number}"), typed
+    # Forgiving is not guessing: one character off, or the year dropped, finds nothing.
+    head, tail = issued.number.split("-")
+    other = "0" if tail[-1] != "0" else "1"
+    for wrong in (f"{head}{tail[:-1]}{other}", f"{head[:-4]}{tail}"):
+        assert client.get(f"/beijing/certificates/verify/{wrong}").status_code == 404, wrong
+
+
 @pytest.mark.rule("BJ23-VERIFY-1")
 @pytest.mark.parametrize("path", ["/beijing/certificates/verify/BJ2026-0000000000",
                                   "/chifeng/certificates/verify/{number}"])

@@ -119,6 +119,48 @@ def test_upload_checked_by_content(client, login, draft, app, name, data, ok, me
         assert message in body
 
 
+def _submit_box(page: str) -> str:
+    start = page.index('<section id="submit"')
+    return page[start:page.index("</section>", start)]
+
+
+def test_an_htmx_upload_refreshes_the_submit_checklist_too(client, login, draft, app):
+    """The missing-materials list (and the version the submit form sends) follow an htmx upload
+    at once, out of band; without JavaScript the redirect shows the new page as before."""
+    missing_id = "缺少材料：身份证扫描件"
+    with time_machine.travel(at(2026, 7, 10, 10), tick=False):
+        login("beijing", "a1")
+        page = client.get(f"/beijing/me/applications/{draft}").get_data(as_text=True)
+        assert missing_id in _submit_box(page)
+        r = client.post(f"/beijing/me/applications/{draft}/attachments",
+                        data={"material": "id_card", "scan": (io.BytesIO(f.pdf_bytes()), "id.pdf")},
+                        content_type="multipart/form-data", headers={"HX-Request": "true"})
+        body = r.get_data(as_text=True)
+        assert r.status_code == 200 and "<html" not in body
+        assert body.lstrip().startswith('<section id="attachments"') and "id.pdf" in body
+        box = _submit_box(body)
+        assert box.startswith('<section id="submit" class="box" hx-swap-oob="true">')
+        assert missing_id not in box and "缺少材料：学历学位证书" in box
+        with app.app_context():
+            version = db.session.get(Application, draft).version
+        assert f'name="version" value="{version}"' in box
+        # A rejected upload still brings the (unchanged) box along.
+        r = client.post(f"/beijing/me/applications/{draft}/attachments",
+                        data={"material": "education", "scan": (io.BytesIO(b"MZ\x90"), "x.pdf")},
+                        content_type="multipart/form-data", headers={"HX-Request": "true"})
+        assert "只接受PDF" in r.get_data(as_text=True)
+        assert "缺少材料：学历学位证书" in _submit_box(r.get_data(as_text=True))
+        # Without JavaScript: a redirect to the page, whose box is up to date too.
+        r = client.post(f"/beijing/me/applications/{draft}/attachments",
+                        data={"material": "education",
+                              "scan": (io.BytesIO(f.pdf_bytes()), "e.pdf")},
+                        content_type="multipart/form-data")
+        assert r.status_code == 303
+        page = client.get(r.location).get_data(as_text=True)
+        assert "hx-swap-oob" not in page
+        assert "缺少材料：学历学位证书" not in _submit_box(page)
+
+
 def count_queries(app, fn):
     seen = []
     with app.app_context():

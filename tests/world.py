@@ -231,9 +231,9 @@ def build_world() -> dict[str, Side]:
 @contextmanager
 def world_app(database_url: str | None, tmp_path_factory, name: str):
     """A module's app over one database holding the world: (app, sides); dropped afterwards."""
-    from .conftest import build_app
+    from .conftest import build_app, scratch_dir
     tmp = tmp_path_factory.mktemp(name)
-    app = build_app(database_url or f"sqlite:///{tmp / (name + '.db')}", tmp)
+    app = build_app(database_url or f"sqlite:///{scratch_dir() / (tmp.name + '.db')}", tmp)
     with app.app_context():
         sides = build_world()
         db.session.remove()

@@ -98,10 +98,12 @@ def detail(app_id):
 
 
 def _after(app, fragment: str, anchor: str, error: TransitionError | None = None):
-    """htmx: re-render the changed section (with any error); otherwise 303 back to the page."""
+    """htmx: re-render the changed section (with any error) and, out of band, the submit box
+    whose list of what is missing depends on it; otherwise 303 back to the page."""
     if htmx:
         errors = [str(error.message), *map(str, error.problems)] if error else []
-        return _page(app, fragment, errors=errors, section=anchor)
+        return _page(app, "applicant/_changed.html", changed=fragment, errors=errors,
+                     section=anchor)
     if error:
         flash_error(error)
     return redirect(url_for(".detail", app_id=app.id, _anchor=anchor), 303)

@@ -14,6 +14,7 @@ from ..models import (
     Application, Attachment, BallotReceipt, Expert, MemberStatus, PanelMember, ReviewSession,
     Score, SessionItem,
 )
+from ..tenancy import label
 from ..uploads import ALLOWED
 from ..workflow.applications import SECTION_FIELDS, SECTION_TITLES, entry_text
 from ..workflow.ids import document_label
@@ -124,7 +125,7 @@ def dossier(cfg, item: SessionItem, blind: bool) -> Dossier:
         applicant = {"name": app.applicant.name, "id_number": app.applicant.id_number_masked,
                      "id_label": document_label(app.applicant),
                      "mobile": app.applicant.mobile_masked,
-                     "employer": app.employer.name if app.employer else ""}
+                     "employer": label(app.employer)}
     out = Dossier(code=item.code, blind=blind, applicant=applicant, basic=shown,
                   attachments=attachments(cfg, item, blind))
     for section, fields in SECTION_FIELDS.items():

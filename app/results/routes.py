@@ -9,6 +9,7 @@ from ..extensions import db, limiter
 from ..models import Application, Org, ReviewSession, Role
 from .. import uploads
 from ..models.results import Objection, Publication, PublicationFile, Recheck
+from ..tenancy import label
 from ..web import client_ip, flash_error, render_page
 from ..workflow import queries
 from ..workflow import results as svc
@@ -88,7 +89,7 @@ def objection(pub_id, app_id):
                 flash(obj.refusal_reason, "error")
             else:
                 flash(_("异议已受理，编号%(n)d，已转%(o)s核查。", n=obj.id,
-                        o=obj.routed_to.name), "ok")
+                        o=label(obj.routed_to)), "ok")
                 return redirect(url_for(".notices"), 303)
     return render_page("results/objection.html", pub=pub, row=row, kinds=svc.OBJECTION_KINDS,
                        form=request.form)

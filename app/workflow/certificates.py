@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urlsplit
@@ -59,13 +60,21 @@ def new_number(prefix: str, year: int) -> str:
     return f"{prefix}{year}-{tail}"
 
 
+# A number with its separators taken out: prefix letters, the plan year, the random part.
+_NUMBER_PARTS = re.compile(r"([A-Z]{2,4})([0-9]{4})([0-9A-Z]{%d})" % NUMBER_RANDOM_CHARS)
+
+
 def clean_number(text: str) -> str:
-    """A number as typed: case, spaces and the letters Crockford reads as digits forgiven."""
-    compact = re.sub(r"\s+", "", text or "").upper()
-    head, dash, tail = compact.rpartition("-")
-    if not dash:
+    """A number as typed: case, spaces, dashes (or none) and the letters Crockford reads as
+    digits forgiven, so bj-2026-7k3q-h2m9-xa and BJ20267K3QH2M9XA both find BJ2026-7K3QH2M9XA."""
+    # NFKC: full-width letters, digits and dashes typed with a Chinese input method count too.
+    typed = unicodedata.normalize("NFKC", text or "")
+    compact = re.sub(r"[\s\-\u2010-\u2015\u2212_]+", "", typed).upper()
+    parts = _NUMBER_PARTS.fullmatch(compact)
+    if parts is None:
         return compact
-    return f"{head}-{tail.translate(str.maketrans('OIL', '011'))}"
+    head, year, tail = parts.groups()
+    return f"{head}{year}-{tail.translate(str.maketrans('OIL', '011'))}"
 
 
 def verify_url(tenant_slug: str, number: str) -> str:

@@ -212,4 +212,4 @@ def problems(cfg, app) -> list:
 
 
 def _names(cfg, codes) -> str:
-    return "、".join(label(cfg.series(c)) for c in codes)
+    return str(_l("、")).join(label(cfg.series(c)) for c in codes)

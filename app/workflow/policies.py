@@ -261,7 +261,7 @@ def any_of(parts: list[Check]) -> Check:
 
 
 def _names(items) -> str:
-    return "、".join(str(x) for x in items)
+    return str(_l("、")).join(str(x) for x in items)
 
 
 def _within(ok: bool, names: str) -> Check:

@@ -23,6 +23,7 @@ from ..models.results import (
     Acceptance, Objection, ObjectionStatus, Publication, PublicationFile, Recheck,
 )
 from ..models.review import SessionItem
+from ..tenancy import label
 from ..tenancy.schema import OrgKind, ResultDocument, Tier
 from .. import uploads
 from .actors import Actor
@@ -374,8 +375,7 @@ def notice_rows(pub: Publication) -> list[dict]:
             continue
         a = it.application
         out.append({"application_id": a.id, "code": it.code, "name": a.applicant.name,
-                    "employer": a.employer.name if a.employer else
-                    (a.association.name if a.association else ""),
+                    "employer": label(a.employer or a.association),
                     "series": a.series, "specialty": a.specialty, "level": a.level})
     return out
 
