@@ -62,10 +62,10 @@ def test_the_application_page_in_english_has_ascii_colons_and_english_names(app,
     with time_machine.travel(at(2026, 7, 10, 10), tick=False):
         login("beijing", "a1")
         zh = client.get(f"/beijing/me/applications/{draft}?lang=zh").get_data(as_text=True)
-        assert "状态：" in zh and "身份证扫描件、学历学位证书" in zh
+        assert "状态：" in zh and "所持证件的扫描件）、学历学位证书" in zh
         en = client.get(f"/beijing/me/applications/{draft}?lang=en").get_data(as_text=True)
     assert "Status: " in en and "Review mode: " in en
-    assert "ID card scan, Diplomas and degree certificates" in en  # the checklist's name_en
+    assert "the document they hold), Diplomas and degree certificates" in en  # the checklist's name_en
     assert "：" not in en and "、" not in en
     assert "身份证扫描件" not in en and "学历学位证书" not in en
 
