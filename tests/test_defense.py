@@ -25,6 +25,9 @@ PLACE = "北京市海淀区紫竹院路38号职称评审中心三层答辩室"
 COMMITTEE = "北京市工程技术系列职称评审委员会"
 NOW = at(2026, 11, 1, 9)
 
+# The defense SMS only (the employer's notice has told the applicant by SMS already).
+DEFENSE_SMS = sa.select(sa.func.count(Outbox.id)).where(Outbox.dedupe_key.like("defense:%"))
+
 
 @pytest.fixture
 def agency(ctx):
@@ -77,7 +80,7 @@ def test_junior_files_are_refused_for_defense(agency):
         defense.assign(CFG(), f.actor(agency), s, s.items[0].id, raw.id, now=NOW)
     assert "助理级职称评审不答辩" in str(err.value.message)
     assert db.session.scalar(sa.select(sa.func.count(DefenseAssignment.id))) == 0
-    assert db.session.scalar(sa.select(sa.func.count(Outbox.id))) == 0
+    assert db.session.scalar(DEFENSE_SMS) == 0
 
 
 @pytest.mark.rule("BJ-DEF-1")
@@ -101,7 +104,7 @@ def test_assigning_queues_one_sms_and_each_move_another(agency):
     _, moved = defense.assign(CFG(), f.actor(agency), s, first.id, afternoon.id, now=NOW)
     _, back = defense.assign(CFG(), f.actor(agency), s, first.id, morning.id, now=NOW)
     assert "14:00" in moved.body and back.dedupe_key == f"defense:{first.id}:{morning.id}:3"
-    assert db.session.scalar(sa.select(sa.func.count(Outbox.id))) == 3
+    assert db.session.scalar(DEFENSE_SMS) == 3
     assert db.session.scalar(sa.select(sa.func.count(DefenseAssignment.id))) == 1
     assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).filter_by(
         action="assign_defense")) == 3
@@ -132,7 +135,7 @@ def test_only_the_sessions_agency_and_only_before_the_vote(agency):
     db.session.commit()
     with pytest.raises(Invalid, match="表决"):
         defense.assign(CFG(), f.actor(agency), s, s.items[0].id, sl.id, now=NOW)
-    assert db.session.scalar(sa.select(sa.func.count(Outbox.id))) == 0
+    assert db.session.scalar(DEFENSE_SMS) == 0
 
 
 # -- the defense record before the ballot -------------------------------------------------------
@@ -255,7 +258,7 @@ def test_the_request_only_enqueues_the_sms(app, client, login, scheduled, monkey
         page = client.get(f"/beijing/defense/sessions/{sid}").get_data(as_text=True)
     assert PLACE in page and "待发送" in page
     with app.app_context():
-        (row,) = db.session.scalars(sa.select(Outbox)).all()
+        (row,) = db.session.scalars(sa.select(Outbox).where(Outbox.dedupe_key.like("defense:%"))).all()
         assert (row.status, row.attempts, row.sent_at) == ("queued", 0, None)
     assert FailingGateway.calls == 0
     ((fn, args, kwargs),) = fake.enqueued
