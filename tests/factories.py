@@ -25,6 +25,9 @@ USCCS = ["91110000600037341L", "91110108MA01AB23CD", "12110000400012345U", "9111
          "51110105MJ0012345E", "121100007178000018", "91110229MA00LD002U", "91150402MA0N123457",
          "11150400011600001N", "12150402460000001J"]
 
+# The version of both tenants' personal pledge (tenants/*/pledge.toml), ticked on submitting.
+PLEDGE = "2026.1"
+
 
 def tenant_id(slug: str) -> int:
     return db.session.scalar(sa.select(Tenant.id).filter_by(slug=slug))

@@ -360,7 +360,7 @@ def test_employer_sees_the_document_type_on_the_file_it_verifies(app, client, se
         application = f.make_application("beijing", user, "bj-2026", "bj-eng", "engineering",
                                           "intermediate", "mechanical")
         with time_machine.travel(at(2026, 7, 10, 10), tick=False):
-            transition(tenants()["beijing"], application, "submit", f.actor(user))
+            transition(tenants()["beijing"], application, "submit", f.actor(user), pledge=f.PLEDGE)
         app_id = application.id
     login("beijing", "clerk")
     page = client.get(f"/beijing/office/applications/{app_id}").get_data(as_text=True)

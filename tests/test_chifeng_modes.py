@@ -44,7 +44,7 @@ def teacher(username: str, employer: str, district: str = "aohan", tier: str = "
 
 def submit(a, user=None):
     with time_machine.travel(APPLY[a.plan.code], tick=False):
-        transition(cfg(), a, "submit", f.actor(user or a.applicant))
+        transition(cfg(), a, "submit", f.actor(user or a.applicant), pledge=f.PLEDGE)
     assert a.status == Status.submitted.value
 
 

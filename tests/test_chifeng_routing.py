@@ -73,7 +73,7 @@ def travel(a, outsiders=("cf-hr-hongshan",)) -> list[str]:
     holders in order."""
     _, submit_on, act_on = PLAN[a.level]
     with time_machine.travel(at(*submit_on, 9), tick=False):
-        transition(cfg(), a, "submit", f.actor(a.applicant))
+        transition(cfg(), a, "submit", f.actor(a.applicant), pledge=f.PLEDGE)
         if a.current_step["kind"] == "employer":
             transition(cfg(), a, "start_notice", f.actor(clerk(holder_code(a))))
             declare_posts(a)
@@ -168,7 +168,7 @@ def test_a_county_without_a_committee_has_its_teachers_reviewed_jointly_by_the_c
     with time_machine.travel(at(2026, 6, 1, 9), tick=False):
         for a in (aohan, ningcheng):
             with pytest.raises(Invalid):
-                transition(cfg(), a, "submit", f.actor(a.applicant))
+                transition(cfg(), a, "submit", f.actor(a.applicant), pledge=f.PLEDGE)
     aohan.committee_id = f.committee(T, "cf-teacher").id
     db.session.commit()
     assert travel(aohan) == ["cf-school-a", "cf-edu-aohan", "cf-hr-aohan", "cf-edu",
@@ -295,7 +295,7 @@ def test_each_tier_sees_only_what_is_routed_through_it(app, client, login):
         for code in on_route + off_route:
             clerk(code)
         with time_machine.travel(at(2026, 6, 15, 9), tick=False):
-            transition(cfg(), a, "submit", f.actor(a.applicant))
+            transition(cfg(), a, "submit", f.actor(a.applicant), pledge=f.PLEDGE)
         app_id = a.id
     with time_machine.travel(at(2026, 6, 16, 9), tick=False):
         for code in off_route:

@@ -81,11 +81,11 @@ def test_submission_and_edits_stop_at_the_apply_close(people):
     late = f.make_application("chifeng", b, "cf-2026-junior", "cf-eng", "engineering",
                               "junior_assistant", "mechanical")
     with time_machine.travel(last_second(date(2026, 5, 25)), tick=False):
-        transition(cfg(), on_time, "submit", f.actor(a))
+        transition(cfg(), on_time, "submit", f.actor(a), pledge=f.PLEDGE)
     assert on_time.status == Status.submitted.value
     with time_machine.travel(first_second_after(date(2026, 5, 25)), tick=False):
         with pytest.raises(WindowClosed):
-            transition(cfg(), late, "submit", f.actor(b))
+            transition(cfg(), late, "submit", f.actor(b), pledge=f.PLEDGE)
         with pytest.raises(WindowClosed):
             applications.add_entry(cfg(), late, f.actor(b), "papers",
                                    {"title": "迟到的论文", "journal": "刊物", "year": "2026"})
@@ -236,7 +236,7 @@ def test_an_expired_score_refuses_submission(people):
     db.session.commit()
     with time_machine.travel(at(2026, 7, 1, 9), tick=False):
         with pytest.raises(Invalid) as e:
-            transition(cfg(), app, "submit", f.actor(a))
+            transition(cfg(), app, "submit", f.actor(a), pledge=f.PLEDGE)
     assert any("已过有效期" in str(p) for p in e.value.problems)
     assert app.status == Status.draft.value
 

@@ -186,7 +186,7 @@ def test_a_user_acting_while_the_close_runs_is_either_moved_and_audited_or_kept(
     def submit():
         app_ = db.session.get(Application, mine)
         transition(tenants()["beijing"], app_, "submit", f.actor(app_.applicant),
-                   now=at(2026, 7, 30, 23, 59, 59))
+                   now=at(2026, 7, 30, 23, 59, 59), pledge=f.PLEDGE)
 
     with app.app_context(), gated(Gate("close", "UPDATE applications", "before")) as gate:
         close = closing(app, "close", out)

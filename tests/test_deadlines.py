@@ -35,7 +35,7 @@ def test_apply_close_abandons_drafts_once_and_audits_each(ctx):
     apps = drafts(3)
     user = apps[0].applicant
     with time_machine.travel(at(2026, 7, 20, 9), tick=False):
-        transition(tenants()["beijing"], apps[0], "submit", f.actor(user))
+        transition(tenants()["beijing"], apps[0], "submit", f.actor(user), pledge=f.PLEDGE)
     plan = f.plan("beijing", "bj-2026")
     with time_machine.travel(at(2026, 7, 31, 0, 0, 0), tick=False):
         run = close_stage(plan, "apply")
@@ -65,7 +65,7 @@ def test_employer_close_marks_unrecommended_and_abandons_uncorrected(ctx):
     clerk = f.make_user("beijing", "clerk", "employer_clerk", "emp")
     with time_machine.travel(at(2026, 7, 20, 9), tick=False):
         for a in apps:
-            transition(cfg, a, "submit", f.actor(a.applicant))
+            transition(cfg, a, "submit", f.actor(a.applicant), pledge=f.PLEDGE)
         transition(cfg, apps[1], "start_notice", f.actor(clerk))
         transition(cfg, apps[2], "return", f.actor(clerk), items=[{"target": "papers", "text": "补"}])
     with time_machine.travel(at(2026, 8, 7, 0, 0, 1), tick=False):

@@ -16,7 +16,7 @@ WHEN = at(2026, 7, 10, 10)
 
 def submit(app, user):
     with time_machine.travel(WHEN, tick=False):
-        transition(tenants()["beijing"], app, "submit", f.actor(user))
+        transition(tenants()["beijing"], app, "submit", f.actor(user), pledge=f.PLEDGE)
 
 
 def problems_of(app, user) -> list[str]:

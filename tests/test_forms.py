@@ -19,6 +19,7 @@ from app.models.notify import Outbox
 from app.tenancy import tenants
 from app.workflow import paper, pledge
 from app.workflow.reports import generate, path_of
+from app.workflow.errors import Invalid
 from app.workflow.transitions import transition
 
 from . import factories as f
@@ -405,3 +406,28 @@ def test_a_pledge_file_missing_a_translation_or_with_a_bad_version_is_reported(t
     path.write_text(good[:last_en] + good[good.index("]", last_en):], encoding="utf-8")
     with pytest.raises(TenantConfigError, match=r"pledge.toml: .*same number of paragraphs"):
         load_tenant(folder)
+
+
+@pytest.mark.rule("BJ-PLEDGE-1")
+def test_the_transition_service_itself_refuses_a_submission_without_the_pledge(ctx):
+    """The pledge is a condition of the state change, not of the page: a submission made any
+    other way than through the form is refused too, and leaves the file and the audit as they
+    were."""
+    f.make_employer("beijing", "emp", "haidian")
+    user = f.make_user("beijing", "a1", "applicant", "emp")
+    row = f.make_application("beijing", user, "bj-2026", "bj-eng", "engineering",
+                             "intermediate", "mechanical")
+    bj = tenants()["beijing"]
+    audit = sa.select(sa.func.count(AuditEvent.id)).filter_by(
+        subject_type="applications", subject_id=row.id, action="submit")
+    with time_machine.travel(at(2026, 7, 10, 10), tick=False):
+        for given in (None, "", "2025.1"):
+            with pytest.raises(Invalid, match="个人诚信承诺"):
+                transition(bj, row, "submit", f.actor(user), pledge=given)
+            db.session.rollback()
+            row = db.session.get(Application, row.id)
+            assert row.status == Status.draft.value and row.pledge_signed_at is None
+            assert db.session.scalar(audit) == 0
+        transition(bj, row, "submit", f.actor(user), pledge=f.PLEDGE)
+    assert row.status != Status.draft.value and row.pledge_version == f.PLEDGE
+    assert db.session.scalar(audit) == 1

@@ -33,7 +33,7 @@ def beijing_file(stage="recommended", username="a1"):
     a = f.make_application("beijing", u, "bj-2026", "bj-eng", "engineering", "senior",
                            "mechanical")
     with time_machine.travel(at(2026, 7, 8, 9), tick=False):
-        transition(BJ(), a, "submit", f.actor(u))
+        transition(BJ(), a, "submit", f.actor(u), pledge=f.PLEDGE)
         transition(BJ(), a, "start_notice", f.actor(clerk))
     if stage == "recommended":
         with time_machine.travel(at(2026, 7, 20, 9), tick=False):
@@ -128,7 +128,7 @@ def chifeng_file():
     a = f.make_application("chifeng", u, "cf-2026-intermediate", "cf-eng", "engineering",
                            "intermediate", "mechanical")
     with time_machine.travel(at(2026, 6, 1, 9), tick=False):
-        transition(CF(), a, "submit", f.actor(u))
+        transition(CF(), a, "submit", f.actor(u), pledge=f.PLEDGE)
         transition(CF(), a, "start_notice", f.actor(clerk))
     with time_machine.travel(at(2026, 6, 15, 9), tick=False):
         transition(CF(), a, "recommend", f.actor(clerk), opinion="同意", no_objection=True)

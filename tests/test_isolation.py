@@ -18,7 +18,7 @@ def two_tenants(app):
         f.make_user("chifeng", "cf-c", "employer_clerk", "cf-emp")
         cf_app = f.make_application("chifeng", cf_user, "cf-2026-intermediate", "cf-eng",
                                     "engineering", "intermediate", "mechanical")
-        transition(tenants()["chifeng"], cf_app, "submit", f.actor(cf_user))
+        transition(tenants()["chifeng"], cf_app, "submit", f.actor(cf_user), pledge=f.PLEDGE)
         cf = {"cf": cf_app.id, "cf_att": cf_app.attachments[0].id}
     with app.app_context(), time_machine.travel(at(2026, 7, 8, 9), tick=False):
         f.make_employer("beijing", "bj-emp", "haidian")
@@ -28,7 +28,7 @@ def two_tenants(app):
         f.make_user("beijing", "bj-o", "employer_clerk", "bj-other")
         bj_app = f.make_application("beijing", bj_user, "bj-2026", "bj-eng", "engineering",
                                     "intermediate", "mechanical")
-        transition(tenants()["beijing"], bj_app, "submit", f.actor(bj_user))
+        transition(tenants()["beijing"], bj_app, "submit", f.actor(bj_user), pledge=f.PLEDGE)
         return {**cf, "bj": bj_app.id, "bj_att": bj_app.attachments[0].id}
 
 

@@ -45,7 +45,7 @@ def junior(user, specialty="mechanical", **kw):
 def submitted_junior(user):
     a = junior(user)
     with time_machine.travel(at(2026, 5, 12, 9), tick=False):
-        transition(cfg(), a, "submit", f.actor(user))
+        transition(cfg(), a, "submit", f.actor(user), pledge=f.PLEDGE)
     assert a.status == Status.submitted.value
     return a
 
@@ -156,7 +156,7 @@ def test_a_mismatch_returns_the_file_with_the_list_and_the_fixed_file_is_receive
     db.session.commit()
     db.session.refresh(a)
     with time_machine.travel(at(2026, 5, 21, 9), tick=False):
-        transition(cfg(), a, "resubmit", f.actor(u))
+        transition(cfg(), a, "resubmit", f.actor(u), pledge=f.PLEDGE)
         r = paper.receive(cfg(), f.actor(clerk), code,
                           ["id_card", "education", "continuing_education", "current_title",
                            "achievements"])
@@ -245,7 +245,7 @@ def test_classified_personnel_are_reviewed_offline_in_the_plan_of_their_level(pe
     assert online.review_mode == cfg().policies.classified_review_mode == "offline_paper"
     assert eligibility.problems(cfg(), online) == []
     with time_machine.travel(at(2026, 5, 12, 9), tick=False):
-        transition(cfg(), online, "submit", f.actor(v))
+        transition(cfg(), online, "submit", f.actor(v), pledge=f.PLEDGE)
     assert online.status == Status.submitted.value
     assert paper.forms_for(online) == ["review", "send"] and paper.needs_paper(online)
 
@@ -282,7 +282,7 @@ def routed(a, submit_on, employer_clerk) -> list[str]:
     """Submit and, for an employer step, open the unit notice; the route's offices by code."""
     from .test_chifeng_routing import declare_posts
     with time_machine.travel(at(*submit_on, 9), tick=False):
-        transition(cfg(), a, "submit", f.actor(a.applicant))
+        transition(cfg(), a, "submit", f.actor(a.applicant), pledge=f.PLEDGE)
         transition(cfg(), a, "start_notice", f.actor(employer_clerk))
         declare_posts(a)
     from app.models import Org

@@ -71,7 +71,7 @@ def problems(a) -> list[str]:
 def submit(a, user, when=None):
     when = when or PLAN["directed" if a.policy == "directed" else a.level][1]
     with time_machine.travel(when, tick=False):
-        transition(cfg(), a, "submit", f.actor(user))
+        transition(cfg(), a, "submit", f.actor(user), pledge=f.PLEDGE)
 
 
 def refused(a, user) -> list[str]:
@@ -388,7 +388,7 @@ def test_the_policy_changes_only_while_the_application_is_editable(ctx):
             svc.save_basic(cfg(), a, f.actor(user), {**form, "policy": "directed"})
         svc.save_basic(cfg(), a, f.actor(user), {**form, "policy": ""})
         assert a.policy is None
-        transition(cfg(), a, "submit", f.actor(user))
+        transition(cfg(), a, "submit", f.actor(user), pledge=f.PLEDGE)
         with pytest.raises(Invalid, match="不能再修改"):
             svc.save_basic(cfg(), a, f.actor(user), form)
     assert a.policy is None

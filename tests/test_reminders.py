@@ -62,7 +62,7 @@ def test_apply_reminders_go_to_applicants_with_drafts_only(bj):
     draft(waiting)
     done = draft(submitted)
     with time_machine.travel(at(2026, 7, 20, 9), tick=False):
-        transition(bj, done, "submit", f.actor(submitted))
+        transition(bj, done, "submit", f.actor(submitted), pledge=f.PLEDGE)
     # apply closes 30 Jul: the 3-day reminder is due from 27 Jul 09:00.
     sent = send("apply", 3, at(2026, 7, 27, 9))
     assert sent.run.status == "finished" and sent.run.rows_changed == 1
@@ -78,7 +78,7 @@ def test_employer_review_reminds_holding_clerks_and_applicants_with_returned_fil
     files = [draft(u) for u in (a, b, c, d)]
     with time_machine.travel(at(2026, 7, 20, 9), tick=False):
         for app, u in zip(files, (a, b, c, d)):
-            transition(bj, app, "submit", f.actor(u))
+            transition(bj, app, "submit", f.actor(u), pledge=f.PLEDGE)
         transition(bj, files[1], "start_notice", f.actor(clerk))
         transition(bj, files[2], "return", f.actor(clerk),
                    items=[{"target": "papers", "text": "补充论文"}])
@@ -171,7 +171,7 @@ def test_people_who_acted_get_no_later_reminder(bj):
     quick_file = draft(quick)
     send("apply", 3, at(2026, 7, 27, 9))
     with time_machine.travel(at(2026, 7, 28, 10), tick=False):
-        transition(bj, quick_file, "submit", f.actor(quick))
+        transition(bj, quick_file, "submit", f.actor(quick), pledge=f.PLEDGE)
     send("apply", 1, at(2026, 7, 29, 9))
     assert reminded("apply", 3) == {slow.mobile, quick.mobile}
     assert reminded("apply", 1) == {slow.mobile}

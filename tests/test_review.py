@@ -38,7 +38,7 @@ def recommended(n=1, employer="emp", district="haidian"):
         a = f.make_application("beijing", u, "bj-2026", "bj-eng", "engineering", "senior",
                                "mechanical")
         with time_machine.travel(at(2026, 7, 8, 9), tick=False):
-            transition(CFG(), a, "submit", f.actor(u))
+            transition(CFG(), a, "submit", f.actor(u), pledge=f.PLEDGE)
             transition(CFG(), a, "start_notice", f.actor(clerk))
         with time_machine.travel(at(2026, 7, 20, 9), tick=False):
             transition(CFG(), a, "recommend", f.actor(clerk), opinion="同意", no_objection=True)
@@ -72,7 +72,7 @@ def test_agency_returns_all_corrections_then_rechecks_what_changed(agency):
                                   filename="t.pdf", stored_name="t.pdf", mime="application/pdf",
                                   size=1, sha256="1" * 64, uploaded_by=app.applicant_id))
         db.session.commit()
-        transition(CFG(), app, "resubmit", f.actor(app.applicant))
+        transition(CFG(), app, "resubmit", f.actor(app.applicant), pledge=f.PLEDGE)
         # The employer re-recommends after its own window closed and without a second notice.
         transition(CFG(), app, "recommend", f.actor(clerk), opinion="已补正，同意推荐")
     assert app.status == Status.recommended.value
@@ -103,7 +103,7 @@ def test_a_second_return_lists_only_what_was_not_corrected_or_what_the_correctio
         db.session.add(Entry(application_id=app.id, section="awards",
                              data={"name": "新增奖项", "level": "省部级", "year": "2024"}))
         db.session.commit()
-        transition(CFG(), app, "resubmit", f.actor(app.applicant))
+        transition(CFG(), app, "resubmit", f.actor(app.applicant), pledge=f.PLEDGE)
         transition(CFG(), app, "recommend", f.actor(clerk), opinion="已补正")
     # work: listed, untouched; papers and awards: changed by the correction.
     assert second_return_targets(app) == {"work", "papers", "awards"}
@@ -131,7 +131,7 @@ def test_not_corrected_by_the_deadline_is_refused_and_abandoned(agency):
                    items=[{"target": "work", "text": "补"}], due=date(2026, 8, 20))
     with time_machine.travel(at(2026, 8, 21, 0, 0, 0), tick=False):
         with pytest.raises(WindowClosed):
-            transition(CFG(), app, "resubmit", f.actor(app.applicant))
+            transition(CFG(), app, "resubmit", f.actor(app.applicant), pledge=f.PLEDGE)
         run = close_corrections(app.tenant_id)
         again = close_corrections(app.tenant_id)
     assert (run.rows_changed, again.rows_changed) == (1, 0)
@@ -611,7 +611,7 @@ def chifeng_session():
     a = f.make_application("chifeng", u, "cf-2026-intermediate", "cf-eng", "engineering",
                            "intermediate", "mechanical")
     with time_machine.travel(at(2026, 6, 1, 9), tick=False):
-        transition(cfg, a, "submit", f.actor(u))
+        transition(cfg, a, "submit", f.actor(u), pledge=f.PLEDGE)
         transition(cfg, a, "start_notice", f.actor(clerk))
     with time_machine.travel(at(2026, 6, 15, 9), tick=False):
         transition(cfg, a, "recommend", f.actor(clerk), opinion="同意", no_objection=True)

@@ -394,7 +394,7 @@ def test_a_corrected_file_not_recommended_again_by_the_agency_close_is_abandoned
         transition(cfg, late, "agency_return", agency, due=date(2026, 8, 31),
                    items=[{"target": "papers", "text": "补充论文检索证明"}])
     with time_machine.travel(at(2026, 8, 25, 9), tick=False):
-        transition(cfg, late, "resubmit", f.actor(late.applicant))
+        transition(cfg, late, "resubmit", f.actor(late.applicant), pledge=f.PLEDGE)
     assert (late.status, late.correction_due) == (Status.submitted.value, date(2026, 8, 31))
     with time_machine.travel(at(2026, 9, 17, 23, 59, 59), tick=False):
         transition(cfg, on_time, "check_pass", agency)

@@ -175,7 +175,7 @@ def test_offices_download_scans_as_attachments(app, client, login):
         from app.workflow.transitions import transition
         from app.tenancy import tenants
         with time_machine.travel(WORKING, tick=False):
-            transition(tenants()["beijing"], row, "submit", f.actor(user))
+            transition(tenants()["beijing"], row, "submit", f.actor(user), pledge=f.PLEDGE)
         ids = row.id, att.id
     login("beijing", "clerk")
     resp = client.get("/beijing/office/applications/%d/attachments/%d" % ids)

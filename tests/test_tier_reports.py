@@ -38,7 +38,7 @@ FILES = [("甲工", "engineering", "water", "associate_senior"),
 def _to_county_hr(a) -> None:
     """Submit and let the employer recommend after its notice, so the county HR holds it."""
     with time_machine.travel(at(*SUBMIT_ON, 9), tick=False):
-        transition(cfg(), a, "submit", f.actor(a.applicant))
+        transition(cfg(), a, "submit", f.actor(a.applicant), pledge=f.PLEDGE)
         transition(cfg(), a, "start_notice", f.actor(clerk(holder_code(a))))
     with time_machine.travel(at(*ACT_ON, 9), tick=False):
         transition(cfg(), a, "recommend", f.actor(clerk(holder_code(a))), opinion="同意",

@@ -32,6 +32,8 @@ def bj(ctx):
 
 
 def act(d, who, action, when, **kw):
+    if action in ("submit", "resubmit"):
+        kw.setdefault("pledge", f.PLEDGE)
     with time_machine.travel(when, tick=False):
         transition(d["cfg"], d["app"], action, f.actor(d[who]), **kw)
 
@@ -178,7 +180,7 @@ def test_return_lists_every_correction_and_resubmission_restarts_at_employer(bj)
 
 def test_audit_event_records_who_where_and_what(bj):
     with time_machine.travel(at(2026, 7, 8, 9), tick=False):
-        transition(bj["cfg"], bj["app"], "submit", f.actor(bj["applicant"], ip="10.1.2.3"))
+        transition(bj["cfg"], bj["app"], "submit", f.actor(bj["applicant"], ip="10.1.2.3"), pledge=f.PLEDGE)
     ev = audit_rows(bj["app"].id)[-1]
     assert (ev.actor_id, ev.actor_role, ev.ip, ev.from_state, ev.to_state, ev.tenant_id) == (
         bj["applicant"].id, "applicant", "10.1.2.3", "draft", "submitted", bj["app"].tenant_id)

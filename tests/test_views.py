@@ -188,7 +188,7 @@ def test_inbox_query_count_does_not_grow_with_rows(app, client, login):
                 u = f.make_user("beijing", f"u{start + i}", "applicant", "emp")
                 a = f.make_application("beijing", u, "bj-2026", "bj-eng", "engineering",
                                        "intermediate", "mechanical")
-                transition(tenants()["beijing"], a, "submit", f.actor(u))
+                transition(tenants()["beijing"], a, "submit", f.actor(u), pledge=f.PLEDGE)
     login("beijing", "clerk")
     add(2)
     few = count_queries(app, lambda: client.get("/beijing/office/"))

@@ -11,7 +11,7 @@ from ..models import Conflict, Role
 from ..tenancy import label
 from ..web import client_ip, flash_error, render_page
 from ..workflow import applications as svc
-from ..workflow import eligibility, pledge, policies, profiles, queries
+from ..workflow import eligibility, policies, profiles, queries
 from ..workflow.actors import Actor
 from ..workflow.errors import TransitionError
 from ..workflow.sessions import declare_conflict
@@ -192,12 +192,11 @@ def submit(app_id):
     """Submit (or resubmit after a return) within the window; every problem listed at once."""
     app = _mine(app_id)
     action = "resubmit" if app.status == "returned" else "submit"
-    accepted = request.form.get("pledge")
     try:
-        # The personal pledge is signed with every (re)submission (BJ-PLEDGE-1, CF-PLEDGE-1).
-        pledge.require(g.tenant, accepted)
+        # The transition checks the personal pledge ticked on the page (BJ-PLEDGE-1, CF-PLEDGE-1).
         transition(g.tenant, app, action, _actor(),
-                   expected_version=request.form.get("version", type=int), pledge=accepted)
+                   expected_version=request.form.get("version", type=int),
+                   pledge=request.form.get("pledge"))
     except TransitionError as e:
         flash_error(e)
     else:

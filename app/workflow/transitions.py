@@ -90,6 +90,8 @@ def _district_hr_id(org: Org) -> int | None:
 # -- effects ---------------------------------------------------------------------------------
 
 def _enter_route(app: Application, ctx: Ctx) -> dict:
+    # The personal pledge is signed with every (re)submission (BJ-PLEDGE-1, CF-PLEDGE-1).
+    pledge.require(ctx.cfg, ctx.params.get("pledge"))
     if app.correction_due and ctx.now.date() > app.correction_due:
         raise WindowClosed(_l("补正期限已于%(d)s 24:00截止，不再受理。",
                               d=app.correction_due.isoformat()))
