@@ -78,8 +78,11 @@ class Config:
     SMTP_URL = os.environ.get("SMTP_URL", "")  # smtp://user:pass@host:587 or smtps://…:465
     MAIL_FROM = os.environ.get("MAIL_FROM", "noreply@localhost")
     NOTIFY_TIMEOUT_SECONDS = 10
-    # Certificates: their QR codes and printed links point here (an absolute URL, no tenant).
-    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # The deployment's public address (an absolute http(s) URL, no tenant): every link the
+    # product prints or encodes outside a request (certificate QR codes, result letters) uses
+    # it. No default: outside tests the app refuses to start without it; make run sets it from
+    # HOST and PORT.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").strip()
     # Certificate queries by number and name, per client IP (BJ23-VERIFY-1); counted in Redis so
     # every worker shares one count.
     VERIFY_QUERIES_PER_MINUTE = int(os.environ.get("VERIFY_QUERIES_PER_MINUTE", "10"))
@@ -114,6 +117,7 @@ class TestConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     AUDIT_KEY = "test-audit-key"
     AUDIT_SIGNING_KEY = "dGVzdC1zaWduaW5nLWtleS0wMTIzNDU2Nzg5YWJjZGU="  # 32 bytes, tests only
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 
 
 # Refused outside tests: the old built-in defaults, the test configuration's, and placeholders.
@@ -153,3 +157,19 @@ def check_secrets(config) -> None:
         load(config)
     except KeyRingError as e:
         raise ConfigError(str(e)) from None
+    check_public_address(config.get("PUBLIC_BASE_URL") or "")
+
+
+def check_public_address(value: str) -> None:
+    """The public address must be an absolute http(s) URL with a host and nothing after the
+    path: it goes into QR codes that outlive the deployment's internal names."""
+    from urllib.parse import urlsplit
+    if not value:
+        raise ConfigError("PUBLIC_BASE_URL is not set: set the address citizens reach the portal "
+                          "at, e.g. https://zc.hrss.example.gov.cn (make run sets it from HOST "
+                          "and PORT)")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query \
+            or parts.fragment or parts.username or parts.password:
+        raise ConfigError(f"PUBLIC_BASE_URL {value!r} is not an absolute http(s) address "
+                          "without user, query or fragment")

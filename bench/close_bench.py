@@ -60,7 +60,8 @@ def build(url: str):
                       "PAYMENT_GATEWAY_SECRET": secrets.token_urlsafe(32),
                       "DATA_KEYS": f"b1:{new_key()}", "DATA_HASH_KEY": new_key(),
                       "AUDIT_KEY": secrets.token_urlsafe(32),
-                      "AUDIT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode()})
+                      "AUDIT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+                      "PUBLIC_BASE_URL": "http://127.0.0.1:5000"})
     with app.app_context():
         db.drop_all()
         db.create_all()

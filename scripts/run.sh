@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 source scripts/services.sh
 [ -f .env ] && { set -a; source .env; set +a; }
 export HOST=${HOST:-127.0.0.1} PORT=${PORT:-5000}
+# The address printed in QR codes and letters; behind a proxy set it to the public one.
+export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://$HOST:$PORT}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6390/0}
 export FLASK_APP=wsgi
 mkdir -p instance

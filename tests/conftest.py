@@ -226,6 +226,7 @@ def secrets_env() -> dict[str, str]:
             "PAYMENT_GATEWAY_SECRET": secrets.token_urlsafe(32),
             "AUDIT_KEY": secrets.token_urlsafe(32),
             "AUDIT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+            "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
             "DATA_KEYS": f"w1:{new_key()}", "DATA_HASH_KEY": new_key()}
 
 

@@ -464,3 +464,13 @@ def test_certificate_issuer_must_be_an_hr_bureau(tmp_path):
     pol.write_text(pol.read_text().replace('issuer = "bj-hr"', 'issuer = "bj-agency-eng"'))
     with pytest.raises(TenantConfigError, match=r"policies.toml: key certificates.issuer"):
         load_tenant(folder)
+
+
+@pytest.mark.rule("BJ23-VERIFY-1")
+def test_the_verification_link_follows_the_public_address_setting(app):
+    """The QR code's link is built from PUBLIC_BASE_URL, path prefix included, never from the
+    address the server happens to listen on."""
+    app.config["PUBLIC_BASE_URL"] = "https://zc.hrss.example.gov.cn/portal"
+    with app.app_context():
+        url = verify_url("chifeng", "CF2026-7K3QH2M9XA")
+    assert url == "https://zc.hrss.example.gov.cn/portal/chifeng/certificates/verify/CF2026-7K3QH2M9XA"

@@ -259,7 +259,7 @@ def production(tmp_path, **overrides) -> dict:
             "KEYRING_FILE": str(tmp_path / "absent.json"), "CRYPTO_SUITE": "standard",
             "AUDIT_KEY": crypto.new_key(),
             "AUDIT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
-            "TESTING": False, **overrides}
+            "PUBLIC_BASE_URL": "https://zc.hrss.example.gov.cn", "TESTING": False, **overrides}
 
 
 def test_sound_secrets_start(tmp_path):
@@ -275,6 +275,9 @@ def test_sound_secrets_start(tmp_path):
     ("AUDIT_KEY", ""), ("AUDIT_KEY", TestConfig.AUDIT_KEY),
     ("AUDIT_SIGNING_KEY", ""), ("AUDIT_SIGNING_KEY", TestConfig.AUDIT_SIGNING_KEY),
     ("AUDIT_SIGNING_KEY", "bm90IDMyIGJ5dGVz"),
+    ("PUBLIC_BASE_URL", ""), ("PUBLIC_BASE_URL", "zc.hrss.example.gov.cn"),
+    ("PUBLIC_BASE_URL", "ftp://zc.hrss.example.gov.cn"),
+    ("PUBLIC_BASE_URL", "https://zc.hrss.example.gov.cn/?x=1"),
 ])
 def test_start_up_refused_on_an_unset_or_known_default_secret(tmp_path, name, value):
     with pytest.raises(ConfigError, match=name):
