@@ -191,6 +191,9 @@ def init_app(app: Flask) -> None:
                                  review_mode_label=mode_label)
     from .workflow.ids import document_label
     app.jinja_env.globals.update(document_label=document_label)
+    from .workflow import freelance
+    app.jinja_env.globals.update(freelance_applies=freelance.applies,
+                                 freelance_field_name=freelance.field_name)
     from .workflow.pledge import shown as pledge_shown
     app.jinja_env.globals.update(pledge_shown=pledge_shown)
     from .workflow.notice_period import from_today, notice_text

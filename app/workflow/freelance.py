@@ -22,6 +22,13 @@ def applies(cfg, app) -> bool:
     return cfg.policies.freelancer is not None and app.person_type == PersonType.freelancer.value
 
 
+def field_name(cfg, app) -> str | None:
+    """The name, in the reader's language, of the field the freelancer declared; None if none."""
+    code = (app.basic or {}).get("freelance_field")
+    field = next((f for f in cfg.policies.freelancer.fields if f.code == code), None)
+    return label(field) if field is not None else None
+
+
 def reference_day(app) -> date:
     """The day the recent work is counted back from: the close of the application window (what
     happened after it does not count), else today."""
