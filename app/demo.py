@@ -1,7 +1,12 @@
-"""Demo data from tenants/<slug>/demo.toml: employers, one account per role, a 演示 plan.
+"""Demo data from tenants/<slug>/demo.toml: employers, an account for every office on the demo
+files' routes, a 演示 plan, and files at every stage of the year (draft to certified).
 
-Idempotent: existing rows are kept. The demo plan's windows are laid out from the load day, and
-laid out again when its application window has already closed, so the demo works on any day."""
+Every file is moved by the services the pages use (create_application, transition(), sessions,
+ballots, results, the certificate batch), acting on past days of the demo plan's windows where a
+stage needs time to pass (the employer's notice, the public notice of results). Idempotent:
+existing rows are kept, a file that exists is left as it is. The demo plan's windows are laid
+out from the load day, and laid out again when its application window has already closed, so
+the demo works on any day."""
 from __future__ import annotations
 
 import io
@@ -14,20 +19,21 @@ from . import uploads
 from .extensions import db
 from .models import (
     Application, Attachment, Committee, Entry, Expert, Org, OrgStatus, Plan, QuotaAllocation,
-    UnitPosts, User,
+    Status, UnitPosts, User,
 )
 from .tenancy.loader import TenantConfig, TenantConfigError
-from .tenancy.schema import OrgKind
+from .tenancy.schema import OrgKind, StepKind
 from .tenancy.sync import _upsert, org_ids, set_windows
+from .workflow import committees, defense, experts, profiles, results, review_group, sessions
 from .workflow.accounts import hash_password, set_id_number
 from .workflow.actors import Actor
 from .workflow.applications import create_application
-from .workflow.calendar import TZ
+from .workflow.calendar import TZ, WorkCalendar, now_local
 from .workflow.eligibility import required_materials
-from .workflow.policies import level_below
-from .workflow import profiles
-from .workflow.transitions import audit, transition
 from .workflow.ids import clean_uscc
+from .workflow.policies import level_below
+from .workflow.routing import STEP_ROLE
+from .workflow.transitions import audit, transition
 
 
 def load_demo(cfg: TenantConfig, tenant_id: int, today: date) -> list[tuple[str, str, str]]:
@@ -51,6 +57,7 @@ def load_demo(cfg: TenantConfig, tenant_id: int, today: date) -> list[tuple[str,
                 status=OrgStatus(e.status).value))
     db.session.flush()
     ids = org_ids(tenant_id)
+    password = _SharedPassword(demo.password)
     accounts = []
     for i, u in enumerate(demo.user):
         for key in ("org", "association"):
@@ -63,15 +70,16 @@ def load_demo(cfg: TenantConfig, tenant_id: int, today: date) -> list[tuple[str,
             user = User(tenant_id=tenant_id, username=u.username, name=u.name, role=u.role,
                         org_id=ids.get(u.org), association_org_id=ids.get(u.association),
                         person_type=u.person_type, mobile=u.mobile,
-                        password_hash=hash_password(demo.password))
+                        password_hash=password.hash)
             if u.id_number and not set_id_number(user, u.id_number):
                 raise TenantConfigError(f"{where}: key user.{i}.id_number: fails GB 11643")
             db.session.add(user)
         org = db.session.get(Org, ids[u.org]) if u.org else None
         accounts.append((u.username, u.role, org.name if org else ""))
     for i, x in enumerate(demo.expert):
-        _demo_expert(tenant_id, x, ids, demo.password, f"{where}: expert.{i}")
+        _demo_expert(tenant_id, x, ids, password, f"{where}: expert.{i}")
         accounts.append((x.username, "expert", x.employer))
+    certify = False
     if demo.demo_plan is not None:
         p = demo.demo_plan
         plan = db.session.scalar(sa.select(Plan).filter_by(tenant_id=tenant_id, code=p.code))
@@ -85,13 +93,37 @@ def load_demo(cfg: TenantConfig, tenant_id: int, today: date) -> list[tuple[str,
             set_windows(plan, {stage: (today + timedelta(days=a), today + timedelta(days=b))
                                for stage, (a, b) in p.windows.items()})
         db.session.commit()
-        for i, seed in enumerate(demo.demo_application):
-            _demo_application(cfg, tenant_id, plan, seed, today, f"{where}: demo_application.{i}")
+        _demo_quotas(cfg, tenant_id, ids, today.year, where)
+        db.session.commit()
+        # The fee is set before files reach it; files are then taken to their stages.
         for i, fee in enumerate(demo.fee):
             _demo_fee(cfg, tenant_id, plan, fee, f"{where}: fee.{i}")
-    _demo_quotas(cfg, tenant_id, ids, today.year, where)
+        for i, seed in enumerate(demo.demo_application):
+            made = _demo_application(cfg, tenant_id, plan, seed, today,
+                                     f"{where}: demo_application.{i}")
+            certify = certify or (made and seed.stage == "certified")
+    else:
+        _demo_quotas(cfg, tenant_id, ids, today.year, where)
     db.session.commit()
+    if certify:
+        # The nightly batch, run for the load day: files whose public notice has ended.
+        from .workflow.certificates import issue_batch
+        issue_batch(tenant_id, today)
     return accounts
+
+
+class _SharedPassword:
+    """The demo password hashed once per load, when a new account first needs it: every demo
+    account shares the published password, and Argon2 is slow on purpose."""
+
+    def __init__(self, password: str):
+        self.password, self._hash = password, None
+
+    @property
+    def hash(self) -> str:
+        if self._hash is None:
+            self._hash = hash_password(self.password)
+        return self._hash
 
 
 def _demo_quotas(cfg, tenant_id: int, ids: dict, year: int, where) -> None:
@@ -120,21 +152,25 @@ def _demo_quotas(cfg, tenant_id: int, ids: dict, year: int, where) -> None:
             db.session.add(QuotaAllocation(**match, places=a.places))
 
 
-def _demo_application(cfg, tenant_id: int, plan: Plan, seed, today: date, where: str) -> None:
-    """Create, fill and move one demo application through the transition service, acting at
-    10:00 on the day `days_ago` before today (the demo plan's windows must cover that day)."""
+def _demo_application(cfg, tenant_id: int, plan: Plan, seed, today: date, where: str) -> bool:
+    """Create and fill one demo application, then take it to its stage; False when it exists.
+    `submitted` and `in_notice` act at 10:00 on the day `days_ago` before today; later stages
+    start on the first day of the plan's application window (see _Journey)."""
     user = db.session.scalar(sa.select(User).filter_by(tenant_id=tenant_id, username=seed.applicant))
     committee = db.session.scalar(sa.select(Committee).filter_by(tenant_id=tenant_id,
                                                                   code=seed.committee))
     if user is None or committee is None:
         raise TenantConfigError(f"{where}: unknown applicant or committee")
     if db.session.scalar(sa.select(Application.id).filter_by(applicant_id=user.id, plan_id=plan.id)):
-        return  # already there: the demo keeps its data
-    when = datetime.combine(today - timedelta(days=seed.days_ago), time(10), TZ)
+        return False  # already there: the demo keeps its data
+    early = seed.stage in ("draft", "submitted", "in_notice")
+    start = today - timedelta(days=seed.days_ago) if early else plan.window("apply").opens_on
+    when = _at(start, today)
     actor = Actor.of(user)
     if cfg.policies.profile_verification and not profiles.is_verified(user):
         # The demo's employer verified this applicant's profile (CF-REG-1) beforehand.
-        audit(Actor.system(tenant_id), "users", user.id, profiles.VERIFY, reason="演示数据", now=when)
+        audit(Actor.system(tenant_id), "users", user.id, profiles.VERIFY, reason="演示数据",
+              now=when or now_local())
     app = create_application(cfg, actor, user, plan_id=plan.id, committee_id=committee.id,
                              series=seed.series, level=seed.level, specialty=seed.specialty,
                              now=when)
@@ -160,26 +196,183 @@ def _demo_application(cfg, tenant_id: int, plan: Plan, seed, today: date, where:
                                   stored_name=stored, mime="application/pdf", size=len(data),
                                   sha256=digest, uploaded_by=user.id))
     db.session.commit()
-    if seed.stage in ("submitted", "in_notice"):
-        # The applicant signs the tenant's personal pledge as on the page (BJ-PLEDGE-1).
-        transition(cfg, app, "submit", actor, now=when,
-                   pledge=cfg.pledge.version if cfg.pledge else None)
-    if seed.stage == "in_notice":
-        clerk = db.session.scalar(sa.select(User).filter_by(
-            tenant_id=tenant_id, org_id=app.holder_org_id, role="employer_clerk"))
-        if clerk is None:
-            raise TenantConfigError(f"{where}: the employer has no employer_clerk account")
-        transition(cfg, app, "start_notice", Actor.of(clerk), now=when)
+    if seed.stage != "draft":
+        _Journey(cfg, app, today, start, where).to(seed.stage, seed.until)
+    return True
 
 
-def _demo_expert(tenant_id: int, x, ids: dict, password: str, where: str) -> None:
+def _at(day: date, today: date) -> datetime | None:
+    """10:00 on a past day of the demo; None (the present moment) for the load day itself."""
+    return datetime.combine(day, time(10), TZ) if day < today else None
+
+
+class _Journey:
+    """One demo file taken stage by stage through the services, each office acting through its
+    own demo account. Past days: the application window's first day (submission and the
+    employer's notice), the day after the notice (the offices' recommendations, the agency's
+    check and the fee), the review day (the tenant's plan-filing lead time later) and, for a
+    certified file, the public notice of results, which must end before the load day."""
+
+    def __init__(self, cfg, app: Application, today: date, start: date, where: str):
+        self.cfg, self.app, self.today, self.where = cfg, app, today, where
+        self.calendar = WorkCalendar(cfg)
+        self.start = start if start >= today else self.workday(start)
+
+    def workday(self, day: date) -> date:
+        """Offices act on working days: `day`, or the first working day after it."""
+        while not self.calendar.is_workday(day):
+            day += timedelta(days=1)
+        return day
+
+    def fail(self, text: str):
+        raise TenantConfigError(f"{self.where}: {text}")
+
+    def clerk(self, org_id: int, role: str) -> Actor:
+        user = db.session.scalar(sa.select(User).filter_by(
+            tenant_id=self.app.tenant_id, org_id=org_id, role=role, active=True).order_by(User.id))
+        if user is None:
+            org = db.session.get(Org, org_id)
+            self.fail(f"no demo {role} account for {org.code if org else org_id}")
+        return Actor.of(user)
+
+    def holder(self) -> Actor:
+        return self.clerk(self.app.holder_org_id,
+                          STEP_ROLE[StepKind(self.app.current_step["kind"])].value)
+
+    def to(self, stage: str, until: str | None) -> None:
+        cfg, app = self.cfg, self.app
+        t0 = _at(self.start, self.today)
+        transition(cfg, app, "submit", Actor.of(app.applicant), now=t0,
+                   pledge=cfg.pledge.version if cfg.pledge else None)  # BJ-PLEDGE-1
+        if until and until not in {db.session.get(Org, st["org_id"]).code for st in app.route}:
+            self.fail(f"until: {until!r} is not an office on this file's route")
+        if stage == "submitted":
+            return
+        transition(cfg, app, "start_notice", self.holder(), now=t0)
+        if stage == "in_notice":
+            return
+        # The notice has run its working days with no objection: each office recommends.
+        self.day = self.workday(app.notice_ends_on + timedelta(days=1))
+        now = self.past(self.day)
+        while app.status != Status.recommended.value:
+            if until and db.session.get(Org, app.holder_org_id).code == until:
+                return
+            transition(cfg, app, "recommend", self.holder(), now=now, opinion="同意推荐",
+                       no_objection=True)
+        if until or stage == "recommended":
+            return
+        agency = self.holder()
+        if stage == "returned":  # one notice listing every correction, due in the tenant's days
+            transition(cfg, app, "agency_return", agency, opinion="请补正后重新提交",
+                       items=[{"target": "papers", "text": "论文须附期刊检索证明"},
+                              {"target": "work", "text": "工作经历请写明起止年月和所任职务"}])
+            return
+        transition(cfg, app, "check_pass", agency, now=now, opinion="材料齐全，审核通过")
+        if stage == "checked":
+            return
+        if sessions.ready_status(app.tenant_id) == Status.paid.value:
+            transition(cfg, app, "confirm_payment", agency, now=now, reference="DEMO-BANK-0001")
+        elif stage == "paid":
+            self.fail("the tenant charges no fee: no file is ever paid")
+        if stage == "paid":
+            return
+        self.review(agency, stage)
+
+    def past(self, day: date) -> datetime:
+        if day >= self.today:
+            self.fail(f"the demo plan's windows leave no time for this stage before {self.today}")
+        return _at(day, self.today)
+
+    def review(self, agency: Actor, stage: str) -> None:
+        cfg, app = self.cfg, self.app
+        lead = cfg.policies.plan_filing_days_before or 0
+        held = self.today + timedelta(days=max(lead, 7)) if stage == "in_session" \
+            else self.workday(self.day + timedelta(days=lead))
+        _file_committee(cfg, agency, app.committee, self.start, self.where)
+        s = sessions.create_session(cfg, agency, committee_id=app.committee_id,
+                                    plan_id=app.plan_id, series=app.series, level=app.level,
+                                    specialties=[], panel_size=5, held_on=held)
+        sessions.add_files(agency, s, [app.id])
+        if lead:  # CF-PLAN-2: filed the tenant's days before the meeting
+            transition(cfg, s, "file_plan", agency,
+                       now=None if stage == "in_session" else self.past(self.day))
+        transition(cfg, s, "draw", agency)
+        if stage == "in_session":
+            return
+        review_day = self.past(held)
+        item = s.items[0]
+        if defense.defends(cfg, app.level):  # BJ-DEF-1
+            defense.record_defense(cfg, agency, s, item.id, "held", now=review_day)
+        active = [m for m in s.members if m.status == "active"]
+        if review_group.uses_review_group(cfg):  # BJ23-PANEL-1
+            writer = Actor.of(active[0].expert.user)
+            experts.sign_confidentiality(writer, active[0].expert)
+            review_group.record_opinion(cfg, writer, s, item,
+                                        f"{item.code}：专业技术工作业绩符合评审条件。", [])
+        chair = Actor.of(next(m for m in active if m.role in sessions.PRESIDING).expert.user)
+        transition(cfg, s, "open_voting", chair, present=[m.id for m in active], now=review_day)
+        for m in active:
+            sessions.cast_ballot(Actor.of(m.expert.user), s, {item.id: "yes"})
+        transition(cfg, s, "close", chair, now=review_day)
+        if stage == "voted":
+            return
+        self.publish(agency, s, None if stage == "in_public_notice" else review_day)
+
+    def publish(self, agency: Actor, s, now: datetime | None) -> None:
+        """Results to the public: accepted by the city HR bureau then publicised (BJ-ACC-1), or
+        publicised by the committee office, then reported with its documents and filed or
+        confirmed (CF-RESULT-1, CF-RESULT-2). With `now`, everything ends before today."""
+        cfg = self.cfg
+        pub = results._publication(cfg, s)
+        if not results.notice_first(cfg):
+            transition(cfg, pub, "request", agency, now=now,
+                       report="评审会按程序召开，出席委员过半数，表决结果已封存。")
+            if results.self_filed(cfg, s):
+                transition(cfg, pub, "file", agency, now=now)
+            else:
+                hr = results.city_hr(s.tenant_id)
+                transition(cfg, pub, "accept", self.clerk(hr.id, "hr_officer"), now=now,
+                           opinion="验收通过")
+            return
+        transition(cfg, pub, "publicise", agency, now=now)
+        if now is None:
+            return
+        after = self.past(self.workday(pub.ends_on + timedelta(days=1)))
+        for kind in results.missing_documents(cfg, pub):
+            results.add_document(cfg, agency, pub, kind, f"{kind}.pdf", _demo_pdf())
+        transition(cfg, pub, "report", agency, now=after, report="公示期间未收到异议。")
+        if results.self_filed(cfg, s):
+            transition(cfg, pub, "file", agency, now=after)
+        else:
+            hr = results.city_hr(s.tenant_id)
+            transition(cfg, pub, "accept", self.clerk(hr.id, "hr_officer"), now=after,
+                       opinion="确认评审结果")
+
+
+def _file_committee(cfg, agency: Actor, committee: Committee, start: date, where: str) -> None:
+    """The committee filed by its agency (AE-COMM-1) for the demo's year, with the tenant's
+    experts of its series as its roster, unless a filing already covers it."""
+    if committee.filed_valid_on(start) and committee.filed_valid_on(start + timedelta(days=365)):
+        return
+    roster = list(db.session.scalars(sa.select(Expert.id).where(
+        Expert.tenant_id == committee.tenant_id, Expert.series.in_(committee.series))))
+    if not roster:
+        raise TenantConfigError(f"{where}: no demo experts of the series of {committee.code}")
+    filed = start - timedelta(days=30)
+    committees.file_committee(
+        agency, committee, filed_on=filed, valid_until=filed + timedelta(days=2 * 365),
+        scope="本评委会评审范围内的专业技术人员", standard_text="业绩成果|60\n答辩|40",
+        procedure="材料审核、答辩、专业评议、表决、公示", roster=roster)
+
+
+def _demo_expert(tenant_id: int, x, ids: dict, password: "_SharedPassword", where: str) -> None:
     """An expert of the pool with a login (the agreement is signed at first sign-in)."""
     if db.session.scalar(sa.select(User.id).filter_by(tenant_id=tenant_id, username=x.username)):
         return
     if x.employer_org and x.employer_org not in ids:
         raise TenantConfigError(f"{where}.employer_org: unknown org {x.employer_org!r}")
     user = User(tenant_id=tenant_id, username=x.username, name=x.name, role="expert",
-                password_hash=hash_password(password))
+                password_hash=password.hash)
     db.session.add(user)
     db.session.flush()
     db.session.add(Expert(
@@ -201,6 +394,12 @@ def _demo_fee(cfg, tenant_id: int, plan: Plan, fee, where: str) -> None:
     window = plan.window("agency_check")
     if clerk is None or committee is None or window is None:
         raise TenantConfigError(f"{where}: unknown clerk or committee, or no agency_check window")
+    from .models.fees import FeeWindow
+    have = db.session.scalar(sa.select(FeeWindow).filter_by(committee_id=committee.id,
+                                                            plan_id=plan.id))
+    if have is not None and (have.opens_on, have.closes_on) == (window.opens_on,
+                                                                window.closes_on):
+        return  # set on an earlier load for these windows: kept as the clerk left it
     set_fee_window(cfg, Actor.of(clerk), committee_id=committee.id, plan_id=plan.id,
                    opens_on=window.opens_on, closes_on=window.closes_on,
                    amount=fee.amount_yuan * 100, instructions=fee.instructions)

@@ -572,7 +572,7 @@ class DemoPlan(Strict):
     review_mode: ModeName
     mode: list[ModeRule] = []
     # Days from the load day: [opens, closes], inclusive.
-    windows: dict[Literal["apply", "employer_review", "tier_report", "agency_check"],
+    windows: dict[Literal["apply", "employer_review", "tier_report", "agency_check", "review"],
                   tuple[int, int]]
 
 
@@ -599,16 +599,23 @@ class DemoUser(Strict):
     mobile: str | None = None
 
 
+DEMO_STAGES = ("draft", "submitted", "in_notice", "recommended", "returned", "checked", "paid",
+               "in_session", "voted", "in_public_notice", "certified")
+
+
 class DemoApplication(Strict):
-    """A filled-in application in the demo plan, taken through the real transitions as if its
-    applicant had submitted `days_ago` days before the load day."""
+    """A filled-in application in the demo plan, taken through the real transitions to `stage`.
+    `submitted` and `in_notice` files are submitted `days_ago` days before the load day; later
+    stages start on the first day of the plan's application window. A `recommended` file stops
+    at the office `until` (an org code) on its route, or goes on to the agency."""
     applicant: str
     committee: str
     series: str
     specialty: str | None = None
     level: str
-    stage: Literal["draft", "submitted", "in_notice"]
+    stage: Literal[DEMO_STAGES]
     days_ago: int = Field(default=0, ge=0, le=60)
+    until: str | None = None
 
 
 class DemoExpert(Strict):
