@@ -170,7 +170,7 @@ def _demo_application(cfg, tenant_id: int, plan: Plan, seed, today: date, where:
     if cfg.policies.profile_verification and not profiles.is_verified(user):
         # The demo's employer verified this applicant's profile (CF-REG-1) beforehand.
         audit(Actor.system(tenant_id), "users", user.id, profiles.VERIFY, reason="演示数据",
-              now=when or now_local())
+              now=when)
     app = create_application(cfg, actor, user, plan_id=plan.id, committee_id=committee.id,
                              series=seed.series, level=seed.level, specialty=seed.specialty,
                              now=when)
@@ -201,9 +201,13 @@ def _demo_application(cfg, tenant_id: int, plan: Plan, seed, today: date, where:
     return True
 
 
-def _at(day: date, today: date) -> datetime | None:
-    """10:00 on a past day of the demo; None (the present moment) for the load day itself."""
-    return datetime.combine(day, time(10), TZ) if day < today else None
+def _at(day: date, today: date) -> datetime:
+    """10:00 on a past day of the demo; on the load day, the present moment (10:00 when the demo
+    is loaded for a day other than the clock's)."""
+    if day >= today:
+        now = now_local()
+        return now if now.date() == today else datetime.combine(today, time(10), TZ)
+    return datetime.combine(day, time(10), TZ)
 
 
 class _Journey:
@@ -263,7 +267,8 @@ class _Journey:
             return
         agency = self.holder()
         if stage == "returned":  # one notice listing every correction, due in the tenant's days
-            transition(cfg, app, "agency_return", agency, opinion="请补正后重新提交",
+            transition(cfg, app, "agency_return", agency, now=_at(self.today, self.today),
+                       opinion="请补正后重新提交",
                        items=[{"target": "papers", "text": "论文须附期刊检索证明"},
                               {"target": "work", "text": "工作经历请写明起止年月和所任职务"}])
             return
@@ -295,7 +300,8 @@ class _Journey:
         sessions.add_files(agency, s, [app.id])
         if lead:  # CF-PLAN-2: filed the tenant's days before the meeting
             transition(cfg, s, "file_plan", agency,
-                       now=None if stage == "in_session" else self.past(self.day))
+                       now=_at(self.today, self.today) if stage == "in_session"
+                       else self.past(self.day))
         transition(cfg, s, "draw", agency)
         if stage == "in_session":
             return
@@ -316,13 +322,15 @@ class _Journey:
         transition(cfg, s, "close", chair, now=review_day)
         if stage == "voted":
             return
-        self.publish(agency, s, None if stage == "in_public_notice" else review_day)
+        self.publish(agency, s, review_day if stage == "certified" else None)
 
-    def publish(self, agency: Actor, s, now: datetime | None) -> None:
+    def publish(self, agency: Actor, s, past: datetime | None) -> None:
         """Results to the public: accepted by the city HR bureau then publicised (BJ-ACC-1), or
         publicised by the committee office, then reported with its documents and filed or
-        confirmed (CF-RESULT-1, CF-RESULT-2). With `now`, everything ends before today."""
+        confirmed (CF-RESULT-1, CF-RESULT-2). With `past` (a past day), everything ends before
+        the load day; without, the notice opens on the load day."""
         cfg = self.cfg
+        now = past or _at(self.today, self.today)
         pub = results._publication(cfg, s)
         if not results.notice_first(cfg):
             transition(cfg, pub, "request", agency, now=now,
@@ -333,9 +341,12 @@ class _Journey:
                 hr = results.city_hr(s.tenant_id)
                 transition(cfg, pub, "accept", self.clerk(hr.id, "hr_officer"), now=now,
                            opinion="验收通过")
+            if past is not None and pub.ends_on >= self.today:
+                self.fail("the demo plan's windows leave no time for the public notice of "
+                          f"results to end before {self.today}")
             return
         transition(cfg, pub, "publicise", agency, now=now)
-        if now is None:
+        if past is None:
             return
         after = self.past(self.workday(pub.ends_on + timedelta(days=1)))
         for kind in results.missing_documents(cfg, pub):
