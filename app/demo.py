@@ -79,6 +79,9 @@ def load_demo(cfg: TenantConfig, tenant_id: int, today: date) -> list[tuple[str,
     for i, x in enumerate(demo.expert):
         _demo_expert(tenant_id, x, ids, password, f"{where}: expert.{i}")
         accounts.append((x.username, "expert", x.employer))
+    # Units' posts and quota shares first: files are forwarded against them.
+    _demo_quotas(cfg, tenant_id, ids, today.year, where)
+    db.session.commit()
     certify = False
     if demo.demo_plan is not None:
         p = demo.demo_plan
@@ -93,8 +96,6 @@ def load_demo(cfg: TenantConfig, tenant_id: int, today: date) -> list[tuple[str,
             set_windows(plan, {stage: (today + timedelta(days=a), today + timedelta(days=b))
                                for stage, (a, b) in p.windows.items()})
         db.session.commit()
-        _demo_quotas(cfg, tenant_id, ids, today.year, where)
-        db.session.commit()
         # The fee is set before files reach it; files are then taken to their stages.
         for i, fee in enumerate(demo.fee):
             _demo_fee(cfg, tenant_id, plan, fee, f"{where}: fee.{i}")
@@ -102,8 +103,6 @@ def load_demo(cfg: TenantConfig, tenant_id: int, today: date) -> list[tuple[str,
             made = _demo_application(cfg, tenant_id, plan, seed, today,
                                      f"{where}: demo_application.{i}")
             certify = certify or (made and seed.stage == "certified")
-    else:
-        _demo_quotas(cfg, tenant_id, ids, today.year, where)
     db.session.commit()
     if certify:
         # The nightly batch, run for the load day: files whose public notice has ended.
