@@ -392,6 +392,9 @@ def record_assessment(cfg, actor: Actor, expert: Expert, year: int, passed: bool
     tenant's most terms."""
     if not _may_assess(actor, expert) or expert.status != APPROVED:
         raise Forbidden(_l("无权进行此操作。"))
+    if db.session.scalar(sa.select(ExpertAssessment.id).filter_by(expert_id=expert.id,
+                                                                  year=year)):
+        raise Invalid(_l("该专家%(y)d年度的考核已登记。", y=year))
     problems = []
     if passed is None:
         problems.append(_l("请选择考核结果。"))
@@ -404,9 +407,6 @@ def record_assessment(cfg, actor: Actor, expert: Expert, year: int, passed: bool
         problems.append(_l("考核不合格须写明理由。"))
     if problems:
         raise Invalid(_l("未保存："), problems=problems)
-    if db.session.scalar(sa.select(ExpertAssessment.id).filter_by(expert_id=expert.id,
-                                                                  year=year)):
-        raise Invalid(_l("该专家%(y)d年度的考核已登记。", y=year))
     row = ExpertAssessment(tenant_id=expert.tenant_id, expert_id=expert.id, year=year,
                            passed=bool(passed), note=note[:2000], agency_org_id=actor.org_id,
                            recorded_by=actor.user_id)
