@@ -170,6 +170,7 @@ def _beijing() -> Side:
         "expert_id": outsider_expert.id, "plan": f.plan("beijing", "bj-2026").id,
         "run": run.id, "unit": f.org("beijing", "emp").id,
         "nominee": nominee.id, "vetted": vetted.id, "change": change.id,
+        "agency_org": agency.org_id,
     }
     return side
 
