@@ -168,8 +168,10 @@ def test_agency_vets_city_hr_approves_and_only_approved_experts_are_drawn(office
                                          ("approve", "approved")]
 
     # The expert conditions (AE-EXP-2) are checked at vetting: 副高 held under 3 years.
+    number = id_number("19820303")
     young = expert_pool.nominate(CFG(), f.actor(offices["haidian"]), data(
-        unit, ag, name="新晋专家", title_level="associate_senior", title_year=2025), TODAY)
+        unit, ag, name="新晋专家", title_level="associate_senior", title_year=2025,
+        id_number=number), TODAY)
     with pytest.raises(Invalid) as why:
         transition(CFG(), young, "vet_pass", f.actor(offices["agency"]))
     assert any("副高级职称3年以上" in str(p) for p in why.value.problems)
@@ -177,6 +179,15 @@ def test_agency_vets_city_hr_approves_and_only_approved_experts_are_drawn(office
     transition(CFG(), young, "vet_return", f.actor(offices["agency"]),
                opinion="取得副高级职称不满3年")
     assert (young.status, young.decision_note) == ("returned", "取得副高级职称不满3年")
+    # The recommending office files it again, corrected; nobody else may.
+    assert any("已在库中" in str(p) for p in refused(offices["chaoyang"], data(
+        unit, ag, id_number=number)).problems)
+    again = expert_pool.nominate(CFG(), f.actor(offices["haidian"]), data(
+        unit, ag, name="新晋专家", title_level="associate_senior", title_year=2020,
+        id_number=number), TODAY)
+    assert (again.id, again.status, again.title_year) == (young.id, "nominated", 2020)
+    transition(CFG(), again, "vet_pass", f.actor(offices["agency"]))
+    assert again.status == "vetted"
 
 
 @pytest.mark.rule("AE-EXP-6")

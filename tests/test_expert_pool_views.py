@@ -2,6 +2,7 @@
 it may not nominate another district's expert), the agency vets, the city HR bureau approves;
 the expert updates their data, the employer and the agency check it; the agency records a
 session's training and an expert's assessment."""
+import re
 from datetime import date
 
 import pytest
@@ -57,7 +58,7 @@ def test_nominate_vet_and_approve_through_the_pages(app, client, login, setup):
         e = db.session.scalar(sa.select(Expert).filter_by(name="页面专家"))
         e_id, version = e.id, e.version
     assert client.get("/beijing/pool/vetting").status_code == 403
-    client.get("/beijing/logout")
+    client.post("/beijing/logout")
 
     login("beijing", "ag")
     assert f"nominee-{e_id}" in client.get("/beijing/pool/vetting").get_data(as_text=True)
@@ -66,18 +67,26 @@ def test_nominate_vet_and_approve_through_the_pages(app, client, login, setup):
     assert "请填写退回理由。" in returned.get_data(as_text=True)
     client.post(f"/beijing/pool/vetting/{e_id}/vet_pass",
                 data={"version": version, "role": "vice_chair"})
-    client.get("/beijing/logout")
+    client.post("/beijing/logout")
 
     with time_machine.travel(at(2026, 11, 3, 9), tick=False):
         login("beijing", "hr-city")
         assert f"vetted-{e_id}" in client.get("/beijing/pool/approvals").get_data(as_text=True)
         done = client.post(f"/beijing/pool/approvals/{e_id}/approve",
                            data={"version": version + 1}, follow_redirects=True)
-    assert "已办理。" in done.get_data(as_text=True)
+    page = done.get_data(as_text=True)
+    assert "已办理。" in page
+    password = re.search(r"初始密码（仅显示一次，请转告专家）：(\S+?)<", page).group(1)
     with app.app_context():
         e = db.session.get(Expert, e_id)
         assert (e.status, e.role, e.approved_on) == ("approved", "vice_chair", date(2026, 11, 3))
-    client.get("/beijing/logout")
+        assert e.user.role == "expert" and e.user.mobile == "13912345678"
+    client.post("/beijing/logout")
+
+    # The expert signs in with their mobile number and sees their own data.
+    login("beijing", "13912345678", password)
+    assert "页面专家" in client.get("/beijing/pool/me").get_data(as_text=True)
+    client.post("/beijing/logout")
     login("beijing", "hr-city")
     assert f"vetted-{e_id}" not in client.get("/beijing/pool/approvals").get_data(as_text=True)
     assert client.get("/beijing/pool/nominations").status_code == 403  # city HR approves only
@@ -99,12 +108,12 @@ def test_expert_updates_and_employer_and_agency_check_through_the_pages(app, cli
         change = db.session.scalar(sa.select(ExpertChange))
         c_id, version = change.id, change.version
         assert change.data["available"] is False  # the box was left unticked
-    client.get("/beijing/logout")
+    client.post("/beijing/logout")
 
     login("beijing", "unit-clerk")
     assert f"change-{c_id}" in client.get("/beijing/pool/changes").get_data(as_text=True)
     client.post(f"/beijing/pool/changes/{c_id}/pass", data={"version": version})
-    client.get("/beijing/logout")
+    client.post("/beijing/logout")
 
     login("beijing", "ag")
     assert f"change-{c_id}" in client.get("/beijing/pool/changes").get_data(as_text=True)
@@ -130,7 +139,7 @@ def test_training_and_assessment_through_the_pages(app, client, login, setup):
     with app.app_context():
         assert db.session.scalars(sa.select(ExpertTraining.expert_id)).all() == [chair_expert]
 
-    client.get("/beijing/logout")
+    client.post("/beijing/logout")
     with time_machine.travel(at(2026, 12, 10, 9), tick=False):
         login("beijing", "ag")
         page = client.get("/beijing/pool/assessments?year=2026").get_data(as_text=True)

@@ -139,14 +139,20 @@ def approve(expert_id, action):
     e = _expert(expert_id)
     if action not in ("approve", "approval_return"):
         abort(404)
+    account = {}
     try:
         transition(g.tenant, e, action, _actor(),
                    expected_version=request.form.get("version", type=int),
-                   opinion=request.form.get("opinion", ""))
+                   opinion=request.form.get("opinion", ""), account=account)
     except TransitionError as err:
         flash_error(err)
     else:
         flash(_("已办理。"), "ok")
+        if account.get("password"):
+            flash(_("专家账号已开通，以手机号登录。初始密码（仅显示一次，请转告专家）：%(p)s",
+                    p=account["password"]), "ok")
+        elif account.get("taken"):
+            flash(_("该手机号已用于其他账号，专家账号未开通。"), "error")
     return redirect(url_for(".approvals"), 303)
 
 

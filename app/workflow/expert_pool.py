@@ -109,11 +109,18 @@ def nominate(cfg, actor: Actor, data: dict, today: date) -> Expert:
     if data.get("gender") not in ("male", "female"):
         problems.append(_l("请选择性别。"))
     number = clean_id_number(data.get("id_number") or "")
+    again = None  # a nomination of ours that was returned: filed again, corrected
     if number is None:
         problems.append(_l("身份证号码格式不正确。"))
-    elif db.session.scalar(sa.select(Expert.id).filter_by(tenant_id=actor.tenant_id,
-                                                           id_number_hash=id_hash(number))):
-        problems.append(_l("该身份证号码的专家已在库中或已被推荐。"))
+    else:
+        known = db.session.scalar(sa.select(Expert).filter_by(tenant_id=actor.tenant_id,
+                                                              id_number_hash=id_hash(number)))
+        if known is not None and known.status == RETURNED and actor.org_id in (
+                known.recommended_by_org_id,
+                known.agency_org_id if known.entry_route == "invited" else None):
+            again = known
+        elif known is not None:
+            problems.append(_l("该身份证号码的专家已在库中或已被推荐。"))
     mobile = clean_mobile(data.get("mobile") or "")
     if mobile is None:
         problems.append(_l("请填写正确的手机号码。"))
@@ -138,7 +145,7 @@ def nominate(cfg, actor: Actor, data: dict, today: date) -> Expert:
             problems.append(_l("请填写工作单位。"))
     if problems:
         raise Invalid(_l("未提交："), problems=problems)
-    expert = Expert(
+    values = dict(
         tenant_id=actor.tenant_id, name=name, gender=data["gender"], birth_date=birth,
         title_level=data["title_level"], title_year=int(data["title_year"]),
         series=data["series"], specialty=data.get("specialty") or None,
@@ -152,9 +159,17 @@ def nominate(cfg, actor: Actor, data: dict, today: date) -> Expert:
         id_number_enc=encrypt_id(number), id_number_hash=id_hash(number),
         id_number_masked=mask_id(number), mobile_enc=encrypt_id(mobile),
         mobile_masked=mask_mobile(mobile), decision_note="")
-    db.session.add(expert)
+    if again is not None:
+        for key, value in values.items():
+            setattr(again, key, value)
+        again.version += 1
+        expert = again
+    else:
+        expert = Expert(**values)
+        db.session.add(expert)
     db.session.flush()
-    audit(actor, "experts", expert.id, "nominate", reason=route, to_state=NOMINATED)
+    audit(actor, "experts", expert.id, "nominate", reason=route, to_state=NOMINATED,
+          from_state=RETURNED if again is not None else None)
     db.session.commit()
     return expert
 
@@ -192,8 +207,38 @@ def _with_reason(status: str):
 def _approve(expert: Expert, ctx: Ctx) -> dict:
     # The first term starts with the approval (AE-EXP-4).
     day = ctx.now.date()
-    return {"status": APPROVED, "approved_on": day, "term_start": day, "terms": 1,
-            "decision_note": ""}
+    updates = {"status": APPROVED, "approved_on": day, "term_start": day, "terms": 1,
+               "decision_note": ""}
+    account = ctx.params.get("account")
+    if expert.user_id is None and expert.mobile_enc and account is not None:
+        updates["user_id"] = _open_account(expert, account)
+        if updates["user_id"] is None:
+            del updates["user_id"]
+    return updates
+
+
+def _open_account(expert: Expert, account: dict) -> int | None:
+    """The approved expert's account, signing in with their mobile number and a one-time
+    password for the approving clerk to pass on (as for the agency's own entries). None when the
+    number already signs in to another account."""
+    import secrets
+
+    from ..models import User
+    from .accounts import hash_password
+    from .ids import decrypt_id
+    from .people import find_login
+
+    number = decrypt_id(expert.mobile_enc)
+    if find_login(expert.tenant_id, number) is not None:
+        account["taken"] = True
+        return None
+    password = secrets.token_urlsafe(9)
+    user = User(tenant_id=expert.tenant_id, username=None, mobile=number, name=expert.name,
+                role=Role.expert.value, password_hash=hash_password(password))
+    db.session.add(user)
+    db.session.flush()
+    account["password"] = password
+    return user.id
 
 
 register(Expert, {
