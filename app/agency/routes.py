@@ -144,7 +144,7 @@ def expert_pool():
         except TransitionError as e:
             flash_error(e)
         else:
-            flash(_("已入库。"), "ok")
+            flash(_("已录入，待市人社局批准后入库。"), "ok")
             if password:
                 flash(_("专家账号初始密码（仅显示一次，请转告专家）：%(p)s", p=password), "ok")
             return redirect(url_for(".expert_pool"), 303)
