@@ -193,6 +193,23 @@ ACCESS: dict[str, Rule] = {
     "expert.group_opinion": Rule(EXPERT),
     "expert.absence": Rule(EXPERT),
     "expert.download": Rule(EXPERT, args={"att_id": "@item_att"}),
+    # the expert pool (AE-EXP-1/4/6, AE-DUTY-1, AE-SUPERV-1): recommending offices and agencies
+    # nominate; the nominee's agency vets (another agency: 404); the city HR bureau approves
+    # (one per tenant); the expert keeps their data; the employer named in a change and the
+    # expert's agency check it; the session's agency records training; agencies assess.
+    "pool.nominations": Rule({"department_clerk", "hr_county", "agency_clerk"}, post=200,
+                             scope="none"),
+    "pool.vetting": Rule(AGENCY, scope="none"),
+    "pool.vet": Rule(AGENCY, args={"expert_id": "@nominee", "action": "vet_pass"}),
+    "pool.approvals": Rule({"hr_city"}, scope="none"),
+    "pool.approve": Rule({"hr_city"}, scope="tenant",
+                         args={"expert_id": "@vetted", "action": "approve"}),
+    "pool.profile": Rule(EXPERT, post=200, scope="none"),
+    "pool.changes": Rule(EMPLOYER | AGENCY, scope="none"),
+    "pool.check_change": Rule(EMPLOYER | AGENCY, args={"change_id": "@change", "action": "pass"}),
+    "pool.training": Rule(AGENCY),
+    "pool.assessments": Rule(AGENCY, scope="none"),
+    "pool.assess": Rule(AGENCY, scope="tenant"),  # the world's expert has no agency of its own
     # HR bureaus and the tenant admin
     "admin.employers": Rule(HR | ADMIN, scope="none"),
     # (the pages are the tenant's; which bureau may decide is the transition service's check)

@@ -324,6 +324,16 @@ def test_beijing_application_to_verified_certificate(live_journey, browser, tmp_
         assert chair == "专家0" and len(set(names)) == PANEL
         others = [n for n in names if n != chair]
 
+        # The panel's pre-review training (AE-DUTY-1), before anyone may vote.
+        ag.locator("main a", has_text="评前培训登记").click()
+        boxes = ag.locator("form#training input[name=expert]")
+        expect(boxes).to_have_count(PANEL)
+        for i in range(PANEL):
+            boxes.nth(i).check()
+        ag.locator("form#training button").click()
+        _flash_ok(ag, f"已登记{PANEL}名专家参加评前培训")
+        ag.locator("main a", has_text="返回评审会").click()
+
         ag.locator("main a", has_text="答辩安排").click()
         expect(ag).to_have_url(re.compile(r"/beijing/defense/sessions/\d+$"))
         schedule_url = ag.url

@@ -187,6 +187,16 @@ def test_beijing_review_walkthrough(live_review, browser):  # noqa: F811
         assert chair == "专家0" and len(set(names)) == PANEL and chair in names
         others = [n for n in names if n != chair]
 
+        # The panel's pre-review training (AE-DUTY-1): recorded before anyone may vote.
+        clerk.locator("main a", has_text="评前培训登记").click()
+        boxes = clerk.locator("form#training input[name=expert]")
+        expect(boxes).to_have_count(PANEL)
+        for i in range(PANEL):
+            boxes.nth(i).check()
+        clerk.locator("form#training button").click()
+        _flash_ok(clerk, f"已登记{PANEL}名专家参加评前培训")
+        expect(clerk.locator("form#training input[name=expert]")).to_have_count(0)
+
     with time_machine.travel(at(2026, 11, 20, 9), tick=True):
         # The defense was held: the agency records it on the defense page (BJ-DEF-1).
         clerk.goto(session_url)

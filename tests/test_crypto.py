@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from datetime import date
 import os
 import stat
 
@@ -159,6 +160,41 @@ def test_rotate_reencrypts_passports_and_work_permits_and_keeps_their_hashes(sap
         assert crypto.key_of(u.work_permit_enc) == crypto.key_of(u.id_number_enc) == "k2"
         assert (u.id_doc_type, decrypt_id(u.id_number_enc), u.id_number_hash,
                 decrypt_id(u.work_permit_enc), u.work_permit_hash) == before
+
+
+@pytest.mark.rule("AE-EXP-1", "AE-EXP-4")
+def test_rotate_reencrypts_experts_id_numbers_and_mobiles_and_their_changes(sapp, suite):
+    from app.models import Expert
+    from app.models.expert_pool import ExpertChange
+    from app.tenancy import tenants
+    from app.workflow import expert_pool
+    with sapp.app_context():
+        f.make_employer("beijing", "emp", "haidian")
+        hr = f.make_user("beijing", "hr-hd", "hr_officer", "bj-hr-haidian")
+        e = expert_pool.nominate(tenants()["beijing"], f.actor(hr), {
+            "name": "加密专家", "gender": "male", "birth_date": date(1985, 6, 15),
+            "id_number": f.ID_NUMBERS[1], "mobile": "13912345678", "title_level": "senior",
+            "title_year": 2015, "series": "engineering",
+            "employer_org_id": f.org("beijing", "emp").id,
+            "agency_org_id": f.org("beijing", "bj-agency-eng").id}, date(2026, 11, 1))
+        x = f.make_expert("beijing", "自助专家")
+        expert_pool.propose_change(tenants()["beijing"], f.actor(x.user), x, {
+            "title_level": "senior", "title_year": 2015, "series": "engineering",
+            "employer_name": "某研究院", "available": True, "mobile": "13700001111"})
+        assert f.ID_NUMBERS[1] not in every_value("experts")
+        assert "13912345678" not in every_value("experts")
+        assert "13700001111" not in every_value("expert_changes")
+        before = e.id_number_hash
+    result = sapp.test_cli_runner().invoke(args=["keys", "rotate"])
+    assert result.exit_code == 0, result.output
+    with sapp.app_context():
+        e = db.session.scalar(sa.select(Expert).filter_by(name="加密专家"))
+        c = db.session.scalar(sa.select(ExpertChange))
+        assert crypto.key_of(e.id_number_enc) == crypto.key_of(e.mobile_enc) == "k2"
+        assert crypto.key_of(c.mobile_enc) == "k2"
+        assert (decrypt_id(e.id_number_enc), decrypt_id(e.mobile_enc), e.id_number_hash) == (
+            f.ID_NUMBERS[1], "13912345678", before)
+        assert decrypt_id(c.mobile_enc) == "13700001111"
 
 
 def test_rotate_refuses_to_add_a_key_when_keys_come_from_the_environment(app):

@@ -23,7 +23,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from app.extensions import db
-from app.models import Application, Conflict, Entry, ReviewSession, Score
+from app.models import Application, Conflict, Entry, Expert, ReviewSession, Score
+from app.models.expert_pool import ExpertChange
 from app.models.results import Objection
 
 from . import factories as f
@@ -274,6 +275,35 @@ def targets() -> dict[str, Target]:
             "terms": valid_or(1), "username": 60}),
         "agency.expert_exit": Target("agency_clerk", "/beijing/agency/experts/{expert_id}/exit",
                                      {"reason": valid_or("retired", "other")}),
+        # the expert pool (AE-EXP-1/4/6, AE-DUTY-1, AE-SUPERV-1)
+        "pool.nominations": Target("hr_county", "/beijing/pool/nominations", {
+            "name": 60, "gender": valid_or("female"), "id_number": valid_or("110105198001011051"),
+            "birth_date": valid_or("1980-01-01"), "mobile": valid_or("13912345678"),
+            "title_level": valid_or("senior"), "title_year": valid_or(2015),
+            "series": valid_or("engineering"), "specialty": 40,
+            "employer_org_id": valid_or("@unit"), "agency_org_id": valid_or("@agency_org")}),
+        "pool.vet (pass)": Target("agency_clerk", "/beijing/pool/vetting/{nominee}/vet_pass",
+                                  {"version": valid_or(-1), "role": valid_or("member")},
+                                  watch=[(Expert, "nominee")]),
+        "pool.vet (return)": Target("agency_clerk", "/beijing/pool/vetting/{nominee}/vet_return",
+                                    {"version": valid_or(-1), "opinion": 2000},
+                                    watch=[(Expert, "nominee")]),
+        "pool.approve": Target("hr_city", "/beijing/pool/approvals/{vetted}/approval_return",
+                               {"version": valid_or(-1), "opinion": 2000},
+                               watch=[(Expert, "vetted")]),
+        "pool.profile": Target("expert", "/beijing/pool/me", {
+            "title_level": valid_or("senior"), "title_year": valid_or(2015),
+            "series": valid_or("engineering"), "specialty": 40,
+            "employer_org_id": valid_or("@unit"), "employer_name": 200,
+            "mobile": valid_or("13600001234"), "available": valid_or("y")}),
+        "pool.check_change": Target("employer_clerk", "/beijing/pool/changes/{change}/return",
+                                    {"version": valid_or(-1), "opinion": 2000},
+                                    watch=[(ExpertChange, "change")]),
+        "pool.training": Target("agency_clerk", "/beijing/pool/sessions/{session}/training",
+                                {"expert": valid_or(0, 999999)}),
+        "pool.assess": Target("agency_clerk", "/beijing/pool/assessments/{expert_id}", {
+            "year": valid_or(2026), "result": valid_or("pass", "fail"), "note": 2000},
+            watch=[(Expert, "expert_id")]),
         "agency.session_list": Target("agency_clerk", "/beijing/agency/sessions", {
             "committee": valid_or("@committee"), "plan": valid_or("@plan"),
             "series": valid_or("engineering"), "level": valid_or("senior"),

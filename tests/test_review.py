@@ -478,6 +478,15 @@ def ready_to_vote(s, agency):
     for it in s.items:
         review_group.record_opinion(CFG(), f.actor(writer.expert.user), s, it,
                                     f"{it.code}：专业技术工作业绩符合评审条件。", [])
+    train(s, agency)
+
+
+def train(s, agency):
+    """The agency records the panel's pre-review training (AE-DUTY-1), as before any Beijing
+    ballot."""
+    from app.workflow import expert_pool
+    expert_pool.record_training(f.actor(agency), s, [m.expert_id for m in s.members
+                                                      if m.status == "active"])
 
 
 def drawn_session(agency, n_apps=2, size=9, ready=True):

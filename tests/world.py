@@ -143,6 +143,7 @@ def _beijing() -> Side:
         "tenant_admin": f.make_user("beijing", "bj-admin", "tenant_admin", "bj-hr").username,
     }
     outsider_expert = f.make_expert("beijing", "局外专家")
+    nominee, vetted, change = _pool_entries(agency, member.expert)
     side.other = {
         "applicant": f.make_user("beijing", "oth-a", "applicant", "emp-other").username,
         "employer_clerk": f.make_user("beijing", "oth-c", "employer_clerk", "emp-other").username,
@@ -168,8 +169,36 @@ def _beijing() -> Side:
         "org": pending.id, "committee": f.committee("beijing", "bj-eng").id,
         "expert_id": outsider_expert.id, "plan": f.plan("beijing", "bj-2026").id,
         "run": run.id, "unit": f.org("beijing", "emp").id,
+        "nominee": nominee.id, "vetted": vetted.id, "change": change.id,
+        "agency_org": agency.org_id,
     }
     return side
+
+
+def _pool_entries(agency, own_expert):
+    """The expert pool's work in progress (AE-EXP-1/4/6): a nomination the Haidian bureau filed
+    for the engineering agency to vet, one the agency vetted for city HR to approve, and the
+    own expert's update of their employer waiting for that employer's check."""
+    from app.workflow import expert_pool
+    cfg = tenants()["beijing"]
+    bureau = f.make_user("beijing", "bj-hr-hd-nominator", "hr_officer", "bj-hr-haidian")
+    base = dict(gender="male", birth_date=date(1985, 6, 15), title_level="senior",
+                title_year=2015, series="engineering", specialty="",
+                employer_org_id=f.org("beijing", "emp").id, agency_org_id=agency.org_id)
+    nominee = expert_pool.nominate(cfg, f.actor(bureau), {
+        **base, "name": "待审专家", "id_number": f.ID_NUMBERS[1], "mobile": "13900000001"},
+        date(2026, 11, 1))
+    vetted = expert_pool.nominate(cfg, f.actor(bureau), {
+        **base, "name": "待批专家", "id_number": "110108198506150101", "mobile": "13900000002"},
+        date(2026, 11, 1))
+    transition(cfg, vetted, "vet_pass", f.actor(agency))
+    own_expert.agency_org_id = agency.org_id
+    db.session.commit()
+    change = expert_pool.propose_change(cfg, f.actor(own_expert.user), own_expert, {
+        "title_level": own_expert.title_level, "title_year": own_expert.title_year,
+        "series": own_expert.series, "specialty": own_expert.specialty or "",
+        "employer_org_id": f.org("beijing", "emp").id, "available": True})
+    return nominee, vetted, change
 
 
 def _chifeng() -> Side:

@@ -114,7 +114,8 @@ def file_committee(committee_id):
     form = FilingForm(obj=c)
     if not form.standard.raw_data:  # the stored criteria, not their list: one "名称|满分" a line
         form.standard.data = "\n".join(f"{x['name']}|{x['max']}" for x in c.standard)
-    pool = [e for e in experts.pool(g.tenant_id) if e.series in c.series and not e.exited_on]
+    pool = [e for e in experts.pool(g.tenant_id)
+            if e.series in c.series and not e.exited_on and e.status == "approved"]
     form.roster.choices = [(e.id, e.name) for e in pool]
     if request.method == "GET":
         form.roster.data = c.roster
@@ -143,7 +144,7 @@ def expert_pool():
         except TransitionError as e:
             flash_error(e)
         else:
-            flash(_("已入库。"), "ok")
+            flash(_("已录入，待市人社局批准后入库。"), "ok")
             if password:
                 flash(_("专家账号初始密码（仅显示一次，请转告专家）：%(p)s", p=password), "ok")
             return redirect(url_for(".expert_pool"), 303)
@@ -151,8 +152,9 @@ def expert_pool():
     pool = experts.pool(g.tenant_id)
     status = {e.id: {lv: experts.ineligibility(g.tenant, e, lv, today)
                      for lv in ("associate_senior", "senior")} for e in pool}
+    from ..workflow.expert_pool import STATUS_LABELS
     return render_page("agency/experts.html", form=form, pool=pool, eligibility=status,
-                       reasons=experts.EXIT_REASONS,
+                       reasons=experts.EXIT_REASONS, pool_labels=STATUS_LABELS,
                        must_exit={e.id for e in pool if experts.must_exit(g.tenant, e, today)})
 
 
@@ -172,7 +174,9 @@ def expert_exit(expert_id):
     if e is None or e.tenant_id != g.tenant_id:
         abort(404)
     try:
-        experts.exit_expert(_actor(), e, request.form.get("reason", ""), today_local())
+        from ..workflow.expert_pool import exit_with_note
+        exit_with_note(_actor(), e, request.form.get("reason", ""), request.form.get("note", ""),
+                       today_local())
     except TransitionError as err:
         flash_error(err)
     return redirect(url_for(".expert_pool"), 303)

@@ -8,6 +8,7 @@ from .people import PersonType, Role, User
 from .plans import Plan, PlanWindow, ReviewMode, Stage
 from . import certificates, fees, notify, paper, reports, results  # noqa: F401  (their tables)
 from . import assessment  # noqa: F401  (defense records, review group opinions)
+from .expert_pool import ExpertAssessment, ExpertChange, ExpertTraining
 from .quotas import QuotaAllocation, UnitPosts
 from .review import (
     BallotReceipt, BallotVote, Conflict, Expert, ExpertRole, MemberStatus, PanelMember,
@@ -20,5 +21,5 @@ __all__ = [
     "OPEN_FOR_EDIT", "Application", "Attachment", "AuditEvent", "Committee", "Entry", "JobRun",
     "Org", "OrgStatus", "PersonType", "Plan", "PlanWindow", "ReviewMode", "ReviewStep", "Role",
     "Section", "Stage", "Status", "Tenant", "User", "utcnow",
-    "QuotaAllocation", "UnitPosts",
+    "QuotaAllocation", "UnitPosts", "ExpertAssessment", "ExpertChange", "ExpertTraining",
 ]

@@ -43,9 +43,31 @@ class Expert(db.Model):
     exit_reason: Mapped[str] = mapped_column(sa.String(40), default="")
     confidentiality_signed_at = mapped_column(UTCDateTime, nullable=True)
     created_at = mapped_column(UTCDateTime, default=utcnow)
+    # Entry (AE-EXP-1, AE-EXP-6): nominated by the recommending office (or invited), vetted by
+    # the agency, approved by the city HR bureau; only approved experts are drawn.
+    status: Mapped[str] = mapped_column(sa.String(12), default="approved",
+                                        server_default="approved")
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    agency_org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orgs.id"), index=True)
+    # The reasons of the last return (by the agency or the city HR bureau).
+    decision_note: Mapped[str | None] = mapped_column(sa.Text, default="")
+    approved_on: Mapped[date | None] = mapped_column(sa.Date)
+    # ID number and mobile: encrypted like users' (app/workflow/ids.py), a keyed hash, a mask.
+    id_number_enc: Mapped[str | None] = mapped_column(sa.String(200))
+    id_number_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    id_number_masked: Mapped[str | None] = mapped_column(sa.String(20))
+    mobile_enc: Mapped[str | None] = mapped_column(sa.String(200))
+    mobile_masked: Mapped[str | None] = mapped_column(sa.String(20))
+    # The expert's own word that they can take reviews now (AE-EXP-4); not drawn otherwise.
+    available: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    exit_note: Mapped[str | None] = mapped_column(sa.Text, default="")
 
     employer = relationship("Org", foreign_keys=[employer_org_id])
+    agency = relationship("Org", foreign_keys=[agency_org_id])
+    recommender = relationship("Org", foreign_keys=[recommended_by_org_id])
     user = relationship("User")
+
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "id_number_hash"),)
 
 
 class Conflict(db.Model):

@@ -460,6 +460,9 @@ class ExpertRules(Strict):
     # at least `pass_share` of the attending members' votes (BJ-VOTE-1).
     quorum: str = "1/2"
     pass_share: str = "2/3"
+    # AE-DUTY-1: the agency trains the experts before review; a member untrained this year may
+    # not cast a ballot.
+    training_before_ballot: bool = False
 
     @field_validator("outside_share", "young_share", "quorum", "pass_share")
     @classmethod

@@ -43,6 +43,18 @@ def ineligibility(cfg, expert: Expert, level: str, day: date) -> list:
     rules, out = cfg.policies.experts, []
     if expert.exited_on and expert.exited_on <= day:
         out.append(_l("已退出专家库"))
+    out += conditions(cfg, expert, level, day)
+    if expert.terms > rules.max_terms:
+        out.append(_l("聘期已满%(n)d届", n=rules.max_terms))
+    if not (expert.term_start <= day < term_end(cfg, expert)):
+        out.append(_l("不在聘期内"))
+    return out
+
+
+def conditions(cfg, expert: Expert, level: str, day: date) -> list:
+    """The expert conditions alone (AE-EXP-2): title held long enough for `level`, under the
+    statutory retirement age; checked at entry and at every draw."""
+    rules, out = cfg.policies.experts, []
     held = day.year - expert.title_year
     top = _l("评审正高级须具有正高级职称%(n)d年以上", n=rules.senior_years)
     base = _l("须具有副高级职称%(n)d年以上或正高级职称", n=rules.associate_years)
@@ -58,10 +70,6 @@ def ineligibility(cfg, expert: Expert, level: str, day: date) -> list:
         out.append(base)
     if _age_on(expert.birth_date, day) >= _retirement_age(cfg, expert):
         out.append(_l("已到法定退休年龄"))
-    if expert.terms > rules.max_terms:
-        out.append(_l("聘期已满%(n)d届", n=rules.max_terms))
-    if not (expert.term_start <= day < term_end(cfg, expert)):
-        out.append(_l("不在聘期内"))
     return out
 
 
@@ -95,6 +103,10 @@ def add_expert(cfg, actor: Actor, data: dict) -> Expert:
     if problems:
         raise Invalid(_l("未保存："), problems=problems)
     expert = Expert(tenant_id=actor.tenant_id, **{k: v for k, v in data.items() if v is not None})
+    if actor.role == "agency_clerk":
+        # The agency's own entry is its vetting; the city HR bureau approves it before the
+        # expert can be drawn (AE-EXP-6).
+        expert.status, expert.agency_org_id = "vetted", actor.org_id
     db.session.add(expert)
     db.session.flush()
     audit(actor, "experts", expert.id, "add")

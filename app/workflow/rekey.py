@@ -33,6 +33,9 @@ SEALED = (
     Sealed("users", "mobile_enc", "mobile_hash", "mobile"),
     Sealed("users", "work_permit_enc", "work_permit_hash", "work_permit"),
     Sealed("outbox", "recipient_enc"),
+    Sealed("experts", "id_number_enc", "id_number_hash", "id_number"),
+    Sealed("experts", "mobile_enc"),
+    Sealed("expert_changes", "mobile_enc"),
 )
 
 

@@ -207,14 +207,18 @@ def _served_years_running(expert_ids: list[int], year: int, running: int) -> set
 def candidates(cfg, session: ReviewSession) -> tuple[list[dict], list[dict]]:
     """(candidates, excluded): the eligible pool for the session's series, specialties and level,
     each candidate with what the draw rules need; excluded ones with their reason."""
+    # Only experts the city HR bureau approved are in the pool (AE-EXP-6).
     experts = db.session.scalars(sa.select(Expert).filter_by(
-        tenant_id=session.tenant_id, series=session.series).order_by(Expert.id)).all()
+        tenant_id=session.tenant_id, series=session.series, status="approved")
+        .order_by(Expert.id)).all()
     if session.specialties:
         experts = [e for e in experts if e.specialty in session.specialties or not e.specialty]
     excluded = []
     eligible = []
     for e in experts:
         why = ineligibility(cfg, e, session.level, session.held_on)
+        if not e.available:  # AE-EXP-4: the expert said they cannot take reviews now
+            why.append(_l("本人暂不能参加评审"))
         if why:
             excluded.append({"expert_id": e.id, "reason": "; ".join(map(str, why))})
         else:
@@ -413,6 +417,10 @@ def cast_ballot(actor: Actor, session: ReviewSession, choices: dict[int, str]) -
         raise Forbidden(_l("当前不能投票。"))
     if not member.attended:
         raise Forbidden(_l("未出席的委员不能投票。"))
+    from .expert_pool import training_refusal  # it builds on this module
+    refusal = training_refusal(session, member)
+    if refusal is not None:
+        raise Forbidden(refusal)
     item_ids = {i.id for i in session.items}
     if set(choices) != item_ids or any(c not in CHOICES for c in choices.values()):
         raise Invalid(_l("请对每一份申报表决（同意、不同意或弃权）。"))
