@@ -24,7 +24,9 @@ from .models import (
 from .tenancy.loader import TenantConfig, TenantConfigError
 from .tenancy.schema import OrgKind, StepKind
 from .tenancy.sync import _upsert, org_ids, set_windows
-from .workflow import committees, defense, experts, profiles, results, review_group, sessions
+from .workflow import (
+    committees, defense, expert_pool, experts, profiles, results, review_group, sessions,
+)
 from .workflow.accounts import hash_password, set_id_number
 from .workflow.actors import Actor
 from .workflow.applications import create_application
@@ -314,6 +316,8 @@ class _Journey:
             experts.sign_confidentiality(writer, active[0].expert)
             review_group.record_opinion(cfg, writer, s, item,
                                         f"{item.code}：专业技术工作业绩符合评审条件。", [])
+        # AE-DUTY-1: the agency records the panel's pre-review training before the ballot.
+        expert_pool.record_training(agency, s, [m.expert_id for m in active])
         chair = Actor.of(next(m for m in active if m.role in sessions.PRESIDING).expert.user)
         transition(cfg, s, "open_voting", chair, present=[m.id for m in active], now=review_day)
         for m in active:
