@@ -228,9 +228,10 @@ def directory_admin():
 def directory_publish(year):
     _city_hr_only()
     d = directory.of_year(g.tenant_id, year)
-    if d is None:
-        abort(404)
     try:
+        if d is None:
+            from ..workflow.errors import Invalid
+            raise Invalid(_("请先生成名录。"))
         directory.publish(g.tenant, _actor(), d, request.form.get("version", type=int))
     except TransitionError as e:
         flash_error(e)

@@ -180,7 +180,7 @@ def decide_filing(cfg, actor: Actor, filing: AgencyFiling, action: str, *,
         detail = reason[:MAX_TEXT]
     elif action == "file":
         years = cfg.policies.agencies.filing_years
-        if filed_on is None or valid_until is None:
+        if filed_on is None or valid_until is None or not 2000 <= filed_on.year <= 2100:
             raise Invalid(_l("请填写备案日期和有效期。"))
         limit = date(filed_on.year + years, filed_on.month, min(filed_on.day, 28))
         if valid_until <= filed_on or valid_until > limit:
