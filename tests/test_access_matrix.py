@@ -223,6 +223,8 @@ ACCESS: dict[str, Rule] = {
     "agencies.assess": Rule(ISSUERS, scope="tenant", args={"agency_id": "@agency_org"}),
     "agencies.standing": Rule(ISSUERS, scope="tenant",
                               args={"agency_id": "@agency_org", "action": "lift"}),
+    "agencies.new_committee": Rule(ISSUERS, post=200, scope="tenant",
+                                   args={"agency_id": "@agency_org"}),
     "agencies.directory_admin": Rule(ISSUERS, scope="none"),
     "agencies.directory_publish": Rule(ISSUERS, scope="none", args={"year": 2026}),
     # filed by county bureaus and committee offices, acknowledged by the city HR bureau

@@ -418,3 +418,52 @@ def test_offices_file_their_yearly_notice_and_city_hr_acknowledges_it(ctx, clien
     actions = list(db.session.scalars(sa.select(AuditEvent.action).filter_by(
         subject_type="yearly_notices", subject_id=county_notice.id).order_by(AuditEvent.id)))
     assert actions == ["submit", "acknowledge"]
+
+
+@pytest.mark.rule("AE-AGENCY-1", "AE-COMM-1", "BJ-DIR-1")
+def test_a_new_agency_goes_from_its_application_to_the_published_directory(people, client,
+                                                                          login):
+    """An organisation new to the tenant: applies, is filed, is given a committee, files it, and
+    the directory lists it for applicants to choose."""
+    from app.models import Committee, Org
+    from app.workflow import committees
+    hr = people["hr"]
+    org = Org(tenant_id=hr.tenant_id, code="bj-agency-new", name="新设评审服务中心",
+              name_en="New review centre", kind="agency", tier="city")
+    db.session.add(org)
+    db.session.commit()
+    clerk = f.make_user("beijing", "new-ag", "agency_clerk", "bj-agency-new")
+    filing = agencies.submit_filing(BJ(), f.actor(clerk), {**FILING, "phone": "010-66668888"})
+    with pytest.raises(Invalid) as e:  # not yet filed: no committee
+        agencies.create_committee(BJ(), f.actor(hr), org, name="新评委会", name_en="",
+                                  series="engineering", levels=["senior"], specialties=[])
+    assert "备案后才能设立评委会" in str(e.value.problems[0])
+    agencies.decide_filing(BJ(), f.actor(hr), filing, "file", expected_version=filing.version,
+                           filed_on=date(2026, 3, 1), valid_until=date(2029, 2, 28))
+
+    login("beijing", hr.username)
+    resp = client.post(f"/beijing/agencies/register/{org.id}/committees", data={
+        "name": "新设工程技术评委会", "series": "engineering", "levels": ["senior", "junior_staff_x"]})
+    assert "请选择该系列的评审级别。" in resp.get_data(as_text=True)
+    resp = client.post(f"/beijing/agencies/register/{org.id}/committees", data={
+        "name": "新设工程技术评委会", "name_en": "New engineering committee",
+        "series": "engineering", "levels": ["senior", "associate_senior"],
+        "specialties": ["civil"]})
+    assert resp.status_code == 303
+    c = db.session.scalar(sa.select(Committee).filter_by(agency_org_id=org.id))
+    assert (c.series, c.levels, c.specialties, c.filed_on) == (
+        ["engineering"], ["associate_senior", "senior"], ["civil"], None)
+
+    expert = f.make_expert("beijing", "新专家")
+    committees.file_committee(f.actor(clerk), c, filed_on=date(2026, 3, 10),
+                              valid_until=date(2029, 3, 9), scope="本市土木工程技术人员",
+                              standard_text="业绩|60\n答辩|40", procedure="材料评审、答辩、表决",
+                              roster=[expert.id])
+    _page, d = _publish(hr, client, login)
+    db.session.refresh(d)
+    mine = [r for r in d.rows if r["committee_id"] == c.id]
+    assert [(r["level"], r["specialties"], r["phone"]) for r in mine] == [
+        ("associate_senior", ["civil"], "010-66668888"), ("senior", ["civil"], "010-66668888")]
+    client.get("/beijing/logout")
+    assert "新设工程技术评委会" in client.get("/beijing/directory").get_data(as_text=True)
+    assert _open_session(clerk, committee=c.code).id

@@ -370,6 +370,11 @@ def targets() -> dict[str, Target]:
             "hr_city", "/beijing/agencies/filings/{filing}/file",
             {"version": valid_or(-1), "filed_on": valid_or("2026-12-01"),
              "valid_until": valid_or("2029-11-30"), "reason": 4000}),
+        "agencies.new_committee": Target(
+            "hr_city", "/beijing/agencies/register/{agency_org}/committees", {
+                "name": 200, "name_en": 200, "series": valid_or("engineering", "x"),
+                "levels": valid_or("senior", "intermediate"),
+                "specialties": valid_or("mechanical", "robotics")}),
         "agencies.directory_admin": Target("hr_city", "/beijing/agencies/directory",
                                            {"year": valid_or(2026, 2027)}),
         "agencies.directory_publish": Target("hr_city", "/beijing/agencies/directory/2026/publish",

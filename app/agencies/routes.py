@@ -315,3 +315,26 @@ def xlsx_response(d):
     buf.seek(0)
     return send_file(buf, download_name=f"{_('评审委员会名录')}-{d.year}.xlsx", mimetype=XLSX,
                      as_attachment=True, max_age=0)
+
+
+@bp.route("/register/<int:agency_id>/committees", methods=["GET", "POST"])
+def new_committee(agency_id):
+    """Set up a committee for a filed agency (第十二条); the agency then files it (AE-COMM-1)."""
+    _city_hr_only()
+    o = _agency(agency_id)
+    if request.method == "POST":
+        try:
+            c = svc.create_committee(
+                g.tenant, _actor(), o, name=request.form.get("name", ""),
+                name_en=request.form.get("name_en", ""), series=request.form.get("series", ""),
+                levels=request.form.getlist("levels"),
+                specialties=request.form.getlist("specialties"))
+        except TransitionError as e:
+            flash_error(e)
+        else:
+            flash(_("评委会已设立，待评审服务机构备案评审标准、程序和专家名单。"), "ok")
+            return redirect(url_for(".filings"), 303)
+    existing = db.session.scalars(sa.select(Committee).filter_by(
+        tenant_id=g.tenant_id, agency_org_id=o.id).order_by(Committee.id)).all()
+    return render_page("agencies/new_committee.html", org=o, existing=existing,
+                       filing=svc.filing_of(g.tenant_id, o.id), form=request.form)

@@ -401,3 +401,49 @@ def waiting(user, today: date) -> list[dict]:
         out.append({"label": _l("待确认备案的年度评审工作通知"), "count": notices, "due": None,
                     "endpoint": "agencies.notices", "args": {}})
     return out
+
+
+# -- committees of a filed agency (第十二条: name, qualification and specialty scope) -------------
+
+def create_committee(cfg, actor: Actor, org: Org, *, name: str, name_en: str, series: str,
+                     levels: list[str], specialties: list[str]) -> Committee:
+    """The city HR bureau sets up a committee for a filed agency: its name, the series and
+    levels it reviews and its specialty scope. The agency then files its scope of applicants,
+    standard, procedure and roster (AE-COMM-1) before it can review."""
+    _require_city_hr(actor)
+    if org.tenant_id != actor.tenant_id or org.kind not in AGENCY_KINDS:
+        raise Forbidden(_l("无权进行此操作。"))
+    f = filing_of(actor.tenant_id, org.id)
+    problems = []
+    if f is None or f.filed_on is None:
+        problems.append(_l("评审服务机构备案后才能设立评委会。"))
+    name, name_en = (name or "").strip(), (name_en or "").strip()
+    if not name or len(name) > 200:
+        problems.append(_l("请填写评委会名称（不超过200字）。"))
+    if len(name_en) > 200:
+        problems.append(_l("英文名称不超过200字。"))
+    s = cfg.series(series or "")
+    levels = sorted(set(levels or []), key=lambda lv: cfg.level(lv).rank if cfg.level(lv) else 0)
+    specialties = sorted(set(specialties or []))
+    if s is None:
+        problems.append(_l("请选择系列。"))
+    else:
+        if not levels or not set(levels) <= set(s.levels):
+            problems.append(_l("请选择该系列的评审级别。"))
+        if not set(specialties) <= {sp.code for sp in s.specialties}:
+            problems.append(_l("所选专业不属于该系列。"))
+    if problems:
+        raise Invalid(_l("未设立："), problems=problems)
+    taken = set(db.session.scalars(sa.select(Committee.code).filter_by(tenant_id=actor.tenant_id)))
+    n = 1
+    while f"{org.code}-{s.code}-{n}" in taken:
+        n += 1
+    c = Committee(tenant_id=actor.tenant_id, code=f"{org.code}-{s.code}-{n}"[:60], name=name,
+                  name_en=name_en, agency_org_id=org.id, series=[s.code], levels=levels,
+                  specialties=specialties, district_only=False, private_share=0.0, scope="",
+                  standard=[], procedure="", roster=[], conditions="", materials="")
+    db.session.add(c)
+    db.session.flush()
+    audit(actor, "committees", c.id, "create", reason=name[:200])
+    db.session.commit()
+    return c
