@@ -354,6 +354,11 @@ def test_public_pages_carry_the_helpline_agency_phones_and_the_training_warning(
         as_text=True)
     assert str(escape(public.training_warning_en)) in english
     assert "Helpline: 12333" in english
+    with app.app_context():  # a suspended agency is not advertised
+        hr = f.make_user("beijing", "hr-city", "hr_officer", "bj-hr")
+        agencies.suspend(BJ(), f.actor(hr), f.org("beijing", "bj-agency-eng"), "整改中")
+    page = client.get("/beijing/").get_data(as_text=True)
+    assert "010-68001001" not in page and "010-68001002" in page
     chifeng = client.get("/chifeng/").get_data(as_text=True)
     assert "12333" in chifeng and warning not in chifeng and "0476-8001001" in chifeng
 

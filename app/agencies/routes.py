@@ -4,6 +4,7 @@ import io
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from flask import abort, flash, g, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -119,7 +120,7 @@ def filings():
         Committee.tenant_id == g.tenant_id, Committee.valid_until.is_not(None),
         Committee.valid_until >= today,
         Committee.valid_until <= date.fromordinal(today.toordinal() + days))
-        .order_by(Committee.valid_until)).all()
+        .options(selectinload(Committee.agency)).order_by(Committee.valid_until)).all()
     return render_page("agencies/filings.html", rows=rows, pending=pending, year=year,
                        today=today, labels=svc.STATUS_LABELS, results=svc.RESULT_LABELS,
                        expiring=expiring, days=days)

@@ -1,4 +1,5 @@
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from flask import abort, flash, g, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 
@@ -44,7 +45,8 @@ def directory():
     d = directory_svc.published(g.tenant_id, year) if year else None
     rows = [directory_svc.cells(g.tenant, r) for r in d.rows] if d else []
     committees = [] if d else db.session.scalars(
-        sa.select(Committee).filter_by(tenant_id=g.tenant_id).order_by(Committee.id)).all()
+        sa.select(Committee).filter_by(tenant_id=g.tenant_id)
+        .options(selectinload(Committee.agency)).order_by(Committee.id)).all()
     return render_page("public/directory.html", d=d, rows=rows, years=years, year=year,
                        columns=directory_svc.columns(), committees=committees,
                        contacts=directory_svc.contacts(g.tenant_id, today_local()))

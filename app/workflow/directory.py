@@ -12,7 +12,7 @@ from openpyxl import Workbook
 
 from ..extensions import db
 from ..models import Committee, Org, Plan, utcnow
-from ..models.agencies import AgencyFiling, Directory
+from ..models.agencies import AgencyFiling, AgencySuspension, Directory
 from ..spreadsheets import append
 from ..tenancy import label
 from .actors import Actor
@@ -212,12 +212,16 @@ def workbook(cfg, d: Directory) -> Workbook:
 
 
 def contacts(tenant_id: int, day: date) -> list[dict]:
-    """Each filed agency's name and phone, for the public pages (BJ-HELP-1): one query."""
+    """Each filed, unsuspended agency's name and phone, for the public pages (BJ-HELP-1): one
+    query."""
     rows = db.session.execute(
         sa.select(Org, AgencyFiling.phone, AgencyFiling.hours)
         .join(AgencyFiling, AgencyFiling.org_id == Org.id)
         .where(AgencyFiling.tenant_id == tenant_id, AgencyFiling.filed_on.is_not(None),
                AgencyFiling.filed_on <= day, AgencyFiling.valid_until >= day,
-               AgencyFiling.phone != "")
+               AgencyFiling.phone != "",
+               ~sa.select(AgencySuspension.id).where(
+                   AgencySuspension.org_id == Org.id,
+                   AgencySuspension.lifted_at.is_(None)).exists())
         .order_by(Org.id)).all()
     return [{"org": o, "phone": phone, "hours": hours} for o, phone, hours in rows]
