@@ -472,3 +472,32 @@ def test_a_new_agency_goes_from_its_application_to_the_published_directory(peopl
     client.get("/beijing/logout")
     assert "新设工程技术评委会" in client.get("/beijing/directory").get_data(as_text=True)
     assert _open_session(clerk, committee=c.code).id
+
+
+def _statements(fn):
+    counted = []
+    listen = lambda *a, **k: counted.append(a[2])  # noqa: E731
+    sa.event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        out = fn()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listen)
+    return out, len(counted)
+
+
+@pytest.mark.rule("AE-COMM-1", "AE-AGENCY-1", "CF-NOTICE-1")
+def test_waiting_work_is_a_fixed_number_of_queries_whatever_the_rows(people):
+    hr, clerk = people["hr"], people["clerk"]
+    today = date(2026, 10, 1)
+    f.file_committee("beijing", "bj-eng", filed=(2024, 1, 1), until=(2026, 11, 1))
+    db.session.expire_all()
+    few, n_few = _statements(lambda: agencies.waiting(hr, today))
+    mine_few, m_few = _statements(lambda: agencies.waiting(clerk, today))
+    for code in ("bj-econ", "bj-art", "bj-agri", "bj-robot-jingkai"):
+        f.file_committee("beijing", code, filed=(2024, 1, 1), until=(2026, 11, 20))
+    db.session.expire_all()
+    many, n_many = _statements(lambda: agencies.waiting(hr, today))
+    _mine, m_many = _statements(lambda: agencies.waiting(clerk, today))
+    assert few[0]["count"] == 1 and many[0]["count"] == 5 and many[0]["due"] == date(2026, 11, 1)
+    assert n_few == n_many and m_few == m_many
+    assert mine_few[0]["count"] == 1
