@@ -38,6 +38,7 @@ def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
     web_security.init_app(app)
 
     from .admin import bp as admin_bp
+    from .agencies import bp as agencies_bp
     from .agency import bp as agency_bp
     from .applicant import bp as applicant_bp
     from .auth import bp as auth_bp
@@ -53,7 +54,8 @@ def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
     from .results import bp as results_bp
 
     for bp in (public_bp, auth_bp, applicant_bp, office_bp, admin_bp, agency_bp, expert_bp,
-               payments_bp, defense_bp, results_bp, certify_bp, paper_bp, pool_bp):
+               payments_bp, defense_bp, results_bp, certify_bp, paper_bp, pool_bp,
+               agencies_bp):
         app.register_blueprint(bp)
 
     from .cli import register as register_cli

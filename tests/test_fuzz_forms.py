@@ -388,6 +388,37 @@ def targets() -> dict[str, Target]:
                                 tenant="chifeng"),
         "paper.record": Target("hr_county", "/chifeng/paper/receive/record",
                                {"code": 40, "arrived": 40, "opinion": 2000}, tenant="chifeng"),
+        "agencies.my_filing": Target("agency_clerk", "/beijing/agencies/filing", {
+            "version": valid_or(1, -1), "profile": 4000, "head": 60, "head_title": 60,
+            "scope": 4000, "purpose": 4000, "address": 200, "phone": 40, "hours": 200,
+            "staff_count": valid_or(6, 0), "staff": 4000, "facilities": 4000,
+            "strengths": 4000, "committees": 4000}),
+        "agencies.committee_publish": Target(
+            "agency_clerk", "/beijing/agencies/committees/{committee}/publish",
+            {"version": valid_or(-1), "conditions": 4000, "materials": 4000}),
+        "agencies.decide (file)": Target(
+            "hr_city", "/beijing/agencies/filings/{filing}/file",
+            {"version": valid_or(-1), "filed_on": valid_or("2026-12-01"),
+             "valid_until": valid_or("2029-11-30"), "reason": 4000}),
+        "agencies.new_committee": Target(
+            "hr_city", "/beijing/agencies/register/{agency_org}/committees", {
+                "name": 200, "name_en": 200, "series": valid_or("engineering", "x"),
+                "levels": valid_or("senior", "intermediate"),
+                "specialties": valid_or("mechanical", "robotics")}),
+        "agencies.directory_admin": Target("hr_city", "/beijing/agencies/directory",
+                                           {"year": valid_or(2026, 2027)}),
+        "agencies.directory_publish": Target("hr_city", "/beijing/agencies/directory/2026/publish",
+                                             {"version": valid_or(-1)}),
+        "agencies.notices_page": Target("hr_county", "/beijing/agencies/notices", {
+            "year": valid_or(2026), "title": 200, "body": 20000,
+            "issued_on": valid_or("2026-05-06"), "opens_on": valid_or("2026-05-11", ""),
+            "closes_on": valid_or("2026-07-10", "")}, files=("file",)),
+        "agencies.acknowledge_notice": Target(
+            "hr_city", "/beijing/agencies/notices/{notice}/acknowledge", {}),
+        "agencies.assess": Target("hr_city", "/beijing/agencies/register/{agency_org}/assess", {
+            "year": valid_or(2026), "result": valid_or("pass", "fail"), "note": 4000}),
+        "agencies.standing (suspend)": Target(
+            "hr_city", "/beijing/agencies/register/{agency_org}/suspend", {"reason": 4000}),
         # Last: an accepted request disqualifies the file for good.
         "office.integrity": Target(
             "employer_clerk", "/beijing/office/applications/{recommended_app}/integrity",

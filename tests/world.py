@@ -20,7 +20,7 @@ from app.models.reports import TierReport
 from app.models.certificates import Certificate
 from app.models.results import Objection, PublicationFile
 from app.tenancy import tenants
-from app.workflow import defense, results, sessions
+from app.workflow import agencies, defense, directory, notices, results, sessions
 from app.workflow.certificates import issue_batch
 from app.workflow.transitions import transition
 
@@ -129,13 +129,27 @@ def _beijing() -> Side:
     _pdf_on_disk("beijing", pub_file.stored_name)
     _files_on_disk("beijing", apps + [draft])
 
+    # The year's directory, published; yearly notices: one filed by the county bureau (with its
+    # PDF), one acknowledged and public.
+    year_directory = directory.generate(cfg, f.actor(hr_city), 2026, date(2026, 12, 10))
+    directory.publish(cfg, f.actor(hr_city), year_directory, year_directory.version)
+    county_hr = f.make_user("beijing", "bj-hr-hd", "hr_officer", "bj-hr-haidian")
+    filed_notice = notices.file_notice(
+        cfg, f.actor(county_hr), year=2026, title="海淀区2026年职称评审工作通知", body="",
+        issued_on=date(2026, 5, 6), opens_on=None, closes_on=None, filename="通知.pdf",
+        data=f.pdf_bytes())
+    public_notice = notices.file_notice(
+        cfg, f.actor(county_hr), year=2026, title="海淀区2026年职称评审补充通知", body="补充事项",
+        issued_on=date(2026, 5, 20), opens_on=None, closes_on=None)
+    notices.acknowledge(cfg, f.actor(hr_city), public_notice)
+
     # Other offices of the same tenant.
     f.make_employer("beijing", "emp-other", "xicheng")
     side.own = {
         "applicant": apps[0].applicant.username, "employer_clerk": clerk.username,
         "department_clerk": f.make_user("beijing", "bj-dept", "department_clerk",
                                         "bj-dept-econ-info").username,
-        "hr_county": f.make_user("beijing", "bj-hr-hd", "hr_officer", "bj-hr-haidian").username,
+        "hr_county": county_hr.username,
         "hr_city": hr_city.username,
         "association_clerk": f.make_user("beijing", "bj-assoc", "association_clerk",
                                          "bj-assoc-art").username,
@@ -170,7 +184,9 @@ def _beijing() -> Side:
         "expert_id": outsider_expert.id, "plan": f.plan("beijing", "bj-2026").id,
         "run": run.id, "unit": f.org("beijing", "emp").id,
         "nominee": nominee.id, "vetted": vetted.id, "change": change.id,
-        "agency_org": agency.org_id,
+        "filing": agencies.filing_of(tid, f.org("beijing", "bj-agency-eng").id).id,
+        "agency_org": f.org("beijing", "bj-agency-eng").id, "notice": filed_notice.id,
+        "public_notice": public_notice.id,
     }
     return side
 

@@ -104,7 +104,9 @@ def committee_list():
     """This agency's committees and their filing."""
     rows = db.session.scalars(sa.select(Committee).filter_by(
         tenant_id=g.tenant_id, agency_org_id=current_user.org_id).order_by(Committee.id)).all()
-    return render_page("agency/committees.html", committees=rows, today=today_local())
+    today = today_local()  # AE-COMM-1: filings running out are flagged ahead
+    warn = date.fromordinal(today.toordinal() + g.tenant.policies.agencies.expiry_warning_days)
+    return render_page("agency/committees.html", committees=rows, today=today, warn_until=warn)
 
 
 @bp.route("/committees/<int:committee_id>/file", methods=["GET", "POST"])

@@ -9,6 +9,7 @@ from .plans import Plan, PlanWindow, ReviewMode, Stage
 from . import certificates, fees, notify, paper, reports, results  # noqa: F401  (their tables)
 from . import assessment  # noqa: F401  (defense records, review group opinions)
 from .expert_pool import ExpertAssessment, ExpertChange, ExpertTraining
+from . import agencies  # noqa: F401  (agency filings, the directory, yearly notices)
 from .quotas import QuotaAllocation, UnitPosts
 from .review import (
     BallotReceipt, BallotVote, Conflict, Expert, ExpertRole, MemberStatus, PanelMember,

@@ -77,6 +77,10 @@ class Committee(db.Model):
     standard: Mapped[list] = mapped_column(sa.JSON, default=list)  # [{"code","name","max"}]
     procedure: Mapped[str] = mapped_column(sa.Text, default="")
     roster: Mapped[list] = mapped_column(sa.JSON, default=list)    # expert ids at filing
+    # What the agency publishes in the directory (AE-DUTY-1): application conditions and the
+    # materials asked for.
+    conditions: Mapped[str] = mapped_column(sa.Text, default="")
+    materials: Mapped[str] = mapped_column(sa.Text, default="")
     version: Mapped[int] = mapped_column(default=1)
 
     agency = relationship("Org")

@@ -1,5 +1,6 @@
 import sqlalchemy as sa
-from flask import flash, g, redirect, url_for
+from sqlalchemy.orm import selectinload
+from flask import abort, flash, g, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 
 from . import bp
@@ -7,11 +8,16 @@ from ..auth.forms import EmployerRegisterForm
 from ..auth.routes import registration_limited
 from ..extensions import db
 from ..jobs.notify import dispatch
+from .. import uploads
 from ..models import Committee
+from ..models.agencies import NoticeStatus, YearlyNotice
 from ..tenancy import label, tenants
 from ..web import client_ip, flash_error, render_page
+from ..workflow import directory as directory_svc
+from ..workflow import notices as notices_svc
 from ..workflow import people
 from ..workflow.applications import open_plans
+from ..workflow.calendar import today_local
 from ..workflow.errors import TransitionError
 
 
@@ -24,15 +30,55 @@ def index():
 @bp.route("/<tenant>/")
 def home():
     """A tenant's start page: open plans and where to begin."""
-    return render_page("public/home.html", plans=open_plans(g.tenant_id))
+    return render_page("public/home.html", plans=open_plans(g.tenant_id),
+                       contacts=directory_svc.contacts(g.tenant_id, today_local()))
 
 
 @bp.route("/<tenant>/directory")
 def directory():
-    """The year's committee directory (名录)."""
-    committees = db.session.scalars(sa.select(Committee).filter_by(tenant_id=g.tenant_id)
-                                     .order_by(Committee.id)).all()
-    return render_page("public/directory.html", committees=committees)
+    """The year's committee directory (名录) as the city HR bureau published it (BJ-DIR-1,
+    AE-DUTY-1), with the helpline, each agency's phone and the training warning (BJ-HELP-1).
+    Before any publication, the directory of the tenant's files."""
+    years = directory_svc.published_years(g.tenant_id)
+    year = request.args.get("year", type=int)
+    year = year if year in years else (years[0] if years else None)
+    d = directory_svc.published(g.tenant_id, year) if year else None
+    rows = [directory_svc.cells(g.tenant, r) for r in d.rows] if d else []
+    committees = [] if d else db.session.scalars(
+        sa.select(Committee).filter_by(tenant_id=g.tenant_id)
+        .options(selectinload(Committee.agency)).order_by(Committee.id)).all()
+    return render_page("public/directory.html", d=d, rows=rows, years=years, year=year,
+                       columns=directory_svc.columns(), committees=committees,
+                       contacts=directory_svc.contacts(g.tenant_id, today_local()))
+
+
+@bp.route("/<tenant>/directory/<int:year>.xlsx")
+def directory_xlsx(year):
+    """The published directory of a year as a spreadsheet."""
+    d = directory_svc.published(g.tenant_id, year)
+    if d is None:
+        abort(404)
+    from ..agencies.routes import xlsx_response
+    return xlsx_response(d)
+
+
+@bp.route("/<tenant>/notices")
+def notices():
+    """The yearly review notices the city HR bureau acknowledged (CF-NOTICE-1)."""
+    return render_page("public/notices.html", rows=notices_svc.listed(g.tenant_id, public=True),
+                       contacts=directory_svc.contacts(g.tenant_id, today_local()))
+
+
+@bp.route("/<tenant>/notices/<int:notice_id>")
+def notice(notice_id):
+    """One acknowledged notice: its text, and its PDF when one was filed."""
+    n = db.session.get(YearlyNotice, notice_id)
+    if n is None or n.tenant_id != g.tenant_id or n.status != NoticeStatus.acknowledged.value:
+        abort(404)
+    if request.args.get("pdf") and n.stored_name:
+        return send_file(uploads.path_of(g.tenant.slug, n.stored_name), mimetype=n.mime,
+                         download_name=n.filename or "notice.pdf", as_attachment=True, max_age=0)
+    return render_page("public/notice.html", n=n)
 
 
 @bp.route("/<tenant>/employers/register", methods=["GET", "POST"])

@@ -210,6 +210,11 @@ def load_tenant(folder: Path) -> TenantConfig:
                f"unknown series {sorted(set(c.series) - series)}")
         _check(f, f"committee.{i}.levels", set(c.levels) <= levels,
                f"unknown level(s) {sorted(set(c.levels) - levels)}")
+    for i, a in enumerate(directory.agency):
+        ag = org_codes.get(a.code)
+        _check(folder / "directory.toml", f"agency.{i}.code",
+               ag is not None and ag.kind in (OrgKind.agency, OrgKind.self_review_unit),
+               f"{a.code!r} is not an agency or self-review unit in orgs.toml")
     committees = {c.code for c in directory.committee}
     for i, dc in enumerate(routing.district_committee):
         f = folder / "routing.toml"

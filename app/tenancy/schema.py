@@ -474,7 +474,26 @@ class ExpertRules(Strict):
         return _fraction(getattr(self, name))
 
 
+class AgencyRules(Strict):
+    """Filing of review service agencies (AE-AGENCY-1) and committees (AE-COMM-1)."""
+    # A filing is valid for at most this many years (seed 003 第十二条: not more than 3).
+    filing_years: int = Field(default=3, ge=1, le=3)
+    # Home pages warn of a committee's or agency's filing expiring within this many days.
+    expiry_warning_days: int = Field(default=60, ge=1, le=365)
+
+
+class PublicHelp(Strict):
+    """What every public page tells applicants (BJ-HELP-1): the helpline and, where the tenant
+    gives one, the warning that the HR bureau runs and entrusts no training or proxy application
+    (考培分离)."""
+    helpline: str = Field(default="12333", max_length=40)
+    training_warning: str = ""
+    training_warning_en: str = ""
+
+
 class PoliciesFile(Strict):
+    agencies: AgencyRules = AgencyRules()
+    public: PublicHelp = PublicHelp()
     barred_person_types: list[str] = []
     high_skill_series: list[str] | None = None
     freelancer_series: list[str] | None = None
@@ -555,8 +574,28 @@ class CommitteeSeed(Named):
     private_share: float = Field(default=0.0, ge=0, le=1)  # enterprise committees (CF-EXP-1)
 
 
+class AgencySeed(Strict):
+    """An agency's filing as the tenant files record it (AE-AGENCY-1): the seed of the filing
+    the city HR bureau then keeps in the portal (a filing made there is never overwritten)."""
+    code: str  # an orgs.toml org of kind agency
+    phone: str = Field(max_length=40)
+    address: str = Field(max_length=200)
+    hours: str = Field(max_length=200)
+    head: str = Field(default="", max_length=60)
+    filed_on: date
+    valid_until: date
+
+    @model_validator(mode="after")
+    def _valid_three_years(self):
+        limit = date(self.filed_on.year + 3, self.filed_on.month, min(self.filed_on.day, 28))
+        if not self.filed_on < self.valid_until <= limit:
+            raise ValueError("valid_until must be after filed_on and within 3 years of it")
+        return self
+
+
 class DirectoryFile(Strict):
     committee: list[CommitteeSeed]
+    agency: list[AgencySeed] = []
 
 
 class CalendarFile(Strict):

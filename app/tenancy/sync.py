@@ -5,6 +5,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import Committee, Org, Plan, PlanWindow, Tenant
+from ..models.agencies import AgencyFiling, FilingStatus
 from .loader import TenantConfig
 
 
@@ -47,6 +48,7 @@ def sync_tenant(cfg: TenantConfig) -> Tenant:
             "series": list(c.series), "levels": list(c.levels),
             "specialties": list(c.specialties), "district_only": c.district_only,
             "private_share": c.private_share})
+    _seed_agency_filings(tenant.id, cfg, ids)
     for p in cfg.plans.plan:
         plan = _upsert(Plan, {"tenant_id": tenant.id, "code": p.code}, {
             "year": p.year, "name": p.name, "name_en": p.name_en, "levels": list(p.levels),
@@ -56,6 +58,21 @@ def sync_tenant(cfg: TenantConfig) -> Tenant:
                     keep_admin_closes=True)
     db.session.commit()
     return tenant
+
+
+def _seed_agency_filings(tenant_id: int, cfg: TenantConfig, ids: dict[str, int]) -> None:
+    """An agency's filing as the tenant files record it, for agencies with none yet: once the
+    city HR bureau has decided on a filing in the portal, the files no longer touch it."""
+    have = set(db.session.scalars(sa.select(AgencyFiling.org_id).filter_by(tenant_id=tenant_id)))
+    for seed in cfg.directory.agency:
+        if ids[seed.code] in have:
+            continue
+        db.session.add(AgencyFiling(
+            tenant_id=tenant_id, org_id=ids[seed.code], status=FilingStatus.filed.value,
+            phone=seed.phone, address=seed.address, hours=seed.hours, head=seed.head,
+            profile="", scope="", purpose="", staff="", facilities="", strengths="",
+            committees="", return_reason="", staff_count=0,
+            filed_on=seed.filed_on, valid_until=seed.valid_until))
 
 
 def set_windows(plan: Plan, windows: dict, keep_admin_closes: bool = False) -> None:

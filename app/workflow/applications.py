@@ -161,6 +161,10 @@ def create_application(cfg, actor: Actor, user: User, *, plan_id: int, committee
         raise Invalid(_l("本计划不受理该级别。"))
     if exam_replaces_review(cfg, series, level):
         raise Invalid(_l("该系列（专业）此级别实行以考代评，不再进行评审。"))
+    from .directory import refusal as directory_refusal
+    outside = directory_refusal(cfg, plan, committee, series, level, specialty)  # BJ-DIR-1
+    if outside is not None:
+        raise Invalid(outside)
     taken = db.session.scalar(sa.select(Application.id).where(
         Application.applicant_id == user.id, Application.plan_id == plan.id,
         Application.status != Status.abandoned.value))

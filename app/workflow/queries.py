@@ -31,9 +31,15 @@ def applications_of(user: User) -> list[Application]:
 
 
 def fill_new_choices(form, cfg, tenant_id: int) -> None:
-    form.plan.choices = [(p.id, label(p)) for p in open_plans(tenant_id)]
+    plans = open_plans(tenant_id)
+    form.plan.choices = [(p.id, label(p)) for p in plans]
     committees = db.session.scalars(sa.select(Committee).filter_by(tenant_id=tenant_id)
                                      .order_by(Committee.id)).all()
+    # BJ-DIR-1: once the year's directory is published, only its committees are offered.
+    from .directory import eligible_committee_ids
+    eligible = eligible_committee_ids(tenant_id, {p.year for p in plans})
+    if eligible is not None:
+        committees = [c for c in committees if c.id in eligible]
     form.committee.choices = [(c.id, label(c)) for c in committees]
     # A series whose every level is filled by examination alone is not offered (CF-EXAM-1).
     offered = [s for s in cfg.tenant.series

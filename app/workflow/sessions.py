@@ -25,6 +25,7 @@ from ..tenancy.schema import OrgKind
 from .actors import Actor
 from .bulk import Change, move_set
 from .agency import own_committee_and_plan
+from .agencies import refusal as agency_refusal
 from .errors import Conflict as ConflictError
 from .errors import Forbidden, Invalid
 from .experts import ineligibility, is_young
@@ -53,6 +54,10 @@ def create_session(cfg, actor: Actor, *, committee_id: int, plan_id: int, series
     committee, plan = own_committee_and_plan(
         actor, committee_id, plan_id, _l("只有组建该评委会的评审服务机构可以组织评审会。"))
     problems = []
+    # AE-AGENCY-1, AE-SUPERV-1: only a filed, unexpired, unsuspended agency opens sessions.
+    agency_refused = agency_refusal(actor.tenant_id, committee.agency_org_id, held_on)
+    if agency_refused is not None:
+        problems.append(agency_refused)
     if not committee.filed_valid_on(held_on):
         problems.append(_l("评委会备案不在有效期内，不能组织评审会，请先重新备案。"))
     if series not in committee.series or level not in committee.levels:
