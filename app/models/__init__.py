@@ -8,6 +8,7 @@ from .people import PersonType, Role, User
 from .plans import Plan, PlanWindow, ReviewMode, Stage
 from . import certificates, fees, notify, paper, reports, results  # noqa: F401  (their tables)
 from . import assessment  # noqa: F401  (defense records, review group opinions)
+from . import oversight  # noqa: F401  (complaints, supervisory members)
 from .quotas import QuotaAllocation, UnitPosts
 from .review import (
     BallotReceipt, BallotVote, Conflict, Expert, ExpertRole, MemberStatus, PanelMember,
