@@ -20,6 +20,7 @@ from ..models.oversight import Complaint, ComplaintOutcome, ComplaintStatus
 from ..models.results import Objection, ObjectionStatus, Recheck
 from ..spreadsheets import append
 from . import complaints, supervision
+from .calendar import TZ
 from .transitions import action_label, status_label
 
 BY = {"agency": _l("评审服务机构"), "committee": _l("评审委员会"), "county": _l("区县")}
@@ -73,6 +74,11 @@ def _labels(cfg, by: str, keys) -> dict:
     model = Committee if by == "committee" else Org
     rows = db.session.scalars(sa.select(model).where(model.id.in_(keys or [0]))).all()
     return {r.id: _label(r) for r in rows}
+
+
+def _local(moment, fmt: str) -> str:
+    """A stored UTC time as the tenant reads it (Asia/Shanghai)."""
+    return moment.astimezone(TZ).strftime(fmt) if moment else ""
 
 
 def _label(obj) -> str:
@@ -177,7 +183,7 @@ def returns(cfg, tenant_id: int, by: str, today: date, page: int | None = 1) -> 
     for step, app_id, name, k in rows:
         reasons = "；".join(filter(None, [step.opinion, *(i.get("text", "") for i in step.items)]))
         table.rows.append([labels.get(k, NONE_KEY) if k is not None else NONE_KEY, app_id, name,
-                           step.at.strftime("%Y-%m-%d %H:%M") if step.at else "",
+                           _local(step.at, "%Y-%m-%d %H:%M"),
                            _label(step.org) if step.org else "", action_label(step.action),
                            reasons])
         table.keys.append(app_id)
@@ -281,7 +287,7 @@ def trail_table(app: Application) -> Table:
     t = Table("trail", _l("审计记录"), "", [_l("时间"), _l("对象"), _l("操作"), _l("操作人"),
                                              _l("角色"), _l("原状态"), _l("新状态"), _l("说明")])
     for e in trail(app):
-        t.rows.append([e.at.strftime("%Y-%m-%d %H:%M:%S") if e.at else "",
+        t.rows.append([_local(e.at, "%Y-%m-%d %H:%M:%S"),
                        f"{SUBJECTS.get(e.subject_type, e.subject_type)} #{e.subject_id}",
                        action_label(e.action), e.actor_name, e.actor_role,
                        status_label(e.from_state) if e.from_state else "",
