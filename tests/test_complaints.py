@@ -18,6 +18,7 @@ from app.workflow import complaints as svc
 from app.workflow import oversight
 from app.workflow.calendar import WorkCalendar
 from app.workflow.crypto import decrypt
+from app.workflow.transitions import transition
 
 from . import factories as f
 from .conftest import at
@@ -180,3 +181,42 @@ def test_a_complaint_naming_another_tenants_agency_is_refused_keeping_nothing(ap
     assert "请选择被投诉的评审服务机构" in page
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Complaint.id))) == 0
+
+
+@pytest.mark.rule("AE-COMPLAIN-1")
+def test_the_office_is_reminded_on_the_due_day_and_once_overdue_only_once_each(app, world):
+    from app.models import JobRun
+    from app.tenancy import tenant_scope
+    with app.app_context(), tenant_scope("beijing"):
+        cfg = tenants()["beijing"]
+        tid = f.tenant_id("beijing")
+        with time_machine.travel(LODGED, tick=False):
+            c = svc.lodge(cfg, tid, {**FULL, "agency": str(world["agency"])})
+        ag = db.session.scalar(sa.select(User).filter_by(username="ag"))
+        # the day before: nothing; the due day: one; again the same day: none more
+        assert svc.remind(tid, now=at(2026, 9, 9, 9))[1] == []
+        assert len(svc.remind(tid, now=at(2026, 9, 10, 9))[1]) == 1
+        assert svc.remind(tid, now=at(2026, 9, 10, 15))[1] == []
+        late = svc.remind(tid, now=at(2026, 9, 11, 9))[1]
+        assert svc.remind(tid, now=at(2026, 9, 14, 9))[1] == []
+        rows = db.session.scalars(sa.select(Outbox).where(Outbox.id.in_(late))).all()
+        assert [decrypt(r.recipient_enc) for r in rows] == [ag.mobile]
+        assert "逾期" in rows[0].body and "/beijing/complaints/inbox" in rows[0].body
+        assert db.session.scalar(sa.select(sa.func.count(JobRun.id)).filter_by(
+            name="complaint_reminders", status="finished")) == 5
+        # once answered, nothing more
+        transition(cfg, c, "answer", f.actor(ag), outcome="unfounded",
+                                     opinion="经核查，评审会已全程录像。")
+        assert svc.remind(tid, now=at(2026, 9, 15, 9))[1] == []
+
+
+def test_the_complaint_reminder_runs_daily_from_rq_cron(monkeypatch):
+    import importlib
+
+    from rq import cron
+    registered = []
+    monkeypatch.setattr(cron, "register", lambda func, queue, **kw: registered.append(
+        (func.__name__, kw.get("cron"))))
+    import app.jobs.cron as module
+    importlib.reload(module)
+    assert ("run_complaint_reminders", "0 9 * * *") in registered

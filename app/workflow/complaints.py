@@ -293,6 +293,54 @@ def tenant_list(tenant_id: int, status: str | None, today: date, page: int = 1,
     return rows, total
 
 
+# -- reminders -------------------------------------------------------------------------------------
+
+def remind(tenant_id: int, now=None, rq_job_id: str | None = None):
+    """The daily reminder (接诉即办): each active staff member with a mobile number of an office
+    holding an open complaint gets one SMS on its due day and one once it is overdue, however
+    often this runs (dedupe keys per complaint, person and kind). Two INSERT ... SELECT
+    statements, whatever the rows; recorded as a job run. Returns (run, outbox ids)."""
+    from ..models import JobRun
+    from .deadlines import recorded
+    now = now_local(now)
+    today = now.date()
+    run = JobRun(tenant_id=tenant_id, name="complaint_reminders",
+                 key=f"complaints:{tenant_id}:remind:{today.isoformat()}", rq_job_id=rq_job_id,
+                 started_at=utcnow())
+    ids: list[int] = []
+
+    def work() -> int:
+        link = _office_link()
+        with force_locale("zh_Hans_CN"):
+            texts = {
+                "due": str(_l("您单位有投诉举报今日到期，请当日答复：%(u)s", u=link)),
+                "overdue": str(_l("您单位有投诉举报已逾期未答复，市人力资源社会保障局将督办，"
+                                  "请尽快答复：%(u)s", u=link)),
+            }
+            subject = str(_l("投诉举报答复提醒"))
+        for kind, when in (("due", Complaint.due_on == today), ("overdue", Complaint.due_on < today)):
+            key = (sa.literal(f"complaint-{kind}-") + sa.cast(Complaint.id, sa.String)
+                   + sa.literal("-") + sa.cast(User.id, sa.String))
+            recipients = (sa.select(User.mobile_enc.label("recipient"), key.label("dedupe_key"))
+                          .join(Complaint, Complaint.routed_org_id == User.org_id)
+                          .where(Complaint.tenant_id == tenant_id, User.tenant_id == tenant_id,
+                                 Complaint.status == ComplaintStatus.open.value, when,
+                                 User.active.is_(True), User.role.in_(ANSWERING_ROLES),
+                                 User.mobile_enc.is_not(None)))
+            ids.extend(notify.queue_select(tenant_id, "sms", recipients, subject, texts[kind]))
+        return len(ids)
+    recorded(run, work)
+    return run, ids
+
+
+def _office_link() -> str:
+    base = urlsplit(current_app.config["PUBLIC_BASE_URL"])
+    from flask import g
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/",
+                                       url_scheme=base.scheme or "http")
+    return adapter.build("complaints.inbox", {"tenant": g.tenant.slug}, force_external=True)
+
+
 # -- the home page -------------------------------------------------------------------------------
 
 def waiting_items(user, today: date) -> list[dict]:
