@@ -33,6 +33,7 @@ SEALED = (
     Sealed("users", "mobile_enc", "mobile_hash", "mobile"),
     Sealed("users", "work_permit_enc", "work_permit_hash", "work_permit"),
     Sealed("outbox", "recipient_enc"),
+    Sealed("complaints", "contact_enc"),
 )
 
 
