@@ -170,7 +170,9 @@ def _beijing() -> Side:
     db.session.commit()
     _pdf_on_disk("beijing", complaint.evidence_stored)
     side.ids = {
-        "complaint": complaint.id, "supervisor": supervisor.id,
+        "complaint": complaint.id, "supervisor": supervisor.id, "agency_org": agency.org_id,
+        "dept_user": db.session.scalar(sa.select(User.id).filter_by(
+            tenant_id=tid, username=side.own["department_clerk"])),
         "app": apps[0].id, "att": apps[0].attachments[0].id,
         "entry": apps[0].entries[0].id, "draft_entry": draft.entries[0].id,
         "draft_applicant": draft_user.username, "recommended_app": apps[3].id,
