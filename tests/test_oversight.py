@@ -250,3 +250,27 @@ def test_the_oversight_page_runs_the_same_number_of_queries_whatever_the_rows(
         u = db.session.scalar(sa.select(User).filter_by(username="emp2-a2"))
         f.make_application("beijing", u, "bj-2026", "bj-econ", "economics", "intermediate")
     assert _statements(app, client, url) == before
+
+
+@pytest.mark.rule("AE-SUPERV-1")
+def test_the_supervision_page_runs_the_same_number_of_queries_whatever_the_panel(
+        app, client, login, drawn):
+    with app.app_context():
+        db.session.add(SessionSupervisor(tenant_id=f.tenant_id("beijing"),
+                                         session_id=drawn["session"], user_id=drawn["hd"]))
+        db.session.commit()
+    login("beijing", "hr-hd")
+    url = f"/beijing/oversight/supervision/{drawn['session']}"
+    small = _statements(app, client, url)
+    with app.app_context():
+        from app.models import ReviewSession
+        agency = db.session.scalar(sa.select(User).filter_by(username="ag"))
+        more, _ = recommended(3, employer="emp3", district="chaoyang")
+        big = new_session(agency, more, size=9)
+        transition(CFG(), big, "draw", f.actor(agency))
+        db.session.add(SessionSupervisor(tenant_id=f.tenant_id("beijing"), session_id=big.id,
+                                         user_id=drawn["hd"]))
+        db.session.commit()
+        assert len(db.session.get(ReviewSession, big.id).members) > 5
+        big_id = big.id
+    assert _statements(app, client, f"/beijing/oversight/supervision/{big_id}") == small

@@ -198,7 +198,7 @@ def supervision_list():
 @bp.route("/supervision/<int:session_id>")
 def watch(session_id):
     """A session read-only: files, panel and attendance, recordings, the sealed tally."""
-    s = _watched(session_id)
+    s = supervision.for_watching(_watched(session_id).id)
     return render_page("oversight/watch.html", s=s, kinds=records.KINDS,
                        mine=supervision.appointment(_actor(), s.id),
                        supervisors=supervision.supervisors_by_session(g.tenant_id, [s.id])

@@ -107,6 +107,19 @@ def record_presence(actor: Actor, session: ReviewSession) -> SessionSupervisor:
     return row
 
 
+def for_watching(session_id: int) -> ReviewSession:
+    """The session with its files, panel and recordings loaded in a fixed number of queries."""
+    from ..models import Application, PanelMember, SessionItem
+    return db.session.scalar(
+        sa.select(ReviewSession).where(ReviewSession.id == session_id)
+        .options(sa.orm.selectinload(ReviewSession.items).selectinload(SessionItem.application)
+                 .selectinload(Application.applicant),
+                 sa.orm.selectinload(ReviewSession.members).selectinload(PanelMember.expert),
+                 sa.orm.selectinload(ReviewSession.files),
+                 sa.orm.selectinload(ReviewSession.committee))
+        .execution_options(populate_existing=True))
+
+
 def sessions_of(actor: Actor) -> list[tuple[ReviewSession, SessionSupervisor]]:
     rows = db.session.execute(
         sa.select(ReviewSession, SessionSupervisor)
