@@ -13,7 +13,7 @@ from app.models import Application, AuditEvent, Score, User
 from app.models.oversight import SessionSupervisor
 from app.models.results import Objection
 from app.tenancy import tenants
-from app.workflow import complaints, sessions
+from app.workflow import complaints, oversight, sessions
 from app.workflow.transitions import transition
 
 from . import factories as f
@@ -123,6 +123,10 @@ def test_recordings_are_downloadable_by_the_appointed_member_only(app, client, l
         db.session.add(SessionSupervisor(tenant_id=f.tenant_id("beijing"),
                                          session_id=drawn["session"], user_id=drawn["hd"]))
         db.session.commit()
+        # the member's home page lists the session until it is held
+        hd = db.session.get(User, drawn["hd"])
+        assert [(w["endpoint"], w["count"]) for w in oversight.waiting(hd, date(2026, 11, 1))] \
+            == [("oversight.supervision_list", 1)]
         path = uploads.path_of("beijing", rec.stored_name)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(f.pdf_bytes())

@@ -328,4 +328,6 @@ def complaints_table(rows: list[Complaint], today: date) -> Table:
 def waiting(user, today: date) -> list[dict]:
     """What waits for the user in this part: complaints to answer (their office's, and for the
     city HR bureau those overdue anywhere) and sessions to supervise. At most three queries."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
     return complaints.waiting_items(user, today) + supervision.waiting_items(user, today)
