@@ -278,3 +278,21 @@ def test_the_supervision_page_runs_the_same_number_of_queries_whatever_the_panel
         assert len(db.session.get(ReviewSession, big.id).members) > 5
         big_id = big.id
     assert _statements(app, client, f"/beijing/oversight/supervision/{big_id}") == small
+
+
+@pytest.mark.rule("AE-COMPLAIN-1")
+def test_city_hr_lists_every_complaint_and_opens_its_evidence(app, client, login, filled):
+    from app.models.oversight import Complaint
+    with app.app_context():
+        with time_machine.travel(at(2026, 9, 2, 10), tick=False):
+            c = complaints.lodge(tenants()["beijing"], f.tenant_id("beijing"),
+                                 {**FULL, "evidence": "", "kind": "material",
+                                  "target": "申报人0", "employer": str(f.org("beijing", "emp").id)},
+                                 ("证明.pdf", f.pdf_bytes()))
+        assert db.session.get(Complaint, c.id).application_id == filled["returned"]
+    login("beijing", "hr-city")
+    page = client.get("/beijing/oversight/complaints").get_data(as_text=True)
+    assert c.code in page and f"/beijing/complaints/{c.id}/evidence" in page
+    assert f"/beijing/oversight/files/{filled['returned']}" in page
+    resp = client.get(f"/beijing/complaints/{c.id}/evidence")
+    assert resp.status_code == 200 and resp.data.startswith(b"%PDF")
