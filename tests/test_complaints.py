@@ -87,8 +87,11 @@ def test_an_uploaded_scan_counts_as_evidence_and_a_bad_one_is_refused_keeping_no
 def test_accepted_procedure_complaint_goes_to_the_agency_answered_by_the_tenant_deadline(
         app, client, login, world):
     with time_machine.travel(LODGED, tick=False):
-        page = _lodge(client, **FULL, agency=world["agency"], complainant="",
-                      mobile="13900001111").get_data(as_text=True)
+        resp = _lodge(client, **FULL, agency=world["agency"], complainant="",
+                      mobile="13900001111")
+        assert resp.status_code == 303   # a refresh of the result cannot lodge it twice
+        page = client.get(resp.location).get_data(as_text=True)
+    assert "已受理，将于2026-09-10前答复。" in page and "办理中" in page
     code = re.search(r"<code>([A-Z0-9-]{19})</code>", page).group(1)
     with app.app_context():
         cfg = tenants()["beijing"]

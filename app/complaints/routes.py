@@ -1,6 +1,8 @@
 """Complaints and reports (AE-COMPLAIN-1): lodged by anyone, looked up by reference code,
 answered by the office they were routed to."""
-from flask import abort, current_app, flash, g, redirect, request, send_file, url_for
+from flask import (
+    abort, current_app, flash, g, redirect, request, send_file, session, url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -38,15 +40,22 @@ def new():
         except TransitionError as e:
             flash_error(e)
         else:
-            return render_page("complaints/lodged.html", c=c, status=svc.STATUS_LABELS)
-    return render_page("complaints/new.html", form=request.form, **_choices())
+            if c.status != "refused":  # 303, so a refresh cannot lodge it twice
+                session["complaint_code"] = c.code
+                flash(_("已受理，将于%(d)s前答复。", d=c.due_on.isoformat()), "ok")
+                return redirect(url_for(".lookup"), 303)
+            return render_page("complaints/new.html", form=request.form, refused=c,
+                               **_choices())
+    return render_page("complaints/new.html", form=request.form, refused=None, **_choices())
 
 
 @bp.route("/lookup", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["OBJECTION_LIMIT"], methods=["POST"])
 def lookup():
     """Read a complaint's handling and answer by its reference code (no account needed)."""
-    c = None
+    # The complaint this browser just lodged is shown with its code, to write down.
+    c = svc.by_code(g.tenant_id, session.get("complaint_code", "")) \
+        if request.method == "GET" else None
     if request.method == "POST":
         c = svc.by_code(g.tenant_id, request.form.get("code", ""))
         if c is None:
