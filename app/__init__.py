@@ -52,10 +52,12 @@ def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
     from .payments import bp as payments_bp
     from .pool import bp as pool_bp
     from .results import bp as results_bp
+    from .complaints import bp as complaints_bp
+    from .oversight import bp as oversight_bp
 
     for bp in (public_bp, auth_bp, applicant_bp, office_bp, admin_bp, agency_bp, expert_bp,
                payments_bp, defense_bp, results_bp, certify_bp, paper_bp, pool_bp,
-               agencies_bp):
+               agencies_bp, complaints_bp, oversight_bp):
         app.register_blueprint(bp)
 
     from .cli import register as register_cli

@@ -38,6 +38,10 @@ OFF_ROUTE = {"department_clerk": 404, "hr_county": 404, "hr_city": 404, "associa
 VERIFIERS = {"employer_clerk", "association_clerk"}
 OVERSIGHT = {"department_clerk", "hr_county", "hr_city"}
 ISSUERS = {"hr_city", "tenant_admin"}
+CITY_HR = {"hr_city", "tenant_admin"}
+WATCHERS = {"hr_county", "hr_city", "tenant_admin"}
+NOT_ROUTED = {"employer_clerk": 404, "department_clerk": 404, "hr_county": 404,
+              "association_clerk": 404}
 LOGIN = 302     # anonymous: to the sign-in page
 SEE_OTHER = 303  # a POST answered by a redirect (done, or refused with a message)
 
@@ -79,7 +83,8 @@ ARGS = {"app_id": "@app", "att_id": "@att", "session_id": "@session", "item_id":
         "cert_id": "@cert", "pub_id": "@pub", "obj_id": "@obj", "expert_id": "@expert_id",
         "committee_id": "@committee", "user_id": "@user", "report_id": "@report",
         "file_id": "@session_file", "number": "@cert_number", "order_no": "@order_no",
-        "code": "@quota", "section": "education", "stage": "apply", "kind": "certificate"}
+        "code": "@quota", "section": "education", "stage": "apply", "kind": "certificate",
+        "complaint_id": "@complaint", "supervisor_id": "@supervisor"}
 
 # THE TABLE: one entry per endpoint of the URL map.
 ACCESS: dict[str, Rule] = {
@@ -252,6 +257,32 @@ ACCESS: dict[str, Rule] = {
     "agencies.acknowledge_notice": Rule(ISSUERS, scope="tenant", args={"notice_id": "@notice"}),
     "agencies.notice_file": Rule({"hr_county"} | ISSUERS, args={"notice_id": "@notice"},
                                  codes={"agency_clerk": 404}),
+    # complaints and reports (AE-COMPLAIN-1): anyone lodges and looks up; the office a complaint
+    # was routed to (the agency here) answers; the city HR bureau sees every one
+    "complaints.new": public(),
+    "complaints.lookup": public(),
+    "complaints.mine": Rule(SIGNED_IN, scope="none"),
+    "complaints.inbox": Rule(OFFICES, scope="none"),
+    "complaints.answer": Rule(AGENCY | {"hr_city"}, codes=NOT_ROUTED),
+    "complaints.evidence": Rule(AGENCY | CITY_HR, codes=NOT_ROUTED),
+    # the city HR bureau's oversight (AE-SUPERV-1)
+    "oversight.index": Rule(CITY_HR, scope="none"),
+    "oversight.export": Rule(CITY_HR, scope="none", args={"code": "stages"}),
+    "oversight.complaints_list": Rule(CITY_HR, scope="none"),
+    "oversight.complaints_export": Rule(CITY_HR, scope="none"),
+    "oversight.find_file": Rule(CITY_HR, ok=SEE_OTHER, scope="none"),
+    "oversight.trail": Rule(CITY_HR, scope="tenant"),
+    "oversight.trail_export": Rule(CITY_HR, scope="tenant"),
+    "oversight.sessions": Rule(CITY_HR, scope="none"),
+    "oversight.appoint": Rule(CITY_HR, scope="tenant"),
+    "oversight.withdraw": Rule(CITY_HR, scope="tenant"),
+    # supervisory members: the county bureau's clerk is appointed to the world's sessions; the
+    # city HR bureau watches any session; an HR or department clerk not appointed is told nothing
+    "oversight.supervision_list": Rule(OVERSIGHT, scope="none"),
+    "oversight.watch": Rule(WATCHERS, codes={"department_clerk": 404}),
+    "oversight.present": Rule(WATCHERS, codes={"department_clerk": 404}),
+    "oversight.watch_file": Rule(WATCHERS, codes={"department_clerk": 404},
+                                 args={"session_id": "@closed_session"}),
     "certify.admin": Rule(ISSUERS, scope="none"),
     "certify.revoke": Rule(ISSUERS, scope="tenant"),
 }

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from app.extensions import db
 from app.models import Application, Conflict, Entry, Expert, ReviewSession, Score
 from app.models.expert_pool import ExpertChange
+from app.models.oversight import Complaint
 from app.models.results import Objection
 
 from . import factories as f
@@ -161,6 +162,18 @@ def objection_saved(data, before, after, ids):
         sent = (_first(data.get(k, "")) or "").strip()[:4000]
         if getattr(row, k) != sent:
             problems.append(f"{k} saved {getattr(row, k)!r}, sent {sent!r}")
+    return problems
+
+
+def complaint_saved(data, before, after, ids):
+    row = db.session.scalar(sa.select(Complaint).order_by(Complaint.id.desc()))
+    problems = []
+    for k in ("target", "facts", "evidence", "lead", "complainant"):
+        sent = (_first(data.get(k, "")) or "").strip()
+        if getattr(row, k) != sent:
+            problems.append(f"{k} saved {getattr(row, k)!r}, sent {sent!r}")
+    if row.status == "open" and (row.routed_org_id is None or row.due_on is None):
+        problems.append("accepted without an office or a due day")
     return problems
 
 
@@ -419,6 +432,28 @@ def targets() -> dict[str, Target]:
             "year": valid_or(2026), "result": valid_or("pass", "fail"), "note": 4000}),
         "agencies.standing (suspend)": Target(
             "hr_city", "/beijing/agencies/register/{agency_org}/suspend", {"reason": 4000}),
+        # complaints and reports (AE-COMPLAIN-1), supervisory members (AE-SUPERV-1)
+        "complaints.new": Target(
+            None, "/beijing/complaints/new",
+            {"kind": valid_or("procedure", "material"), "agency": valid_or("@agency_org", 0),
+             "employer": valid_or("@unit", 0), "target": 200, "facts": 4000, "evidence": 4000,
+             "lead": 4000, "complainant": 60, "mobile": valid_or("13912345678", "")},
+            files=("evidence_file",), saved=complaint_saved, must_accept=True,
+            example={"kind": "procedure", "agency": "@agency_org", "target": "评审机构 José",
+                     "facts": "未全程录像😀", "evidence": "现场照片", "lead": "同场申报人",
+                     "complainant": "", "mobile": "13912345678"}),
+        "complaints.lookup": Target(None, "/beijing/complaints/lookup", {"code": 30}),
+        "complaints.answer": Target(
+            "agency_clerk", "/beijing/complaints/{complaint}/answer",
+            {"version": valid_or(-1), "outcome": valid_or("founded", "unfounded"),
+             "opinion": 4000}, watch=[(Complaint, "complaint")]),
+        "oversight.appoint": Target("hr_city", "/beijing/oversight/sessions/{session}/supervisors",
+                                    {"user": valid_or("@dept_user", 0)}),
+        "oversight.present": Target("hr_county",
+                                    "/beijing/oversight/supervision/{session}/present", {"x": 10}),
+        "oversight.withdraw": Target("hr_city",
+                                     "/beijing/oversight/supervisors/{supervisor}/withdraw",
+                                     {"x": 10}),
         # Last: an accepted request disqualifies the file for good.
         "office.integrity": Target(
             "employer_clerk", "/beijing/office/applications/{recommended_app}/integrity",

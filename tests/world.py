@@ -14,7 +14,8 @@ import time_machine
 
 from app import uploads
 from app.extensions import db
-from app.models import SessionFile
+from app.models import SessionFile, User
+from app.models.oversight import Complaint, SessionSupervisor
 from app.models.fees import Payment
 from app.models.reports import TierReport
 from app.models.certificates import Certificate
@@ -167,7 +168,26 @@ def _beijing() -> Side:
         "agency_clerk": f.make_user("beijing", "oth-ag", "agency_clerk", "bj-agency-econ").username,
         "expert": outsider_expert.user.username,
     }
+    # A complaint routed to the agency, with an uploaded piece of evidence (AE-COMPLAIN-1), and
+    # the county bureau's clerk appointed to supervise both sessions (AE-SUPERV-1).
+    watcher = db.session.scalar(sa.select(User).filter_by(tenant_id=tid,
+                                                          username=side.own["hr_county"]))
+    supervisor = SessionSupervisor(tenant_id=tid, session_id=drawn.id, user_id=watcher.id,
+                                   appointed_by=hr_city.id)
+    db.session.add(SessionSupervisor(tenant_id=tid, session_id=closed.id, user_id=watcher.id,
+                                     appointed_by=hr_city.id))
+    complaint = Complaint(tenant_id=tid, code="ABCD-EFGH-JKLM-NPQR", kind="procedure",
+                          agency_org_id=agency.org_id, target="评审服务机构", facts="未全程录像",
+                          evidence="现场照片", lead="同场申报人", evidence_filename="证据.pdf",
+                          evidence_stored="complaint-1.pdf", evidence_mime="application/pdf",
+                          status="open", routed_org_id=agency.org_id, due_on=date(2026, 12, 11))
+    db.session.add_all([supervisor, complaint])
+    db.session.commit()
+    _pdf_on_disk("beijing", complaint.evidence_stored)
     side.ids = {
+        "complaint": complaint.id, "supervisor": supervisor.id,
+        "dept_user": db.session.scalar(sa.select(User.id).filter_by(
+            tenant_id=tid, username=side.own["department_clerk"])),
         "app": apps[0].id, "att": apps[0].attachments[0].id,
         "entry": apps[0].entries[0].id, "draft_entry": draft.entries[0].id,
         "draft_applicant": draft_user.username, "recommended_app": apps[3].id,

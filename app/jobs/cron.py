@@ -8,6 +8,7 @@ from rq import cron
 from ..config import Config
 from .audit import seal_audit
 from .certificates import run_certificates
+from .complaints import run_complaint_reminders
 from .deadlines import run_corrections, run_fee_closes, run_schedule
 from .notify import sweep_outbox
 from .reminders import run_reminder_schedule, run_reminder_sweep
@@ -30,3 +31,6 @@ cron.register(run_reminder_schedule, QUEUE, interval=3600)
 cron.register(run_reminder_sweep, QUEUE, cron="30 9 * * *")
 # Audit rows a large close wrote beyond what its own commit sealed are chained within a minute.
 cron.register(seal_audit, QUEUE, interval=60)
+# Complaints due today or overdue are reminded to the office holding them (AE-COMPLAIN-1);
+# each notice goes once, so the hour it runs at only decides when it arrives.
+cron.register(run_complaint_reminders, QUEUE, cron="0 9 * * *")

@@ -536,6 +536,9 @@ class PoliciesFile(Strict):
     # higher ones are accepted by the city HR bureau (0: the bureau accepts every result).
     self_filed_max_rank: int = Field(default=0, ge=0, le=5)
     public_notice_working_days: int = Field(default=5, ge=1)
+    # AE-COMPLAIN-1: an accepted complaint or report is answered within this many working days
+    # (接诉即办); later, it is flagged overdue to the office and the city HR bureau.
+    complaint_answer_working_days: int = Field(default=15, ge=1, le=60)
     # BJ-ACC-1: results are accepted, then publicised; CF-RESULT-1: publicised first, then
     # reported (with `result_documents`) for confirmation or filing. With notice first, the notice
     # must end by the close of the plan's review window (CF-WIN-3).

@@ -36,6 +36,7 @@ SEALED = (
     Sealed("experts", "id_number_enc", "id_number_hash", "id_number"),
     Sealed("experts", "mobile_enc"),
     Sealed("expert_changes", "mobile_enc"),
+    Sealed("complaints", "contact_enc"),
 )
 
 
