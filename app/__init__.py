@@ -50,9 +50,10 @@ def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
     from .paper import bp as paper_bp
     from .payments import bp as payments_bp
     from .results import bp as results_bp
+    from .staff import bp as staff_bp
 
     for bp in (public_bp, auth_bp, applicant_bp, office_bp, admin_bp, agency_bp, expert_bp,
-               payments_bp, defense_bp, results_bp, certify_bp, paper_bp):
+               payments_bp, defense_bp, results_bp, certify_bp, paper_bp, staff_bp):
         app.register_blueprint(bp)
 
     from .cli import register as register_cli

@@ -167,7 +167,7 @@ def _beijing() -> Side:
         "cert": cert.id, "cert_number": cert.number, "order_no": payment.order_no,
         "org": pending.id, "committee": f.committee("beijing", "bj-eng").id,
         "expert_id": outsider_expert.id, "plan": f.plan("beijing", "bj-2026").id,
-        "run": run.id, "unit": f.org("beijing", "emp").id,
+        "run": run.id, "unit": f.org("beijing", "emp").id, "clerk_user": clerk.id,
     }
     return side
 

@@ -111,7 +111,7 @@ def org_choices(tenant_id: int) -> dict[str, list[Org]]:
     from ..tenancy.schema import OrgKind
     rows = db.session.scalars(sa.select(Org).where(
         Org.tenant_id == tenant_id, Org.status == OrgStatus.approved.value,
-        Org.kind.in_([OrgKind.employer.value, OrgKind.hr_bureau.value,
+        Org.closed_on.is_(None), Org.kind.in_([OrgKind.employer.value, OrgKind.hr_bureau.value,
                       OrgKind.department.value, OrgKind.self_review_unit.value]))
         .order_by(Org.kind, Org.name)).all()
     return {"employers": [o for o in rows if o.kind in (OrgKind.employer.value,
