@@ -363,3 +363,29 @@ def test_a_corrected_district_hands_the_registration_to_that_districts_bureau(ct
     assert org_audit(org.id) == ["correct"]
     assert re.search(r"district: hongshan → aohan", db.session.scalar(
         sa.select(AuditEvent.reason).filter_by(subject_type="orgs", subject_id=org.id)))
+
+
+def test_the_units_approval_and_accounts_pages_cost_the_same_whatever_the_rows(app, client,
+                                                                                login):
+    from .test_views import count_queries
+    with app.app_context():
+        f.make_user("chifeng", "hr-hs", "hr_officer", "cf-hr-hongshan")
+        edu = f.org("chifeng", "cf-edu-hongshan").code
+
+    def add(n, start):
+        with app.app_context():
+            for i in range(start, start + n):
+                f.make_employer("chifeng", f"cf-e{i}", "hongshan", parent=edu)
+                f.make_employer("chifeng", f"cf-p{i}", "hongshan", status="pending")
+                f.make_user("chifeng", f"cf-s{i}", "department_clerk", edu)
+
+    login("chifeng", "hr-hs")
+    with app.app_context():
+        edu_id = f.org("chifeng", edu).id
+    pages = ["/chifeng/admin/orgs", "/chifeng/admin/employers", f"/chifeng/staff/offices/{edu_id}"]
+    add(2, 0)
+    few = [count_queries(app, lambda p=p: client.get(p)) for p in pages]
+    add(12, 2)
+    many = [count_queries(app, lambda p=p: client.get(p)) for p in pages]
+    assert few == many
+    assert client.get("/chifeng/admin/employers").get_data(as_text=True).count("按以上信息通过") == 14

@@ -250,3 +250,26 @@ def test_a_closed_office_gets_no_new_accounts_and_its_links_stop_working(app, cl
                 "name": "乙", "mobile": "13900005555", "username": "yi",
                 "role": "agency_clerk"})
     assert app.test_client().get(path).status_code == 404
+
+
+def test_the_bureau_above_makes_a_clerk_the_offices_administrator_who_then_invites(app, client,
+                                                                                    login):
+    with app.app_context():
+        f.make_user("chifeng", "hr-nc", "hr_officer", "cf-hr-ningcheng")
+        firm = f.make_employer("chifeng", "cf-firm", "ningcheng", kind="non_public")
+        clerk_id, firm_id = f.make_user("chifeng", "firm-clerk", "employer_clerk", "cf-firm").id, \
+            firm.id
+    helper, _ = sign_in(app, "chifeng", "firm-clerk", PASSWORD)
+    assert helper.get(f"/chifeng/staff/offices/{firm_id}").status_code == 404
+    login("chifeng", "hr-nc")
+    client.post(f"/chifeng/staff/accounts/{clerk_id}/make_admin")
+    assert helper.get(f"/chifeng/staff/offices/{firm_id}").status_code == 200
+    invite_via_page(helper, "chifeng", firm_id, "firm-2", "13900006666", "employer_clerk")
+    assert set_password(app.test_client(), last_link(app)).status_code == 303
+    client.post(f"/chifeng/staff/accounts/{clerk_id}/unmake_admin")
+    assert helper.get(f"/chifeng/staff/offices/{firm_id}").status_code == 404
+    with app.app_context():
+        assert list(db.session.scalars(sa.select(AuditEvent.action).where(
+            AuditEvent.subject_type == "users", AuditEvent.subject_id == clerk_id,
+            AuditEvent.action.like("office_admin%")).order_by(AuditEvent.id))) == [
+            "office_admin_on", "office_admin_off"]

@@ -23,14 +23,15 @@ def _staff_only():
         abort(403)
 
 
-def _approval_form(org: Org) -> ApprovalForm:
+def _approval_form(org: Org, depts: list[Org] | None = None) -> ApprovalForm:
     """The corrections form of one registration, preset to what the employer chose."""
     form = ApprovalForm(prefix=f"o{org.id}", district=org.district, tier=org.tier or "county",
                         parent_id=str(org.parent_id or ""), employer_kind=org.employer_kind)
     form.district.choices = [(d.code, label(d)) for d in g.tenant.tenant.districts]
     form.employer_kind.choices = [(k.value, EMPLOYER_KIND_LABELS[k.value])
                                   for k in g.tenant.tenant.employer_kinds]
-    orgtree.fill_place_choices(form, g.tenant, g.tenant_id, orgtree.REGISTRATION_TIERS)
+    orgtree.fill_place_choices(form, g.tenant, g.tenant_id, orgtree.REGISTRATION_TIERS,
+                               depts=depts)
     return form
 
 
@@ -38,9 +39,10 @@ def _approval_form(org: Org) -> ApprovalForm:
 def employers():
     """Employers awaiting this HR bureau's approval, each with its corrections form."""
     pending = queries.pending_employers(g.tenant_id, current_user.org)
+    depts = orgtree.departments(g.tenant_id)
     return render_page("admin/employers.html", pending=pending, kinds=EMPLOYER_KIND_LABELS,
                        flags=ENTERPRISE_FLAG_LABELS,
-                       forms={o.id: _approval_form(o) for o in pending})
+                       forms={o.id: _approval_form(o, depts) for o in pending})
 
 
 @bp.route("/employers/<int:org_id>/<action>", methods=["POST"])

@@ -14,7 +14,9 @@ from ..web import client_ip, flash_error, render_page
 from ..workflow import staff
 from ..workflow.errors import TransitionError
 
-ACTIONS = {"disable": staff.disable, "enable": staff.enable, "reset": staff.reset}
+ACTIONS = {"disable": staff.disable, "enable": staff.enable, "reset": staff.reset,
+           "make_admin": lambda cfg, m, u, ip: staff.set_office_admin(cfg, m, u, True, ip),
+           "unmake_admin": lambda cfg, m, u, ip: staff.set_office_admin(cfg, m, u, False, ip)}
 PUBLIC = {"staff.setup"}
 
 
@@ -75,7 +77,8 @@ def invite(org_id):
 
 @bp.route("/accounts/<int:user_id>/<action>", methods=["POST"])
 def account_action(user_id, action):
-    """Disable, re-enable or reset (a new one-time link by SMS) a staff account."""
+    """Disable, re-enable or reset (a new one-time link by SMS) a staff account; give or take
+    its office-administrator flag."""
     user = db.session.scalar(sa.select(User).filter_by(id=user_id, tenant_id=g.tenant_id))
     if (user is None or action not in ACTIONS or user.org is None
             or not staff.may_manage_office(g.tenant, current_user, user.org)):

@@ -12,6 +12,7 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import Application, Org, OrgStatus, Role, User
@@ -89,8 +90,9 @@ def administered(cfg, user: User) -> list[Org]:
     clause = scope_clause(cfg, user)
     if clause is None:
         return []
-    return db.session.scalars(sa.select(Org).where(clause).order_by(
-        Org.closed_on.is_not(None), Org.tier, Org.district, Org.kind, Org.name)).all()
+    return db.session.scalars(sa.select(Org).where(clause).options(selectinload(Org.parent))
+                              .order_by(Org.closed_on.is_not(None), Org.tier, Org.district,
+                                        Org.kind, Org.name)).all()
 
 
 def tiers_for(user: User) -> list[str]:
@@ -400,8 +402,11 @@ def correct_registration(cfg, user: User, org: Org, data: dict, ip: str = "") ->
             problems.append(_l("请选择单位性质。"))
         values["employer_kind"] = data["employer_kind"]
     tier = data.get("tier") or org.tier
+    if tier not in REGISTRATION_TIERS:
+        problems.append(_l("请选择层级。"))
     district = data.get("district") or org.district
-    parent = _check_place(cfg, None, org, tier, district, parse_id(data.get("parent_id")), problems)
+    parent = _check_place(cfg, None, org, tier, district, parse_id(data.get("parent_id")),
+                          problems)
     if problems:
         raise Invalid(_l("单位信息未更正："), problems=problems)
     values.update(tier=tier, district=district, parent_id=parent.id if parent else None)
@@ -426,14 +431,17 @@ def department_label(org: Org) -> str:
     return f"{label(org)}（{label(district)}）" if district else label(org)
 
 
-def fill_place_choices(form, cfg, tenant_id: int, tiers, current: Org | None = None) -> None:
-    """Tier and supervising-department choices of a form (tenant's tree, open departments);
-    a unit's current non-department parent stays offered so that editing keeps it."""
+def fill_place_choices(form, cfg, tenant_id: int, tiers, current: Org | None = None,
+                       depts: list[Org] | None = None) -> None:
+    """Tier and supervising-department choices of a form (tenant's tree, open departments:
+    `depts` when the caller has them already); a unit's current non-department parent stays
+    offered so that editing keeps it."""
     if hasattr(form, "tier"):
         form.tier.choices = [(t, TIER_LABELS[t]) for t in tiers]
     if hasattr(form, "parent_id"):
         choices = [("", _l("（无主管部门）"))] + [
-            (str(o.id), department_label(o)) for o in departments(tenant_id)]
+            (str(o.id), department_label(o)) for o in (
+                departments(tenant_id) if depts is None else depts)]
         if current is not None and current.parent is not None and not any(
                 c[0] == str(current.parent_id) for c in choices):
             choices.append((str(current.parent_id), department_label(current.parent)))

@@ -220,6 +220,17 @@ def reset(cfg, manager: User, user: User, ip: str = "") -> list[int]:
     return ids
 
 
+def set_office_admin(cfg, manager: User, user: User, value: bool, ip: str = "") -> None:
+    """Give or take the office-administrator flag (audited "office_admin_on"/"_off")."""
+    _managed(cfg, manager, user)
+    if user.office_admin == value:
+        raise Conflict(_l("该账号已是此状态。"))
+    user.office_admin = value
+    audit(Actor.of(manager, ip), "users", user.id,
+          "office_admin_on" if value else "office_admin_off")
+    db.session.commit()
+
+
 def by_token(tenant_id: int, token: str, now: datetime | None = None) -> User | None:
     """The account a one-time link belongs to while it works (not used, not expired, the
     office open); None otherwise."""
