@@ -265,6 +265,14 @@ def test_the_bureau_above_makes_a_clerk_the_offices_administrator_who_then_invit
     client.post(f"/chifeng/staff/accounts/{clerk_id}/make_admin")
     assert helper.get(f"/chifeng/staff/offices/{firm_id}").status_code == 200
     invite_via_page(helper, "chifeng", firm_id, "firm-2", "13900006666", "employer_clerk")
+    with app.app_context():
+        admin = db.session.get(User, clerk_id)
+        assert staff.waiting(admin, None) == []
+        later = utcnow() + timedelta(hours=app.config["INVITE_LINK_HOURS"] + 1)
+        with time_machine.travel(later):
+            [item] = staff.waiting(admin, None)
+        assert (item["count"], item["endpoint"], item["args"]) == (1, "staff.accounts",
+                                                                   {"org_id": firm_id})
     assert set_password(app.test_client(), last_link(app)).status_code == 303
     client.post(f"/chifeng/staff/accounts/{clerk_id}/unmake_admin")
     assert helper.get(f"/chifeng/staff/offices/{firm_id}").status_code == 404

@@ -262,3 +262,17 @@ def set_password(tenant_id: int, token: str, password: str, ip: str = "") -> Use
           to_state="active")
     db.session.commit()
     return user
+
+
+def waiting(user: User, today) -> list[dict]:
+    """For an office's administrator: invitations of its office whose link expired before the
+    person set a password (to send again with a reset). One query."""
+    if not user.office_admin or user.org_id is None:
+        return []
+    count = db.session.scalar(sa.select(sa.func.count(User.id)).where(
+        User.tenant_id == user.tenant_id, User.org_id == user.org_id,
+        User.setup_token_hash.is_not(None), User.setup_expires_at <= utcnow()))
+    if not count:
+        return []
+    return [{"label": _l("设置密码链接已过期的邀请"), "count": count, "due": None,
+             "endpoint": "staff.accounts", "args": {"org_id": user.org_id}}]
