@@ -389,3 +389,18 @@ def test_the_units_approval_and_accounts_pages_cost_the_same_whatever_the_rows(a
     many = [count_queries(app, lambda p=p: client.get(p)) for p in pages]
     assert few == many
     assert client.get("/chifeng/admin/employers").get_data(as_text=True).count("按以上信息通过") == 14
+
+
+def test_the_pages_read_in_english(app, client, login):
+    with app.app_context():
+        f.make_user("chifeng", "hr-city", "hr_officer", "cf-hr")
+        edu = f.org("chifeng", "cf-edu").id
+    login("chifeng", "hr-city")
+    page = client.get("/chifeng/admin/orgs?lang=en").get_data(as_text=True)
+    assert "Add a unit" in page and "Staff accounts" in page and "添加机构" not in page
+    page = client.get(f"/chifeng/admin/orgs/{edu}").get_data(as_text=True)
+    assert "Move to another district or supervising department" in page
+    page = client.get(f"/chifeng/staff/offices/{edu}").get_data(as_text=True)
+    assert "Add and send the SMS" in page and "Department clerk" in page
+    page = client.get("/chifeng/employers/register").get_data(as_text=True)
+    assert "Supervising department" in page and "(no supervising department)" in page
