@@ -404,3 +404,25 @@ def test_the_pages_read_in_english(app, client, login):
     assert "Add and send the SMS" in page and "Department clerk" in page
     page = client.get("/chifeng/employers/register").get_data(as_text=True)
     assert "Supervising department" in page and "(no supervising department)" in page
+
+
+def test_a_closed_agencys_committees_are_not_offered_to_applicants(app, client, login):
+    with app.app_context():
+        f.make_user("beijing", "adm", "tenant_admin", "bj-hr")
+        f.make_employer("beijing", "emp", "haidian")
+        f.make_user("beijing", "appl", "applicant", "emp")
+        agri = f.org("beijing", "bj-agency-agri")
+    with time_machine.travel(at(2026, 7, 8, 10), tick=False):
+        login("beijing", "appl")
+        assert "北京市农业技术与自然科学研究系列职称评审委员会" in client.get(
+            "/beijing/me/applications/new").get_data(as_text=True)
+        client.post("/beijing/logout")
+        login("beijing", "adm")
+        resp = client.post(f"/beijing/admin/orgs/{agri.id}/close",
+                           data={"reason": "不再承担评审", "version": agri.version})
+        assert resp.status_code == 303
+        client.post("/beijing/logout")
+        login("beijing", "appl")
+        page = client.get("/beijing/me/applications/new").get_data(as_text=True)
+    assert "北京市农业技术与自然科学研究系列职称评审委员会" not in page
+    assert "北京市工程技术系列职称评审委员会" in page

@@ -32,8 +32,11 @@ def applications_of(user: User) -> list[Application]:
 
 def fill_new_choices(form, cfg, tenant_id: int) -> None:
     form.plan.choices = [(p.id, label(p)) for p in open_plans(tenant_id)]
-    committees = db.session.scalars(sa.select(Committee).filter_by(tenant_id=tenant_id)
-                                     .order_by(Committee.id)).all()
+    # A committee whose office has been closed (app/workflow/orgtree.py) is not offered.
+    committees = db.session.scalars(
+        sa.select(Committee).join(Org, Org.id == Committee.agency_org_id)
+        .where(Committee.tenant_id == tenant_id, Org.closed_on.is_(None))
+        .order_by(Committee.id)).all()
     form.committee.choices = [(c.id, label(c)) for c in committees]
     # A series whose every level is filled by examination alone is not offered (CF-EXAM-1).
     offered = [s for s in cfg.tenant.series
