@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import AuditEvent, Org, User
 from app.tenancy import tenants
 from app.tenancy.sync import sync_tenant
-from app.workflow import orgtree, queries
+from app.workflow import orgtree, queries, registrations
 from app.workflow.errors import Invalid
 from app.workflow.transitions import transition
 
@@ -70,7 +70,8 @@ def test_each_bureau_administers_what_lies_below_it_in_beijing(ctx):
     haidian = f.make_user("beijing", "hr-hd", "hr_officer", "bj-hr-haidian")
     city = f.make_user("beijing", "hr-bj", "hr_officer", "bj-hr")
     assert "emp-hd" in codes(cfg, haidian) and "emp-xc" not in codes(cfg, haidian)
-    assert {"emp-hd", "emp-xc", "bj-hr-haidian", "bj-agency-eng", "bj-assoc-art"} <= codes(cfg, city)
+    assert {"emp-hd", "emp-xc", "bj-hr-haidian", "bj-agency-eng", "bj-assoc-art"} <= codes(
+        cfg, city)
     assert "bj-hr" not in codes(cfg, city)
     # another tenant's units are nobody's here
     assert not [c for c in codes(cfg, city) if c.startswith(("cf-", "nm-"))]
@@ -294,7 +295,7 @@ def test_a_chifeng_employer_registers_as_a_city_unit_under_its_department(app, c
         hs = f.org("chifeng", "cf-hr-hongshan")
         assert [o.id for o in queries.pending_employers(org.tenant_id, hs)] == [org.id]
         user = db.session.scalar(sa.select(User).filter_by(username="hr-hs"))
-        assert orgtree.waiting(user, at(2026, 5, 1).date())[0]["count"] == 1
+        assert registrations.waiting(user, at(2026, 5, 1).date())[0]["count"] == 1
 
 
 def test_a_registration_with_another_districts_department_saves_nothing(app, client):
@@ -351,7 +352,7 @@ def test_a_corrected_district_hands_the_registration_to_that_districts_bureau(ct
     cfg = tenants()["chifeng"]
     hs = f.make_user("chifeng", "hr-hs", "hr_officer", "cf-hr-hongshan")
     org = f.make_employer("chifeng", "cf-pending", "hongshan", status="pending")
-    handed = orgtree.decide_registration(cfg, hs, org, "approve", {
+    handed = registrations.decide_registration(cfg, hs, org, "approve", {
         "district": "aohan", "tier": "county", "parent_id": "", "employer_kind": "non_public"},
         org.version)
     assert handed is True

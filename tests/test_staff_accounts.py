@@ -53,7 +53,7 @@ def sign_in(app, slug: str, username: str, password: str = NEW_PASSWORD):
     return c, c.post(f"/{slug}/login", data={"username": username, "password": password})
 
 
-# -- every office on every route --------------------------------------------------------------------
+# -- every office on every route ------------------------------------------------------------------
 
 def offices_on_routes(slug: str) -> list[tuple[str, str, str]]:
     """(what, org code, role) for every step kind of the tenant's routes, the freelancers'
@@ -118,7 +118,7 @@ def test_every_office_on_every_route_can_be_staffed_through_an_sms_link(app, cli
             assert (user.role, user.org.code, user.active) == (role, code, True)
 
 
-# -- the link ---------------------------------------------------------------------------------------
+# -- the link -------------------------------------------------------------------------------------
 
 def test_the_link_is_stored_as_a_hash_works_once_and_expires(app, client, login):
     with app.app_context():
@@ -152,7 +152,7 @@ def test_the_link_is_stored_as_a_hash_works_once_and_expires(app, client, login)
     assert resp.status_code == 303
 
 
-# -- who manages whose accounts ---------------------------------------------------------------------
+# -- who manages whose accounts -------------------------------------------------------------------
 
 def test_an_office_admin_and_the_bureaus_above_manage_an_office_nobody_else(ctx):
     cfg = tenants()["chifeng"]

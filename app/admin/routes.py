@@ -10,7 +10,7 @@ from ..jobs import console
 from ..models import Org, Role
 from ..web import client_ip, flash_error, render_page
 from ..tenancy import label
-from ..workflow import orgtree, queries
+from ..workflow import orgtree, queries, registrations
 from ..workflow.actors import Actor
 from ..workflow.errors import TransitionError
 from ..workflow.people import EMPLOYER_KIND_LABELS, ENTERPRISE_FLAG_LABELS
@@ -30,7 +30,7 @@ def _approval_form(org: Org, depts: list[Org] | None = None) -> ApprovalForm:
     form.district.choices = [(d.code, label(d)) for d in g.tenant.tenant.districts]
     form.employer_kind.choices = [(k.value, EMPLOYER_KIND_LABELS[k.value])
                                   for k in g.tenant.tenant.employer_kinds]
-    orgtree.fill_place_choices(form, g.tenant, g.tenant_id, orgtree.REGISTRATION_TIERS,
+    orgtree.fill_place_choices(form, g.tenant, g.tenant_id, registrations.REGISTRATION_TIERS,
                                depts=depts)
     return form
 
@@ -53,11 +53,12 @@ def decide(org_id, action):
     if org is None or action not in ("approve", "reject"):
         abort(404)
     form = _approval_form(org)
+    corrections = ({k: form[k].data for k in registrations.CORRECTABLE}
+                   if action == "approve" else {})
     try:
-        handed_over = orgtree.decide_registration(
-            g.tenant, current_user, org, action, {k: form[k].data for k in orgtree.CORRECTABLE}
-            if action == "approve" else {}, request.form.get("version", type=int),
-            request.form.get("opinion", ""), client_ip())
+        handed_over = registrations.decide_registration(
+            g.tenant, current_user, org, action, corrections,
+            request.form.get("version", type=int), request.form.get("opinion", ""), client_ip())
     except TransitionError as e:
         flash_error(e)
     else:

@@ -10,7 +10,7 @@ from ..jobs.notify import dispatch
 from ..models import Committee
 from ..tenancy import label, tenants
 from ..web import client_ip, flash_error, render_page
-from ..workflow import orgtree, people
+from ..workflow import orgtree, people, registrations
 from ..workflow.applications import open_plans
 from ..workflow.errors import TransitionError
 
@@ -43,7 +43,7 @@ def register_employer():
     form.district.choices = [(d.code, label(d)) for d in g.tenant.tenant.districts]
     form.employer_kind.choices = [(k.value, people.EMPLOYER_KIND_LABELS[k.value])
                                   for k in g.tenant.tenant.employer_kinds]
-    orgtree.fill_place_choices(form, g.tenant, g.tenant_id, orgtree.REGISTRATION_TIERS)
+    orgtree.fill_place_choices(form, g.tenant, g.tenant_id, registrations.REGISTRATION_TIERS)
     if "enterprise" in {x.value for x in g.tenant.policies.review_groups}:  # CF-GROUP-1
         form.enterprise_flags.choices = list(people.ENTERPRISE_FLAG_LABELS.items())
     if form.validate_on_submit():

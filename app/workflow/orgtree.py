@@ -1,5 +1,6 @@
 """The org tree administered in the portal: which units an HR bureau administers, adding,
-editing, moving and closing them, and correcting an employer's registration before approval.
+editing, moving and closing them. Employers registering themselves:
+app/workflow/registrations.py.
 
 Every change is checked, written with its audit row (table "orgs") and committed, or nothing is
 written. A unit created or changed here is marked `portal_managed`: the tenant files
@@ -31,8 +32,6 @@ KIND_LABELS = {
 }
 TIER_LABELS = {Tier.region.value: _l("自治区（省）级"), Tier.city.value: _l("市级"),
                Tier.county.value: _l("区（旗县）级")}
-# The fields a unit's form edits (code, kind and place are set apart: create, move).
-FIELDS = ("name", "name_en", "tier", "employer_kind", "uscc", "series")
 
 
 class NotFound(Forbidden):
@@ -121,7 +120,7 @@ def departments(tenant_id: int) -> list[Org]:
 
 # -- checks ---------------------------------------------------------------------------------------
 
-def _check_place(cfg, user: User | None, org: Org, tier: str | None, district: str | None,
+def check_place(cfg, user: User | None, org: Org, tier: str | None, district: str | None,
                  parent_id: int | None, problems: list) -> Org | None:
     """Tier, district and supervising department of `org` as proposed; problems are appended.
     Returns the parent (or None)."""
@@ -204,7 +203,7 @@ def _may_change(cfg, user: User, org: Org) -> None:
         raise NotFound(_l("没有找到该机构。"))
 
 
-def _changes(org: Org, values: dict) -> str:
+def describe_changes(org: Org, values: dict) -> str:
     """'field: old → new; …' for the audit row."""
     parts = []
     for key, new in values.items():
@@ -215,13 +214,13 @@ def _changes(org: Org, values: dict) -> str:
     return "; ".join(parts)
 
 
-def _check_version(org: Org, version: int | None) -> None:
+def check_version(org: Org, version: int | None) -> None:
     if version is not None and version != org.version:
         raise Conflict(_l("该机构已被他人修改，请刷新后再试。"))
 
 
 def _write(actor: Actor, org: Org, values: dict, action: str) -> None:
-    reason = _changes(org, values)
+    reason = describe_changes(org, values)
     for key, value in values.items():
         setattr(org, key, value)
     org.portal_managed = True
@@ -263,7 +262,7 @@ def create_unit(cfg, user: User, data: dict, ip: str = "") -> Org:
     org = Org(tenant_id=user.tenant_id, code=code, kind=kind or "", series=[])
     values = _check_fields(cfg, org, data, problems)
     district = data.get("district") or None
-    parent = _check_place(cfg, user, org, data.get("tier"), district,
+    parent = check_place(cfg, user, org, data.get("tier"), district,
                           parse_id(data.get("parent_id")), problems)
     if problems:
         raise Invalid(_l("机构未保存："), problems=problems)
@@ -285,11 +284,11 @@ def edit_unit(cfg, user: User, org: Org, data: dict, version: int | None = None,
               ip: str = "") -> None:
     """Change a unit's name, tier, kind-specific fields and USCC (audited "edit")."""
     _may_change(cfg, user, org)
-    _check_version(org, version)
+    check_version(org, version)
     problems = []
     values = _check_fields(cfg, org, data, problems)
     tier = data.get("tier") or org.tier
-    _check_place(cfg, user, org, tier, org.district, None, problems)
+    check_place(cfg, user, org, tier, org.district, None, problems)
     if problems:
         raise Invalid(_l("机构未保存："), problems=problems)
     values["tier"] = tier
@@ -303,10 +302,10 @@ def move_unit(cfg, user: User, org: Org, district: str | None, parent_id: int | 
     Files already submitted keep the route computed at their submission; files submitted from
     now on are routed by the new place."""
     _may_change(cfg, user, org)
-    _check_version(org, version)
+    check_version(org, version)
     problems = []
     district = district or None
-    parent = _check_place(cfg, user, org, org.tier, district, parent_id, problems)
+    parent = check_place(cfg, user, org, org.tier, district, parent_id, problems)
     if problems:
         raise Invalid(_l("机构未调整："), problems=problems)
     _write(Actor.of(user, ip), org, {"district": district,
@@ -325,7 +324,7 @@ def close_unit(cfg, user: User, org: Org, reason: str, version: int | None = Non
     history. A unit with open units under it, or a district's HR bureau, is not closed either."""
     from .calendar import today_local
     _may_change(cfg, user, org)
-    _check_version(org, version)
+    check_version(org, version)
     if not org.is_open:
         raise Conflict(_l("该机构已撤销。"))
     reason = (reason or "").strip()
@@ -359,72 +358,6 @@ def close_unit(cfg, user: User, org: Org, reason: str, version: int | None = Non
     return staff
 
 
-CORRECTABLE = ("district", "tier", "parent_id", "employer_kind")
-
-
-def decide_registration(cfg, user: User, org: Org, action: str, corrections: dict,
-                        version: int | None, opinion: str = "", ip: str = "") -> bool:
-    """Approve or reject a pending registration through the transition service; an approval
-    first applies the bureau's corrections, in the same commit. Only the registration's
-    territorial bureau may correct it. Returns True when a corrected district belongs to
-    another bureau: the corrections are saved and that bureau decides instead."""
-    from .transitions import _is_territorial_hr, transition
-    actor = Actor.of(user, ip)
-    if action == "approve" and corrections:
-        if org.tenant_id != user.tenant_id or not _is_territorial_hr(actor, org):
-            raise Forbidden(_l("无权进行此操作。"))
-        if org.status != OrgStatus.pending.value:
-            raise Conflict(_l("该记录已被他人处理，请刷新后查看最新状态。"))
-        _check_version(org, version)
-        try:
-            moved = correct_registration(cfg, user, org, corrections, ip)
-        except Exception:
-            db.session.rollback()
-            raise
-        if moved:
-            org.version = (org.version or 0) + 1
-            db.session.commit()
-            return True
-        version = None if version is None else org.version
-    transition(cfg, org, action, actor, expected_version=version, opinion=opinion)
-    return False
-
-
-def correct_registration(cfg, user: User, org: Org, data: dict, ip: str = "") -> bool:
-    """Before approving a registration the territorial bureau may correct its district, tier,
-    supervising department and employer kind (audited "correct", not committed: the approval
-    commits it). Returns True when the district moved to another bureau's territory: the
-    registration then waits for that bureau instead (the caller commits without approving)."""
-    problems = []
-    values = {}
-    if data.get("employer_kind"):
-        if data["employer_kind"] not in {k.value for k in cfg.tenant.employer_kinds}:
-            problems.append(_l("请选择单位性质。"))
-        values["employer_kind"] = data["employer_kind"]
-    tier = data.get("tier") or org.tier
-    if tier not in REGISTRATION_TIERS:
-        problems.append(_l("请选择层级。"))
-    district = data.get("district") or org.district
-    parent = _check_place(cfg, None, org, tier, district, parse_id(data.get("parent_id")),
-                          problems)
-    if problems:
-        raise Invalid(_l("单位信息未更正："), problems=problems)
-    values.update(tier=tier, district=district, parent_id=parent.id if parent else None)
-    reason = _changes(org, values)
-    if not reason:
-        return False
-    moved = cfg.district(district).hr_bureau != cfg.district(org.district).hr_bureau \
-        if org.district and cfg.district(org.district) else False
-    for key, value in values.items():
-        setattr(org, key, value)
-    db.session.flush()
-    audit(Actor.of(user, ip), "orgs", org.id, "correct", reason=reason[:2000])
-    return moved
-
-
-REGISTRATION_TIERS = (Tier.county.value, Tier.city.value)
-
-
 def department_label(org: Org) -> str:
     from ..tenancy import config_for, label
     district = config_for(org.tenant_id).district(org.district) if org.district else None
@@ -448,41 +381,8 @@ def fill_place_choices(form, cfg, tenant_id: int, tiers, current: Org | None = N
         form.parent_id.choices = choices
 
 
-def check_registration_place(cfg, tenant_id: int, data: dict, problems: list):
-    """The tier and supervising department a registering employer chose: (tier, parent org or
-    None); problems are appended."""
-    tier = data.get("tier") or Tier.county.value
-    if tier not in REGISTRATION_TIERS:
-        problems.append(_l("请选择层级。"))
-        return Tier.county.value, None
-    if cfg.district(data.get("district") or "") is None:
-        return tier, None  # the district's own message is given by the caller
-    probe = Org(tenant_id=tenant_id, kind=OrgKind.employer.value)
-    parent = _check_place(cfg, None, probe, tier, data.get("district"),
-                          parse_id(data.get("parent_id")), problems)
-    return tier, parent
-
-
 def parse_id(value) -> int | None:
     try:
         return int(value) if value not in (None, "", "0") else None
     except (TypeError, ValueError):
         return None
-
-
-def waiting(user: User, today: date) -> list[dict]:
-    """Employer registrations waiting for this HR bureau's decision (one query)."""
-    if user.role != Role.hr_officer.value or user.org is None:
-        return []
-    from ..tenancy import config_for
-    cfg = config_for(user.tenant_id)
-    mine = sorted(owned_districts(cfg, user.org))
-    if not mine:
-        return []
-    count = db.session.scalar(sa.select(sa.func.count()).select_from(Org).where(
-        Org.tenant_id == user.tenant_id, Org.status == OrgStatus.pending.value,
-        Org.district.in_(mine)))
-    if not count:
-        return []
-    return [{"label": _l("待审核的单位注册"), "count": count, "due": None,
-             "endpoint": "admin.employers", "args": {}}]

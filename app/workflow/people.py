@@ -221,7 +221,7 @@ def register_employer(cfg, tenant_id: int, data: dict, ip: str) -> list[int]:
     if data["employer_kind"] not in {k.value for k in cfg.tenant.employer_kinds}:
         problems.append(_l("请选择单位性质。"))
     # Tier and supervising department from the tenant's tree (app/workflow/orgtree.py checks).
-    from .orgtree import check_registration_place
+    from .registrations import check_registration_place
     tier, parent = check_registration_place(cfg, tenant_id, data, problems)
     flags = sorted(set(data.get("enterprise_flags") or []))
     if not set(flags) <= set(ENTERPRISE_FLAG_LABELS):
