@@ -54,10 +54,11 @@ def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
     from .results import bp as results_bp
     from .complaints import bp as complaints_bp
     from .oversight import bp as oversight_bp
+    from .staff import bp as staff_bp
 
     for bp in (public_bp, auth_bp, applicant_bp, office_bp, admin_bp, agency_bp, expert_bp,
                payments_bp, defense_bp, results_bp, certify_bp, paper_bp, pool_bp,
-               agencies_bp, complaints_bp, oversight_bp):
+               agencies_bp, complaints_bp, oversight_bp, staff_bp):
         app.register_blueprint(bp)
 
     from .cli import register as register_cli

@@ -83,6 +83,8 @@ class Config:
     # it. No default: outside tests the app refuses to start without it; make run sets it from
     # HOST and PORT.
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").strip()
+    # How long the one-time link of a staff invitation or account reset works.
+    INVITE_LINK_HOURS = int(os.environ.get("INVITE_LINK_HOURS", "72"))
     # Certificate queries by number and name, per client IP (BJ23-VERIFY-1); counted in Redis so
     # every worker shares one count.
     VERIFY_QUERIES_PER_MINUTE = int(os.environ.get("VERIFY_QUERIES_PER_MINUTE", "10"))

@@ -283,6 +283,18 @@ ACCESS: dict[str, Rule] = {
     "oversight.present": Rule(WATCHERS, codes={"department_clerk": 404}),
     "oversight.watch_file": Rule(WATCHERS, codes={"department_clerk": 404},
                                  args={"session_id": "@closed_session"}),
+    # The org tree (a bureau's part of it; the world's @org is a Haidian employer) and staff
+    # accounts (its bureaus above and the tenant admin manage them; other offices get 404).
+    "admin.orgs": Rule(HR | ADMIN, scope="none"),
+    "admin.new_org": Rule(HR | ADMIN, post=200, scope="none"),
+    "admin.edit_org": Rule(HR | ADMIN, post=200),
+    "admin.move_org": Rule(HR | ADMIN),
+    "admin.close_org": Rule(HR | ADMIN),
+    "staff.accounts": Rule(HR | ADMIN, deny=404, codes={"applicant": 403, "expert": 403}),
+    "staff.invite": Rule(HR | ADMIN, deny=404, codes={"applicant": 403, "expert": 403}),
+    "staff.account_action": Rule(HR | ADMIN, deny=404, codes={"applicant": 403, "expert": 403},
+                                 args={"user_id": "@clerk_user", "action": "enable"}),
+    "staff.setup": public(ok=404, post=404, args={"token": "no-such-link"}),
     "certify.admin": Rule(ISSUERS, scope="none"),
     "certify.revoke": Rule(ISSUERS, scope="tenant"),
 }

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from app.extensions import db
-from app.models import Application, Conflict, Entry, Expert, ReviewSession, Score
+from app.models import Application, Conflict, Entry, Expert, Org, ReviewSession, Score
 from app.models.expert_pool import ExpertChange
 from app.models.oversight import Complaint
 from app.models.results import Objection
@@ -387,6 +387,28 @@ def targets() -> dict[str, Target]:
             "version": valid_or(-1, "x")}),
         "admin.decide": Target("hr_county", "/beijing/admin/employers/{org}/reject",
                                {"version": valid_or(-1), "opinion": 4000}),
+        "admin.new_org": Target("hr_city", "/beijing/admin/orgs/new", {
+            "kind": valid_or("department", "employer", "agency"), "code": valid_or("fz-unit"),
+            "name": 200, "name_en": 200, "tier": valid_or("city", "county"),
+            "district": valid_or("haidian", ""), "parent_id": valid_or("", "@unit"),
+            "employer_kind": valid_or("non_public", ""), "uscc": valid_or(f.USCCS[8], ""),
+            "series": valid_or("engineering")}),
+        "admin.edit_org": Target("hr_county", "/beijing/admin/orgs/{org}", {
+            "version": valid_or(-1), "name": 200, "name_en": 200, "tier": valid_or("county"),
+            "employer_kind": valid_or("non_public"), "uscc": 30, "series": 40},
+            watch=[(Org, "org")]),
+        "admin.move_org": Target("hr_county", "/beijing/admin/orgs/{org}/move", {
+            "version": valid_or(-1), "district": valid_or("haidian", "atlantis"),
+            "parent_id": valid_or("@unit", "")}, watch=[(Org, "org")]),
+        "admin.close_org": Target("hr_county", "/beijing/admin/orgs/{org}/close", {
+            "version": valid_or(-1), "reason": 500}, watch=[(Org, "org")]),
+        "staff.invite": Target("hr_county", "/beijing/staff/offices/{unit}/invite", {
+            "name": 60, "mobile": valid_or("13912340000"), "username": valid_or("fz-user"),
+            "role": valid_or("employer_clerk", "hr_officer"), "office_admin": valid_or("y")}),
+        "staff.account_action": Target("hr_county",
+                                       "/beijing/staff/accounts/{clerk_user}/enable", {"x": 10}),
+        "staff.setup": Target(None, "/beijing/staff/welcome/no-such-link", {
+            "password": 128, "password2": 128}),
         "admin.move_close": Target("tenant_admin", "/beijing/admin/plans/{plan}/apply/close",
                                    {"closes_on": valid_or("2026-12-31", "2026-01-01")}),
         "admin.retry_job": Target("tenant_admin", "/beijing/admin/jobs/{run}/retry", {"x": 10}),

@@ -202,7 +202,7 @@ def _beijing() -> Side:
         "cert": cert.id, "cert_number": cert.number, "order_no": payment.order_no,
         "org": pending.id, "committee": f.committee("beijing", "bj-eng").id,
         "expert_id": outsider_expert.id, "plan": f.plan("beijing", "bj-2026").id,
-        "run": run.id, "unit": f.org("beijing", "emp").id,
+        "run": run.id, "unit": f.org("beijing", "emp").id, "clerk_user": clerk.id,
         "nominee": nominee.id, "vetted": vetted.id, "change": change.id,
         "filing": agencies.filing_of(tid, f.org("beijing", "bj-agency-eng").id).id,
         "agency_org": f.org("beijing", "bj-agency-eng").id, "notice": filed_notice.id,

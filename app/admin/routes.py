@@ -4,15 +4,16 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from . import bp
+from .forms import ApprovalForm
 from ..extensions import db
 from ..jobs import console
 from ..models import Org, Role
 from ..web import client_ip, flash_error, render_page
-from ..workflow import queries
+from ..tenancy import label
+from ..workflow import orgtree, queries, registrations
 from ..workflow.actors import Actor
 from ..workflow.errors import TransitionError
 from ..workflow.people import EMPLOYER_KIND_LABELS, ENTERPRISE_FLAG_LABELS
-from ..workflow.transitions import transition
 
 
 @bp.before_request
@@ -22,28 +23,47 @@ def _staff_only():
         abort(403)
 
 
+def _approval_form(org: Org, depts: list[Org] | None = None) -> ApprovalForm:
+    """The corrections form of one registration, preset to what the employer chose."""
+    form = ApprovalForm(prefix=f"o{org.id}", district=org.district, tier=org.tier or "county",
+                        parent_id=str(org.parent_id or ""), employer_kind=org.employer_kind)
+    form.district.choices = [(d.code, label(d)) for d in g.tenant.tenant.districts]
+    form.employer_kind.choices = [(k.value, EMPLOYER_KIND_LABELS[k.value])
+                                  for k in g.tenant.tenant.employer_kinds]
+    orgtree.fill_place_choices(form, g.tenant, g.tenant_id, registrations.REGISTRATION_TIERS,
+                               depts=depts)
+    return form
+
+
 @bp.route("/employers")
 def employers():
-    """Employers awaiting this HR bureau's approval."""
+    """Employers awaiting this HR bureau's approval, each with its corrections form."""
     pending = queries.pending_employers(g.tenant_id, current_user.org)
+    depts = orgtree.departments(g.tenant_id)
     return render_page("admin/employers.html", pending=pending, kinds=EMPLOYER_KIND_LABELS,
-                       flags=ENTERPRISE_FLAG_LABELS)
+                       flags=ENTERPRISE_FLAG_LABELS,
+                       forms={o.id: _approval_form(o, depts) for o in pending})
 
 
 @bp.route("/employers/<int:org_id>/<action>", methods=["POST"])
 def decide(org_id, action):
-    """Approve or reject an employer's registration."""
+    """Approve (with the district, tier, department and kind as corrected) or reject an
+    employer's registration."""
     org = db.session.scalar(sa.select(Org).filter_by(id=org_id, tenant_id=g.tenant_id))
     if org is None or action not in ("approve", "reject"):
         abort(404)
+    form = _approval_form(org)
+    corrections = ({k: form[k].data for k in registrations.CORRECTABLE}
+                   if action == "approve" else {})
     try:
-        transition(g.tenant, org, action, Actor.of(current_user, client_ip()),
-                   expected_version=request.form.get("version", type=int),
-                   opinion=request.form.get("opinion", ""))
+        handed_over = registrations.decide_registration(
+            g.tenant, current_user, org, action, corrections,
+            request.form.get("version", type=int), request.form.get("opinion", ""), client_ip())
     except TransitionError as e:
         flash_error(e)
     else:
-        flash(_("已办理。"), "ok")
+        flash(_("单位信息已更正，已转交所在区（旗县）人社部门审核。") if handed_over
+              else _("已办理。"), "ok")
     return redirect(url_for(".employers"), 303)
 
 

@@ -50,6 +50,8 @@ class EmployerRegisterForm(FlaskForm):
     uscc = StringField(_l("统一社会信用代码"), validators=[DataRequired(_l("请输入统一社会信用代码。"))])
     district = SelectField(_l("所在区（旗县）"), choices=[])
     employer_kind = SelectField(_l("单位性质"), choices=[])
+    tier = SelectField(_l("单位层级"), choices=[], default="county")
+    parent_id = SelectField(_l("上级主管部门"), choices=[], validate_choice=False)
     # CF-GROUP-1: honours that put the unit's staff in a review group of their own.
     enterprise_flags = SelectMultipleField(_l("企业称号（如有）"), choices=[],
                                            widget=ListWidget(prefix_label=False),

@@ -46,10 +46,19 @@ class Org(db.Model):
     # review group of their own (CF-GROUP-1).
     enterprise_flags: Mapped[list | None] = mapped_column(sa.JSON, nullable=True)
     status: Mapped[str] = mapped_column(sa.String(10), default=OrgStatus.approved.value)
+    # Closed by its HR bureau (app/workflow/orgtree.py): offered nowhere new, its staff cannot
+    # sign in; its history stays.
+    closed_on: Mapped[date | None] = mapped_column(sa.Date)
+    # Created or changed in the portal: the tenant files no longer overwrite its values.
+    portal_managed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     version: Mapped[int] = mapped_column(default=1)
     created_at = mapped_column(UTCDateTime, default=utcnow)
 
     parent = relationship("Org", remote_side=[id])
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_on is None
 
     def label(self, locale: str = "zh") -> str:
         return self.name_en if locale.startswith("en") and self.name_en else self.name

@@ -68,6 +68,13 @@ class User(UserMixin, db.Model):
     # older value is refused on its next request (sessions end on the server, not only in the
     # browser).
     session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+    # May invite, disable, re-enable and reset the accounts of its own office
+    # (app/workflow/staff.py).
+    office_admin: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # An invitation or a reset: the SHA-256 of the one-time link's token (never the token) and
+    # when the link stops working.
+    setup_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    setup_expires_at = mapped_column(UTCDateTime, nullable=True)
     created_at = mapped_column(UTCDateTime, default=utcnow)
 
     org = relationship("Org", foreign_keys=[org_id])

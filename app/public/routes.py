@@ -15,7 +15,7 @@ from ..tenancy import label, tenants
 from ..web import client_ip, flash_error, render_page
 from ..workflow import directory as directory_svc
 from ..workflow import notices as notices_svc
-from ..workflow import people
+from ..workflow import orgtree, people, registrations
 from ..workflow.applications import open_plans
 from ..workflow.calendar import today_local
 from ..workflow.errors import TransitionError
@@ -89,6 +89,7 @@ def register_employer():
     form.district.choices = [(d.code, label(d)) for d in g.tenant.tenant.districts]
     form.employer_kind.choices = [(k.value, people.EMPLOYER_KIND_LABELS[k.value])
                                   for k in g.tenant.tenant.employer_kinds]
+    orgtree.fill_place_choices(form, g.tenant, g.tenant_id, registrations.REGISTRATION_TIERS)
     if "enterprise" in {x.value for x in g.tenant.policies.review_groups}:  # CF-GROUP-1
         form.enterprise_flags.choices = list(people.ENTERPRISE_FLAG_LABELS.items())
     if form.validate_on_submit():

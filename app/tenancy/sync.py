@@ -27,12 +27,18 @@ def org_ids(tenant_id: int) -> dict[str, int]:
 def sync_tenant(cfg: TenantConfig) -> Tenant:
     """Tenant row, offices from orgs.toml, committees, and the plans of plans/*.toml.
 
-    Employers registered through the portal are left alone. A plan's windows are rewritten from
+    Employers registered through the portal are left alone, and so is every unit created or
+    changed in the portal (`portal_managed`, app/workflow/orgtree.py): the file seeds a unit,
+    the portal's later values stay. A plan's windows are rewritten from
     the file, so a date corrected in the file takes effect on the next start, except a closing
     date a tenant admin has moved in the portal (audited there), which stays as moved."""
     tenant = _upsert(Tenant, {"slug": cfg.slug}, {"name": cfg.name})
     db.session.flush()
+    managed = set(db.session.scalars(sa.select(Org.code).filter_by(tenant_id=tenant.id,
+                                                                   portal_managed=True)))
     for seed in cfg.orgs.org:
+        if seed.code in managed:
+            continue
         _upsert(Org, {"tenant_id": tenant.id, "code": seed.code}, {
             "name": seed.name, "name_en": seed.name_en, "kind": seed.kind.value,
             "tier": seed.tier.value if seed.tier else None, "district": seed.district,
@@ -40,7 +46,7 @@ def sync_tenant(cfg: TenantConfig) -> Tenant:
     db.session.flush()
     ids = org_ids(tenant.id)
     for seed in cfg.orgs.org:
-        if seed.parent:
+        if seed.parent and seed.code not in managed:
             db.session.get(Org, ids[seed.code]).parent_id = ids[seed.parent]
     for c in cfg.directory.committee:
         _upsert(Committee, {"tenant_id": tenant.id, "code": c.code}, {

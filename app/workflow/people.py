@@ -107,13 +107,14 @@ def record_logout(actor: Actor) -> None:
 
 def approved_employers(tenant_id: int) -> list[Org]:
     return db.session.scalars(sa.select(Org).filter_by(
-        tenant_id=tenant_id, kind=OrgKind.employer.value, status=OrgStatus.approved.value)
-        .order_by(Org.name)).all()
+        tenant_id=tenant_id, kind=OrgKind.employer.value, status=OrgStatus.approved.value,
+        closed_on=None).order_by(Org.name)).all()
 
 
 def associations(tenant_id: int) -> list[Org]:
     return db.session.scalars(sa.select(Org).filter_by(
-        tenant_id=tenant_id, kind=OrgKind.association.value).order_by(Org.name)).all()
+        tenant_id=tenant_id, kind=OrgKind.association.value, closed_on=None)
+        .order_by(Org.name)).all()
 
 
 def fill_register_choices(form, cfg, tenant_id: int) -> None:
@@ -219,6 +220,9 @@ def register_employer(cfg, tenant_id: int, data: dict, ip: str) -> list[int]:
         problems.append(_l("请选择所在区（旗县）。"))
     if data["employer_kind"] not in {k.value for k in cfg.tenant.employer_kinds}:
         problems.append(_l("请选择单位性质。"))
+    # Tier and supervising department from the tenant's tree (app/workflow/orgtree.py checks).
+    from .registrations import check_registration_place
+    tier, parent = check_registration_place(cfg, tenant_id, data, problems)
     flags = sorted(set(data.get("enterprise_flags") or []))
     if not set(flags) <= set(ENTERPRISE_FLAG_LABELS):
         problems.append(_l("请选择列出的企业称号。"))
@@ -232,7 +236,8 @@ def register_employer(cfg, tenant_id: int, data: dict, ip: str) -> list[int]:
     if owners:
         return _tell_owners(cfg, tenant_id, owners)
     org = Org(tenant_id=tenant_id, code=f"emp-{code.lower()}", name=data["name"].strip(),
-              kind=OrgKind.employer.value, tier="county", district=data["district"], uscc=code,
+              kind=OrgKind.employer.value, tier=tier, district=data["district"], uscc=code,
+              parent_id=parent.id if parent else None,
               employer_kind=data["employer_kind"], enterprise_flags=flags or None,
               status=OrgStatus.pending.value)
     db.session.add(org)

@@ -33,8 +33,11 @@ def applications_of(user: User) -> list[Application]:
 def fill_new_choices(form, cfg, tenant_id: int) -> None:
     plans = open_plans(tenant_id)
     form.plan.choices = [(p.id, label(p)) for p in plans]
-    committees = db.session.scalars(sa.select(Committee).filter_by(tenant_id=tenant_id)
-                                     .order_by(Committee.id)).all()
+    # A committee whose office has been closed (app/workflow/orgtree.py) is not offered.
+    committees = db.session.scalars(
+        sa.select(Committee).join(Org, Org.id == Committee.agency_org_id)
+        .where(Committee.tenant_id == tenant_id, Org.closed_on.is_(None))
+        .order_by(Committee.id)).all()
     # BJ-DIR-1: once the year's directory is published, only its committees are offered.
     from .directory import eligible_committee_ids
     eligible = eligible_committee_ids(tenant_id, {p.year for p in plans})
@@ -117,7 +120,7 @@ def org_choices(tenant_id: int) -> dict[str, list[Org]]:
     from ..tenancy.schema import OrgKind
     rows = db.session.scalars(sa.select(Org).where(
         Org.tenant_id == tenant_id, Org.status == OrgStatus.approved.value,
-        Org.kind.in_([OrgKind.employer.value, OrgKind.hr_bureau.value,
+        Org.closed_on.is_(None), Org.kind.in_([OrgKind.employer.value, OrgKind.hr_bureau.value,
                       OrgKind.department.value, OrgKind.self_review_unit.value]))
         .order_by(Org.kind, Org.name)).all()
     return {"employers": [o for o in rows if o.kind in (OrgKind.employer.value,

@@ -103,14 +103,15 @@ def _hr_bureau(tenant_id: int, cfg, employer: Org | None, tier: Tier) -> Org | N
         return db.session.scalar(sa.select(Org).filter_by(tenant_id=tenant_id,
                                                           code=district.hr_bureau))
     return db.session.scalar(sa.select(Org).filter_by(
-        tenant_id=tenant_id, kind=OrgKind.hr_bureau.value, tier=tier.value).order_by(Org.id))
+        tenant_id=tenant_id, kind=OrgKind.hr_bureau.value, tier=tier.value, closed_on=None)
+        .order_by(Org.id))
 
 
 def _series_department(tenant_id: int, app, territory: Org | None, tier: Tier) -> Org | None:
     """The department in charge of the application's series at the county of the employer, or
     at the city (orgs.toml: a department's `series`)."""
     q = sa.select(Org).filter_by(tenant_id=tenant_id, kind=OrgKind.department.value,
-                                 tier=tier.value)
+                                 tier=tier.value, closed_on=None)
     if tier == Tier.county:
         if territory is None or not territory.district:
             return None
@@ -144,6 +145,8 @@ def compute_route(cfg, app) -> list[dict]:
             org = _hr_bureau(app.tenant_id, cfg, territory, _HR_TIER[kind])
         if org is None:
             raise Invalid(_l("无法确定报送环节的审核单位，请联系人社部门。"))
+        if not org.is_open:  # a closed unit (app/workflow/orgtree.py) receives nothing new
+            raise Invalid(_l("%(o)s已撤销，不能再向其报送申报，请联系人社部门。", o=org.name))
         if route and route[-1]["org_id"] == org.id:
             continue  # e.g. a school supervised by the education bureau: one review, not two
         route.append({"kind": kind.value, "org_id": org.id})
