@@ -81,6 +81,7 @@ def test_every_navigation_entry_opens_for_the_user_it_is_shown_to(world, slug):
             assert c.get(url).status_code == 200, (role, url)
 
 
+@pytest.mark.rule("SR-RUN-2")
 @pytest.mark.parametrize("slug", SLUGS)
 def test_city_hr_finds_result_acceptance_from_its_home_page_and_navigation(world, slug):
     app, sides = world
@@ -95,6 +96,7 @@ def test_city_hr_finds_result_acceptance_from_its_home_page_and_navigation(world
     assert any(a.endswith("/accept") for a in FORM_ACTION.findall(listing))
 
 
+@pytest.mark.rule("SR-RUN-2")
 @pytest.mark.parametrize("slug", SLUGS)
 def test_a_county_bureau_never_sees_result_acceptance(world, slug):
     """It may not accept results: no link, no button anywhere it goes, and the page refuses."""
@@ -275,3 +277,62 @@ def test_home_page_in_english(world):
     page = c.get("/chifeng/home?lang=en").get_data(as_text=True)
     assert "Waiting for you" in page and "Review results to accept" in page
     assert "待" not in page.split("<main>")[1]
+
+
+@pytest.mark.rule("CF-MODE-3")
+def test_chifeng_office_home_lists_paper_still_to_record(ctx):
+    """Files held in a paper review mode wait for the office to record their paper; a recorded
+    one no longer does; the files are read in a fixed number of queries."""
+    from app.workflow import paper
+    from .test_paper import submitted_junior
+    f.make_employer("chifeng", "cf-firm", "songshan")
+    clerk = f.make_user("chifeng", "cf-clerk", "employer_clerk", "cf-firm")
+    apps = [submitted_junior(f.make_user("chifeng", f"cf-p{i}", "applicant", "cf-firm"))
+            for i in range(2)]
+    from app.workflow.transitions import office_stage
+    close = apps[0].plan.window(office_stage(apps[0].plan)).closes_on
+    today = close.replace(day=1) if close.day > 1 else close
+
+    def paper_row():
+        db.session.expire_all()
+        rows = [i for i in home.waiting(clerk, today) if i["endpoint"] == "paper.receive"]
+        return rows[0]["count"], rows[0]["due"]
+
+    def fresh():  # as a request sees it: nothing loaded yet
+        db.session.expire_all()
+        home.paper_items(clerk, today)
+
+    assert paper_row() == (2, close)
+    few = count_queries(ctx, fresh)
+    for i in range(2, 6):
+        submitted_junior(f.make_user("chifeng", f"cf-p{i}", "applicant", "cf-firm"))
+    assert count_queries(ctx, fresh) == few
+    assert paper_row() == (6, close)
+    a = apps[0]
+    with time_machine.travel(at(2026, 5, 20, 9), tick=False):
+        r = paper.receive(tenants()["chifeng"], f.actor(clerk), paper.file_code(a),
+                          sorted({att.material for att in a.attachments}))
+    assert r.matched
+    assert paper_row() == (5, close)
+
+
+def test_agency_home_lists_checks_sessions_and_rechecks(world):
+    """Beijing's agency: the recommended file to check (due at the agency's check close), the
+    drawn session (on its day) and the applicant's re-check request to answer."""
+    app, sides = world
+    with app.app_context():
+        a = db.session.get(Application, sides["beijing"].ids["recommended_app"])
+        check_close = a.plan.window("agency_check").closes_on.isoformat()
+        drawn = db.session.get(ReviewSession, sides["beijing"].ids["session"])
+        held_on = drawn.held_on.isoformat()
+    with time_machine.travel(at(2026, 9, 1, 10), tick=False):
+        c, _ = _client(app, "beijing", sides["beijing"].own["agency_clerk"])
+        page = c.get("/beijing/home").get_data(as_text=True)
+    assert _row(page, "待审核材料的申报") == (1, check_close)
+    assert 'href="/beijing/agency/?status=recommended"' in page
+    assert _row(page, "进行中的评审会") == (1, held_on)
+    assert _row(page, "待答复的复查申请") == (1, "—")
+    # another agency of the tenant has none of these
+    c, _ = _client(app, "beijing", sides["beijing"].other["agency_clerk"])
+    page = c.get("/beijing/home").get_data(as_text=True)
+    assert "待审核材料的申报" not in page and "待答复的复查申请" not in page

@@ -40,6 +40,7 @@ PROVIDERS: list[str | Provider] = [
     "app.workflow.home:office_items",
     "app.workflow.home:agency_items",
     "app.workflow.home:expert_items",
+    "app.workflow.home:paper_items",
     "app.workflow.home:staff_items",
     "app.workflow.home:employer_items",
     "app.workflow.home:acceptance_items",
@@ -186,9 +187,13 @@ def agency_items(user: User, today: date) -> list[dict]:
                ~sa.exists().where(SessionItem.application_id == Application.id))
         .group_by(Application.status)))
     mine = sa.select(Committee.id).where(Committee.agency_org_id == user.org_id)
+    # Closed and not reported yet: never reported, sent back, or (notice first, CF-WIN-3) its
+    # notice is over and the report is due.
     unreported = sa.and_(ReviewSession.status == SessionStatus.closed.value,
                          sa.or_(Publication.id.is_(None),
-                                Publication.status.in_(("none", "sent_back"))))
+                                Publication.status.in_(("none", "sent_back")),
+                                sa.and_(Publication.status == "noticed",
+                                        Publication.ends_on < today)))
     sessions = {r[0]: r[1:] for r in db.session.execute(
         sa.select(sa.case((unreported, "report"), else_=ReviewSession.status).label("what"),
                   sa.func.count(ReviewSession.id), sa.func.min(ReviewSession.held_on))
@@ -245,6 +250,35 @@ def expert_items(user: User, today: date) -> list[dict]:
                ReviewSession.status.in_((SessionStatus.drawn.value,
                                          SessionStatus.voting.value)))).one()
     return [item(_l("待评审的评审会"), n, held_on, "expert.index")]
+
+
+def paper_items(user: User, today: date) -> list[dict]:
+    """Files the office holds whose review mode asks for paper (CF-MODE-2…4) and whose paper
+    it has not recorded since the file's last submission: three queries (the files, their
+    plans with windows, their committees with agencies), however many files."""
+    from sqlalchemy.orm import selectinload
+    from ..models.paper import PaperReceipt
+    from .paper import PAPER_MODES, _at_agency
+    from .transitions import office_stage_for
+    if user.role not in abilities.OFFICE_ROLES or user.org_id is None:
+        return []
+    received = sa.exists().where(PaperReceipt.application_id == Application.id,
+                                 PaperReceipt.org_id == user.org_id,
+                                 PaperReceipt.received_at >= Application.submitted_at)
+    held = (Status.recommended.value,) if user.role == Role.agency_clerk.value else (
+        Status.submitted.value, Status.in_notice.value)
+    apps = db.session.scalars(
+        sa.select(Application).where(Application.tenant_id == user.tenant_id,
+                                     Application.holder_org_id == user.org_id,
+                                     Application.status.in_(held), ~received)
+        .options(selectinload(Application.plan),
+                 selectinload(Application.committee).selectinload(Committee.agency))).all()
+    waiting = [a for a in apps if a.review_mode in PAPER_MODES]
+    closes = [w.closes_on for a in waiting
+              for w in [a.plan.window("agency_check" if _at_agency(a) else office_stage_for(a))]
+              if w is not None]
+    return [item(_l("待登记接收纸质材料的申报"), len(waiting), min(closes, default=None),
+                 "paper.receive")]
 
 
 def staff_items(user: User, today: date) -> list[dict]:
