@@ -336,3 +336,23 @@ def test_agency_home_lists_checks_sessions_and_rechecks(world):
     c, _ = _client(app, "beijing", sides["beijing"].other["agency_clerk"])
     page = c.get("/beijing/home").get_data(as_text=True)
     assert "待审核材料的申报" not in page and "待答复的复查申请" not in page
+
+
+@pytest.mark.rule("CF-POL-8")
+def test_the_allocating_office_sees_the_places_it_has_not_shared_out(ctx):
+    """Chifeng's teacher quota (49 places, shared out by the city education bureau): its home
+    counts the places not yet allocated; the offices above see the quota but allocate nothing."""
+    from .test_quotas import QUOTA, _clerk, allocate, cfg, district
+    edu = _clerk("cf-edu", "department_clerk")
+    total = next(q for q in cfg().policies.review_quota if q.code == QUOTA).total
+
+    def free(user):
+        rows = [i for i in home.waiting(user, at(2026, 6, 1).date())
+                if i["label"] == "待分配的评审名额"]
+        return rows[0]["count"] if rows else 0
+
+    assert free(edu) == total
+    allocate(district("aohan"), 30)
+    allocate(f"org:{f.org('chifeng', 'cf-edu').id}", 10)
+    assert free(edu) == total - 40
+    assert free(_clerk("cf-hr", "hr_officer")) == 0

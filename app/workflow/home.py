@@ -326,16 +326,20 @@ def objection_items(user: User, today: date) -> list[dict]:
 
 
 def quota_items(user: User, today: date) -> list[dict]:
-    """Files in review that no share of a quota this office allocates covers (CF-POL-8): a
-    fixed number of queries per quota of the tenant's settings."""
+    """Review places (CF-POL-8) the allocating office has not yet shared out, and files in the
+    review that no share covers: a fixed number of queries per quota of the tenant's settings."""
     from . import quotas
     cfg = config_for(user.tenant_id)
     if not abilities.may_see_quotas(cfg, user):
         return []
-    actor = abilities.Actor.of(user)
-    uncovered = sum(quotas.shares(cfg, user.tenant_id, q)[1]
-                    for q, editable in quotas.visible_quotas(cfg, actor) if editable)
-    return [item(_l("尚未分配名额的申报"), uncovered, None, "office.quota_list")]
+    free = uncovered = 0
+    for q, editable in quotas.visible_quotas(cfg, abilities.Actor.of(user)):
+        if editable:
+            lines, left_out = quotas.shares(cfg, user.tenant_id, q)
+            free += max(0, q.total - sum(line.places for line in lines))
+            uncovered += left_out
+    return [item(_l("待分配的评审名额"), free, None, "office.quota_list"),
+            item(_l("尚未分配名额的申报"), uncovered, None, "office.quota_list")]
 
 
 def job_items(user: User, today: date) -> list[dict]:
