@@ -37,12 +37,16 @@ def city_hr_id(tenant_id: int) -> int | None:
         tenant_id=tenant_id, kind=OrgKind.hr_bureau.value, tier=Tier.city.value).order_by(Org.id))
 
 
+def at_city_hr(role: str | None, org_id: int | None, tenant_id: int) -> bool:
+    """An officer of the city HR bureau, or the tenant's administrator working for it: who
+    accepts (验收) or confirms reported results. The transition service's check too."""
+    return (role in CONSOLE_ROLES and org_id is not None
+            and org_id == city_hr_id(tenant_id))
+
+
 def may_accept_results(user) -> bool:
-    """Results acceptance (验收/确认): an officer of the city HR bureau, or the tenant's
-    administrator working for it. A district or county bureau may not."""
-    if _role(user) not in CONSOLE_ROLES or user.org_id is None:
-        return False
-    return user.org_id == city_hr_id(user.tenant_id)
+    """Results acceptance: the city HR bureau. A district or county bureau may not."""
+    return _role(user) is not None and at_city_hr(user.role, user.org_id, user.tenant_id)
 
 
 def territorial_districts(cfg, user) -> list[str]:
