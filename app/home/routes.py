@@ -2,6 +2,7 @@
 from flask_login import current_user, login_required
 
 from . import bp
+from ..models import Role
 from ..web import render_page
 from ..workflow import home
 from ..workflow.calendar import today_local
@@ -14,4 +15,5 @@ def index():
     today = today_local()
     items = sorted(home.waiting(current_user, today),
                    key=lambda i: (i["due"] is None, i["due"] or today))
-    return render_page("home/index.html", items=items, today=today)
+    office = current_user.org if current_user.role != Role.applicant.value else None
+    return render_page("home/index.html", items=items, today=today, office=office)
