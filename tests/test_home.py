@@ -23,6 +23,7 @@ from .world import ROLES, world_app
 
 SLUGS = ("beijing", "chifeng")
 FORM_ACTION = re.compile(r'<form[^>]*action="([^"]+)"')
+POST_FORM = re.compile(r'<form method="post"[^>]*action="([^"]*)"')
 NAV = re.compile(r"<nav>(.*?)</nav>", re.S)
 LINK = re.compile(r'href="([^"?#]+)')
 
@@ -356,3 +357,21 @@ def test_the_allocating_office_sees_the_places_it_has_not_shared_out(ctx):
     allocate(f"org:{f.org('chifeng', 'cf-edu').id}", 10)
     assert free(edu) == total - 40
     assert free(_clerk("cf-hr", "hr_officer")) == 0
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_no_page_a_role_is_offered_shows_a_form_it_may_not_post(world, slug):
+    """On its home page and every page its navigation offers, each form a role is shown posts
+    to an endpoint the access table lets that role use."""
+    from .test_access_matrix import ACCESS
+    app, sides = world
+    urls = app.url_map.bind("localhost")
+    for role in ROLES[1:]:
+        c, _ = _client(app, slug, sides[slug].own[role])
+        home_page = c.get(f"/{slug}/home").get_data(as_text=True)
+        pages = [f"/{slug}/home"] + [u for u in _nav_links(home_page) if u.startswith(f"/{slug}/")]
+        for url in pages:
+            for action in POST_FORM.findall(c.get(url).get_data(as_text=True)):
+                path = action.split("?")[0] or url
+                endpoint, _ = urls.match(path, method="POST")
+                assert role in ACCESS[endpoint].allow, (role, url, action)
