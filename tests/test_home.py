@@ -375,3 +375,18 @@ def test_no_page_a_role_is_offered_shows_a_form_it_may_not_post(world, slug):
                 path = action.split("?")[0] or url
                 endpoint, _ = urls.match(path, method="POST")
                 assert role in ACCESS[endpoint].allow, (role, url, action)
+
+
+def test_a_registered_navigation_entry_is_shown_to_whom_its_predicate_admits(world):
+    from app import navigation
+    app, sides = world
+    navigation.register("certify.query", "查验证书", lambda cfg, user: user.role == "expert")
+    try:
+        c, _ = _client(app, "beijing", sides["beijing"].own["expert"])
+        assert "/beijing/certificates/verify" in _nav_links(
+            c.get("/beijing/home").get_data(as_text=True))
+        c, _ = _client(app, "beijing", sides["beijing"].own["applicant"])
+        assert "/beijing/certificates/verify" not in _nav_links(
+            c.get("/beijing/home").get_data(as_text=True))
+    finally:
+        navigation.EXTRA.pop()
