@@ -42,7 +42,6 @@ def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
     from .applicant import bp as applicant_bp
     from .auth import bp as auth_bp
     from .expert import bp as expert_bp
-    from .home import bp as home_bp
     from .office import bp as office_bp
     from .public import bp as public_bp
 
@@ -53,8 +52,12 @@ def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
     from .results import bp as results_bp
 
     for bp in (public_bp, auth_bp, applicant_bp, office_bp, admin_bp, agency_bp, expert_bp,
-               payments_bp, defense_bp, results_bp, certify_bp, paper_bp, home_bp):
+               payments_bp, defense_bp, results_bp, certify_bp, paper_bp):
         app.register_blueprint(bp)
+
+    from .home import bp as home_bp  # a signed-in user's home page
+
+    app.register_blueprint(home_bp)
 
     from .cli import register as register_cli
 
