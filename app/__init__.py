@@ -61,6 +61,10 @@ def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
                agencies_bp, complaints_bp, oversight_bp, staff_bp):
         app.register_blueprint(bp)
 
+    from .home import bp as home_bp  # a signed-in user's home page
+
+    app.register_blueprint(home_bp)
+
     from .cli import register as register_cli
 
     register_cli(app)

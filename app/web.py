@@ -176,6 +176,8 @@ def init_app(app: Flask) -> None:
         return {"static_url": static_url, "tenant": g.get("tenant"), "lang": loc.language if loc else "zh",
                 "Status": Status, "current_user": current_user}
 
+    from .navigation import nav_entries
+    app.jinja_env.globals.update(nav_entries=nav_entries)
     from .tenancy import label
     from .workflow.people import PERSON_TYPE_LABELS
     from .workflow.transitions import action_label, status_label

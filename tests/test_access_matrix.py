@@ -101,6 +101,7 @@ ACCESS: dict[str, Rule] = {
     "auth.register": public(),
     "auth.logout": Rule(allow=SIGNED_IN, scope="none"),
     "auth.password": Rule(allow=SIGNED_IN, scope="none", post=200),
+    "home.index": Rule(allow=SIGNED_IN, scope="none"),
     "certify.verify": public(scope="tenant"),
     "certify.query": public(),
     "results.notices": public(),
@@ -227,8 +228,9 @@ ACCESS: dict[str, Rule] = {
     "admin.retry_job": Rule(ADMIN, scope="tenant"),
     "admin.plans": Rule(HR | ADMIN, scope="none"),
     "admin.move_close": Rule(HR | ADMIN, scope="tenant"),
-    "results.acceptance": Rule(HR | ADMIN, scope="none"),
-    "results.decide": Rule(HR | ADMIN, scope="tenant", args={"action": "send_back"}),
+    # acceptance is the city HR bureau's: a district or county bureau is refused
+    "results.acceptance": Rule({"hr_city"} | ADMIN, scope="none"),
+    "results.decide": Rule({"hr_city"} | ADMIN, scope="tenant", args={"action": "send_back"}),
     "results.objections": Rule(STAFF, scope="none"),
     # only the office the objection was routed to (the employer here) resolves it
     "results.resolve": Rule(EMPLOYER, deny=404, codes={"applicant": 403, "expert": 403,

@@ -140,6 +140,8 @@ def _register(page, base: str, name: str, id_number: str, mobile: str):
     expect(page).to_have_url(f"{base}/beijing/login")
     _flash_ok(page, "注册申请已收到")
     _login(page, base, mobile)
+    expect(page).to_have_url(f"{base}/beijing/home")
+    page.locator("header nav a", has_text="我的申报").click()
     expect(page).to_have_url(f"{base}/beijing/me/")
 
 
@@ -261,7 +263,9 @@ def test_beijing_walkthrough(live, browser, tmp_path, js):
         office = _context(browser, js)
         clerk = office.new_page()
         _login(clerk, base, "clerk1")
-        expect(clerk).to_have_url(f"{base}/beijing/office/")
+        expect(clerk).to_have_url(f"{base}/beijing/home")
+        clerk.locator("main a", has_text="待审核的申报").click()
+        expect(clerk).to_have_url(f"{base}/beijing/office/?status=submitted")
         clerk.locator("#list a", has_text=NAME).click()
         expect(clerk.locator("main > p strong")).to_have_text("待审核")
         expect(clerk.locator("main")).to_contain_text("北京工业大学")

@@ -395,6 +395,8 @@ def _register_and_verify(desk: Desk, names: dict[str, str]) -> None:
     expect(page).to_have_url(f"{desk.base}/{T}/login")
     _flash_ok(page, "注册申请已收到")
     _sign_in(page, desk.base, PRIVATE.username)  # the mobile number
+    expect(page).to_have_url(f"{desk.base}/{T}/home")
+    page.locator("header nav a", has_text="我的申报").click()
     expect(page).to_have_url(f"{desk.base}/{T}/me/")
     page.locator("a.button", has_text="新建申报").click()
     expect(page.locator("main p.error")).to_contain_text("尚未经所在单位审核通过")

@@ -97,6 +97,8 @@ def _expert_signs_in(browser, base: str, username: str, status: str):  # noqa: F
     ctx = _context(browser, js=False)
     page = ctx.new_page()
     _login(page, base, username)
+    expect(page).to_have_url(f"{base}/beijing/home")
+    page.locator("header nav a", has_text="我的评审会").click()
     expect(page).to_have_url(f"{base}/beijing/expert/agreement")
     page.locator("input[name=accept]").check()
     page.locator("form.stack button", has_text="签署保密协议").click()
@@ -186,6 +188,8 @@ def test_beijing_application_to_verified_certificate(live_journey, browser, tmp_
 
         # B's draft was prepared beforehand; B only submits it.
         _login(pb, base, USER_B)
+        expect(pb).to_have_url(f"{base}/beijing/home")
+        pb.locator("header nav a", has_text="我的申报").click()
         expect(pb).to_have_url(f"{base}/beijing/me/")
         pb.locator("main table a", has_text=PLAN).click()
         b_detail = pb.url
@@ -196,6 +200,8 @@ def test_beijing_application_to_verified_certificate(live_journey, browser, tmp_
         expect(_status(pb)).to_have_text("待审核")
 
         _login(clerk, base, "clerk1")
+        expect(clerk).to_have_url(f"{base}/beijing/home")
+        clerk.locator("header nav a", has_text="待办").click()
         expect(clerk).to_have_url(f"{base}/beijing/office/")
         clerk_details = {}
         for name in (NAME_A, NAME_B):
@@ -219,6 +225,8 @@ def test_beijing_application_to_verified_certificate(live_journey, browser, tmp_
     # -- 2. The agency's check and the fee ----------------------------------------------------
     with time_machine.travel(at(2026, 8, 3, 10), tick=True):
         _login(ag, base, "ag")
+        expect(ag).to_have_url(f"{base}/beijing/home")
+        ag.locator("header nav a", has_text="评审服务").click()
         expect(ag).to_have_url(f"{base}/beijing/agency/")
         expect(ag.locator("#list")).to_contain_text("共2件")
         b_check = None
@@ -429,7 +437,9 @@ def test_beijing_application_to_verified_certificate(live_journey, browser, tmp_
         hr_ctx = _context(browser, js=False)
         hr = hr_ctx.new_page()
         _login(hr, base, "city-hr")
-        hr.goto(f"{base}/beijing/results/acceptance")
+        expect(hr).to_have_url(f"{base}/beijing/home")  # the report waits there
+        hr.locator("main a", has_text="待验收的评审结果").click()
+        expect(hr).to_have_url(f"{base}/beijing/results/acceptance")
         pending = hr.locator("main section.box")
         expect(pending).to_have_count(1)
         expect(pending.locator("h2")).to_contain_text(f"{COMMITTEE} · 中级 · {HELD_ON}")

@@ -56,6 +56,8 @@ def _expert_signs_in(browser, base: str, username: str, status: str):  # noqa: F
     ctx = _context(browser, js=False)
     page = ctx.new_page()
     _login(page, base, username)
+    expect(page).to_have_url(f"{base}/beijing/home")
+    page.locator("header nav a", has_text="我的评审会").click()
     expect(page).to_have_url(f"{base}/beijing/expert/agreement")
     expect(page.locator("h1")).to_have_text("评审专家工作保密协议")
     page.locator("input[name=accept]").check()
@@ -89,7 +91,9 @@ def test_beijing_review_walkthrough(live_review, browser):  # noqa: F811
     with time_machine.travel(at(2026, 8, 3, 10), tick=True):
         # The agency passes the recommended file.
         _login(clerk, base, "ag")
-        expect(clerk).to_have_url(f"{base}/beijing/agency/")
+        expect(clerk).to_have_url(f"{base}/beijing/home")
+        clerk.locator("main a", has_text="待审核材料的申报").click()
+        expect(clerk).to_have_url(f"{base}/beijing/agency/?status=recommended")
         expect(clerk.locator("#list")).to_contain_text("共1件")
         clerk.locator("#list a", has_text=APPLICANT).click()
         expect(clerk.locator("main > h1 + p strong")).to_have_text("已推荐至评审服务机构")

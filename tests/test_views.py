@@ -41,7 +41,7 @@ def test_employer_registers_and_territorial_hr_approves(app, client, login, hr):
     client.post(f"/beijing/admin/employers/{org_id}/approve", data={"version": 1})
     client.post("/beijing/logout")
     r = client.post("/beijing/login", data={"username": "13700000001", "password": REG["password"]})
-    assert r.status_code == 303 and r.location.endswith("/beijing/office/")
+    assert r.status_code == 303 and r.location.endswith("/beijing/home")
     with app.app_context():
         assert db.session.get(Org, org_id).status == "approved"
 

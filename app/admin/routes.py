@@ -7,10 +7,10 @@ from . import bp
 from .forms import ApprovalForm
 from ..extensions import db
 from ..jobs import console
-from ..models import Org, Role
+from ..models import Org
 from ..web import client_ip, flash_error, render_page
 from ..tenancy import label
-from ..workflow import orgtree, queries, registrations
+from ..workflow import abilities, orgtree, queries, registrations
 from ..workflow.actors import Actor
 from ..workflow.errors import TransitionError
 from ..workflow.people import EMPLOYER_KIND_LABELS, ENTERPRISE_FLAG_LABELS
@@ -19,7 +19,7 @@ from ..workflow.people import EMPLOYER_KIND_LABELS, ENTERPRISE_FLAG_LABELS
 @bp.before_request
 @login_required
 def _staff_only():
-    if current_user.role not in (Role.hr_officer.value, Role.tenant_admin.value):
+    if not abilities.may_see_console(current_user):
         abort(403)
 
 
@@ -38,7 +38,9 @@ def _approval_form(org: Org, depts: list[Org] | None = None) -> ApprovalForm:
 @bp.route("/employers")
 def employers():
     """Employers awaiting this HR bureau's approval, each with its corrections form."""
-    pending = queries.pending_employers(g.tenant_id, current_user.org)
+    # Only a bureau that may decide is shown the registrations (and their buttons).
+    pending = (queries.pending_employers(g.tenant_id, current_user.org)
+               if abilities.may_approve_employers(g.tenant, current_user) else [])
     depts = orgtree.departments(g.tenant_id)
     return render_page("admin/employers.html", pending=pending, kinds=EMPLOYER_KIND_LABELS,
                        flags=ENTERPRISE_FLAG_LABELS,
@@ -86,7 +88,7 @@ def job(ref):
 @bp.route("/jobs/<int:run_id>/retry", methods=["POST"])
 def retry_job(run_id):
     """Put a failed job back on the queue with its function and arguments (administrators)."""
-    if current_user.role != Role.tenant_admin.value:
+    if not abilities.may_retry_jobs(current_user):
         abort(403)
     try:
         console.retry(g.tenant_id, run_id, Actor.of(current_user, client_ip()))
@@ -101,4 +103,4 @@ def retry_job(run_id):
 
 def _console_ctx() -> dict:
     return {"job_status": lambda s: console.STATUS_LABELS.get(s, s),
-            "may_retry": current_user.role == Role.tenant_admin.value}
+            "may_retry": abilities.may_retry_jobs(current_user)}

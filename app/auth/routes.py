@@ -13,16 +13,8 @@ from ..workflow.errors import TransitionError
 
 
 def home_for(user) -> str:
-    """Where a signed-in user starts, by role."""
-    if user.role == "applicant":
-        return url_for("applicant.dashboard")
-    if user.role == "tenant_admin":
-        return url_for("admin.jobs")
-    if user.role == "agency_clerk":
-        return url_for("agency.inbox")
-    if user.role == "expert":
-        return url_for("expert.index")
-    return url_for("office.inbox")
+    """Where a signed-in user starts: their home page, what is waiting for their office."""
+    return url_for("home.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -4,11 +4,10 @@ from flask_login import current_user, login_required
 
 from . import bp
 from .. import uploads
-from ..models import Role
 from ..web import (
     RETURN_ROWS, client_ip, correction_form_items, correction_targets, flash_error, render_page,
 )
-from ..workflow import disqualify, profiles, queries
+from ..workflow import abilities, disqualify, profiles, queries
 from ..workflow.certificates import REVOKE_LABELS
 from ..workflow.integrity import record_years
 from ..workflow.actors import Actor
@@ -16,9 +15,8 @@ from ..workflow.applications import SECTION_TITLES, section_fields
 from ..workflow.errors import TransitionError
 from ..workflow.transitions import transition
 
-OFFICE_ROLES = {Role.employer_clerk.value, Role.department_clerk.value, Role.hr_officer.value,
-                Role.agency_clerk.value, Role.association_clerk.value}
-ACTIONS = ("start_notice", "recommend", "return", "not_recommend")
+OFFICE_ROLES = abilities.OFFICE_ROLES
+ACTIONS = abilities.OFFICE_ACTIONS
 
 
 @bp.before_request
@@ -48,6 +46,7 @@ def detail(app_id):
     return render_page("office/detail.html", app=app, fields=section_fields(g.tenant),
                        titles=SECTION_TITLES, targets=correction_targets(), rows=range(RETURN_ROWS),
                        holding=app.holder_org_id == current_user.org_id,
+                       may_act=abilities.may_act_on(current_user, app),
                        may_disqualify=app.status in disqualify.SOURCES
                        and disqualify.may_disqualify(Actor.of(current_user), app))
 
@@ -122,7 +121,7 @@ def integrity(app_id):
 
 
 def _verifier_only() -> None:
-    if current_user.role not in profiles.VERIFIER_ROLES or not g.tenant.policies.profile_verification:
+    if not abilities.may_verify_staff(g.tenant, current_user):
         abort(404)
 
 

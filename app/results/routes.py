@@ -11,15 +11,14 @@ from .. import uploads
 from ..models.results import Objection, Publication, PublicationFile, Recheck
 from ..tenancy import label
 from ..web import client_ip, flash_error, render_page
-from ..workflow import queries
+from ..workflow import abilities, queries
 from ..workflow import results as svc
 from ..workflow.actors import Actor
 from ..workflow.calendar import today_local
 from ..workflow.errors import TransitionError
 from ..workflow.transitions import transition
 
-STAFF = {Role.agency_clerk.value, Role.employer_clerk.value, Role.hr_officer.value,
-         Role.department_clerk.value, Role.tenant_admin.value}
+STAFF = abilities.STAFF_ROLES
 
 
 def _actor() -> Actor:
@@ -37,6 +36,13 @@ def _staff(*roles):
     if not current_user.is_authenticated:
         abort(401)
     if current_user.role not in (roles or STAFF):
+        abort(403)
+
+
+def _acceptors_only():
+    """Acceptance is the city HR bureau's: another bureau is refused whatever the id."""
+    _staff(Role.hr_officer.value, Role.tenant_admin.value)
+    if not abilities.may_accept_results(current_user):
         abort(403)
 
 
@@ -150,7 +156,7 @@ def document(pub_id, file_id):
 @login_required
 def acceptance():
     """Results awaiting the city HR bureau's acceptance or confirmation."""
-    _staff(Role.hr_officer.value, Role.tenant_admin.value)
+    _acceptors_only()
     pubs = svc.pending_acceptance(g.tenant_id)
     return render_page("results/acceptance.html", pubs=pubs,
                        panels={p.id: svc.panel(g.tenant, p.session, p) for p in pubs})
@@ -160,7 +166,7 @@ def acceptance():
 @login_required
 def decide(pub_id, action):
     """Accept (the notice opens) or send back with reasons."""
-    _staff(Role.hr_officer.value, Role.tenant_admin.value)
+    _acceptors_only()
     pub = _row(Publication, pub_id)
     if action not in ("accept", "send_back"):
         abort(404)

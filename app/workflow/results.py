@@ -173,9 +173,8 @@ def _is_reporting_agency(actor: Actor, pub: Publication) -> bool:
 
 
 def _is_city_hr(actor: Actor, pub: Publication) -> bool:
-    hr = city_hr(pub.tenant_id)
-    return actor.role in (Role.hr_officer.value, Role.tenant_admin.value) and hr is not None \
-        and actor.org_id == hr.id
+    from .abilities import at_city_hr
+    return at_city_hr(actor.role, actor.org_id, pub.tenant_id)
 
 
 def _request(pub: Publication, ctx: Ctx) -> dict:

@@ -1,0 +1,95 @@
+"""The header's navigation: the pages the signed-in user can actually use, decided by the same
+predicates (app/workflow/abilities.py) the routes guard those pages with. base.html renders
+`nav_entries()` as it comes; nothing about roles is decided in the template."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import g, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from .models import Role
+from .workflow import abilities
+
+
+@dataclass(frozen=True)
+class Entry:
+    endpoint: str
+    label: object  # a lazy msgid
+    args: dict = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return url_for(self.endpoint, **self.args)
+
+    @property
+    def current(self) -> bool:
+        return request.endpoint == self.endpoint
+
+
+def entries_for(cfg, user) -> list[Entry]:
+    """What `user` (signed in, of `cfg`'s tenant) is offered, in the order shown."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    role = user.role
+    out = [Entry("home.index", _l("首页"))]
+    if role == Role.applicant.value:
+        out += [Entry("applicant.dashboard", _l("我的申报")),
+                Entry("results.mine", _l("评审结果")),
+                Entry("certify.mine", _l("我的电子证书"))]
+    elif role == Role.expert.value:
+        out.append(Entry("expert.index", _l("我的评审会")))
+    elif role == Role.agency_clerk.value:
+        out += [Entry("agency.inbox", _l("评审服务")),
+                Entry("agency.session_list", _l("评审会")),
+                Entry("agency.committee_list", _l("评委会备案")),
+                Entry("agency.expert_pool", _l("专家库"))]
+        if cfg.policies.fee_required:
+            out.append(Entry("payments.windows", _l("缴费设置")))
+        out.append(Entry("results.rechecks", _l("复查申请")))
+    elif abilities.is_office(user):
+        out.append(Entry("office.inbox", _l("待办")))
+    if abilities.is_office(user):
+        if abilities.uses_paper(user.tenant_id):
+            out.append(Entry("paper.receive", _l("纸质材料接收登记")))
+        out.append(Entry("office.reports", _l("推荐报表")))
+    if abilities.may_verify_staff(cfg, user):
+        out.append(Entry("office.staff", _l("人员信息审核")))
+    if abilities.may_approve_employers(cfg, user):
+        out.append(Entry("admin.employers", _l("单位审核")))
+    if abilities.may_accept_results(user):
+        out.append(Entry("results.acceptance", _l("结果验收")))
+    if abilities.may_handle_objections(user):
+        out.append(Entry("results.objections", _l("异议核查")))
+    if abilities.may_see_posts(cfg, user):
+        out.append(Entry("office.posts", _l("岗位设置")))
+    if abilities.may_see_quotas(cfg, user):
+        out.append(Entry("office.quota_list", _l("名额分配")))
+    if abilities.may_issue_certificates(user):
+        out.append(Entry("certify.admin", _l("证书查验与撤销")))
+    if abilities.may_see_console(user):
+        out += [Entry("admin.plans", _l("申报计划")), Entry("admin.jobs", _l("任务"))]
+    return out
+
+
+# Registered entries other parts add: (endpoint, label, predicate(cfg, user) -> bool), shown
+# after the built-in ones. `register` is the one call a new page needs.
+EXTRA: list[tuple[str, object, object]] = []
+
+
+def register(endpoint: str, label, predicate) -> None:
+    """Show `endpoint` (with `label`) to every user for whom predicate(cfg, user) holds."""
+    EXTRA.append((endpoint, label, predicate))
+
+
+def nav_entries() -> list[Entry]:
+    """The current request's entries (computed once per request)."""
+    if "nav_entries" not in g:
+        cfg = g.get("tenant")
+        if cfg is None or not current_user.is_authenticated:
+            g.nav_entries = []
+        else:
+            g.nav_entries = entries_for(cfg, current_user) + [
+                Entry(e, lbl) for e, lbl, pred in EXTRA if pred(cfg, current_user)]
+    return g.nav_entries
