@@ -70,6 +70,50 @@ def entries_for(cfg, user) -> list[Entry]:
         out.append(Entry("certify.admin", _l("证书查验与撤销")))
     if abilities.may_see_console(user):
         out += [Entry("admin.plans", _l("申报计划")), Entry("admin.jobs", _l("任务"))]
+    return out + _running_the_year(cfg, user)
+
+
+def _running_the_year(cfg, user) -> list[Entry]:
+    """Agencies, the directory, yearly notices, the expert pool, complaints, supervision, the
+    org tree and staff accounts: each entry under the check its route makes."""
+    from .workflow import agencies, complaints, notices, supervision
+    from .workflow.actors import Actor
+    from .workflow.directed import is_city_hr
+    role, actor = user.role, Actor.of(user)
+    city = agencies.is_city_hr(actor)
+    out = []
+    if role == Role.agency_clerk.value:
+        out += [Entry("agencies.my_filing", _l("机构备案")),
+                Entry("pool.nominations", _l("邀请入库")),
+                Entry("pool.vetting", _l("入库审核")),
+                Entry("pool.changes", _l("专家信息核对")),
+                Entry("pool.assessments", _l("专家年度考核"))]
+    elif role == Role.employer_clerk.value:
+        out.append(Entry("pool.changes", _l("专家信息核对")))
+    elif role == Role.expert.value:
+        out.append(Entry("pool.profile", _l("我的专家信息")))
+    if role == Role.department_clerk.value or (
+            role == Role.hr_officer.value and not is_city_hr(user.org_id)):
+        out.append(Entry("pool.nominations", _l("推荐专家入库")))
+    if role == Role.hr_officer.value and is_city_hr(user.org_id):
+        out.append(Entry("pool.approvals", _l("专家入库批准")))
+    if city:
+        out += [Entry("agencies.filings", _l("评审服务机构备案与考核")),
+                Entry("agencies.directory_admin", _l("名录"))]
+    if city or notices.may_file(actor, user.org):
+        out.append(Entry("agencies.notices_page", _l("年度评审工作通知")))
+    if role in complaints.ANSWERING_ROLES:
+        out.append(Entry("complaints.inbox", _l("投诉举报办理")))
+    if complaints.is_city_hr(actor):
+        out += [Entry("oversight.index", _l("监督统计")),
+                Entry("oversight.complaints_list", _l("投诉举报")),
+                Entry("oversight.sessions", _l("监督委员委派"))]
+    if role in supervision.SUPERVISOR_ROLES:
+        out.append(Entry("oversight.supervision_list", _l("评审监督")))
+    if role in (Role.hr_officer.value, Role.tenant_admin.value):
+        out.append(Entry("admin.orgs", _l("机构管理")))
+    if getattr(user, "office_admin", False) and user.org_id is not None:
+        out.append(Entry("staff.accounts", _l("工作人员账号"), {"org_id": user.org_id}))
     return out
 
 

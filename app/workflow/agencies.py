@@ -399,7 +399,7 @@ def waiting(user, today: date) -> list[dict]:
         YearlyNotice.status == NoticeStatus.submitted.value))
     if notices:
         out.append({"label": _l("待确认备案的年度评审工作通知"), "count": notices, "due": None,
-                    "endpoint": "agencies.notices", "args": {}})
+                    "endpoint": "agencies.notices_page", "args": {}})
     return out
 
 

@@ -47,6 +47,10 @@ PROVIDERS: list[str | Provider] = [
     "app.workflow.home:objection_items",
     "app.workflow.home:quota_items",
     "app.workflow.home:job_items",
+    "app.workflow.agencies:waiting",
+    "app.workflow.expert_pool:waiting",
+    "app.workflow.oversight:waiting",
+    "app.workflow.staff:waiting",
 ]
 
 
