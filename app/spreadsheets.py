@@ -5,6 +5,8 @@ from collections.abc import Iterable
 
 # What makes Excel, WPS or LibreOffice read a cell as a formula (or as a DDE command once the
 # user edits it): a name like =HYPERLINK("http://x","y") in a roster must stay a name.
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

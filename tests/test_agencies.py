@@ -363,6 +363,24 @@ def test_public_pages_carry_the_helpline_agency_phones_and_the_training_warning(
     assert "12333" in chifeng and warning not in chifeng and "0476-8001001" in chifeng
 
 
+@pytest.mark.rule("AE-AGENCY-1", "BJ-HELP-1")
+def test_a_closed_agency_opens_no_session_and_is_not_advertised(people):
+    from app.workflow import orgtree
+    clerk, hr = people["clerk"], people["hr"]
+    f.file_committee("beijing", "bj-eng")
+    org = f.org("beijing", "bj-agency-eng")
+    day = date(2026, 11, 1)
+    assert org.id in {c["org"].id for c in directory.contacts(org.tenant_id, day)}
+    orgtree.close_unit(BJ(), hr, org, "机构调整，职能划转")
+    with pytest.raises(Invalid) as e:
+        _open_session(clerk)
+    assert any("已撤销" in str(p) for p in e.value.problems + [e.value.message])
+    assert org.id not in {c["org"].id for c in directory.contacts(org.tenant_id, day)}
+    rows, excluded = directory.build_rows(BJ(), org.tenant_id, 2026, day)
+    assert all(r["committee"].agency_org_id != org.id for r in rows)
+    assert any(x["committee"].agency_org_id == org.id for x in excluded)
+
+
 # -- CF-NOTICE-1: yearly notices ------------------------------------------------------------------
 
 @pytest.mark.rule("CF-NOTICE-1")

@@ -21,7 +21,7 @@ from ..workflow.actors import Actor
 from ..workflow.calendar import today_local
 from ..workflow.errors import TransitionError
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from ..spreadsheets import XLSX_MIME as XLSX
 
 
 @bp.before_request

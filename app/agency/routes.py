@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from . import bp
+from ..spreadsheets import XLSX_MIME
 from .forms import ExpertForm, FilingForm, SessionForm
 from .. import uploads
 from ..jobs.deadlines import schedule_sweep
@@ -272,7 +273,7 @@ def session_roster(session_id):
     groups.roster(g.tenant, s).save(buf)
     buf.seek(0)
     return send_file(buf, download_name=f"{_('评审通过人员花名册')}-{s.id}.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     mimetype=XLSX_MIME,
                      as_attachment=True, max_age=0)
 
 

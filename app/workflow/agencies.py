@@ -17,7 +17,8 @@ from ..models.agencies import (
 from ..models.applications import Application
 from ..models.plans import Plan
 from ..models.results import Objection, ObjectionStatus, Publication, Recheck
-from ..tenancy.schema import OrgKind, Tier
+from ..tenancy.schema import OrgKind
+from .abilities import at_city_hr
 from .actors import Actor
 from .errors import Conflict, Forbidden, Invalid
 from .transitions import audit
@@ -50,15 +51,10 @@ MAX_TEXT = 4000
 
 # -- who is who ----------------------------------------------------------------------------------
 
-def city_hr_id(tenant_id: int) -> int | None:
-    return db.session.scalar(sa.select(Org.id).filter_by(
-        tenant_id=tenant_id, kind=OrgKind.hr_bureau.value, tier=Tier.city.value).order_by(Org.id))
-
-
 def is_city_hr(actor) -> bool:
-    """The city HR bureau's officers (and the tenant administrator seated there)."""
-    return (actor.role in (Role.hr_officer.value, Role.tenant_admin.value)
-            and actor.org_id is not None and actor.org_id == city_hr_id(actor.tenant_id))
+    """The city HR bureau's officers (and the tenant administrator seated there): the one check
+    of app/workflow/abilities.py."""
+    return at_city_hr(actor.role, actor.org_id, actor.tenant_id)
 
 
 def _require_city_hr(actor: Actor) -> None:
@@ -70,17 +66,21 @@ def _require_city_hr(actor: Actor) -> None:
 
 def standing(tenant_id: int, org_ids, day: date) -> dict[int, object]:
     """For each agency, None when it may open sessions on `day`, else the reason: not filed,
-    filing expired, suspended. Two queries whatever the number of agencies."""
+    filing expired, suspended, closed. Three queries whatever the number of agencies."""
     ids = list(set(org_ids))
     filings = {f.org_id: f for f in db.session.scalars(sa.select(AgencyFiling).where(
         AgencyFiling.tenant_id == tenant_id, AgencyFiling.org_id.in_(ids or [0])))}
     suspended = set(db.session.scalars(sa.select(AgencySuspension.org_id).where(
         AgencySuspension.tenant_id == tenant_id, AgencySuspension.org_id.in_(ids or [0]),
         AgencySuspension.lifted_at.is_(None))))
+    closed = set(db.session.scalars(sa.select(Org.id).where(
+        Org.id.in_(ids or [0]), Org.closed_on.is_not(None))))
     out = {}
     for oid in ids:
         f = filings.get(oid)
-        if oid in suspended:
+        if oid in closed:  # closed in the org tree (app/workflow/orgtree.py)
+            out[oid] = _l("该机构已撤销。")
+        elif oid in suspended:
             out[oid] = _l("评审服务机构已被暂停评审工作。")
         elif f is None or f.filed_on is None or f.valid_until is None or day < f.filed_on:
             out[oid] = _l("评审服务机构尚未经市人力资源社会保障部门备案。")

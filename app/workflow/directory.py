@@ -220,6 +220,7 @@ def contacts(tenant_id: int, day: date) -> list[dict]:
         .where(AgencyFiling.tenant_id == tenant_id, AgencyFiling.filed_on.is_not(None),
                AgencyFiling.filed_on <= day, AgencyFiling.valid_until >= day,
                AgencyFiling.phone != "",
+               Org.closed_on.is_(None),
                ~sa.select(AgencySuspension.id).where(
                    AgencySuspension.org_id == Org.id,
                    AgencySuspension.lifted_at.is_(None)).exists())

@@ -21,14 +21,14 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db
 from ..models import Application, JobRun, Org, Plan, ReviewStep, utcnow
 from ..models.reports import TierReport
-from ..spreadsheets import append
+from ..spreadsheets import XLSX_MIME, append
 from ..tenancy import label
 from . import policies, quotas
 from .calendar import now_local
 from .paper import RECORD_LOCALE, facts, record_pdf
 
 ROSTER, STATISTICS, REPORT = "roster", "statistics", "report"
-MIMETYPES = {".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+MIMETYPES = {".xlsx": XLSX_MIME,
              ".pdf": "application/pdf"}
 
 
