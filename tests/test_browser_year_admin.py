@@ -43,6 +43,8 @@ OLD_HOUSING = "cf-housing-arhorqin"
 NEW_HOUSING = "阿鲁科尔沁旗住房和城乡建设局（新）"
 BUILDER = ("cf-builder-ar", "阿鲁科尔沁旗路桥建设有限公司")
 APPLICANT = ("c-bao", "包振宇")
+HOURS = "工作日 8:30-17:00"
+PROCEDURE = "材料审核、专家评议、无记名投票"
 OPINION = "材料真实完整，符合申报条件，同意推荐。"
 
 
@@ -144,7 +146,7 @@ def _agency_files(agency) -> None:
     values = {"profile": "承担全市建设工程专业职称评审服务。", "head": "李明",
               "head_title": "主任", "scope": "工程系列建筑施工专业", "purpose": "规范评审服务",
               "address": "赤峰市红山区钢铁街1号", "phone": AGENCY_PHONE,
-              "hours": "工作日 8:30-17:00", "staff_count": "5", "staff": "专职工作人员5人",
+              "hours": HOURS, "staff_count": "5", "staff": "专职工作人员5人",
               "facilities": "评审会议室、录音录像设备", "committees": COMMITTEE}
     for name, value in values.items():
         agency.locator(f"main form [name={name}]").fill(value)
@@ -220,7 +222,7 @@ def _agency_files_committee(agency) -> None:
     agency.fill("input[name=valid_until]", "2029-05-19")
     agency.fill("textarea[name=scope]", "全市建筑施工专业中级职称申报人")
     agency.fill("textarea[name=standard]", "业绩成果|60\n专业能力|40")
-    agency.fill("textarea[name=procedure]", "材料审核、专家评议、无记名投票")
+    agency.fill("textarea[name=procedure]", PROCEDURE)
     agency.get_by_label(EXPERT).check()
     agency.locator("main form button", has_text="提交备案").click()
     _flash_ok(agency, "已备案")
@@ -301,7 +303,9 @@ def test_city_hr_sets_up_the_year_and_a_new_county_bureau_acts_on_a_file(
         row = public.locator("main table tbody tr", has_text=COMMITTEE)
         expect(row).to_have_count(1)
         expect(row).to_contain_text(AGENCY)
-        expect(row).to_contain_text(AGENCY_PHONE)
+        # AE-DUTY-1: the agency's contacts and hours, the committee's procedure.
+        for text in (AGENCY_PHONE, HOURS, "赤峰市红山区钢铁街1号", PROCEDURE):
+            expect(row).to_contain_text(text)
         expect(public.locator("main")).to_contain_text("12333")
         for width in (1280, 390):
             _shot(public, shots, "directory", width)
