@@ -228,6 +228,29 @@ def test_csrf_required_on_forms_and_htmx_posts(tmp_path, database_url):
     assert r.status_code == 303
 
 
+def test_signing_in_again_after_the_session_ran_out_is_not_refused(tmp_path, database_url):
+    """A browser whose session outlived its absolute lifetime opens the sign-in page and signs in:
+    ending the old session must not take the sign-in form's CSRF token with it."""
+    app = build_app(database_url or f"sqlite:///{tmp_path / 'c.db'}", tmp_path,
+                    WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        f.make_employer("beijing", "emp", "haidian")
+        f.make_user("beijing", "13900000001", "applicant", "emp")
+    client = app.test_client()
+
+    def sign_in():
+        page = client.get("/beijing/login").get_data(as_text=True)
+        token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+        return client.post("/beijing/login", data={
+            "username": "13900000001", "password": PASSWORD, "csrf_token": token})
+
+    with time_machine.travel(at(2026, 7, 8, 9), tick=False):
+        assert sign_in().status_code == 303
+    with time_machine.travel(at(2026, 7, 8, 21, 5), tick=False):  # past the 12 hours
+        assert sign_in().status_code == 303
+        assert client.get("/beijing/me/").status_code == 200
+
+
 def test_staff_pages_refuse_applicants(client, login, app, seeded):
     login("beijing", "13900000001")
     assert client.get("/beijing/office/").status_code == 403
