@@ -84,7 +84,6 @@ def _running_the_year(cfg, user) -> list[Entry]:
     out = []
     if role == Role.agency_clerk.value:
         out += [Entry("agencies.my_filing", _l("机构备案")),
-                Entry("pool.nominations", _l("邀请入库")),
                 Entry("pool.vetting", _l("入库审核")),
                 Entry("pool.changes", _l("专家信息核对")),
                 Entry("pool.assessments", _l("专家年度考核"))]
@@ -96,7 +95,8 @@ def _running_the_year(cfg, user) -> list[Entry]:
             role == Role.hr_officer.value and not is_city_hr(user.org_id)):
         out.append(Entry("pool.nominations", _l("推荐专家入库")))
     if role == Role.hr_officer.value and is_city_hr(user.org_id):
-        out.append(Entry("pool.approvals", _l("专家入库批准")))
+        out += [Entry("pool.nominations", _l("邀请入库")),
+                Entry("pool.approvals", _l("专家入库批准"))]
     if city:
         out += [Entry("agencies.filings", _l("评审服务机构备案与考核")),
                 Entry("agencies.directory_admin", _l("名录"))]

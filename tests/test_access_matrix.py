@@ -202,11 +202,11 @@ ACCESS: dict[str, Rule] = {
     "expert.group_opinion": Rule(EXPERT),
     "expert.absence": Rule(EXPERT),
     "expert.download": Rule(EXPERT, args={"att_id": "@item_att"}),
-    # the expert pool (AE-EXP-1/4/6, AE-DUTY-1, AE-SUPERV-1): recommending offices and agencies
-    # nominate; the nominee's agency vets (another agency: 404); the city HR bureau approves
+    # the expert pool (AE-EXP-1/4/6, AE-DUTY-1, AE-SUPERV-1): recommending offices nominate and
+    # the city HR bureau invites; the nominee's agency vets (another agency: 404); the city HR bureau approves
     # (one per tenant); the expert keeps their data; the employer named in a change and the
     # expert's agency check it; the session's agency records training; agencies assess.
-    "pool.nominations": Rule({"department_clerk", "hr_county", "agency_clerk"}, post=200,
+    "pool.nominations": Rule({"department_clerk", "hr_county", "hr_city"}, post=200,
                              scope="none"),
     "pool.vetting": Rule(AGENCY, scope="none"),
     "pool.vet": Rule(AGENCY, args={"expert_id": "@nominee", "action": "vet_pass"}),

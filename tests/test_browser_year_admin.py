@@ -176,10 +176,10 @@ def _hr_files_agency_and_sets_up_committee(hr) -> None:
 
 
 def _expert_enters_the_pool(agency, hr) -> None:
-    """The agency invites an expert, vets them; the city HR bureau approves (AE-EXP-1,
-    AE-EXP-6)."""
-    _nav(agency, "邀请入库")
-    form = agency.locator("form#nominate")
+    """The city HR bureau invites an expert (measures 第十五条(二)), naming the agency that vets
+    them; the agency vets, the bureau approves (AE-EXP-1, AE-EXP-6)."""
+    _nav(hr, "邀请入库")
+    form = hr.locator("form#nominate")
     for name, value in {"name": EXPERT, "id_number": "110108198506150101",
                         "birth_date": "1985-06-15", "mobile": "13904761234",
                         "title_year": "2015", "employer_name": "赤峰市建筑设计研究院"}.items():
@@ -187,8 +187,9 @@ def _expert_enters_the_pool(agency, hr) -> None:
     form.locator("select[name=gender]").select_option("female")
     form.locator("select[name=title_level]").select_option("senior")
     form.locator("select[name=series]").select_option("engineering")
+    form.locator("select[name=agency_org_id]").select_option(label=AGENCY)
     form.locator("button", has_text="提交").click()
-    _flash_ok(agency, "待评审服务机构审核")
+    _flash_ok(hr, "待评审服务机构审核")
     _nav(agency, "入库审核")
     row = agency.locator("main tr", has_text=EXPERT)
     expect(row).to_contain_text("✓")  # meets the conditions for entry

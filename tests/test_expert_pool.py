@@ -96,32 +96,37 @@ def test_only_the_right_office_recommends_an_expert(offices):
     by_dept = expert_pool.nominate(CFG(), f.actor(offices["dept"]), data(city_unit, ag), TODAY)
     assert by_dept.agency_org_id == ag.id and by_dept.status == "nominated"
 
-    # No registered employer, no recommendation; the city bureau approves, it does not nominate.
+    # No registered employer, no recommendation; what the city bureau enters is an invitation.
     assert any("工作单位" in str(p) for p in refused(offices["haidian"], data(None, ag)).problems)
     assert refused(offices["haidian"], data(district_unit, None)).problems
-    with pytest.raises(Invalid):
-        expert_pool.nominate(CFG(), f.actor(offices["city"]), data(city_unit, ag), TODAY)
+    invited = expert_pool.nominate(CFG(), f.actor(offices["city"]), data(city_unit, ag), TODAY)
+    assert invited.entry_route == "invited"
     with pytest.raises(Forbidden):
         expert_pool.nominate(CFG(), f.actor(f.make_user("beijing", "a1", "applicant", "hd-unit")),
                              data(district_unit, ag), TODAY)
 
 
 @pytest.mark.rule("AE-EXP-1")
-def test_an_agency_invites_and_the_id_number_is_stored_encrypted(offices):
+def test_the_city_hr_bureau_invites_and_the_id_number_is_stored_encrypted(offices):
     number = id_number("19750505")
-    e = expert_pool.nominate(CFG(), f.actor(offices["agency"]), data(
-        None, None, employer_name="中国科学院某研究所", id_number=number, mobile="13800138000"),
+    ag = offices["agency"].org
+    # Measures 第十五条(二): invitation is the city HR bureau's; an agency cannot invite.
+    with pytest.raises(Forbidden):
+        expert_pool.nominate(CFG(), f.actor(offices["agency"]),
+                             data(None, ag, employer_name="某所"), TODAY)
+    e = expert_pool.nominate(CFG(), f.actor(offices["city"]), data(
+        None, ag, employer_name="中国科学院某研究所", id_number=number, mobile="13800138000"),
         TODAY)
-    assert (e.entry_route, e.agency_org_id, e.status) == ("invited", offices["agency"].org_id,
-                                                          "nominated")
+    assert (e.entry_route, e.agency_org_id, e.status) == ("invited", ag.id, "nominated")
+    assert e.recommended_by_org_id == offices["city"].org_id
     assert number not in (e.id_number_enc or "") and decrypt_id(e.id_number_enc) == number
     assert e.id_number_masked == number[:3] + "*" * 13 + number[-2:]
     assert "13800138000" not in e.mobile_enc and decrypt_id(e.mobile_enc) == "13800138000"
     # The same person cannot be nominated twice.
-    again = refused(offices["agency"], data(None, None, employer_name="某所", id_number=number))
+    again = refused(offices["city"], data(None, ag, employer_name="某所", id_number=number))
     assert any("已在库中" in str(p) for p in again.problems)
-    bad = refused(offices["agency"], data(None, None, employer_name="某所",
-                                          id_number="110105198001011234", mobile="123"))
+    bad = refused(offices["city"], data(None, ag, employer_name="某所",
+                                        id_number="110105198001011234", mobile="123"))
     assert {"身份证号码格式不正确。", "请填写正确的手机号码。"} <= {str(p) for p in bad.problems}
 
 

@@ -89,7 +89,9 @@ def test_nominate_vet_and_approve_through_the_pages(app, client, login, setup):
     client.post("/beijing/logout")
     login("beijing", "hr-city")
     assert f"vetted-{e_id}" not in client.get("/beijing/pool/approvals").get_data(as_text=True)
-    assert client.get("/beijing/pool/nominations").status_code == 403  # city HR approves only
+    # Measures 第十五条(二): the city HR bureau invites, naming the agency that vets.
+    page = client.get("/beijing/pool/nominations").get_data(as_text=True)
+    assert "邀请专家入库" in page and 'name="agency_org_id"' in page
 
 
 @pytest.mark.rule("AE-EXP-4")

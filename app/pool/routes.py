@@ -76,10 +76,9 @@ def _agencies():
 
 @bp.route("/nominations", methods=["GET", "POST"])
 def nominations():
-    """A recommending office nominates an expert of a unit in its charge; an agency invites one."""
-    _only(Role.department_clerk.value, Role.hr_officer.value, Role.agency_clerk.value)
-    if current_user.role == Role.hr_officer.value and is_city_hr(current_user.org_id):
-        abort(403)  # the city HR bureau approves; it does not recommend
+    """A recommending office nominates an expert of a unit in its charge; the city HR bureau
+    invites one."""
+    _only(Role.department_clerk.value, Role.hr_officer.value)
     form = NominationForm()
     _series_choices(form)
     form.agency_org_id.choices = [(0, "—")] + [(o.id, label(o)) for o in _agencies()]
@@ -93,7 +92,7 @@ def nominations():
             return redirect(url_for(".nominations"), 303)
     rows = svc.nominations_by(g.tenant_id, current_user.org_id)
     return render_page("pool/nominations.html", form=form, rows=rows, labels=svc.STATUS_LABELS,
-                       inviting=current_user.role == Role.agency_clerk.value)
+                       inviting=svc.may_invite(_actor()))
 
 
 # -- the agency vets (AE-EXP-6) --------------------------------------------------------------

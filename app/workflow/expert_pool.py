@@ -13,6 +13,7 @@ from ..extensions import db
 from ..models import Expert, ExpertRole, Org, PanelMember, ReviewSession, Role
 from ..models.expert_pool import ExpertAssessment, ExpertChange, ExpertTraining
 from ..tenancy.schema import EmployerKind, OrgKind, Tier
+from .abilities import at_city_hr
 from .actors import Actor
 from .directed import is_city_hr
 from .errors import Forbidden, Invalid
@@ -93,13 +94,19 @@ def _common_problems(cfg, data: dict) -> list:
     return problems
 
 
+def may_invite(actor) -> bool:
+    """Measures 第十五条(二): the city HR bureau invites experts into the pool."""
+    return at_city_hr(actor.role, actor.org_id, actor.tenant_id)
+
+
 def nominate(cfg, actor: Actor, data: dict, today: date) -> Expert:
-    """File a nomination: a recommending office for an expert of a unit it is responsible for, or
-    an agency inviting one (AE-EXP-1). The agency then vets it."""
-    if actor.role in RECOMMENDERS:
-        route = "recommended"
-    elif actor.role == Role.agency_clerk.value:
+    """File a nomination: a recommending office for an expert of a unit it is responsible for
+    (第十五条(一)), or the city HR bureau inviting one (第十五条(二)) (AE-EXP-1). Either names the
+    agency that vets it (第十七条)."""
+    if may_invite(actor):
         route = "invited"
+    elif actor.role in RECOMMENDERS:
+        route = "recommended"
     else:
         raise Forbidden(_l("无权进行此操作。"))
     problems = _common_problems(cfg, data)
@@ -115,9 +122,8 @@ def nominate(cfg, actor: Actor, data: dict, today: date) -> Expert:
     else:
         known = db.session.scalar(sa.select(Expert).filter_by(tenant_id=actor.tenant_id,
                                                               id_number_hash=id_hash(number)))
-        if known is not None and known.status == RETURNED and actor.org_id in (
-                known.recommended_by_org_id,
-                known.agency_org_id if known.entry_route == "invited" else None):
+        if known is not None and known.status == RETURNED and \
+                actor.org_id == known.recommended_by_org_id:
             again = known
         elif known is not None:
             problems.append(_l("该身份证号码的专家已在库中或已被推荐。"))
@@ -135,14 +141,12 @@ def nominate(cfg, actor: Actor, data: dict, today: date) -> Expert:
         why = recommender_refusal(recommender, employer)
         if why is not None:
             problems.append(why)
-        agency = _tenant_org(actor.tenant_id, data.get("agency_org_id"),
-                             (OrgKind.agency.value, OrgKind.self_review_unit.value))
-        if agency is None:
-            problems.append(_l("请选择负责审核的评审服务机构。"))
-    else:
-        agency = db.session.get(Org, actor.org_id)
-        if employer is None and not employer_name:
-            problems.append(_l("请填写工作单位。"))
+    elif employer is None and not employer_name:
+        problems.append(_l("请填写工作单位。"))
+    agency = _tenant_org(actor.tenant_id, data.get("agency_org_id"),
+                         (OrgKind.agency.value, OrgKind.self_review_unit.value))
+    if agency is None:
+        problems.append(_l("请选择负责审核的评审服务机构。"))
     if problems:
         raise Invalid(_l("未提交："), problems=problems)
     values = dict(
@@ -154,7 +158,7 @@ def nominate(cfg, actor: Actor, data: dict, today: date) -> Expert:
         private_sector=bool(employer and employer.employer_kind == EmployerKind.non_public.value)
         or bool(data.get("private_sector")),
         role=ExpertRole.member.value, entry_route=route,
-        recommended_by_org_id=actor.org_id if route == "recommended" else None,
+        recommended_by_org_id=actor.org_id,  # the recommending office, or the inviting bureau
         agency_org_id=agency.id, term_start=today, terms=1, status=NOMINATED,
         id_number_enc=encrypt_id(number), id_number_hash=id_hash(number),
         id_number_masked=mask_id(number), mobile_enc=encrypt_id(mobile),
@@ -250,11 +254,9 @@ register(Expert, {
 
 
 def nominations_by(tenant_id: int, org_id: int) -> list[Expert]:
+    """What this office recommended or (the city HR bureau) invited, newest first."""
     return db.session.scalars(sa.select(Expert).where(
-        Expert.tenant_id == tenant_id,
-        sa.or_(Expert.recommended_by_org_id == org_id,
-               sa.and_(Expert.entry_route == "invited", Expert.agency_org_id == org_id,
-                       Expert.status != APPROVED)))
+        Expert.tenant_id == tenant_id, Expert.recommended_by_org_id == org_id)
         .order_by(Expert.id.desc()).limit(200)).all()
 
 
