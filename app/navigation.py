@@ -95,7 +95,7 @@ def _running_the_year(cfg, user) -> list[Entry]:
             role == Role.hr_officer.value and not is_city_hr(user.org_id)):
         out.append(Entry("pool.nominations", _l("推荐专家入库")))
     if role == Role.hr_officer.value and is_city_hr(user.org_id):
-        out += [Entry("pool.nominations", _l("邀请入库")),
+        out += [Entry("pool.nominations", _l("邀请专家入库")),
                 Entry("pool.approvals", _l("专家入库批准"))]
     if city:
         out += [Entry("agencies.filings", _l("评审服务机构备案与考核")),

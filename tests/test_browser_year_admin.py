@@ -178,7 +178,7 @@ def _hr_files_agency_and_sets_up_committee(hr) -> None:
 def _expert_enters_the_pool(agency, hr) -> None:
     """The city HR bureau invites an expert (measures 第十五条(二)), naming the agency that vets
     them; the agency vets, the bureau approves (AE-EXP-1, AE-EXP-6)."""
-    _nav(hr, "邀请入库")
+    _nav(hr, "邀请专家入库")
     form = hr.locator("form#nominate")
     for name, value in {"name": EXPERT, "id_number": "110108198506150101",
                         "birth_date": "1985-06-15", "mobile": "13904761234",
