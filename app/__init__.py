@@ -55,10 +55,11 @@ def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
     from .complaints import bp as complaints_bp
     from .oversight import bp as oversight_bp
     from .staff import bp as staff_bp
+    from .selfreview import bp as selfreview_bp
 
     for bp in (public_bp, auth_bp, applicant_bp, office_bp, admin_bp, agency_bp, expert_bp,
                payments_bp, defense_bp, results_bp, certify_bp, paper_bp, pool_bp,
-               agencies_bp, complaints_bp, oversight_bp, staff_bp):
+               agencies_bp, complaints_bp, oversight_bp, staff_bp, selfreview_bp):
         app.register_blueprint(bp)
 
     from .home import bp as home_bp  # a signed-in user's home page

@@ -491,6 +491,12 @@ class PublicHelp(Strict):
     training_warning_en: str = ""
 
 
+class SelfReviewRules(Strict):
+    """Applying to run one's own evaluations (seed 002 第七条(二)): the professional staff's
+    least share of all staff."""
+    min_professional_share: float = Field(default=0.7, gt=0, le=1)
+
+
 class PoliciesFile(Strict):
     agencies: AgencyRules = AgencyRules()
     public: PublicHelp = PublicHelp()
@@ -566,6 +572,8 @@ class PoliciesFile(Strict):
     post_structure_kinds: list[EmployerKind] = []
     # CF-POL-8: review places capped per year, series and level.
     review_quota: list[ReviewQuota] = []
+    # Seed 002: units applying to become self-review units.
+    self_review: SelfReviewRules = SelfReviewRules()
 
 
 class CommitteeSeed(Named):

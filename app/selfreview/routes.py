@@ -1,0 +1,143 @@
+"""Applying to become a self-review unit (seed 002 第五条、第七条、第八条): the unit's
+application, its recommending office's opinion, the city HR bureau's evaluation group, findings
+and decision."""
+from flask import abort, flash, g, redirect, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from . import bp
+from .. import uploads
+from ..extensions import db
+from ..models import Role
+from ..models.self_review import SelfReviewApplication
+from ..tenancy import label
+from ..web import client_ip, flash_error, render_page
+from ..workflow import self_review as svc
+from ..workflow.actors import Actor
+from ..workflow.errors import TransitionError
+from ..workflow.transitions import transition
+
+EXPERT_ROWS = 6
+SEES = (Role.employer_clerk.value, Role.department_clerk.value, Role.hr_officer.value)
+
+
+@bp.before_request
+@login_required
+def _signed_in():
+    pass
+
+
+def _actor() -> Actor:
+    return Actor.of(current_user, client_ip())
+
+
+def _application(sr_id: int) -> SelfReviewApplication:
+    if current_user.role not in SEES:
+        abort(403)
+    a = db.session.get(SelfReviewApplication, sr_id)
+    if a is None or not svc.may_see(_actor(), a):
+        abort(404)
+    return a
+
+
+def _choices() -> list[tuple[str, str]]:
+    """Series (any specialty) and each of their specialties, as "series:specialty" keys."""
+    out = []
+    for s in g.tenant.tenant.series:
+        out.append((f"{s.code}:", label(s)))
+        out += [(f"{s.code}:{sp.code}", f"{label(s)} · {label(sp)}") for sp in s.specialties]
+    return out
+
+
+@bp.route("/")
+def index():
+    if current_user.role not in SEES:
+        abort(403)
+    actor = _actor()
+    return render_page("selfreview/index.html", rows=svc.visible(actor),
+                       labels=svc.STATUS_LABELS, unit=svc.may_apply(actor))
+
+
+@bp.route("/apply", methods=["GET", "POST"])
+def apply():
+    actor = _actor()
+    unit = svc.may_apply(actor)
+    if unit is None:
+        abort(403)
+    data, problems, message = {}, [], None
+    if request.method == "POST":
+        form = request.form
+        data = {
+            "unit_type": form.get("unit_type", ""), "legal_person": bool(form.get("legal_person")),
+            "total_staff": form.get("total_staff", ""),
+            "professional_staff": form.get("professional_staff", ""),
+            "scope": form.getlist("scope"),
+            "experts": [{"key": form.get(f"expert_key_{i}", ""),
+                         "count": form.get(f"expert_count_{i}", "")} for i in range(EXPERT_ROWS)],
+            "influence": form.get("influence", ""), "relaxation": form.get("relaxation", ""),
+            "department_org_id": form.get("department_org_id", ""),
+        }
+        documents = {}
+        for key in svc.DOCUMENTS:
+            upload = request.files.get(key)
+            if upload is not None and upload.filename:
+                documents[key] = (upload.filename, upload.read())
+        try:
+            row = svc.file(g.tenant, actor, data, documents)
+        except TransitionError as e:
+            message, problems = e.message, e.problems
+        else:
+            flash(_("申请已提交。"), "ok")
+            return redirect(url_for(".detail", sr_id=row.id), 303)
+    parent = unit.parent if unit.parent and unit.parent.kind == "department" else None
+    return render_page(
+        "selfreview/apply.html", unit=unit, data=data, problems=problems, message=message,
+        unit_types=svc.UNIT_TYPES, ownership=svc.OWNERSHIP, specialties=_choices(),
+        rows=range(EXPERT_ROWS), departments=svc.departments(g.tenant_id), parent=parent,
+        minimum=svc.percent(g.tenant.policies.self_review.min_professional_share),
+        documents=svc.DOCUMENTS, http_status=200)
+
+
+@bp.route("/<int:sr_id>")
+def detail(sr_id):
+    a = _application(sr_id)
+    actor = _actor()
+    return render_page(
+        "selfreview/detail.html", a=a, labels=svc.STATUS_LABELS, unit_types=svc.UNIT_TYPES,
+        ownership=svc.OWNERSHIP, aspects=svc.ASPECTS, documents=svc.DOCUMENTS,
+        share=svc.percent(a.share),
+        minimum=svc.percent(g.tenant.policies.self_review.min_professional_share),
+        below=a.share < g.tenant.policies.self_review.min_professional_share,
+        recommending=svc._is_recommender(actor, a) and a.status == svc.AWAITING_RECOMMENDATION,
+        evaluating=svc._is_city_hr(actor, a) and a.status in (svc.AWAITING_EVALUATION,
+                                                               svc.IN_EVALUATION))
+
+
+@bp.route("/<int:sr_id>/<action>", methods=["POST"])
+def act(sr_id, action):
+    a = _application(sr_id)
+    if action not in svc.ACTIONS:
+        abort(404)
+    try:
+        transition(g.tenant, a, action, _actor(),
+                   expected_version=request.form.get("version", type=int),
+                   opinion=request.form.get("opinion", ""),
+                   group=request.form.get("group", ""),
+                   findings={k: request.form.get(f"finding_{k}", "") for k in svc.ASPECTS})
+    except TransitionError as e:
+        flash_error(e)
+    else:
+        flash(_("已办理。"), "ok")
+    return redirect(url_for(".detail", sr_id=a.id), 303)
+
+
+@bp.route("/<int:sr_id>/documents/<which>")
+def document(sr_id, which):
+    a = _application(sr_id)
+    if which not in svc.DOCUMENTS:
+        abort(404)
+    path = uploads.path_of(g.tenant.slug, getattr(a, f"{which}_stored"))
+    if not path.is_file():
+        abort(404)
+    return send_file(path, mimetype=getattr(a, f"{which}_mime"), as_attachment=True,
+                     download_name=getattr(a, f"{which}_filename"), max_age=0)
