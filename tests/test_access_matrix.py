@@ -206,6 +206,16 @@ ACCESS: dict[str, Rule] = {
     # the city HR bureau invites; the nominee's agency vets (another agency: 404); the city HR bureau approves
     # (one per tenant); the expert keeps their data; the employer named in a change and the
     # expert's agency check it; the session's agency records training; agencies assess.
+    # applying to become a self-review unit (SR-APPLY-1): the unit, its recommending office (the
+    # Haidian bureau), the city HR bureau; the department has no part in this unit's application
+    "selfreview.index": Rule(EMPLOYER | {"department_clerk"} | HR, scope="none"),
+    "selfreview.apply": Rule(EMPLOYER, post=200, scope="none"),
+    "selfreview.detail": Rule(EMPLOYER | HR, codes={"department_clerk": 404},
+                              args={"sr_id": "@self_review"}),
+    "selfreview.act": Rule(EMPLOYER | HR, codes={"department_clerk": 404},
+                           args={"sr_id": "@self_review", "action": "recommend"}),
+    "selfreview.document": Rule(EMPLOYER | HR, codes={"department_clerk": 404},
+                                args={"sr_id": "@self_review", "which": "plan"}),
     "pool.nominations": Rule({"department_clerk", "hr_county", "hr_city"}, post=200,
                              scope="none"),
     "pool.vetting": Rule(AGENCY, scope="none"),

@@ -27,6 +27,7 @@ from app.models import Application, Conflict, Entry, Expert, Org, ReviewSession,
 from app.models.expert_pool import ExpertChange
 from app.models.oversight import Complaint
 from app.models.results import Objection
+from app.models.self_review import SelfReviewApplication
 
 from . import factories as f
 from .conftest import PASSWORD, at
@@ -288,6 +289,37 @@ def targets() -> dict[str, Target]:
             "terms": valid_or(1), "username": 60}),
         "agency.expert_exit": Target("agency_clerk", "/beijing/agency/experts/{expert_id}/exit",
                                      {"reason": valid_or("retired", "other")}),
+        # applying to become a self-review unit (SR-ELIG-1, SR-ELIG-2, SR-APPLY-1)
+        "selfreview.apply": Target("employer_clerk", "/beijing/self-review/apply", {
+            "unit_type": valid_or("enterprise", "civil_service_institution", "rd_institute"),
+            "legal_person": valid_or("1"), "total_staff": valid_or(100, 0, -5),
+            "professional_staff": valid_or(80, 50), "department_org_id": valid_or("", 0),
+            "scope": valid_or("engineering:senior", "engineering:nonsense"),
+            "expert_key_0": valid_or("engineering:", "engineering:mechanical", "nope:x"),
+            "expert_count_0": valid_or(5, 0), "influence": 2000, "relaxation": 2000},
+            files=("plan", "standards")),
+        "selfreview.act (recommend)": Target(
+            "hr_county", "/beijing/self-review/{self_review}/recommend",
+            {"version": valid_or(-1), "opinion": 2000}, watch=[(SelfReviewApplication,
+                                                                 "self_review")]),
+        "selfreview.act (not_recommend)": Target(
+            "hr_county", "/beijing/self-review/{self_review}/not_recommend",
+            {"version": valid_or(-1), "opinion": 2000}, watch=[(SelfReviewApplication,
+                                                                 "self_review")]),
+        "selfreview.act (form_group)": Target(
+            "hr_city", "/beijing/self-review/{self_review}/form_group",
+            {"version": valid_or(-1), "group": 2000}, watch=[(SelfReviewApplication,
+                                                              "self_review")]),
+        "selfreview.act (approve)": Target(
+            "hr_city", "/beijing/self-review/{self_review}/approve",
+            {"version": valid_or(-1), "opinion": 2000, "finding_qualification": 2000,
+             "finding_rules": 2000, "finding_experts": 2000, "finding_contribution": 2000},
+            watch=[(SelfReviewApplication, "self_review")]),
+        "selfreview.act (refuse)": Target(
+            "hr_city", "/beijing/self-review/{self_review}/refuse",
+            {"version": valid_or(-1), "opinion": 2000, "finding_qualification": 2000,
+             "finding_rules": 2000, "finding_experts": 2000, "finding_contribution": 2000},
+            watch=[(SelfReviewApplication, "self_review")]),
         # the expert pool (AE-EXP-1/4/6, AE-DUTY-1, AE-SUPERV-1)
         "pool.nominations": Target("hr_county", "/beijing/pool/nominations", {
             "name": 60, "gender": valid_or("female"), "id_number": valid_or("110105198001011051"),

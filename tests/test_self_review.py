@@ -199,6 +199,8 @@ def test_recommended_evaluated_and_approved_through_the_pages(units, client, log
         hd = db.session.scalar(sa.select(User).filter_by(username="hr-hd"))
         assert [(w["count"], w["endpoint"]) for w in svc.waiting(hd, date(2026, 12, 2))] == \
             [(1, "selfreview.index")]
+    page = client.get("/beijing/self-review/").get_data(as_text=True)
+    assert "单位hd-unit" in page and "75.0%" in page and "待主管部门审核推荐" in page
     page = client.get(f"/beijing/self-review/{sr}").get_data(as_text=True)
     assert "75.0%" in page and "同意推荐" in page
     assert client.get(f"/beijing/self-review/{sr}/documents/plan").data.startswith(b"%PDF")

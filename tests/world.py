@@ -206,9 +206,20 @@ def _beijing() -> Side:
         "nominee": nominee.id, "vetted": vetted.id, "change": change.id,
         "filing": agencies.filing_of(tid, f.org("beijing", "bj-agency-eng").id).id,
         "agency_org": f.org("beijing", "bj-agency-eng").id, "notice": filed_notice.id,
-        "public_notice": public_notice.id,
+        "public_notice": public_notice.id, "self_review": _self_review(clerk).id,
     }
     return side
+
+
+def _self_review(clerk):
+    """The employer's application to become a self-review unit, awaiting the Haidian bureau's
+    recommendation (SR-APPLY-1)."""
+    from app.workflow import self_review
+    return self_review.file(tenants()["beijing"], f.actor(clerk), {
+        "unit_type": "enterprise", "legal_person": True, "total_staff": "100",
+        "professional_staff": "80", "scope": ["engineering:senior"],
+        "experts": [{"key": "engineering:", "count": "6"}], "influence": "行业领先"},
+        {"plan": ("方案.pdf", f.pdf_bytes()), "standards": ("标准.pdf", f.pdf_bytes())})
 
 
 def _pool_entries(agency, own_expert):

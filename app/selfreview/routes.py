@@ -55,7 +55,8 @@ def index():
         abort(403)
     actor = _actor()
     return render_page("selfreview/index.html", rows=svc.visible(actor),
-                       labels=svc.STATUS_LABELS, unit=svc.may_apply(actor))
+                       labels=svc.STATUS_LABELS, unit_types=svc.UNIT_TYPES,
+                       unit=svc.may_apply(actor))
 
 
 @bp.route("/apply", methods=["GET", "POST"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 from flask_babel import lazy_gettext as _l
 
 from .. import uploads
@@ -372,7 +373,8 @@ def visible(actor: Actor) -> list[SelfReviewApplication]:
         q = q.where(SelfReviewApplication.org_id == actor.org_id)
     else:
         return []
-    rows = db.session.scalars(q.options(sa.orm.joinedload(SelfReviewApplication.org))
+    rows = db.session.scalars(q.options(joinedload(SelfReviewApplication.org),
+                                        joinedload(SelfReviewApplication.recommender))
                               .order_by(SelfReviewApplication.id.desc()).limit(300)).all()
     return sorted(rows, key=lambda r: r.status not in OPEN)
 
