@@ -172,7 +172,7 @@ def eligibility_problems(cfg, data: dict) -> tuple[list, dict]:
     experts = []
     for row in data.get("experts") or []:
         key, n = (row.get("key") or "").strip(), _count(row.get("count"))
-        if not key and not (row.get("count") or "").strip():
+        if not key and not str(row.get("count") or "").strip():
             continue
         series, _, specialty = key.partition(":")
         s = cfg.series(series)
