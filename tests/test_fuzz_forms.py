@@ -312,7 +312,8 @@ def targets() -> dict[str, Target]:
                                                               "self_review")]),
         "selfreview.act (approve)": Target(
             "hr_city", "/beijing/self-review/{self_review}/approve",
-            {"version": valid_or(-1), "opinion": 2000, "finding_qualification": 2000,
+            {"version": valid_or(-1), "opinion": 2000, "approved": valid_or("engineering:senior"),
+             "finding_qualification": 2000,
              "finding_rules": 2000, "finding_experts": 2000, "finding_contribution": 2000},
             watch=[(SelfReviewApplication, "self_review")]),
         "selfreview.act (refuse)": Target(

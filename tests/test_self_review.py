@@ -226,8 +226,14 @@ def test_recommended_evaluated_and_approved_through_the_pages(units, client, log
     page = client.post(f"/beijing/self-review/{sr}/approve", data={"version": version, **findings},
                        follow_redirects=True).get_data(as_text=True)
     assert "社会责任与贡献" in page
+    page = client.post(f"/beijing/self-review/{sr}/approve",
+                       data={"version": version, **findings, "finding_contribution": "贡献突出",
+                             "approved": ["engineering:junior_staff"]},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "须在申请范围内" in page
     client.post(f"/beijing/self-review/{sr}/approve",
-                data={"version": version, **findings, "finding_contribution": "贡献突出"})
+                data={"version": version, **findings, "finding_contribution": "贡献突出",
+                      "approved": ["engineering:associate_senior"]})
     login("beijing", "hd-clerk")
     page = client.get(f"/beijing/self-review/{sr}").get_data(as_text=True)
     assert "已确定为自主评审单位" in page and "张评估、李行业、王区局" in page
@@ -235,9 +241,9 @@ def test_recommended_evaluated_and_approved_through_the_pages(units, client, log
     with units.app_context():
         row = db.session.get(SelfReviewApplication, sr)
         assert row.status == "approved" and row.findings["experts"] == "专家充足"
+        # The bureau approved part of what was asked: 副高级 engineering, not 正高级.
         assert svc.approved_scope(row.tenant_id, row.org_id) == [
-            {"series": "engineering", "level": "associate_senior"},
-            {"series": "engineering", "level": "senior"}]
+            {"series": "engineering", "level": "associate_senior"}]
         trail = db.session.execute(sa.select(AuditEvent.action, AuditEvent.actor_role,
                                              AuditEvent.to_state)
                                    .filter_by(subject_type="self_review_applications",

@@ -124,7 +124,8 @@ def act(sr_id, action):
                    expected_version=request.form.get("version", type=int),
                    opinion=request.form.get("opinion", ""),
                    group=request.form.get("group", ""),
-                   findings={k: request.form.get(f"finding_{k}", "") for k in svc.ASPECTS})
+                   findings={k: request.form.get(f"finding_{k}", "") for k in svc.ASPECTS},
+                   approved=request.form.getlist("approved"))
     except TransitionError as e:
         flash_error(e)
     else:

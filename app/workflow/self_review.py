@@ -329,9 +329,19 @@ def _findings(ctx: Ctx) -> dict:
 
 
 def _approve(a, ctx: Ctx) -> dict:
-    return {"status": APPROVED, "findings": _findings(ctx), "decided_on": ctx.now.date(),
+    """Approved for the series and levels the bureau ticks, all or some of those applied for
+    (none ticked: the whole request)."""
+    findings = _findings(ctx)
+    chosen = ctx.params.get("approved")
+    scope = list(a.scope)
+    if chosen is not None:
+        keys = {f"{p['series']}:{p['level']}" for p in scope}
+        if not chosen or any(k not in keys for k in chosen):
+            raise Invalid(_l("请勾选批准自主评审的系列和级别（须在申请范围内）。"))
+        scope = [p for p in scope if f"{p['series']}:{p['level']}" in set(chosen)]
+    return {"status": APPROVED, "findings": findings, "decided_on": ctx.now.date(),
             "decision_note": (ctx.params.get("opinion") or "").strip()[:MAX_TEXT],
-            "approved_scope": list(a.scope)}
+            "approved_scope": scope}
 
 
 def _refuse(a, ctx: Ctx) -> dict:
