@@ -110,6 +110,9 @@ def _running_the_year(cfg, user) -> list[Entry]:
                 Entry("oversight.sessions", _l("监督委员委派"))]
     if role in supervision.SUPERVISOR_ROLES:
         out.append(Entry("oversight.supervision_list", _l("评审监督")))
+    from .workflow.self_review import VIEWER_ROLES as SELF_REVIEW_VIEWERS
+    if role in SELF_REVIEW_VIEWERS:
+        out.append(Entry("selfreview.index", _l("职称自主评审单位申请")))
     if role in (Role.hr_officer.value, Role.tenant_admin.value):
         out.append(Entry("admin.orgs", _l("机构管理")))
     if getattr(user, "office_admin", False) and user.org_id is not None:

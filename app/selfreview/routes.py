@@ -18,7 +18,7 @@ from ..workflow.errors import TransitionError
 from ..workflow.transitions import transition
 
 EXPERT_ROWS = 6
-SEES = (Role.employer_clerk.value, Role.department_clerk.value, Role.hr_officer.value)
+SEES = svc.VIEWER_ROLES
 
 
 @bp.before_request

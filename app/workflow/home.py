@@ -51,6 +51,7 @@ PROVIDERS: list[str | Provider] = [
     "app.workflow.expert_pool:waiting",
     "app.workflow.oversight:waiting",
     "app.workflow.staff:waiting",
+    "app.workflow.self_review:waiting",
 ]
 
 

@@ -58,6 +58,8 @@ ASPECTS = {
 }
 DOCUMENTS = {"plan": _l("评审工作方案"), "standards": _l("评价标准")}
 APPLYING_KINDS = (OrgKind.employer.value, OrgKind.self_review_unit.value)
+# Who sees the applications page: units that may apply, and the offices that recommend or decide.
+VIEWER_ROLES = (Role.employer_clerk.value, Role.department_clerk.value, Role.hr_officer.value)
 MAX_TEXT = 2000
 
 
