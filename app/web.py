@@ -99,6 +99,12 @@ def client_ip() -> str:
     return request.remote_addr or ""
 
 
+def current_actor():
+    """The signed-in user as the workflow's actor, with the client address for the audit."""
+    from .workflow.actors import Actor
+    return Actor.of(current_user, client_ip())
+
+
 # What a session cookie carries besides Flask-Login's user id: the user's session epoch at
 # sign-in (raised by logout, a password change or disabling) and when the sign-in happened.
 SESSION_EPOCH, SESSION_SIGNED_IN = "epoch", "signed_in_at"

@@ -14,10 +14,9 @@ from .. import uploads
 from ..extensions import db
 from ..models import Committee, Org, Role
 from ..models.agencies import AgencyFiling, YearlyNotice
-from ..web import client_ip, flash_error, render_page
+from ..web import current_actor, flash_error, render_page
 from ..workflow import agencies as svc
 from ..workflow import directory, notices
-from ..workflow.actors import Actor
 from ..workflow.calendar import today_local
 from ..workflow.errors import TransitionError
 
@@ -30,12 +29,8 @@ def _signed_in():
     pass
 
 
-def _actor() -> Actor:
-    return Actor.of(current_user, client_ip())
-
-
 def _city_hr_only() -> None:
-    if not svc.is_city_hr(_actor()):
+    if not svc.is_city_hr(current_actor()):
         abort(403)
 
 
@@ -63,7 +58,7 @@ def my_filing():
         name: getattr(filing, name) for name, _t, _r in svc.FIELDS} if filing else {}
     if request.method == "POST":
         try:
-            svc.submit_filing(g.tenant, _actor(), request.form,
+            svc.submit_filing(g.tenant, current_actor(), request.form,
                               expected_version=request.form.get("version", type=int))
         except TransitionError as e:
             flash_error(e)
@@ -97,7 +92,7 @@ def committee_publish(committee_id):
             c.conditions, c.materials = conditions, materials
             c.version += 1
             from ..workflow.transitions import audit
-            audit(_actor(), "committees", c.id, "publish_terms")
+            audit(current_actor(), "committees", c.id, "publish_terms")
             db.session.commit()
             flash(_("已保存。"), "ok")
             return redirect(url_for("agency.committee_list"), 303)
@@ -152,7 +147,7 @@ def decide(filing_id, action):
     if action not in ("file", "return"):
         abort(404)
     try:
-        svc.decide_filing(g.tenant, _actor(), f, action,
+        svc.decide_filing(g.tenant, current_actor(), f, action,
                           expected_version=request.form.get("version", type=int),
                           filed_on=_day("filed_on"), valid_until=_day("valid_until"),
                           reason=request.form.get("reason", ""))
@@ -176,7 +171,7 @@ def assess(agency_id):
     _city_hr_only()
     o = _agency(agency_id)
     try:
-        svc.assess(g.tenant, _actor(), o, request.form.get("year", type=int) or 0,
+        svc.assess(g.tenant, current_actor(), o, request.form.get("year", type=int) or 0,
                    request.form.get("result", ""), request.form.get("note", ""))
     except TransitionError as e:
         flash_error(e)
@@ -194,7 +189,7 @@ def standing(agency_id, action):
         abort(404)
     try:
         (svc.suspend if action == "suspend" else svc.lift)(
-            g.tenant, _actor(), o, request.form.get("reason", ""))
+            g.tenant, current_actor(), o, request.form.get("reason", ""))
     except TransitionError as e:
         flash_error(e)
     else:
@@ -212,7 +207,7 @@ def directory_admin():
     year = _year(today.year)
     if request.method == "POST":
         try:
-            directory.generate(g.tenant, _actor(), year, today)
+            directory.generate(g.tenant, current_actor(), year, today)
         except TransitionError as e:
             flash_error(e)
         else:
@@ -233,7 +228,7 @@ def directory_publish(year):
         if d is None:
             from ..workflow.errors import Invalid
             raise Invalid(_("请先生成名录。"))
-        directory.publish(g.tenant, _actor(), d, request.form.get("version", type=int))
+        directory.publish(g.tenant, current_actor(), d, request.form.get("version", type=int))
     except TransitionError as e:
         flash_error(e)
     else:
@@ -246,7 +241,7 @@ def directory_publish(year):
 def _may_see_notices() -> tuple[bool, bool]:
     """(files notices, acknowledges them)"""
     org = db.session.get(Org, current_user.org_id) if current_user.org_id else None
-    return notices.may_file(current_user, org), svc.is_city_hr(_actor())
+    return notices.may_file(current_user, org), svc.is_city_hr(current_actor())
 
 
 @bp.route("/notices", methods=["GET", "POST"])
@@ -261,7 +256,7 @@ def notices_page():
         up = request.files.get("file")
         data = up.read() if up and up.filename else None
         try:
-            notices.file_notice(g.tenant, _actor(), year=request.form.get("year", type=int),
+            notices.file_notice(g.tenant, current_actor(), year=request.form.get("year", type=int),
                                 title=request.form.get("title", ""),
                                 body=request.form.get("body", ""), issued_on=_day("issued_on"),
                                 opens_on=_day("opens_on"), closes_on=_day("closes_on"),
@@ -289,7 +284,7 @@ def acknowledge_notice(notice_id):
     _city_hr_only()
     n = _notice(notice_id)
     try:
-        notices.acknowledge(g.tenant, _actor(), n)
+        notices.acknowledge(g.tenant, current_actor(), n)
     except TransitionError as e:
         flash_error(e)
     else:
@@ -326,7 +321,7 @@ def new_committee(agency_id):
     if request.method == "POST":
         try:
             c = svc.create_committee(
-                g.tenant, _actor(), o, name=request.form.get("name", ""),
+                g.tenant, current_actor(), o, name=request.form.get("name", ""),
                 name_en=request.form.get("name_en", ""), series=request.form.get("series", ""),
                 levels=request.form.getlist("levels"),
                 specialties=request.form.getlist("specialties"))

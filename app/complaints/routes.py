@@ -10,16 +10,11 @@ from . import bp
 from .. import uploads
 from ..extensions import db, limiter
 from ..models.oversight import Complaint
-from ..web import client_ip, flash_error, render_page
+from ..web import client_ip, current_actor, flash_error, render_page
 from ..workflow import complaints as svc
-from ..workflow.actors import Actor
 from ..workflow.calendar import today_local
 from ..workflow.errors import TransitionError
 from ..workflow.transitions import transition
-
-
-def _actor() -> Actor:
-    return Actor.of(current_user, client_ip())
 
 
 def _choices() -> dict:
@@ -79,7 +74,7 @@ def inbox():
     """Complaints routed to this office, to look into and answer by their due day."""
     if current_user.role not in svc.ANSWERING_ROLES:
         abort(403)
-    return render_page("complaints/inbox.html", rows=svc.routed_to(_actor()), today=today_local(),
+    return render_page("complaints/inbox.html", rows=svc.routed_to(current_actor()), today=today_local(),
                        status=svc.STATUS_LABELS, outcomes=svc.OUTCOME_LABELS, kinds=svc.KINDS,
                        overdue=svc.overdue)
 
@@ -88,7 +83,7 @@ def _routed(complaint_id: int) -> Complaint:
     """A complaint of this tenant routed to the user's office (the city HR bureau: any)."""
     c = db.session.get(Complaint, complaint_id)
     if c is None or c.tenant_id != g.tenant_id or not (
-            c.routed_org_id == current_user.org_id or svc.is_city_hr(_actor())):
+            c.routed_org_id == current_user.org_id or svc.is_city_hr(current_actor())):
         abort(404)
     return c
 
@@ -101,7 +96,7 @@ def answer(complaint_id):
         abort(403)
     c = _routed(complaint_id)
     try:
-        transition(g.tenant, c, "answer", _actor(), opinion=request.form.get("opinion", ""),
+        transition(g.tenant, c, "answer", current_actor(), opinion=request.form.get("opinion", ""),
                    outcome=request.form.get("outcome"),
                    expected_version=request.form.get("version", type=int))
     except TransitionError as e:

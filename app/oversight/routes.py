@@ -11,9 +11,8 @@ from .. import uploads
 from ..extensions import db
 from ..models import Application, ReviewSession
 from ..models.oversight import SessionSupervisor
-from ..web import client_ip, flash_error, render_page
+from ..web import current_actor, flash_error, render_page
 from ..workflow import complaints, oversight, records, supervision
-from ..workflow.actors import Actor
 from ..workflow.calendar import today_local
 from ..workflow.errors import TransitionError
 
@@ -26,12 +25,8 @@ def _signed_in():
     pass
 
 
-def _actor() -> Actor:
-    return Actor.of(current_user, client_ip())
-
-
 def _city_hr() -> None:
-    if not complaints.is_city_hr(_actor()):
+    if not complaints.is_city_hr(current_actor()):
         abort(403)
 
 
@@ -154,7 +149,7 @@ def appoint(session_id):
     _city_hr()
     s = _session(session_id)
     try:
-        supervision.appoint(_actor(), s, request.form.get("user", type=int) or 0)
+        supervision.appoint(current_actor(), s, request.form.get("user", type=int) or 0)
     except TransitionError as e:
         flash_error(e)
     else:
@@ -170,7 +165,7 @@ def withdraw(supervisor_id):
     if row is None or row.tenant_id != g.tenant_id:
         abort(404)
     try:
-        supervision.withdraw(_actor(), row)
+        supervision.withdraw(current_actor(), row)
     except TransitionError as e:
         flash_error(e)
     else:
@@ -182,7 +177,7 @@ def _watched(session_id: int) -> ReviewSession:
     if current_user.role not in (*supervision.SUPERVISOR_ROLES, "tenant_admin"):
         abort(403)
     s = _session(session_id)
-    if not supervision.may_watch(_actor(), s):
+    if not supervision.may_watch(current_actor(), s):
         abort(404)
     return s
 
@@ -192,7 +187,7 @@ def supervision_list():
     """The sessions I am appointed to supervise."""
     if current_user.role not in supervision.SUPERVISOR_ROLES:
         abort(403)
-    return render_page("oversight/supervision.html", rows=supervision.sessions_of(_actor()))
+    return render_page("oversight/supervision.html", rows=supervision.sessions_of(current_actor()))
 
 
 @bp.route("/supervision/<int:session_id>")
@@ -200,7 +195,7 @@ def watch(session_id):
     """A session read-only: files, panel and attendance, recordings, the sealed tally."""
     s = supervision.for_watching(_watched(session_id).id)
     return render_page("oversight/watch.html", s=s, kinds=records.KINDS,
-                       mine=supervision.appointment(_actor(), s.id),
+                       mine=supervision.appointment(current_actor(), s.id),
                        supervisors=supervision.supervisors_by_session(g.tenant_id, [s.id])
                        .get(s.id, []))
 
@@ -210,7 +205,7 @@ def present(session_id):
     """Record my presence at the session."""
     s = _watched(session_id)
     try:
-        supervision.record_presence(_actor(), s)
+        supervision.record_presence(current_actor(), s)
     except TransitionError as e:
         flash_error(e)
     else:

@@ -13,10 +13,9 @@ from ..models import Expert, ReviewSession, Role
 from ..models.expert_pool import ExpertChange
 from ..tenancy import label
 from ..tenancy.schema import OrgKind
-from ..web import client_ip, flash_error, render_page
+from ..web import current_actor, flash_error, render_page
 from ..workflow import expert_pool as svc
 from ..workflow import queries
-from ..workflow.actors import Actor
 from ..workflow.calendar import today_local
 from ..workflow.directed import is_city_hr
 from ..workflow.errors import TransitionError
@@ -28,10 +27,6 @@ from ..workflow.transitions import transition
 @login_required
 def _signed_in():
     pass
-
-
-def _actor() -> Actor:
-    return Actor.of(current_user, client_ip())
 
 
 def _only(*roles: str) -> None:
@@ -84,7 +79,7 @@ def nominations():
     form.agency_org_id.choices = [(0, "—")] + [(o.id, label(o)) for o in _agencies()]
     if form.validate_on_submit():
         try:
-            svc.nominate(g.tenant, _actor(), form.data, today_local())
+            svc.nominate(g.tenant, current_actor(), form.data, today_local())
         except TransitionError as e:
             flash_error(e)
         else:
@@ -92,7 +87,7 @@ def nominations():
             return redirect(url_for(".nominations"), 303)
     rows = svc.nominations_by(g.tenant_id, current_user.org_id)
     return render_page("pool/nominations.html", form=form, rows=rows, labels=svc.STATUS_LABELS,
-                       inviting=svc.may_invite(_actor()))
+                       inviting=svc.may_invite(current_actor()))
 
 
 # -- the agency vets (AE-EXP-6) --------------------------------------------------------------
@@ -114,7 +109,7 @@ def vet(expert_id, action):
     if e.agency_org_id != current_user.org_id or action not in ("vet_pass", "vet_return"):
         abort(404)
     try:
-        transition(g.tenant, e, action, _actor(),
+        transition(g.tenant, e, action, current_actor(),
                    expected_version=request.form.get("version", type=int),
                    opinion=request.form.get("opinion", ""), role=request.form.get("role"))
     except TransitionError as err:
@@ -140,7 +135,7 @@ def approve(expert_id, action):
         abort(404)
     account = {}
     try:
-        transition(g.tenant, e, action, _actor(),
+        transition(g.tenant, e, action, current_actor(),
                    expected_version=request.form.get("version", type=int),
                    opinion=request.form.get("opinion", ""), account=account)
     except TransitionError as err:
@@ -171,7 +166,7 @@ def profile():
         form.specialty.data = e.specialty or ""
     if form.validate_on_submit():
         try:
-            svc.propose_change(g.tenant, _actor(), e, form.data)
+            svc.propose_change(g.tenant, current_actor(), e, form.data)
         except TransitionError as err:
             flash_error(err)
         else:
@@ -189,7 +184,7 @@ def profile():
 @bp.route("/changes")
 def changes():
     _only(Role.employer_clerk.value, Role.agency_clerk.value)
-    rows = svc.changes_for(_actor())
+    rows = svc.changes_for(current_actor())
     return render_page("pool/changes.html", rows=rows, labels=svc.CHANGE_LABELS,
                        employer=current_user.role == Role.employer_clerk.value)
 
@@ -198,13 +193,13 @@ def changes():
 def check_change(change_id, action):
     _only(Role.employer_clerk.value, Role.agency_clerk.value)
     c = db.session.get(ExpertChange, change_id)
-    if c is None or not svc.change_visible(_actor(), c):
+    if c is None or not svc.change_visible(current_actor(), c):
         abort(404)
     if action not in ("pass", "return"):
         abort(404)
     stage = "employer" if current_user.role == Role.employer_clerk.value else "agency"
     try:
-        transition(g.tenant, c, f"{stage}_{action}", _actor(),
+        transition(g.tenant, c, f"{stage}_{action}", current_actor(),
                    expected_version=request.form.get("version", type=int),
                    opinion=request.form.get("opinion", ""))
     except TransitionError as err:
@@ -224,7 +219,7 @@ def training(session_id):
         abort(404)
     if request.method == "POST":
         try:
-            n = svc.record_training(_actor(), s, request.form.getlist("expert", type=int))
+            n = svc.record_training(current_actor(), s, request.form.getlist("expert", type=int))
         except TransitionError as err:
             flash_error(err)
         else:
@@ -258,7 +253,7 @@ def assess(expert_id):
     result = request.form.get("result")
     year = request.form.get("year", type=int) or 0
     try:
-        svc.record_assessment(g.tenant, _actor(), e, year,
+        svc.record_assessment(g.tenant, current_actor(), e, year,
                               {"pass": True, "fail": False}.get(result),
                               request.form.get("note", ""), today_local())
     except TransitionError as err:

@@ -11,9 +11,8 @@ from ..extensions import db
 from ..models import Role
 from ..models.self_review import SelfReviewApplication
 from ..tenancy import label
-from ..web import client_ip, flash_error, render_page
+from ..web import current_actor, flash_error, render_page
 from ..workflow import self_review as svc
-from ..workflow.actors import Actor
 from ..workflow.errors import TransitionError
 from ..workflow.transitions import transition
 
@@ -27,15 +26,11 @@ def _signed_in():
     pass
 
 
-def _actor() -> Actor:
-    return Actor.of(current_user, client_ip())
-
-
 def _application(sr_id: int) -> SelfReviewApplication:
     if current_user.role not in SEES:
         abort(403)
     a = db.session.get(SelfReviewApplication, sr_id)
-    if a is None or not svc.may_see(_actor(), a):
+    if a is None or not svc.may_see(current_actor(), a):
         abort(404)
     return a
 
@@ -53,7 +48,7 @@ def _choices() -> list[tuple[str, str]]:
 def index():
     if current_user.role not in SEES:
         abort(403)
-    actor = _actor()
+    actor = current_actor()
     return render_page("selfreview/index.html", rows=svc.visible(actor),
                        labels=svc.STATUS_LABELS, unit_types=svc.UNIT_TYPES,
                        unit=svc.may_apply(actor))
@@ -61,7 +56,7 @@ def index():
 
 @bp.route("/apply", methods=["GET", "POST"])
 def apply():
-    actor = _actor()
+    actor = current_actor()
     unit = svc.may_apply(actor)
     if unit is None:
         abort(403)
@@ -102,7 +97,7 @@ def apply():
 @bp.route("/<int:sr_id>")
 def detail(sr_id):
     a = _application(sr_id)
-    actor = _actor()
+    actor = current_actor()
     return render_page(
         "selfreview/detail.html", a=a, labels=svc.STATUS_LABELS, unit_types=svc.UNIT_TYPES,
         ownership=svc.OWNERSHIP, aspects=svc.ASPECTS, documents=svc.DOCUMENTS,
@@ -120,7 +115,7 @@ def act(sr_id, action):
     if action not in svc.ACTIONS:
         abort(404)
     try:
-        transition(g.tenant, a, action, _actor(),
+        transition(g.tenant, a, action, current_actor(),
                    expected_version=request.form.get("version", type=int),
                    opinion=request.form.get("opinion", ""),
                    group=request.form.get("group", ""),
