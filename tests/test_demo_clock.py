@@ -17,6 +17,7 @@ from app.models import Application, AuditEvent, JobRun, Plan, ReviewSession, Sta
 from app.models.certificates import Certificate
 from app.models.demo_clock import DemoClock
 from app.models.fees import FeeWindow
+from app.models.notify import DefenseSlot
 from app.models.results import Publication
 from app.tenancy import tenants
 from app.workflow import demo_clock
@@ -44,6 +45,11 @@ def _publication(app: Application) -> Publication:
     from app.workflow.results import session_item
     return db.session.scalar(sa.select(Publication).filter_by(
         session_id=session_item(app).session_id))
+
+
+def _session(app: Application) -> ReviewSession:
+    from app.workflow.results import session_item
+    return session_item(app).session
 
 
 def _admin(slug: str = "beijing") -> User:
@@ -93,8 +99,15 @@ def test_moving_the_clock_moves_exactly_the_demo_plans_dates_and_is_audited(ctx)
         real, _ = _real_plan_with_dates()
         demo_before, real_before = _dates(plan.id), _dates(real.id)
         assert len(demo_before) > 15 and ("app", _file("bj-public-notice").id) in demo_before
+        session = _session(_file("bj-in-session"))
+        slot = DefenseSlot(tenant_id=plan.tenant_id, session_id=session.id,
+                           starts_at=at(2027, 3, 20, 9, 30, 15, 250000), place="答辩室",
+                           capacity=5)
+        db.session.add(slot)
+        db.session.commit()
         events = demo_clock.upcoming(plan, 10, DAY)
         clock = demo_clock.move(f.actor(_admin()), plan, 10, 0)
+        assert db.session.get(DefenseSlot, slot.id).starts_at == at(2027, 3, 10, 9, 30, 15, 250000)
         assert (clock.days, clock.last_days) == (10, 10)
         assert _dates(plan.id) == _earlier(demo_before, 10)
         assert _dates(real.id) == real_before  # the real plan is untouched
