@@ -95,8 +95,8 @@ def upcoming(plan: Plan, days: int, today: date) -> list[Event]:
     for w in plan.windows:
         if today <= w.closes_on < end:
             if w.stage in CLOSES:
-                out.append(Event(w.closes_on, _l("「%(s)s」阶段截止，截止任务处理仍未办结的申报",
-                                                 s=stage_label(w.stage)), open_count(plan, w.stage)))
+                what = _l("「%(s)s」阶段截止，截止任务处理仍未办结的申报", s=stage_label(w.stage))
+                out.append(Event(w.closes_on, what, open_count(plan, w.stage)))
             else:
                 out.append(Event(w.closes_on, _l("「%(s)s」阶段截止", s=stage_label(w.stage))))
     for day in db.session.scalars(sa.select(FeeWindow.closes_on).where(
