@@ -25,7 +25,8 @@ from .tenancy.loader import TenantConfig, TenantConfigError
 from .tenancy.schema import OrgKind, StepKind
 from .tenancy.sync import _upsert, org_ids, set_windows
 from .workflow import (
-    committees, defense, expert_pool, experts, profiles, results, review_group, sessions,
+    committees, defense, demo_clock, expert_pool, experts, profiles, results, review_group,
+    sessions,
 )
 from .workflow.accounts import hash_password, set_id_number
 from .workflow.actors import Actor
@@ -97,6 +98,7 @@ def load_demo(cfg: TenantConfig, tenant_id: int, today: date) -> list[tuple[str,
                 "mode_rules": [m.model_dump() for m in p.mode]})
             set_windows(plan, {stage: (today + timedelta(days=a), today + timedelta(days=b))
                                for stage, (a, b) in p.windows.items()})
+            demo_clock.reset(plan)  # laid out afresh: its demo clock starts again
         db.session.commit()
         # The fee is set before files reach it; files are then taken to their stages.
         for i, fee in enumerate(demo.fee):

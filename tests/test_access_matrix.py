@@ -238,6 +238,9 @@ ACCESS: dict[str, Rule] = {
     "admin.retry_job": Rule(ADMIN, scope="tenant"),
     "admin.plans": Rule(HR | ADMIN, scope="none"),
     "admin.move_close": Rule(HR | ADMIN, scope="tenant"),
+    # the demo clock (演示专用): the tenant admin's, and only for a demo plan
+    "admin.demo_clock_page": Rule(ADMIN, scope="none"),
+    "admin.move_demo_clock": Rule(ADMIN, scope="tenant", args={"plan_id": "@demo_plan"}),
     # acceptance is the city HR bureau's: a district or county bureau is refused
     "results.acceptance": Rule({"hr_city"} | ADMIN, scope="none"),
     "results.decide": Rule({"hr_city"} | ADMIN, scope="tenant", args={"action": "send_back"}),

@@ -445,6 +445,8 @@ def targets() -> dict[str, Target]:
         "admin.move_close": Target("tenant_admin", "/beijing/admin/plans/{plan}/apply/close",
                                    {"closes_on": valid_or("2026-12-31", "2026-01-01")}),
         "admin.retry_job": Target("tenant_admin", "/beijing/admin/jobs/{run}/retry", {"x": 10}),
+        "admin.move_demo_clock": Target("tenant_admin", "/beijing/admin/demo-clock/{demo_plan}",
+                                        {"days": valid_or(3, 0, 61), "base": valid_or(0, -1)}),
         # Chifeng's own forms
         "office.verify_staff": Target("employer_clerk", "/chifeng/office/staff/{user}/verify",
                                       {"x": 10}, tenant="chifeng"),

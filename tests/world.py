@@ -297,10 +297,24 @@ def _chifeng() -> Side:
     return side
 
 
+def _demo_plan(slug: str) -> int:
+    """A plan marked 演示, as `flask demo load` makes one: the demo clock's pages need it."""
+    from app.models import Plan, PlanWindow
+    plan = Plan(tenant_id=f.tenant_id(slug), code=f"{slug}-demo", year=2026, name="演示计划",
+                name_en="Demo plan", levels=["intermediate"], review_mode="named", is_demo=True)
+    plan.windows.append(PlanWindow(stage="apply", opens_on=date(2026, 11, 1),
+                                   closes_on=date(2027, 1, 31)))
+    db.session.add(plan)
+    db.session.commit()
+    return plan.id
+
+
 def build_world() -> dict[str, Side]:
     """Both tenants' sides; call inside an app context on a freshly synced database."""
     chifeng = _chifeng()
     beijing = _beijing()
+    for side in (chifeng, beijing):
+        side.ids["demo_plan"] = _demo_plan(side.slug)
     return {"beijing": beijing, "chifeng": chifeng}
 
 

@@ -240,21 +240,26 @@ def _drop_stale(waiting: list[Job], tenant_id: int, keep: set[str], plan: str | 
     return dropped
 
 
-def schedule_all(now: datetime | None = None) -> list[tuple[str, str, str]]:
+def schedule_all(now: datetime | None = None, plan: Plan | None = None
+                 ) -> list[tuple[str, str, str]]:
     """Enqueue every close: future ones for their instant, overdue ones not yet done now,
     oldest first across every tenant (catch-up); delete waiting jobs of instants that are no
     longer closes. Returns (key, "at" | "now", instant) for each job queued by this call. With
-    JOBS_INLINE the overdue closes run here, in the same order, and nothing is scheduled."""
+    JOBS_INLINE the overdue closes run here, in the same order, and nothing is scheduled.
+    With `plan` (its dates have all moved: the demo clock), only its tenant, and of the plan
+    closes only its own; the tenant's sweeps too."""
     now = now_local(now)
     q = queue_unless_inline()
     waiting = [] if q is None else _waiting_jobs(q)
     queued, overdue = [], []
-    for slug in tenants():
+    for slug in [config_for(plan.tenant_id).slug] if plan is not None else tenants():
         with tenant_scope(slug):
             current = deadlines(slug, g.tenant_id)
             finished = finished_keys(g.tenant_id)
             if q is not None:
                 _drop_stale(waiting, g.tenant_id, {d.job_id for d in current})
+            if plan is not None:
+                current = [d for d in current if d.plan_code in (None, plan.code)]
             for d in current:
                 if d.at <= now:
                     if d.key not in finished:
