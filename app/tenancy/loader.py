@@ -256,6 +256,11 @@ def load_tenant(folder: Path) -> TenantConfig:
         issuer = org_codes.get(policies.certificates.issuer)
         _check(pol, "certificates.issuer", issuer is not None and issuer.kind == OrgKind.hr_bureau,
                f"{policies.certificates.issuer!r} is not an hr_bureau in orgs.toml")
+    for i, code in enumerate(policies.self_review.academic_review_bodies):
+        body = org_codes.get(code)
+        _check(pol, f"self_review.academic_review_bodies.{i}",
+               body is not None and body.kind == OrgKind.department,
+               f"{code!r} is not a department in orgs.toml")
     _check_quotas(pol, policies, tenant, org_codes)
     _check_policy_rules(pol, policies, tenant, plans)
     return TenantConfig(folder.name, folder, tenant, orgs, plans, routing, checklist, policies,

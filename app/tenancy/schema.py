@@ -495,6 +495,17 @@ class SelfReviewRules(Strict):
     """Applying to run one's own evaluations (seed 002 第七条(二)): the professional staff's
     least share of all staff."""
     min_professional_share: float = Field(default=0.7, gt=0, le=1)
+    # 第六条 (SR-SCOPE-1): the place where a unit's applicants pay their social insurance, as
+    # the form names it ("北京", "赤峰").
+    insurance_place: str = Field(default="", max_length=20)
+    insurance_place_en: str = Field(default="", max_length=40)
+    # 第九条(七) (SR-RUN-2): the public notice of a unit's accepted results lasts at least this
+    # many working days.
+    notice_working_days: int = Field(default=5, ge=5, le=30)
+    # 2026 notice 三(三), 2023 notice 三(二) (BJ-SELF-1, BJ23-SELF-1): the bodies (orgs.toml
+    # codes) a university or party school may entrust its academic review to; none: no
+    # entrustment.
+    academic_review_bodies: list[str] = []
 
 
 class PoliciesFile(Strict):
