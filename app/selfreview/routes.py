@@ -3,6 +3,7 @@ application, its recommending office's opinion, the city HR bureau's evaluation 
 and decision."""
 from flask import abort, flash, g, redirect, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from . import bp
@@ -266,3 +267,18 @@ def entrusted_download(app_id, att_id):
         abort(404)
     return send_file(path, mimetype=att.mime, download_name=att.filename, as_attachment=True,
                      max_age=0)
+
+
+def _sees_entrustments(cfg, user) -> bool:
+    if not cfg.policies.self_review.academic_review_bodies:
+        return False
+    return user.role in entrustment.ENTRUSTED_ROLES and user.org is not None and \
+        user.org.code in cfg.policies.self_review.academic_review_bodies or \
+        (user.role in entrustment.UNIT_ROLES and user.org is not None
+         and user.org.kind == "self_review_unit")
+
+
+from ..navigation import register as _nav  # noqa: E402
+_nav("selfreview.supervision", _l("自主评审监督记录"),
+     lambda cfg, user: unit_scope.may_supervise(user))
+_nav("selfreview.entrustments", _l("委托学术评议"), _sees_entrustments)

@@ -53,11 +53,13 @@ def create_session(cfg, actor: Actor, *, committee_id: int, plan_id: int, series
                    specialties: list[str], panel_size: int, held_on: date) -> ReviewSession:
     committee, plan = own_committee_and_plan(
         actor, committee_id, plan_id, _l("只有组建该评委会的评审服务机构可以组织评审会。"))
-    from .unit_scope import check_session
+    from .unit_scope import check_session, unit_of
     check_session(cfg, actor, committee, series, level)  # SR-SUPERV-1: within the approved scope
     problems = []
-    # AE-AGENCY-1, AE-SUPERV-1: only a filed, unexpired, unsuspended agency opens sessions.
-    agency_refused = agency_refusal(actor.tenant_id, committee.agency_org_id, held_on)
+    # AE-AGENCY-1, AE-SUPERV-1: only a filed, unexpired, unsuspended agency opens sessions. A
+    # self-review unit stands by the city HR bureau's approval instead (checked just above).
+    agency_refused = None if unit_of(committee) is not None else agency_refusal(
+        actor.tenant_id, committee.agency_org_id, held_on)
     if agency_refused is not None:
         problems.append(agency_refused)
     if not committee.filed_valid_on(held_on):
