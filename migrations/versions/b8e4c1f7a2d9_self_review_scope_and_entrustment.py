@@ -22,6 +22,8 @@ def upgrade():
     with op.batch_alter_table('self_review_applications', schema=None) as batch_op:
         batch_op.add_column(sa.Column('institution_kind', sa.String(length=20), nullable=False,
                                       server_default=''))
+    with op.batch_alter_table('self_review_applications', schema=None) as batch_op:
+        batch_op.alter_column('institution_kind', server_default=None)
     op.create_table(
         'self_review_events',
         sa.Column('id', sa.Integer(), nullable=False),
