@@ -450,6 +450,12 @@ def test_a_body_declines_with_a_reason_and_the_unit_follows_it_on_its_page(app, 
     with app.app_context():
         en = db.session.scalar(sa.select(AcademicEntrustment))
         en_id, version = en.id, en.version
+        from app.models import User
+        from app.workflow import home
+        edu = db.session.scalar(sa.select(User).filter_by(username="edu"))
+        assert [i["count"] for i in home.waiting(edu, date(2026, 7, 10))
+                if i["endpoint"] == "selfreview.entrustments"] == [1]
+    assert "委托学术评议" in client.get("/beijing/home").get_data(as_text=True)  # in the menu
     client.post(f"/beijing/self-review/entrustments/{en_id}/decline",
                 data={"version": version, "opinion": ""})
     with app.app_context():

@@ -270,12 +270,14 @@ def entrusted_download(app_id, att_id):
 
 
 def _sees_entrustments(cfg, user) -> bool:
-    if not cfg.policies.self_review.academic_review_bodies:
+    """The entrusted bodies' clerks and the self-review units' staff, where the tenant names
+    bodies that may be entrusted."""
+    bodies, org = cfg.policies.self_review.academic_review_bodies, user.org
+    if not bodies or org is None:
         return False
-    return user.role in entrustment.ENTRUSTED_ROLES and user.org is not None and \
-        user.org.code in cfg.policies.self_review.academic_review_bodies or \
-        (user.role in entrustment.UNIT_ROLES and user.org is not None
-         and user.org.kind == "self_review_unit")
+    if user.role in entrustment.ENTRUSTED_ROLES:
+        return org.code in bodies
+    return user.role in entrustment.UNIT_ROLES and org.kind == "self_review_unit"
 
 
 from ..navigation import register as _nav  # noqa: E402

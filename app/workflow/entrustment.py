@@ -290,6 +290,18 @@ def vote_blockers(session) -> list:
             for i in session.items if i.application_id not in have]
 
 
+def waiting(user, today) -> list[dict]:
+    """For an entrusted body's clerk: entrustments awaiting its answer (one query)."""
+    if user is None or getattr(user, "role", None) not in ENTRUSTED_ROLES or not user.org_id:
+        return []
+    n = db.session.scalar(sa.select(sa.func.count(AcademicEntrustment.id)).where(
+        AcademicEntrustment.tenant_id == user.tenant_id,
+        AcademicEntrustment.entrusted_org_id == user.org_id,
+        AcademicEntrustment.status == FILED)) or 0
+    return [{"label": _l("待接受的学术评议委托"), "count": n,
+             "endpoint": "selfreview.entrustments", "args": {}}] if n else []
+
+
 def may_see_page(actor: Actor) -> bool:
     return actor.role in ENTRUSTED_ROLES or unit_of(actor) is not None
 

@@ -53,6 +53,7 @@ PROVIDERS: list[str | Provider] = [
     "app.workflow.staff:waiting",
     "app.workflow.self_review:waiting",
     "app.workflow.unit_scope:waiting",
+    "app.workflow.entrustment:waiting",
 ]
 
 
