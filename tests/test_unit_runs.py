@@ -212,6 +212,27 @@ def test_the_insurance_wording_is_the_tenants(app):
 
 
 @pytest.mark.rule("SR-SCOPE-1")
+def test_chifeng_units_evaluate_within_their_filed_scope_in_chifengs_words(app):
+    with app.test_request_context():
+        cf = tenants()["chifeng"]
+        unit = f.org("chifeng", "cf-self-hospital")
+        c = Committee(tenant_id=unit.tenant_id, code="cf-self-health", name="医院自主评审委员会",
+                      agency_org_id=unit.id, series=["health", "engineering"],
+                      levels=["intermediate", "senior"])
+        db.session.add(c)
+        db.session.commit()
+        # No approval recorded in the portal: the scope its committee filed (orgs.toml).
+        assert {"series": "health", "level": "intermediate"} in unit_scope.approved_scope(cf, unit)
+        assert unit_scope.refusal(cf, unit, c, unit.id, "health", "intermediate", True) is None
+        assert "依法在赤峰缴纳社会保险" in str(
+            unit_scope.refusal(cf, unit, c, unit.id, "health", "intermediate", False))
+        assert "未经批准自主评审工程系列正高级职称" in str(
+            unit_scope.refusal(cf, unit, c, unit.id, "engineering", "senior", True))
+        assert "只评审与本单位建立劳动人事关系" in str(
+            unit_scope.refusal(cf, unit, c, None, "health", "senior", True))
+
+
+@pytest.mark.rule("SR-SCOPE-1")
 def test_the_applicant_ticks_the_declaration_and_the_unit_sees_it(app, client, login):
     with app.app_context():
         approve_unit()

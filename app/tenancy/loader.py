@@ -189,6 +189,13 @@ def load_tenant(folder: Path) -> TenantConfig:
                f"unknown org {o.parent!r}")
         _check(f, f"org.{i}.district", o.district is None or o.district in districts,
                f"unknown district {o.district!r}")
+        for j, pair in enumerate(o.self_review_scope):
+            known = next((s for s in tenant.series if s.code == pair.series), None)
+            _check(f, f"org.{i}.self_review_scope.{j}",
+                   o.kind == OrgKind.self_review_unit and known is not None
+                   and pair.level in known.levels,
+                   f"{pair.series}:{pair.level} is not a series and level of this tenant "
+                   "or the org is no self-review unit")
     for i, d in enumerate(tenant.districts):
         hr = org_codes.get(d.hr_bureau)
         _check(folder / "tenant.toml", f"districts.{i}.hr_bureau",

@@ -140,6 +140,11 @@ class TenantFile(Strict):
         return self
 
 
+class ScopePair(Strict):
+    series: str
+    level: str
+
+
 class OrgSeed(Named):
     kind: OrgKind
     tier: Tier | None = None
@@ -147,6 +152,10 @@ class OrgSeed(Named):
     parent: str | None = None
     # For departments: the series whose applications they route (e.g. the education bureau).
     series: list[str] = []
+    # For self-review units whose authority was filed before the portal (赤峰 2026 notice 五(一)1:
+    # "按照职称评委会备案的评审专业、层级、范围"): the series and levels they evaluate. An
+    # approval the city HR bureau records in the portal takes precedence (SR-SCOPE-1).
+    self_review_scope: list[ScopePair] = []
 
 
 class OrgsFile(Strict):

@@ -60,6 +60,17 @@ def insurance_label(cfg):
     return _l("本人与本单位建立劳动人事关系，依法在%(place)s缴纳社会保险", place=place(cfg))
 
 
+def approved_scope(cfg, unit: Org) -> list[dict]:
+    """The series and levels the unit may evaluate: the city HR bureau's approval recorded in
+    the portal, else the scope the tenant's files record for it (filed before the portal)."""
+    from .self_review import approved_scope as approved_here
+    found = approved_here(unit.tenant_id, unit.id)
+    if found:
+        return found
+    seed = next((o for o in cfg.orgs.org if o.code == unit.code), None)
+    return [p.model_dump() for p in seed.self_review_scope] if seed is not None else []
+
+
 def _in_scope(pairs, series: str, level: str) -> bool:
     return any(p.get("series") == series and p.get("level") == level for p in pairs or ())
 
@@ -69,13 +80,12 @@ def refusal(cfg, unit: Org, committee, employer_org_id: int | None, series: str,
     """The reason a file of (series, level) from an applicant employed by `employer_org_id` is
     outside the unit's evaluations, or None. `insured`: the applicant's declaration (None: not
     asked yet, as when the draft is created)."""
-    from .self_review import approved_scope
     names = dict(unit=label(unit), series=label(cfg.series(series)) or series,
                  level=label(cfg.level(level)) or level)
     if employer_org_id != unit.id:
         return _l("%(unit)s实行职称自主评审，只评审与本单位建立劳动人事关系的专业技术人员"
                   "（自主评审办法第六条）；请通过所在单位按常规渠道申报。", **names)
-    if not _in_scope(approved_scope(unit.tenant_id, unit.id), series, level):
+    if not _in_scope(approved_scope(cfg, unit), series, level):
         return _l("%(unit)s未经批准自主评审%(series)s系列%(level)s职称，不能受理该申报"
                   "（自主评审办法第十三条：按照批准备案的权限和范围开展评审）。", **names)
     if series not in (committee.series or ()) or level not in (committee.levels or ()):
@@ -143,9 +153,8 @@ def check_submission(cfg, actor: Actor, app) -> None:
 
 def check_session(cfg, actor: Actor, committee, series: str, level: str) -> None:
     """SR-SUPERV-1: a unit opens a session only in its approved series and levels."""
-    from .self_review import approved_scope
     unit = unit_of(committee)
-    if unit is None or _in_scope(approved_scope(unit.tenant_id, unit.id), series, level):
+    if unit is None or _in_scope(approved_scope(cfg, unit), series, level):
         return
     reason = _l("%(unit)s未经批准自主评审%(series)s系列%(level)s职称，不能组织该评审会"
                 "（自主评审办法第十三条）。", unit=label(unit),
