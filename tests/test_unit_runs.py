@@ -276,6 +276,10 @@ def test_a_session_beyond_the_approved_scope_is_refused_recorded_and_listed(app,
     page = client.get("/beijing/self-review/supervision").get_data(as_text=True)
     assert "超出批准的系列或级别组织评审会" in page and "外单位人员" in page
     assert "不能组织该评审会" in page and "只评审与本单位建立劳动人事关系" in page
+    english = client.get("/beijing/self-review/supervision?lang=en").get_data(as_text=True)
+    assert "Reason for refusal" in english and "is not approved to evaluate" not in english
+    assert "拒绝理由" not in english  # the reasons stay as recorded, the page is English
+    client.get("/beijing/self-review/supervision?lang=zh")
     login("beijing", "unit-office")
     assert client.get("/beijing/self-review/supervision").status_code == 403
 
@@ -413,6 +417,10 @@ def test_the_entrusted_body_sees_only_those_files_and_the_vote_waits_for_its_opi
     listing = client.get(f"/beijing/self-review/entrustments/{en_id}/files").get_data(as_text=True)
     assert "教师0" in listing and "副高教师" not in listing
     assert client.get(f"/beijing/self-review/entrusted/{file_id}").status_code == 200
+    english = client.get(f"/beijing/self-review/entrusted/{file_id}?lang=en").get_data(
+        as_text=True)
+    assert "Record the academic review opinion" in english and "学术评议" not in english
+    client.get(f"/beijing/self-review/entrusted/{file_id}?lang=zh")
     assert client.get(f"/beijing/self-review/entrusted/{other_id}").status_code == 404
     with app.app_context():
         ordinary = f.make_application("beijing", f.make_user("beijing", "普通", "applicant"),
