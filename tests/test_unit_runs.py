@@ -13,7 +13,6 @@ import time_machine
 from app.extensions import db
 from app.models import Application, AuditEvent, Committee, Status
 from app.models.certificates import Certificate
-from app.models.results import Objection
 from app.models.unit_runs import AcademicEntrustment, AcademicOpinion, SelfReviewEvent
 from app.tenancy import tenants
 from app.tenancy.schema import CommitteeSeed
