@@ -202,6 +202,9 @@ def init_app(app: Flask) -> None:
     from .workflow import freelance
     app.jinja_env.globals.update(freelance_applies=freelance.applies,
                                  freelance_field_name=freelance.field_name)
+    from .workflow import unit_scope
+    app.jinja_env.globals.update(unit_file=unit_scope.is_unit_file,
+                                 unit_insurance_label=unit_scope.insurance_label)
     from .workflow.pledge import shown as pledge_shown
     app.jinja_env.globals.update(pledge_shown=pledge_shown)
     from .workflow.notice_period import from_today, notice_text

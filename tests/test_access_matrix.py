@@ -216,6 +216,17 @@ ACCESS: dict[str, Rule] = {
                            args={"sr_id": "@self_review", "action": "recommend"}),
     "selfreview.document": Rule(EMPLOYER | HR, codes={"department_clerk": 404},
                                 args={"sr_id": "@self_review", "which": "plan"}),
+    # SR-SUPERV-1: units' refused attempts beyond their scope, for the city HR bureau only
+    "selfreview.supervision": Rule({"hr_city"}, scope="none"),
+    # BJ23-SELF-1: entrustments are filed by self-review units (the world's employer is none:
+    # 403) and decided by the entrusted bodies' clerks; only a body that accepted one sees the
+    # unit's files in its scope (the world's department is no such body: 404 on every file)
+    "selfreview.entrustments": Rule({"department_clerk"}, post=200, scope="none"),
+    "selfreview.entrustment_act": Rule(set(), codes={"department_clerk": 404},
+                                       args={"en_id": 1, "action": "accept"}),
+    "selfreview.entrusted_files": Rule(set(), codes={"department_clerk": 404}, args={"en_id": 1}),
+    "selfreview.entrusted_file": Rule(set(), codes={"department_clerk": 404}),
+    "selfreview.entrusted_download": Rule(set(), codes={"department_clerk": 404}),
     "pool.nominations": Rule({"department_clerk", "hr_county", "hr_city"}, post=200,
                              scope="none"),
     "pool.vetting": Rule(AGENCY, scope="none"),

@@ -38,6 +38,9 @@ class BasicForm(FlaskForm):
                                   validate_choice=False)
     freelance_since = DateField(_l("在京从事自由职业的起始日期"), validators=[Optional()],
                                 render_kw={"placeholder": "2024-05-01"})
+    # SR-SCOPE-1: a self-review unit's applicant declares social insurance paid in the city; the
+    # label is the tenant's (unit_scope.insurance_label).
+    local_insurance = BooleanField()
     township_years = IntegerField(_l("取得现职称后累计服务苏木乡镇、嘎查村年限（年）"),
                                   validators=[Optional()])
 

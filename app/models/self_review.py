@@ -20,6 +20,9 @@ class SelfReviewApplication(db.Model):
     status: Mapped[str] = mapped_column(sa.String(24))
     version: Mapped[int] = mapped_column(default=1)
     unit_type: Mapped[str] = mapped_column(sa.String(30))    # 第五条
+    # A public institution that is a university or a party school ("university" |
+    # "party_school"; "" otherwise): it may entrust academic review (BJ23-SELF-1).
+    institution_kind: Mapped[str] = mapped_column(sa.String(20), default="")
     ownership: Mapped[str] = mapped_column(sa.String(20))    # city | district | non_public | rd
     legal_person: Mapped[bool] = mapped_column(default=False)
     total_staff: Mapped[int]

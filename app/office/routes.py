@@ -75,6 +75,7 @@ def act(app_id, action):
                    expected_version=request.form.get("version", type=int),
                    opinion=request.form.get("opinion", ""),
                    no_objection=request.form.get("no_objection") == "y",
+                   insurance_verified=request.form.get("insurance_verified") == "y",
                    items=correction_form_items(request.form))
     except TransitionError as e:
         flash_error(e)

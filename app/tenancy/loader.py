@@ -189,6 +189,13 @@ def load_tenant(folder: Path) -> TenantConfig:
                f"unknown org {o.parent!r}")
         _check(f, f"org.{i}.district", o.district is None or o.district in districts,
                f"unknown district {o.district!r}")
+        for j, pair in enumerate(o.self_review_scope):
+            known = next((s for s in tenant.series if s.code == pair.series), None)
+            _check(f, f"org.{i}.self_review_scope.{j}",
+                   o.kind == OrgKind.self_review_unit and known is not None
+                   and pair.level in known.levels,
+                   f"{pair.series}:{pair.level} is not a series and level of this tenant "
+                   "or the org is no self-review unit")
     for i, d in enumerate(tenant.districts):
         hr = org_codes.get(d.hr_bureau)
         _check(folder / "tenant.toml", f"districts.{i}.hr_bureau",
@@ -256,6 +263,11 @@ def load_tenant(folder: Path) -> TenantConfig:
         issuer = org_codes.get(policies.certificates.issuer)
         _check(pol, "certificates.issuer", issuer is not None and issuer.kind == OrgKind.hr_bureau,
                f"{policies.certificates.issuer!r} is not an hr_bureau in orgs.toml")
+    for i, code in enumerate(policies.self_review.academic_review_bodies):
+        body = org_codes.get(code)
+        _check(pol, f"self_review.academic_review_bodies.{i}",
+               body is not None and body.kind == OrgKind.department,
+               f"{code!r} is not a department in orgs.toml")
     _check_quotas(pol, policies, tenant, org_codes)
     _check_policy_rules(pol, policies, tenant, plans)
     return TenantConfig(folder.name, folder, tenant, orgs, plans, routing, checklist, policies,

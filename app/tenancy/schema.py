@@ -140,6 +140,11 @@ class TenantFile(Strict):
         return self
 
 
+class ScopePair(Strict):
+    series: str
+    level: str
+
+
 class OrgSeed(Named):
     kind: OrgKind
     tier: Tier | None = None
@@ -147,6 +152,10 @@ class OrgSeed(Named):
     parent: str | None = None
     # For departments: the series whose applications they route (e.g. the education bureau).
     series: list[str] = []
+    # For self-review units whose authority was filed before the portal (赤峰 2026 notice 五(一)1:
+    # "按照职称评委会备案的评审专业、层级、范围"): the series and levels they evaluate. An
+    # approval the city HR bureau records in the portal takes precedence (SR-SCOPE-1).
+    self_review_scope: list[ScopePair] = []
 
 
 class OrgsFile(Strict):
@@ -495,6 +504,17 @@ class SelfReviewRules(Strict):
     """Applying to run one's own evaluations (seed 002 第七条(二)): the professional staff's
     least share of all staff."""
     min_professional_share: float = Field(default=0.7, gt=0, le=1)
+    # 第六条 (SR-SCOPE-1): the place where a unit's applicants pay their social insurance, as
+    # the form names it ("北京", "赤峰").
+    insurance_place: str = Field(default="", max_length=20)
+    insurance_place_en: str = Field(default="", max_length=40)
+    # 第九条(七) (SR-RUN-2): the public notice of a unit's accepted results lasts at least this
+    # many working days.
+    notice_working_days: int = Field(default=5, ge=5, le=30)
+    # 2026 notice 三(三), 2023 notice 三(二) (BJ-SELF-1, BJ23-SELF-1): the bodies (orgs.toml
+    # codes) a university or party school may entrust its academic review to; none: no
+    # entrustment.
+    academic_review_bodies: list[str] = []
 
 
 class PoliciesFile(Strict):

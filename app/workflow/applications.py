@@ -15,7 +15,7 @@ from ..models import (
 from ..tenancy.schema import PolicyKind
 from .. import uploads
 from ..tenancy import label as item_label
-from . import freelance, policies
+from . import freelance, policies, unit_scope
 from .actors import Actor
 from .calendar import now_local
 from .errors import Forbidden, Invalid
@@ -157,6 +157,7 @@ def create_application(cfg, actor: Actor, user: User, *, plan_id: int, committee
         raise Invalid(_l("所选专业不属于该系列。"))
     if level not in cfg.series(series).levels:
         raise Invalid(_l("该系列没有此级别。"))
+    _refuse_outside_unit_scope(cfg, actor, user, committee, series, level)  # SR-SCOPE-1
     if level not in plan.levels:
         raise Invalid(_l("本计划不受理该级别。"))
     if exam_replaces_review(cfg, series, level):
@@ -191,6 +192,13 @@ def create_application(cfg, actor: Actor, user: User, *, plan_id: int, committee
     audit(actor, "applications", app.id, "create", to_state=Status.draft.value, now=now)
     db.session.commit()
     return app
+
+
+def _refuse_outside_unit_scope(cfg, actor: Actor, user: User, committee: Committee,
+                              series: str, level: str) -> None:
+    """A self-review unit's committee takes only the unit's own staff, in the series and levels
+    approved for it; a refusal is kept for the city HR bureau (SR-SCOPE-1, SR-SUPERV-1)."""
+    unit_scope.check_creation(cfg, actor, user, committee, series, level)
 
 
 def _refuse_second_of_level_year(user: User, plan: Plan, level: str) -> None:
@@ -240,7 +248,8 @@ def save_basic(cfg, app: Application, actor: Actor, data: dict) -> None:
                  "current_level": current_level,
                  "title_on": data["title_on"].isoformat() if data.get("title_on") else "",
                  "township_months": months, "township_years": years,
-                 **freelance.basic_fields(cfg, app, data)}  # BJ-SCOPE-3
+                 **freelance.basic_fields(cfg, app, data),  # BJ-SCOPE-3
+                 **unit_scope.basic_fields(cfg, app, data)}  # SR-SCOPE-1
     app.policy = policy
     app.poge = bool(data.get("poge"))
     app.exam_passed = bool(data.get("exam_passed"))

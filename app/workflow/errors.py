@@ -24,3 +24,17 @@ class Conflict(TransitionError):
 
 class Invalid(TransitionError):
     pass
+
+
+class Recorded(Invalid):
+    """A refusal that is itself kept (SR-SUPERV-1): `record()` adds its rows. Whoever catches it
+    rolls back what it had begun, then calls `keep()` to write them in a commit of their own."""
+
+    def __init__(self, message, record, problems: list | None = None):
+        super().__init__(message, problems)
+        self.record = record
+
+    def keep(self) -> None:
+        from ..extensions import db
+        self.record()
+        db.session.commit()

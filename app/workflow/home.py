@@ -52,6 +52,8 @@ PROVIDERS: list[str | Provider] = [
     "app.workflow.oversight:waiting",
     "app.workflow.staff:waiting",
     "app.workflow.self_review:waiting",
+    "app.workflow.unit_scope:waiting",
+    "app.workflow.entrustment:waiting",
 ]
 
 

@@ -256,8 +256,18 @@ def _open_notice(pub: Publication, ctx: Ctx) -> dict:
     if pub.ends_on is not None:
         return decided
     start = ctx.now.date()
-    end = WorkCalendar(ctx.cfg).nth_workday_after(start, ctx.cfg.policies.public_notice_working_days)
+    end = WorkCalendar(ctx.cfg).nth_workday_after(start, notice_days(ctx.cfg, pub.session))
     return {**decided, "starts_on": start, "ends_on": end}
+
+
+def notice_days(cfg, session: ReviewSession) -> int:
+    """Working days of the public notice: the tenant's, and for a self-review unit's results at
+    least its self-review figure (SR-RUN-2: 不少于5个工作日)."""
+    days = cfg.policies.public_notice_working_days
+    agency = session.committee.agency
+    if agency is not None and agency.kind == OrgKind.self_review_unit.value:
+        days = max(days, cfg.policies.self_review.notice_working_days)
+    return days
 
 
 def _send_back(pub: Publication, ctx: Ctx) -> dict:
@@ -437,6 +447,11 @@ def lodge_objection(cfg, tenant_id: int, pub: Publication, application_id: int, 
 
 
 def _route_objection(cfg, app: Application, kind: str) -> Org:
+    agency = app.committee.agency
+    if agency is not None and agency.kind == OrgKind.self_review_unit.value:
+        # SR-RUN-2 (自主评审办法第九条(七)): leads found during a self-review unit's notice are
+        # re-checked by the city HR bureau with the supervising department and district bureau.
+        return city_hr(app.tenant_id) or agency
     if kind == "review":
         return app.committee.agency
     # Material truth (CF-OBJ-1): the first office on the file's own route of the kinds the

@@ -147,8 +147,10 @@ def compute_route(cfg, app) -> list[dict]:
             raise Invalid(_l("无法确定报送环节的审核单位，请联系人社部门。"))
         if not org.is_open:  # a closed unit (app/workflow/orgtree.py) receives nothing new
             raise Invalid(_l("%(o)s已撤销，不能再向其报送申报，请联系人社部门。", o=org.name))
-        if route and route[-1]["org_id"] == org.id:
-            continue  # e.g. a school supervised by the education bureau: one review, not two
+        # e.g. a school supervised by the education bureau: one review, not two. A self-review
+        # unit's own staff pass it twice: as their employer, then as its committee's office.
+        if route and route[-1]["org_id"] == org.id and kind != StepKind.agency:
+            continue
         route.append({"kind": kind.value, "org_id": org.id})
     return route
 

@@ -135,6 +135,12 @@ def eligibility_problems(cfg, data: dict) -> tuple[list, dict]:
     elif unit_type not in ELIGIBLE_TYPES:
         problems.append(_l("请选择单位类型。"))
     clean["unit_type"] = unit_type
+    # A university or party school among public institutions may entrust academic review
+    # (BJ23-SELF-1); recorded only for a public institution.
+    kind = data.get("institution_kind") or ""
+    if kind not in ("", "university", "party_school"):
+        problems.append(_l("请选择事业单位类别。"))
+    clean["institution_kind"] = kind if unit_type == INSTITUTION else ""
     if not data.get("legal_person"):
         problems.append(_l("申请单位须具备独立法人资格（第七条(一)）。"))
     total, professional = _count(data.get("total_staff")), _count(data.get("professional_staff"))

@@ -53,9 +53,13 @@ def create_session(cfg, actor: Actor, *, committee_id: int, plan_id: int, series
                    specialties: list[str], panel_size: int, held_on: date) -> ReviewSession:
     committee, plan = own_committee_and_plan(
         actor, committee_id, plan_id, _l("只有组建该评委会的评审服务机构可以组织评审会。"))
+    from .unit_scope import check_session, unit_of
+    check_session(cfg, actor, committee, series, level)  # SR-SUPERV-1: within the approved scope
     problems = []
-    # AE-AGENCY-1, AE-SUPERV-1: only a filed, unexpired, unsuspended agency opens sessions.
-    agency_refused = agency_refusal(actor.tenant_id, committee.agency_org_id, held_on)
+    # AE-AGENCY-1, AE-SUPERV-1: only a filed, unexpired, unsuspended agency opens sessions. A
+    # self-review unit stands by the city HR bureau's approval instead (checked just above).
+    agency_refused = None if unit_of(committee) is not None else agency_refusal(
+        actor.tenant_id, committee.agency_org_id, held_on)
     if agency_refused is not None:
         problems.append(agency_refused)
     if not committee.filed_valid_on(held_on):
@@ -398,10 +402,11 @@ def _is_presiding(actor: Actor, session: ReviewSession) -> bool:
 def _open_voting(session: ReviewSession, ctx: Ctx) -> dict:
     if session.plan_filed_at is None and plan_filing_due(ctx.cfg, session) is not None:
         raise Invalid(_l("评审实施方案尚未备案，不能开始表决。"))
-    from . import defense, review_group  # they build on this module
-    # BJ-DEF-1: defenses held or absences decided; BJ23-PANEL-1: the review group's opinions.
-    blockers = defense.vote_blockers(ctx.cfg, session) + review_group.vote_blockers(ctx.cfg,
-                                                                                     session)
+    from . import defense, entrustment, review_group  # they build on this module
+    # BJ-DEF-1: defenses held or absences decided; BJ23-PANEL-1: the review group's opinions;
+    # BJ23-SELF-1: the entrusted body's academic review opinions.
+    blockers = defense.vote_blockers(ctx.cfg, session) + review_group.vote_blockers(
+        ctx.cfg, session) + entrustment.vote_blockers(session)
     if blockers:
         raise Invalid(_l("以下申报尚不能表决，暂不能开始表决："), problems=blockers)
     active = {m.id for m in session.members if m.status == MemberStatus.active.value}

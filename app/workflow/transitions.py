@@ -22,7 +22,7 @@ from ..tenancy.schema import StepKind
 from . import directed, eligibility, notice_period, pledge, quotas
 from .actors import Actor
 from .calendar import WorkCalendar, now_local, window_is_open
-from .errors import Conflict, Forbidden, Invalid, WindowClosed
+from .errors import Conflict, Forbidden, Invalid, Recorded, WindowClosed
 from .routing import STEP_ROLE, compute_route
 
 OFFICE_STAGES = ("employer_review", "tier_report")
@@ -95,6 +95,8 @@ def _enter_route(app: Application, ctx: Ctx) -> dict:
     if app.correction_due and ctx.now.date() > app.correction_due:
         raise WindowClosed(_l("补正期限已于%(d)s 24:00截止，不再受理。",
                               d=app.correction_due.isoformat()))
+    from .unit_scope import check_submission
+    check_submission(ctx.cfg, ctx.actor, app)  # SR-SCOPE-1: a self-review unit's own staff only
     found = eligibility.problems(ctx.cfg, app)
     if found:
         raise Invalid(_l("申报未通过资格检查，请逐项修改后再提交："), problems=found)
@@ -156,6 +158,9 @@ def _recommend(app: Application, ctx: Ctx) -> dict:
                              d=format_date(app.notice_ends_on, "yyyy-MM-dd")))
         if not ctx.params.get("no_objection"):
             raise Invalid(_l("请确认公示期间无异议。"))
+    if app.current_step["kind"] == StepKind.employer.value:
+        from .unit_scope import check_verified
+        check_verified(ctx.cfg, app, ctx.params)  # SR-SCOPE-1: the unit confirms its own staff
     pos = app.route_pos + 1
     ctx.step = {"action": "recommend", "opinion": opinion}
     if pos >= len(app.route):
@@ -299,8 +304,10 @@ def transition(cfg, subject, action: str, actor: Actor, *, expected_version: int
             from_state=from_state, to_state=updates.get("status", from_state),
             reason=(params.get("opinion") or "").strip()))
         db.session.commit()
-    except Exception:
+    except Exception as e:
         db.session.rollback()
+        if isinstance(e, Recorded):  # a refusal kept for supervision (SR-SUPERV-1)
+            e.keep()
         raise
     db.session.refresh(subject)
 
