@@ -12,6 +12,7 @@ from .expert_pool import ExpertAssessment, ExpertChange, ExpertTraining
 from . import agencies  # noqa: F401  (agency filings, the directory, yearly notices)
 from . import oversight  # noqa: F401  (complaints, supervisory members)
 from . import self_review  # noqa: F401  (applications to become a self-review unit)
+from . import self_review_run  # noqa: F401  (a self-review unit's office, documents, plans)
 from .quotas import QuotaAllocation, UnitPosts
 from .review import (
     BallotReceipt, BallotVote, Conflict, Expert, ExpertRole, MemberStatus, PanelMember,
