@@ -52,6 +52,7 @@ PROVIDERS: list[str | Provider] = [
     "app.workflow.oversight:waiting",
     "app.workflow.staff:waiting",
     "app.workflow.self_review:waiting",
+    "app.workflow.self_review_run:waiting",
 ]
 
 
