@@ -250,12 +250,14 @@ def run_open(year):
 def units():
     """Self-review units' rule documents and committees awaiting the bureau."""
     _city_hr()
+    today = today_local()
     rows = db.session.scalars(sa.select(SelfReviewSetup).options(
         joinedload(SelfReviewSetup.org)).where(
         SelfReviewSetup.tenant_id == g.tenant_id).order_by(SelfReviewSetup.id)).all()
     rows.sort(key=lambda s: s.status != svc.SUBMITTED)
     return render_page("selfreview/units.html", rows=rows, labels=svc.DOC_LABELS,
-                       committees=svc.committees_to_file(g.tenant_id), today=today_local())
+                       committees=svc.committees_to_file(g.tenant_id), today=today,
+                       until=date(today.year + 3, today.month, min(today.day, 28)))
 
 
 def _setup(setup_id: int) -> SelfReviewSetup:
