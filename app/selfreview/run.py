@@ -26,9 +26,10 @@ from ..workflow.transitions import transition
 
 
 def _unit():
+    """The signed-in clerk's approved self-review unit; these pages are hidden from others."""
     org = svc.unit_of(current_actor())
     if org is None:
-        abort(403)
+        abort(404)
     return org
 
 
