@@ -307,3 +307,39 @@ def test_the_same_engine_runs_a_chifeng_unit_and_its_files_reach_a_paper_review_
     assert sessions.session_mode(s) == "offline_paper"
     assert sessions.add_files(f.actor(office), s, [a.id]) == 1
     assert db.session.get(type(a), a.id).status == Status.in_review.value
+    # A later year without a tenant plan of its own takes the latest year's rules; a plan whose
+    # applications already closed cannot be opened.
+    with time_machine.travel(at(2027, 5, 2, 9), tick=False):
+        later = run.file_year_plan(cfg, f.actor(clerk), plan_data(
+            year="2027", apply_opens="2027-03-10", apply_closes="2027-04-10",
+            review_opens="2027-05-10", review_closes="2027-06-30",
+            scope=["health:intermediate"]))
+        assert later.plan.mode_for(c, "health", None, "intermediate") == "offline_paper"
+        with pytest.raises(Invalid) as e:
+            transition(cfg, later, "open_plan", f.actor(clerk))
+        assert "年度计划的申报截止日期2027-04-10已过，不能再开放申报。" in map(str, e.value.problems)
+        assert later.status == "filed"
+
+
+@pytest.mark.rule("SR-RUN-1")
+def test_an_employer_approved_as_a_unit_becomes_one_and_staffs_its_office(ctx, client, login):
+    f.make_employer("beijing", "rd-co", "haidian", tier="city")
+    f.make_user("beijing", "plain-clerk", "employer_clerk", "rd-co")
+    # Before the approval: no unit pages.
+    login("beijing", "plain-clerk")
+    assert client.get("/beijing/self-review/run").status_code == 404
+    with time_machine.travel(at(2026, 3, 2, 9), tick=False):
+        cfg, clerk, city = approve("beijing", "rd-co", "bj-hr", ["engineering:senior"],
+                                   "engineering")
+        org = run.unit_of(f.actor(clerk))
+        assert org is not None and org.kind == "employer"
+        run.ensure_setup(f.actor(clerk))
+        assert org.kind == "self_review_unit"
+        event = db.session.scalar(sa.select(AuditEvent).filter_by(subject_type="orgs",
+                                                                  subject_id=org.id))
+        assert (event.action, event.from_state, event.to_state) == (
+            "self_review_unit", "employer", "self_review_unit")
+        user = invite_office(cfg, clerk, "rd-office")
+        assert (user.role, user.org_id) == ("agency_clerk", org.id)
+    page = client.get("/beijing/self-review/run").get_data(as_text=True)
+    assert "尚未明确专职机构（第九条(一)）。" in page and "rd-office" in page

@@ -251,7 +251,7 @@ def _self_review_unit() -> dict:
             "name": "校工程技术评委会", "series": "engineering", "levels": ["senior"],
             "scope": "本校", "standard": "业绩|100", "procedure": "评议", "roster": [expert.id]})
     return {"sr_clerk": unit_clerk.username, "sr_office": office.username, "sr_setup": setup.id,
-            "sr_committee": committee.id}
+            "sr_committee": committee.id, "sr_year_plan": yp.id, "sr_expert": expert.id}
 
 
 def _self_review(clerk):

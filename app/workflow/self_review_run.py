@@ -115,10 +115,12 @@ def _name_office(s, ctx: Ctx) -> dict:
 
 
 def office_staff(tenant_id: int, org_id: int) -> list[User]:
-    """The unit's committee-office staff (invited or active)."""
+    """The unit's committee-office staff (invited or active; not disabled)."""
     return db.session.scalars(sa.select(User).where(
         User.tenant_id == tenant_id, User.org_id == org_id,
-        User.role == Role.agency_clerk.value).order_by(User.id)).all()
+        User.role == Role.agency_clerk.value,
+        sa.or_(User.active.is_(True), User.setup_token_hash.is_not(None)))
+        .order_by(User.id)).all()
 
 
 def invite_staff(cfg, manager: User, data: dict, ip: str = ""):
@@ -263,11 +265,17 @@ def scope_label(cfg, pair: dict) -> str:
 
 def template_for(tenant_id: int, year: int, levels: list[str]) -> tuple[str, list]:
     """The review mode and the mode rules a unit plan takes from the tenant's own plans of the
-    year that share its levels (the first one's mode; every matching rule, in order), so that a
-    rule such as "self-review units' files on paper" holds for the unit's plan too."""
-    plans = db.session.scalars(sa.select(Plan).where(
-        Plan.tenant_id == tenant_id, Plan.year == year, Plan.owner_org_id.is_(None),
-        Plan.is_demo.is_(False)).order_by(Plan.id)).all()
+    year (or of the latest year before it) that share its levels: the first one's mode and
+    every rule of theirs, in order, so that a rule such as "self-review units' files on paper"
+    holds for the unit's plan too."""
+    ours = sa.select(Plan).where(Plan.tenant_id == tenant_id, Plan.owner_org_id.is_(None),
+                                 Plan.is_demo.is_(False))
+    # The year's plans, else those of the latest year the tenant has.
+    latest = db.session.scalar(sa.select(sa.func.max(Plan.year)).where(
+        Plan.tenant_id == tenant_id, Plan.owner_org_id.is_(None), Plan.is_demo.is_(False),
+        Plan.year <= year)) or db.session.scalar(sa.select(sa.func.min(Plan.year)).where(
+            Plan.tenant_id == tenant_id, Plan.owner_org_id.is_(None), Plan.is_demo.is_(False)))
+    plans = db.session.scalars(ours.where(Plan.year == latest).order_by(Plan.id)).all()
     sharing = [p for p in plans if set(p.levels or ()) & set(levels)]
     if not sharing:
         sharing = plans
@@ -501,6 +509,9 @@ def missing(cfg, tenant_id: int, org_id: int, yplan: SelfReviewYearPlan | None,
 
 def _open(yplan, ctx: Ctx) -> dict:
     found = missing(ctx.cfg, yplan.tenant_id, yplan.org_id, yplan)
+    if ctx.now.date() > yplan.apply_closes:
+        found.append(_l("年度计划的申报截止日期%(d)s已过，不能再开放申报。",
+                        d=yplan.apply_closes.isoformat()))
     if found:
         raise Invalid(_l("尚不能开放申报，还缺少："), problems=found)
     return {"status": OPEN, "opened_at": utcnow()}
