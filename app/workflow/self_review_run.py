@@ -295,7 +295,7 @@ def _clean_plan(cfg, tenant_id: int, org: Org, data: dict) -> tuple[dict, list]:
     except ValueError:
         year = 0
     if not 2000 <= year <= 2100:
-        problems.append(_l("请填写评审年度（四位年份）。"))
+        problems.append(_l("请填写计划年度（四位年份）。"))
     clean["year"] = year
     names = {"apply_opens": _l("申报开始日期"), "apply_closes": _l("申报截止日期"),
              "review_opens": _l("评审开始日期"), "review_closes": _l("评审结束日期")}
@@ -311,7 +311,7 @@ def _clean_plan(cfg, tenant_id: int, org: Org, data: dict) -> tuple[dict, list]:
                 <= days["review_closes"]:
             problems.append(_l("日期顺序应为：申报开始 ≤ 申报截止 < 评审开始 ≤ 评审结束。"))
         elif year and days["apply_opens"].year != year:
-            problems.append(_l("申报应在评审年度内开始。"))
+            problems.append(_l("申报应在计划年度内开始。"))
     clean.update(days)
     texts = {"procedure": _l("评审程序"), "experts": _l("专家构成"), "indicators": _l("评审指标"),
              "groups": _l("学科或分组情况")}
