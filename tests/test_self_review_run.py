@@ -65,6 +65,13 @@ def plan_data(**kw):
     return data
 
 
+def declare_insured(a):
+    """The applicant declares employment with the unit and social insurance in the city, as a
+    unit's applicant does in the basic information (seed 002 第六条)."""
+    a.basic = {**a.basic, "local_insurance": True}
+    db.session.commit()
+
+
 def invite_office(cfg, clerk, username="office-1"):
     user, _ids = run.invite_staff(cfg, clerk, {"name": "评审办工作人员", "mobile": "13800138000",
                                                "username": username})
@@ -220,7 +227,7 @@ def test_a_beijing_unit_files_its_plan_and_committee_and_opens_it_to_its_own_sta
         assert plan.id in [p.id for p in applications.open_plans(tid, own)]
         assert plan.id not in [p.id for p in applications.open_plans(tid, outsider)]
         assert plan.id not in [p.id for p in applications.open_plans(tid)]
-        with pytest.raises(Invalid, match="只受理本单位人员申报"):
+        with pytest.raises(Invalid, match="本单位"):
             applications.create_application(cfg, f.actor(outsider), outsider, plan_id=plan.id,
                                             committee_id=c.id, series="engineering",
                                             level="senior", specialty="mechanical")
@@ -242,6 +249,7 @@ def test_a_beijing_unit_files_its_plan_and_committee_and_opens_it_to_its_own_sta
     a = f.make_application("beijing", f.make_user("beijing", "own-2", "applicant",
                                                   "bj-self-university"),
                            plan.code, c.code, "engineering", "senior", "mechanical")
+    declare_insured(a)
     with time_machine.travel(at(2026, 3, 16, 9), tick=False):
         transition(cfg, a, "submit", f.actor(a.applicant), pledge=f.PLEDGE)
         assert a.route == [{"kind": "employer", "org_id": clerk.org_id},
@@ -289,6 +297,7 @@ def test_the_same_engine_runs_a_chifeng_unit_and_its_files_reach_a_paper_review_
     a = f.make_application("chifeng", f.make_user("chifeng", "nurse", "applicant",
                                                   "cf-self-hospital"),
                            plan.code, c.code, "health", "intermediate")
+    declare_insured(a)
     # Chifeng routes a city unit's file through its department and the city HR bureau; a file in
     # the unit's own plan stays in the unit.
     assert len(routing.matching_rule(cfg, a, a.employer).steps) > 2
