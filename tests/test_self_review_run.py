@@ -345,13 +345,13 @@ def test_an_employer_approved_as_a_unit_becomes_one_and_staffs_its_office(ctx, c
                                    "engineering")
         org = run.unit_of(f.actor(clerk))
         assert org is not None and org.kind == "employer"
-        run.ensure_setup(f.actor(clerk))
+        # Staffing its committee office (or naming the office) makes it a self-review unit.
+        user = invite_office(cfg, clerk, "rd-office")
         assert org.kind == "self_review_unit"
         event = db.session.scalar(sa.select(AuditEvent).filter_by(subject_type="orgs",
                                                                   subject_id=org.id))
         assert (event.action, event.from_state, event.to_state) == (
             "self_review_unit", "employer", "self_review_unit")
-        user = invite_office(cfg, clerk, "rd-office")
         assert (user.role, user.org_id) == ("agency_clerk", org.id)
     page = client.get("/beijing/self-review/run").get_data(as_text=True)
     assert "尚未明确专职机构（第九条(一)）。" in page and "rd-office" in page

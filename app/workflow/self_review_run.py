@@ -131,6 +131,7 @@ def invite_staff(cfg, manager: User, data: dict, ip: str = ""):
     org = _require_unit(actor)
     if manager.role != Role.employer_clerk.value:
         raise Forbidden(_l("由本单位经办人添加评审工作机构的工作人员。"))
+    ensure_setup(actor)  # an employer approved as a unit becomes one first
     return staff.invite(cfg, manager, org, {**data, "role": Role.agency_clerk.value}, ip,
                         unit_office=True)
 
