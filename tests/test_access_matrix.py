@@ -42,6 +42,8 @@ CITY_HR = {"hr_city", "tenant_admin"}
 WATCHERS = {"hr_county", "hr_city", "tenant_admin"}
 NOT_ROUTED = {"employer_clerk": 404, "department_clerk": 404, "hr_county": 404,
               "association_clerk": 404}
+# The approved self-review unit's accounts (tests/world.py: bj-self-university).
+SR_UNIT = {"employer_clerk": "sr_clerk", "agency_clerk": "sr_office"}
 LOGIN = 302     # anonymous: to the sign-in page
 SEE_OTHER = 303  # a POST answered by a redirect (done, or refused with a message)
 
@@ -227,6 +229,30 @@ ACCESS: dict[str, Rule] = {
     "selfreview.entrusted_files": Rule(set(), codes={"department_clerk": 404}, args={"en_id": 1}),
     "selfreview.entrusted_file": Rule(set(), codes={"department_clerk": 404}),
     "selfreview.entrusted_download": Rule(set(), codes={"department_clerk": 404}),
+    # a self-review unit at work (SR-RUN-1): the approved unit's clerk and its committee office
+    # (the world's bj-self-university); the pages are hidden from everyone else. The city HR
+    # bureau approves the unit's documents and files its committees.
+    "selfreview.run": Rule(EMPLOYER | AGENCY, deny=404, users=SR_UNIT),
+    "selfreview.run_office": Rule(EMPLOYER | AGENCY, deny=404, users=SR_UNIT),
+    "selfreview.run_staff": Rule(EMPLOYER | AGENCY, deny=404, users=SR_UNIT),
+    "selfreview.run_documents": Rule(EMPLOYER | AGENCY, deny=404, users=SR_UNIT),
+    "selfreview.run_documents_act": Rule(EMPLOYER | AGENCY, deny=404, users=SR_UNIT,
+                                         args={"action": "submit_documents"}),
+    "selfreview.run_document": Rule(EMPLOYER | AGENCY, deny=404, users=SR_UNIT,
+                                    args={"which": "plan"}),
+    "selfreview.run_plan_new": Rule(EMPLOYER | AGENCY, deny=404, users=SR_UNIT, post=200),
+    "selfreview.run_plan": Rule(EMPLOYER | AGENCY, deny=404, users=SR_UNIT, args={"year": 2026}),
+    "selfreview.run_committee": Rule(EMPLOYER | AGENCY, deny=404, users=SR_UNIT,
+                                     args={"year": 2026}),
+    "selfreview.run_open": Rule(EMPLOYER | AGENCY, deny=404, users=SR_UNIT, args={"year": 2026}),
+    "selfreview.units": Rule(CITY_HR, scope="none"),
+    "selfreview.unit": Rule(CITY_HR, scope="tenant", args={"setup_id": "@sr_setup"}),
+    "selfreview.unit_act": Rule(CITY_HR, scope="tenant",
+                                args={"setup_id": "@sr_setup", "action": "approve_documents"}),
+    "selfreview.unit_document": Rule(CITY_HR, scope="tenant",
+                                     args={"setup_id": "@sr_setup", "which": "standards"}),
+    "selfreview.unit_committee_file": Rule(CITY_HR, scope="tenant",
+                                           args={"committee_id": "@sr_committee"}),
     "pool.nominations": Rule({"department_clerk", "hr_county", "hr_city"}, post=200,
                              scope="none"),
     "pool.vetting": Rule(AGENCY, scope="none"),

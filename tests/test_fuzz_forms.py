@@ -28,6 +28,7 @@ from app.models.expert_pool import ExpertChange
 from app.models.oversight import Complaint
 from app.models.results import Objection
 from app.models.self_review import SelfReviewApplication
+from app.models.self_review_run import SelfReviewSetup, SelfReviewYearPlan
 
 from . import factories as f
 from .conftest import PASSWORD, at
@@ -321,6 +322,44 @@ def targets() -> dict[str, Target]:
             {"version": valid_or(-1), "opinion": 2000, "finding_qualification": 2000,
              "finding_rules": 2000, "finding_experts": 2000, "finding_contribution": 2000},
             watch=[(SelfReviewApplication, "self_review")]),
+        # a self-review unit at work (SR-RUN-1): the approved unit's clerk, the city HR bureau
+        "selfreview.run_office": Target("sr_clerk", "/beijing/self-review/run/office", {
+            "version": valid_or(-1), "office_name": 200, "office_contact": 200},
+            watch=[(SelfReviewSetup, "sr_setup")]),
+        "selfreview.run_staff": Target("sr_clerk", "/beijing/self-review/run/staff", {
+            "name": 60, "mobile": valid_or("13912345678", "123"),
+            "username": valid_or("sr-fuzz", "A B")}),
+        "selfreview.run_documents": Target("sr_clerk", "/beijing/self-review/run/documents", {
+            "version": valid_or(-1), "decision_body": 200,
+            "decided_on": valid_or("2026-02-20", "2027-01-01")}, files=("plan", "standards"),
+            watch=[(SelfReviewSetup, "sr_setup")]),
+        "selfreview.run_documents_act (record_publicity)": Target(
+            "sr_clerk", "/beijing/self-review/run/documents/record_publicity", {
+                "version": valid_or(-1), "publicity_from": valid_or("2026-02-21", "x"),
+                "publicity_to": valid_or("2026-02-27", "2026-02-01")},
+            watch=[(SelfReviewSetup, "sr_setup")]),
+        "selfreview.run_plan_new": Target("sr_clerk", "/beijing/self-review/run/plans/new", {
+            "year": valid_or(2027, 1999), "apply_opens": valid_or("2027-03-01", "x"),
+            "apply_closes": valid_or("2027-04-01"), "review_opens": valid_or("2027-05-01"),
+            "review_closes": valid_or("2027-06-30", "2027-01-01"), "procedure": 4000,
+            "experts": 4000, "indicators": 4000, "groups": 4000,
+            "scope": valid_or("engineering:senior", "economics:senior")}),
+        "selfreview.run_committee": Target(
+            "sr_office", "/beijing/self-review/run/plans/2026/committees", {
+                "name": 200, "series": valid_or("engineering", "x"),
+                "levels": valid_or("senior", "intermediate"), "scope": 4000,
+                "standard": valid_or("业绩|100", "x|y"), "procedure": 4000,
+                "roster": valid_or("@sr_expert", 0)}),
+        "selfreview.run_open": Target("sr_clerk", "/beijing/self-review/run/plans/2026/open",
+                                      {"version": valid_or(-1)},
+                                      watch=[(SelfReviewYearPlan, "sr_year_plan")]),
+        "selfreview.unit_act (return_documents)": Target(
+            "hr_city", "/beijing/self-review/units/{sr_setup}/return_documents",
+            {"version": valid_or(-1), "opinion": 4000}, watch=[(SelfReviewSetup, "sr_setup")]),
+        "selfreview.unit_committee_file": Target(
+            "hr_city", "/beijing/self-review/unit-committees/{sr_committee}/file",
+            {"filed_on": valid_or("2026-12-01", "2026-13-01"),
+             "valid_until": valid_or("2029-11-30", "2035-01-01")}),
         # the expert pool (AE-EXP-1/4/6, AE-DUTY-1, AE-SUPERV-1)
         "pool.nominations": Target("hr_county", "/beijing/pool/nominations", {
             "name": 60, "gender": valid_or("female"), "id_number": valid_or("110105198001011051"),

@@ -207,8 +207,51 @@ def _beijing() -> Side:
         "filing": agencies.filing_of(tid, f.org("beijing", "bj-agency-eng").id).id,
         "agency_org": f.org("beijing", "bj-agency-eng").id, "notice": filed_notice.id,
         "public_notice": public_notice.id, "self_review": _self_review(clerk).id,
+        **_self_review_unit(),
     }
     return side
+
+
+def _self_review_unit() -> dict:
+    """bj-self-university approved as a self-review unit, its documents approved, its 2026 plan
+    filed and a committee awaiting the city HR bureau's filing (SR-RUN-1): the accounts of its
+    clerk and its committee office, and the ids its pages take."""
+    from app.workflow import self_review, self_review_run as run
+    cfg = tenants()["beijing"]
+    with time_machine.travel(at(2026, 3, 2, 9), tick=False):
+        unit_clerk = f.make_user("beijing", "sr-clerk", "employer_clerk", "bj-self-university")
+        office = f.make_user("beijing", "sr-office", "agency_clerk", "bj-self-university")
+        city = f.make_user("beijing", "sr-city", "hr_officer", "bj-hr")
+        a = self_review.file(cfg, f.actor(unit_clerk), {
+            "unit_type": "rd_institute", "legal_person": True, "total_staff": "100",
+            "professional_staff": "90", "scope": ["engineering:senior"],
+            "experts": [{"key": "engineering:", "count": "9"}], "influence": "行业领先"},
+            {"plan": ("方案.pdf", f.pdf_bytes()), "standards": ("标准.pdf", f.pdf_bytes())})
+        transition(cfg, a, "form_group", f.actor(city), group="甲\n乙")
+        transition(cfg, a, "approve", f.actor(city),
+                   findings={k: "符合" for k in self_review.ASPECTS})
+        actor = f.actor(unit_clerk)
+        setup = run.ensure_setup(actor)
+        transition(cfg, setup, "name_office", actor, office_name="职称评审办公室",
+                   office_contact="010-62780000")
+        run.record_decision(cfg, actor, setup, {"plan": ("方案.pdf", f.pdf_bytes()),
+                                                "standards": ("标准.pdf", f.pdf_bytes())},
+                            decision_body="党委会", decided_on="2026-02-20")
+        transition(cfg, setup, "record_publicity", actor, publicity_from="2026-02-21",
+                   publicity_to="2026-02-27")
+        transition(cfg, setup, "submit_documents", actor)
+        transition(cfg, setup, "approve_documents", f.actor(city))
+        yp = run.file_year_plan(cfg, actor, {
+            "year": "2026", "apply_opens": "2026-03-10", "apply_closes": "2026-04-10",
+            "review_opens": "2026-05-10", "review_closes": "2026-06-30", "procedure": "评议",
+            "experts": "校内外专家", "indicators": "业绩", "groups": "机械组",
+            "scope": ["engineering:senior"]})
+        expert = f.make_expert("beijing", "校评委")
+        committee = run.set_up_committee(cfg, f.actor(office), yp, {
+            "name": "校工程技术评委会", "series": "engineering", "levels": ["senior"],
+            "scope": "本校", "standard": "业绩|100", "procedure": "评议", "roster": [expert.id]})
+    return {"sr_clerk": unit_clerk.username, "sr_office": office.username, "sr_setup": setup.id,
+            "sr_committee": committee.id, "sr_year_plan": yp.id, "sr_expert": expert.id}
 
 
 def _self_review(clerk):

@@ -40,14 +40,14 @@ def _mine(app_id: int):
 def dashboard():
     """The applicant's applications."""
     return render_page("applicant/dashboard.html", apps=queries.applications_of(current_user),
-                       plans=svc.open_plans(g.tenant_id))
+                       plans=svc.open_plans(g.tenant_id, current_user))
 
 
 @bp.route("/applications/new", methods=["GET", "POST"])
 def new():
     """Choose plan, committee from the directory, series, specialty and level."""
     form = NewApplicationForm()
-    queries.fill_new_choices(form, g.tenant, g.tenant_id)
+    queries.fill_new_choices(form, g.tenant, g.tenant_id, current_user)
     if form.validate_on_submit():
         try:
             app = svc.create_application(

@@ -14,6 +14,7 @@ from . import oversight  # noqa: F401  (complaints, supervisory members)
 from . import self_review  # noqa: F401  (applications to become a self-review unit)
 from . import demo_clock  # noqa: F401  (how far each demo plan's clock has been moved)
 from . import unit_runs  # noqa: F401  (self-review supervision events, academic entrustments)
+from . import self_review_run  # noqa: F401  (a self-review unit's office, documents, plans)
 from .quotas import QuotaAllocation, UnitPosts
 from .review import (
     BallotReceipt, BallotVote, Conflict, Expert, ExpertRole, MemberStatus, PanelMember,

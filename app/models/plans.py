@@ -38,6 +38,8 @@ class Plan(db.Model):
     # Exceptions to review_mode for part of the plan: [{"when": {...}, "review_mode": ...}].
     mode_rules: Mapped[list] = mapped_column(sa.JSON, default=list)
     is_demo: Mapped[bool] = mapped_column(default=False)
+    # A self-review unit's own yearly plan (seed 002 第九条(三)); None: a plan of the tenant.
+    owner_org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orgs.id"), index=True)
 
     windows = relationship("PlanWindow", back_populates="plan", lazy="selectin",
                            cascade="all, delete-orphan")

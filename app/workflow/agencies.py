@@ -75,6 +75,12 @@ def standing(tenant_id: int, org_ids, day: date) -> dict[int, object]:
         AgencySuspension.lifted_at.is_(None))))
     closed = set(db.session.scalars(sa.select(Org.id).where(
         Org.id.in_(ids or [0]), Org.closed_on.is_not(None))))
+    # A self-review unit stands on the city HR bureau's approval of its rule documents
+    # (seed 002 第九条(二)) rather than on an agency filing.
+    from ..models.self_review_run import SelfReviewSetup
+    units = set(db.session.scalars(sa.select(SelfReviewSetup.org_id).where(
+        SelfReviewSetup.tenant_id == tenant_id, SelfReviewSetup.org_id.in_(ids or [0]),
+        SelfReviewSetup.status == "approved")))
     out = {}
     for oid in ids:
         f = filings.get(oid)
@@ -82,6 +88,8 @@ def standing(tenant_id: int, org_ids, day: date) -> dict[int, object]:
             out[oid] = _l("该机构已撤销。")
         elif oid in suspended:
             out[oid] = _l("评审服务机构已被暂停评审工作。")
+        elif oid in units and not filed_valid(f, day):
+            out[oid] = None
         elif f is None or f.filed_on is None or f.valid_until is None or day < f.filed_on:
             out[oid] = _l("评审服务机构尚未经市人力资源社会保障部门备案。")
         elif day > f.valid_until:

@@ -123,12 +123,17 @@ def _editable(cfg, app: Application, actor: Actor) -> None:
         raise Invalid(_l("补正期限已于%(d)s 24:00截止，不再受理。", d=app.correction_due.isoformat()))
 
 
-def open_plans(tenant_id: int) -> list[Plan]:
+def open_plans(tenant_id: int, user: User | None = None) -> list[Plan]:
+    """Plans open for applications; a self-review unit's own plan only to its staff once the
+    unit opened it (seed 002 第九条)."""
     now = now_local()
     plans = db.session.scalars(sa.select(Plan).filter_by(tenant_id=tenant_id)
                                .order_by(Plan.is_demo.desc(), Plan.year.desc(), Plan.id)).all()
     from .calendar import window_is_open
-    return [p for p in plans if window_is_open(p.window("apply"), now)]
+    from .self_review_run import offered_plan_ids
+    mine = offered_plan_ids(tenant_id, user) if any(p.owner_org_id for p in plans) else set()
+    return [p for p in plans if window_is_open(p.window("apply"), now)
+            and (p.owner_org_id is None or p.id in mine)]
 
 
 def create_application(cfg, actor: Actor, user: User, *, plan_id: int, committee_id: int,
@@ -163,7 +168,9 @@ def create_application(cfg, actor: Actor, user: User, *, plan_id: int, committee
     if exam_replaces_review(cfg, series, level):
         raise Invalid(_l("该系列（专业）此级别实行以考代评，不再进行评审。"))
     from .directory import refusal as directory_refusal
-    outside = directory_refusal(cfg, plan, committee, series, level, specialty)  # BJ-DIR-1
+    from .self_review_run import plan_refusal
+    outside = (plan_refusal(plan, committee, series, level, user) if plan.owner_org_id
+               else directory_refusal(cfg, plan, committee, series, level, specialty))  # BJ-DIR-1
     if outside is not None:
         raise Invalid(outside)
     taken = db.session.scalar(sa.select(Application.id).where(

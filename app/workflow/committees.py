@@ -28,7 +28,14 @@ def parse_standard(text: str) -> list[dict]:
 def file_committee(actor: Actor, committee: Committee, *, filed_on: date, valid_until: date,
                    scope: str, standard_text: str, procedure: str, roster: list[int]) -> None:
     """File (or re-file) a committee; on any problem nothing is saved."""
-    if actor.org_id != committee.agency_org_id:
+    from ..tenancy.schema import OrgKind
+    from .abilities import at_city_hr
+    if committee.agency is not None and committee.agency.kind == OrgKind.self_review_unit.value:
+        # A self-review unit's committees are filed with the city HR bureau (seed 002 第九条(四)).
+        if not at_city_hr(actor.role, actor.org_id, actor.tenant_id) \
+                or committee.tenant_id != actor.tenant_id:
+            raise Forbidden(_l("自主评审单位的评委会由市人力资源社会保障局备案。"))
+    elif actor.org_id != committee.agency_org_id:
         raise Forbidden(_l("只有组建该评委会的评审服务机构可以备案。"))
     problems = []
     limit = date(filed_on.year + MAX_VALID_YEARS, filed_on.month, min(filed_on.day, 28))

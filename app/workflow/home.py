@@ -54,6 +54,7 @@ PROVIDERS: list[str | Provider] = [
     "app.workflow.self_review:waiting",
     "app.workflow.unit_scope:waiting",
     "app.workflow.entrustment:waiting",
+    "app.workflow.self_review_run:waiting",
 ]
 
 

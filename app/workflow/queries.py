@@ -30,8 +30,8 @@ def applications_of(user: User) -> list[Application]:
         .order_by(Application.id.desc())).all()
 
 
-def fill_new_choices(form, cfg, tenant_id: int) -> None:
-    plans = open_plans(tenant_id)
+def fill_new_choices(form, cfg, tenant_id: int, user=None) -> None:
+    plans = open_plans(tenant_id, user)
     form.plan.choices = [(p.id, label(p)) for p in plans]
     # A committee whose office has been closed (app/workflow/orgtree.py) is not offered.
     committees = db.session.scalars(
@@ -41,8 +41,13 @@ def fill_new_choices(form, cfg, tenant_id: int) -> None:
     # BJ-DIR-1: once the year's directory is published, only its committees are offered.
     from .directory import eligible_committee_ids
     eligible = eligible_committee_ids(tenant_id, {p.year for p in plans})
-    if eligible is not None:
-        committees = [c for c in committees if c.id in eligible]
+    # A self-review unit's committees: only for its own staff (seed 002 第九条).
+    from .self_review_run import offered_committee_ids
+    own = offered_committee_ids(tenant_id, user) if any(p.owner_org_id for p in plans) else set()
+    units = set(db.session.scalars(sa.select(Org.id).where(
+        Org.tenant_id == tenant_id, Org.kind == "self_review_unit")))
+    committees = [c for c in committees if c.id in own or (
+        c.agency_org_id not in units and (eligible is None or c.id in eligible))]
     form.committee.choices = [(c.id, label(c)) for c in committees]
     # A series whose every level is filled by examination alone is not offered (CF-EXAM-1).
     offered = [s for s in cfg.tenant.series

@@ -125,6 +125,8 @@ def compute_route(cfg, app) -> list[dict]:
     employer = app.employer
     territory = _territorial(app)
     rule = matching_rule(cfg, app, employer)
+    if app.plan is not None and app.plan.owner_org_id:
+        return _unit_route(app, rule)
     if rule is None:
         raise Invalid(_l("没有适用于此申报的报送路径，请联系人社部门。"))
     route = []
@@ -152,6 +154,21 @@ def compute_route(cfg, app) -> list[dict]:
         if route and route[-1]["org_id"] == org.id and kind != StepKind.agency:
             continue
         route.append({"kind": kind.value, "org_id": org.id})
+    return route
+
+
+def _unit_route(app, rule) -> list[dict]:
+    """A file in a self-review unit's own plan (seed 002 第九条(五)) stays in the unit: its
+    clerk as the employer where the tenant's route has that step, then its committee office."""
+    unit = app.committee.agency if app.committee else None
+    if unit is None or unit.id != app.plan.owner_org_id or app.employer_org_id != unit.id:
+        raise Invalid(_l("无法确定报送环节的审核单位，请联系人社部门。"))
+    if not unit.is_open:
+        raise Invalid(_l("%(o)s已撤销，不能再向其报送申报，请联系人社部门。", o=unit.name))
+    route = []
+    if rule is None or StepKind.employer in rule.steps:
+        route.append({"kind": StepKind.employer.value, "org_id": unit.id})
+    route.append({"kind": StepKind.agency.value, "org_id": unit.id})
     return route
 
 

@@ -117,11 +117,16 @@ def _new_link(cfg, user: User, template, org: Org) -> int:
                         f"staff-link:{user.id}:{user.setup_token_hash[:16]}").id
 
 
-def invite(cfg, manager: User, org: Org, data: dict, ip: str = "") -> tuple[User, list[int]]:
+def invite(cfg, manager: User, org: Org, data: dict, ip: str = "", *,
+           unit_office: bool = False) -> tuple[User, list[int]]:
     """Create an account for `org` with a role of its kind and send the one-time link by SMS
     (audited "invite"). Returns the account and the outbox ids to dispatch after the commit;
-    Invalid (nothing saved) naming every problem."""
-    if not may_manage_office(cfg, manager, org):
+    Invalid (nothing saved) naming every problem. `unit_office`: an approved self-review unit's
+    clerk staffs its committee office (checked by app/workflow/self_review_run.py)."""
+    if unit_office:
+        if data.get("role") != Role.agency_clerk.value or manager.org_id != org.id:
+            raise Forbidden(_l("您无权管理该机构的账号。"))
+    elif not may_manage_office(cfg, manager, org):
         raise Forbidden(_l("您无权管理该机构的账号。"))
     problems = []
     if not org.is_open or org.status != OrgStatus.approved.value:
