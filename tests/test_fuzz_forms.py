@@ -28,6 +28,7 @@ from app.models.expert_pool import ExpertChange
 from app.models.oversight import Complaint
 from app.models.results import Objection
 from app.models.self_review import SelfReviewApplication
+from app.models.unit_runs import AcademicEntrustment
 from app.models.self_review_run import SelfReviewSetup, SelfReviewYearPlan
 
 from . import factories as f
@@ -360,6 +361,23 @@ def targets() -> dict[str, Target]:
             "hr_city", "/beijing/self-review/unit-committees/{sr_committee}/file",
             {"filed_on": valid_or("2026-12-01", "2026-13-01"),
              "valid_until": valid_or("2029-11-30", "2035-01-01")}),
+        # academic review entrusted by a university (BJ23-SELF-1): the unit files, the
+        # education commission's clerk decides, and records opinions on files it was given
+        "selfreview.entrustments": Target("sr_clerk", "/beijing/self-review/entrustments", {
+            "entrusted_org_id": valid_or("@sr_edu_org", "0"), "year": valid_or(2026, 1999),
+            "scope": valid_or("engineering:senior", "engineering:junior"), "note": 2000}),
+        "selfreview.entrustment_act (accept)": Target(
+            "sr_edu", "/beijing/self-review/entrustments/{sr_entrustment}/accept",
+            {"version": valid_or(-1), "opinion": 2000},
+            watch=[(AcademicEntrustment, "sr_entrustment")]),
+        "selfreview.entrustment_act (decline)": Target(
+            "sr_edu", "/beijing/self-review/entrustments/{sr_entrustment}/decline",
+            {"version": valid_or(-1), "opinion": 2000},
+            watch=[(AcademicEntrustment, "sr_entrustment")]),
+        # a file the body was not given: refused whatever is posted
+        "selfreview.entrusted_file": Target(
+            "sr_edu", "/beijing/self-review/entrusted/{pub_app}",
+            {"version": valid_or(-1), "verdict": valid_or("pass", "maybe"), "opinion": 2000}),
         # the expert pool (AE-EXP-1/4/6, AE-DUTY-1, AE-SUPERV-1)
         "pool.nominations": Target("hr_county", "/beijing/pool/nominations", {
             "name": 60, "gender": valid_or("female"), "id_number": valid_or("110105198001011051"),

@@ -61,6 +61,7 @@ def approve_unit(approved=None, unit_type="public_institution", institution_kind
     transition(cfg, row, "form_group", f.actor(hr), group="张评估\n李评估")
     transition(cfg, row, "approve", f.actor(hr), findings={k: "符合" for k in svc.ASPECTS},
                approved=approved)
+    _documents_approved(cfg, clerk, hr)
     db.session.add(Committee(tenant_id=f.tenant_id("beijing"), code=CODE,
                              name="某理工大学工程技术系列自主评审委员会",
                              name_en="University engineering committee",
@@ -69,6 +70,21 @@ def approve_unit(approved=None, unit_type="public_institution", institution_kind
     db.session.commit()
     f.file_committee("beijing", CODE)
     return {"clerk": clerk, "office": office, "hr": hr, "dept": dept}
+
+
+def _documents_approved(cfg, clerk, hr):
+    """The unit's plan and standards decided, publicised and approved by city HR (第九条(二))."""
+    from app.workflow import self_review_run as run
+    actor = f.actor(clerk)
+    with time_machine.travel(at(2026, 3, 2, 9), tick=False):
+        setup = run.ensure_setup(actor)
+        run.record_decision(cfg, actor, setup, {"plan": ("方案.pdf", f.pdf_bytes()),
+                                                "standards": ("标准.pdf", f.pdf_bytes())},
+                            decision_body="党委会", decided_on="2026-02-20")
+        transition(cfg, setup, "record_publicity", actor, publicity_from="2026-02-21",
+                   publicity_to="2026-02-27")
+        transition(cfg, setup, "submit_documents", actor)
+        transition(cfg, setup, "approve_documents", f.actor(hr))
 
 
 def create(user, level="senior"):
@@ -375,6 +391,15 @@ def test_only_a_university_or_party_school_entrusts_and_only_to_the_named_bodies
                          scope=["engineering:intermediate"])
     assert [str(p) for p in bad.value.problems] == [
         "请选择受托开展学术评议的单位。", "委托的系列和级别须在本单位批准自主评审的范围内。"]
+    # Only on the unit's own plan and standards, approved by the city HR bureau (三(二)).
+    from app.models.self_review_run import SelfReviewSetup
+    setup = db.session.scalar(sa.select(SelfReviewSetup))
+    setup.status = "submitted"
+    db.session.commit()
+    with pytest.raises(Invalid, match="经市人力资源社会保障局审定后，方可委托学术评议"):
+        entrust(people, body="bj-party-school")
+    setup.status = "approved"
+    db.session.commit()
     e = entrust(people, body="bj-party-school")
     assert (e.status, e.scope) == ("filed", [{"series": "engineering", "level": "senior"}])
     with pytest.raises(Forbidden):  # only the entrusted body accepts

@@ -223,10 +223,14 @@ def _self_review_unit() -> dict:
         office = f.make_user("beijing", "sr-office", "agency_clerk", "bj-self-university")
         city = f.make_user("beijing", "sr-city", "hr_officer", "bj-hr")
         a = self_review.file(cfg, f.actor(unit_clerk), {
-            "unit_type": "rd_institute", "legal_person": True, "total_staff": "100",
+            "unit_type": "public_institution", "institution_kind": "university",
+            "legal_person": True, "total_staff": "100",
             "professional_staff": "90", "scope": ["engineering:senior"],
-            "experts": [{"key": "engineering:", "count": "9"}], "influence": "行业领先"},
+            "experts": [{"key": "engineering:", "count": "9"}], "influence": "行业领先",
+            "department_org_id": f.org("beijing", "bj-dept-econ-info").id},
             {"plan": ("方案.pdf", f.pdf_bytes()), "standards": ("标准.pdf", f.pdf_bytes())})
+        transition(cfg, a, "recommend", f.actor(f.make_user(
+            "beijing", "sr-dept", "department_clerk", "bj-dept-econ-info")), opinion="同意推荐")
         transition(cfg, a, "form_group", f.actor(city), group="甲\n乙")
         transition(cfg, a, "approve", f.actor(city),
                    findings={k: "符合" for k in self_review.ASPECTS})
@@ -250,7 +254,15 @@ def _self_review_unit() -> dict:
         committee = run.set_up_committee(cfg, f.actor(office), yp, {
             "name": "校工程技术评委会", "series": "engineering", "levels": ["senior"],
             "scope": "本校", "standard": "业绩|100", "procedure": "评议", "roster": [expert.id]})
-    return {"sr_clerk": unit_clerk.username, "sr_office": office.username, "sr_setup": setup.id,
+        # BJ23-SELF-1: the university entrusts its 2027 academic review to the education
+        # commission, whose clerk has yet to accept it.
+        from app.workflow import entrustment
+        edu = f.make_user("beijing", "sr-edu", "department_clerk", "bj-edu-commission")
+        entrusted = entrustment.file(cfg, actor, entrusted_org_id=f.org(
+            "beijing", "bj-edu-commission").id, year=2027, scope=["engineering:senior"])
+    return {"sr_edu": edu.username, "sr_entrustment": entrusted.id,
+            "sr_edu_org": entrusted.entrusted_org_id,
+            "sr_clerk": unit_clerk.username, "sr_office": office.username, "sr_setup": setup.id,
             "sr_committee": committee.id, "sr_year_plan": yp.id, "sr_expert": expert.id}
 
 

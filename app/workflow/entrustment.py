@@ -85,6 +85,13 @@ def may_entrust(cfg, actor: Actor):
         return unit, None, _l("本单位尚未经市人力资源社会保障局确定为自主评审单位。")
     if found.unit_type != INSTITUTION or found.institution_kind not in INSTITUTION_KINDS:
         return unit, found, _l("只有实行自主评聘的高等学校（党校）可以委托学术评议。")
+    # 2023 notice 三(二): "在完成本单位自主评聘工作方案的基础上" — the unit's own plan and
+    # standards come first, approved by the city HR bureau (seed 002 第九条(二)).
+    from .self_review_run import setup_of
+    setup = setup_of(actor.tenant_id, unit.id)
+    if setup is None or setup.status != "approved":
+        return unit, found, _l("本单位的评审工作方案、评价标准经市人力资源社会保障局审定后，"
+                               "方可委托学术评议。")
     return unit, found, None
 
 
