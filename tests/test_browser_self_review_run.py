@@ -1,9 +1,13 @@
-"""An approved Beijing self-review unit opens its own yearly evaluation in a real headless
-Chromium without JavaScript (seed 002 第九条(一)–(四), SR-RUN-1): its clerk names the office and
-invites a member of staff, records the collective decision on its rule documents and their
-publicity and submits them; the city HR bureau approves them; the clerk files the yearly plan and
-a committee, which the bureau files; the clerk opens the plan. The unit's own staff then find the
-plan and apply in it; an applicant of another employer is not offered it (BJ-SELF-1)."""
+"""A Beijing unit becomes a self-review unit and opens its own yearly evaluation in a real
+headless Chromium without JavaScript (seed 002 第八条, 第九条(一)–(四)). Its clerk applies as a
+university with its documents; its supervising department recommends it; the city HR bureau forms
+an evaluation group, records its findings and approves engineering 正高级 only (SR-APPLY-1). The
+clerk names the office and invites a member of staff, records the collective decision on its rule
+documents and their publicity and submits them; the bureau approves them; the clerk files the
+yearly plan and a committee, which the bureau files; the clerk opens the plan (SR-RUN-1). The
+unit's own staff then find the plan and apply in it; an applicant of another employer is not
+offered it, and when he posts the unit's committee anyway he is refused with the reason and the
+city HR bureau finds the attempt recorded (BJ-SELF-1, SR-SCOPE-1, SR-SUPERV-1)."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -21,9 +25,9 @@ from app.extensions import db  # noqa: E402
 
 from . import factories as f  # noqa: E402
 from .conftest import PASSWORD, at  # noqa: E402
-from .test_self_review_run import approve  # noqa: E402
 
-pytestmark = [*BROWSER, pytest.mark.rule("SR-RUN-1", "BJ-SELF-1")]
+pytestmark = [*BROWSER, pytest.mark.rule("SR-APPLY-1", "SR-RUN-1", "BJ-SELF-1", "SR-SCOPE-1",
+                                         "SR-SUPERV-1")]
 
 T = "beijing"
 UNIT = "北京某理工大学（自主评聘单位）"
@@ -33,12 +37,15 @@ COMMITTEE = "北京某理工大学工程技术系列正高级职称评审委员�
 
 @pytest.fixture
 def live(tmp_path):
-    """Beijing with bj-self-university approved for engineering 正高级 (its clerk and the city
-    HR bureau's officer), six engineering experts in the pool, an applicant of the unit and one
+    """Beijing with bj-self-university's clerk, its supervising department's clerk and the city
+    HR bureau's officer, six engineering experts in the pool, an applicant of the unit and one
     of another employer."""
     app = live_app(tmp_path)
     with app.app_context(), time_machine.travel(at(2026, 3, 2, 9), tick=False):
-        approve(T, "bj-self-university", "bj-hr", ["engineering:senior"], "engineering")
+        clerk = f.make_user(T, "bj-self-university-clerk", "employer_clerk", "bj-self-university")
+        clerk.office_admin = False
+        f.make_user(T, "beijing-city-hr", "hr_officer", "bj-hr")
+        f.make_user(T, "econ-dept", "department_clerk", "bj-dept-econ-info")
         for i in range(6):
             f.make_expert(T, f"专家{i}", role="chair" if i == 0 else "member")
         f.make_user(T, "own-staff", "applicant", "bj-self-university", name="本校教师")
@@ -72,11 +79,73 @@ def _fill(form, values: dict) -> None:
         form.locator(f"[name={name}]").fill(value)
 
 
-def test_an_approved_unit_opens_its_plan_to_its_own_staff(live, browser):  # noqa: F811
+def _becomes_a_unit(live, browser):  # noqa: F811
+    """第八条: the application, the department's recommendation, the bureau's evaluation group,
+    its findings on the four aspects and its decision on part of the scope asked for."""
+    base = live.base
+    unit = _page(browser)
+    _sign_in(unit, base, "bj-self-university-clerk")
+    _nav(unit, "职称自主评审单位申请")
+    unit.locator("main a", has_text="申请开展职称自主评审").click()
+    form = unit.locator("#self-review-apply")
+    form.locator("input[name=unit_type][value=public_institution]").check()
+    form.locator("select[name=institution_kind]").select_option("university")
+    form.locator("select[name=department_org_id]").select_option(label="北京市经济和信息化局")
+    form.locator("input[name=legal_person]").check()
+    _fill(form, {"total_staff": "1000", "professional_staff": "640",
+                 "influence": "机械工程学科评估A类，牵头制定行业标准三项。"})
+    form.locator("select[name=expert_key_0]").select_option("engineering:")
+    form.locator("input[name=expert_count_0]").fill("40")
+    form.locator("input[name=scope][value='engineering:associate_senior']").check()
+    form.locator("input[name=scope][value='engineering:senior']").check()
+    form.locator("input[name=plan]").set_input_files(live.scan)
+    form.locator("input[name=standards]").set_input_files(live.scan)
+    form.locator("button", has_text="提交申请").click()
+    # 第七条(二): 640 of 1000 is below the 70 % the tenant sets; nothing is saved.
+    expect(unit.locator("p.flash.error")).to_contain_text("申请未提交")
+    expect(unit.locator("main")).to_contain_text("低于70.0%（第七条(二)）")
+    form = unit.locator("#self-review-apply")
+    form.locator("input[name=professional_staff]").fill("800")
+    form.locator("input[name=plan]").set_input_files(live.scan)
+    form.locator("input[name=standards]").set_input_files(live.scan)
+    form.locator("button", has_text="提交申请").click()
+    _flash_ok(unit, "申请已提交")
+    expect(unit.locator("main")).to_contain_text("待主管部门审核推荐")
+
+    dept = _page(browser)
+    _sign_in(dept, base, "econ-dept")
+    _nav(dept, "职称自主评审单位申请")
+    dept.locator("main a", has_text=UNIT).click()
+    dept.locator("textarea[name=opinion]").first.fill("该校工程学科实力强，同意推荐。")
+    dept.locator("main form button", has_text="同意推荐").click()
+    _flash_ok(dept, "已办理")
+    expect(dept.locator("main")).to_contain_text("待市人社局组织评估")
+
+    hr = _page(browser)
+    _sign_in(hr, base, "beijing-city-hr")
+    _nav(hr, "职称自主评审单位申请")
+    hr.locator("main a", has_text=UNIT).click()
+    hr.locator("textarea[name=group]").fill("市人社局 张处长\n市教委 李处长\n工程技术评审服务机构 王主任")
+    hr.locator("main form button", has_text="成立评估组").click()
+    _flash_ok(hr, "已办理")
+    form = hr.locator("main form", has=hr.locator("button", has_text="确定为自主评审单位"))
+    for name in ("qualification", "rules", "experts", "contribution"):
+        form.locator(f"textarea[name=finding_{name}]").fill("经查阅资料、实地考察，符合要求。")
+    form.locator("input[name=approved][value='engineering:associate_senior']").uncheck()
+    form.locator("textarea[name=opinion]").fill("先行开展工程技术系列正高级自主评审。")
+    form.locator("button", has_text="确定为自主评审单位").click()
+    expect(hr.locator("p.flash.ok[role=status]")).to_contain_text("已办理")
+    expect(hr.locator("main")).to_contain_text("已确定为自主评审单位")
+    unit.reload()
+    expect(unit.locator("main")).to_contain_text("已确定为自主评审单位")
+    return unit, hr
+
+
+def test_a_unit_is_approved_and_opens_its_plan_to_its_own_staff(live, browser):  # noqa: F811
     base = live.base
     with time_machine.travel(at(2026, 3, 2, 9), tick=True):
-        unit = _page(browser)
-        _sign_in(unit, base, "bj-self-university-clerk")
+        unit, hr = _becomes_a_unit(live, browser)
+        unit.goto(f"{base}/{T}/home")
         expect(unit.locator("main")).to_contain_text("开放自主评审申报前尚缺事项")
         _nav(unit, "职称自主评审工作")
         expect(unit.locator("#missing")).to_contain_text("尚未明确专职机构（第九条(一)）。")
@@ -110,8 +179,7 @@ def test_an_approved_unit_opens_its_plan_to_its_own_staff(live, browser):  # noq
         expect(unit.locator("#documents-status")).to_have_text("待市人社局审定")
 
         # The city HR bureau approves them.
-        hr = _page(browser)
-        _sign_in(hr, base, "beijing-city-hr")
+        hr.goto(f"{base}/{T}/home")
         expect(hr.locator("main")).to_contain_text("待审定的自主评审单位制度文件")
         _nav(hr, "自主评审单位制度文件与评委会")
         hr.locator("main a", has_text=UNIT).click()
@@ -174,3 +242,19 @@ def test_an_approved_unit_opens_its_plan_to_its_own_staff(live, browser):  # noq
         outsider.goto(f"{base}/{T}/me/applications/new")
         expect(outsider.locator("select[name=plan]")).not_to_contain_text(PLAN)
         expect(outsider.locator("select[name=committee]")).not_to_contain_text(COMMITTEE)
+
+        # Posted anyway, the unit's committee refuses him with the reason (第六条), and the
+        # city HR bureau finds the attempt among the units' out-of-scope records (第十三条).
+        token = outsider.locator("input[name=csrf_token]").first.get_attribute("value")
+        own.goto(f"{base}/{T}/me/applications/new")
+        plan_id = own.locator("select[name=plan] option", has_text=PLAN).get_attribute("value")
+        committee_id = own.locator("select[name=committee] option",
+                                   has_text=COMMITTEE).get_attribute("value")
+        resp = outsider.request.post(f"{base}/{T}/me/applications/new", form={
+            "csrf_token": token, "plan": plan_id, "committee": committee_id,
+            "series": "engineering", "level": "senior", "specialty": ""})
+        body = resp.text()
+        assert "只评审与本单位建立劳动人事关系的专业技术人员" in body, body[:2000]
+        hr.goto(f"{base}/{T}/self-review/supervision")
+        expect(hr.locator("main table")).to_contain_text("外单位人员")
+        expect(hr.locator("main table")).to_contain_text("受理本单位以外人员或超范围申报（已拒绝）")

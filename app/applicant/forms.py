@@ -6,8 +6,12 @@ from wtforms.validators import DataRequired, Length, Optional
 
 
 class NewApplicationForm(FlaskForm):
-    plan = SelectField(_l("申报计划"), coerce=int, choices=[])
-    committee = SelectField(_l("评审委员会（名录）"), coerce=int, choices=[])
+    # The plan and committee offered are checked again, with the reason, by the service
+    # (applications.create_application): a committee a person is not offered, posted anyway,
+    # is refused with why (SR-SCOPE-1) and kept for the city HR bureau (SR-SUPERV-1).
+    plan = SelectField(_l("申报计划"), coerce=int, choices=[], validate_choice=False)
+    committee = SelectField(_l("评审委员会（名录）"), coerce=int, choices=[],
+                            validate_choice=False)
     series = SelectField(_l("系列"), choices=[])
     specialty = SelectField(_l("专业"), choices=[])
     level = SelectField(_l("申报级别"), choices=[])

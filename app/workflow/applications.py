@@ -155,6 +155,8 @@ def create_application(cfg, actor: Actor, user: User, *, plan_id: int, committee
         id=committee_id, tenant_id=actor.tenant_id))
     if plan is None or committee is None:
         raise Invalid(_l("请选择申报计划和评审委员会。"))
+    if committee.agency is None or committee.agency.closed_on is not None:
+        raise Invalid(_l("该评审委员会的办事机构已撤销，请选择其他评审委员会。"))
     _refuse_closed(plan, "apply", now)
     if cfg.series(series) is None or cfg.level(level) is None:
         raise Invalid(_l("请选择系列和级别。"))
