@@ -355,3 +355,20 @@ def test_an_employer_approved_as_a_unit_becomes_one_and_staffs_its_office(ctx, c
         assert (user.role, user.org_id) == ("agency_clerk", org.id)
     page = client.get("/beijing/self-review/run").get_data(as_text=True)
     assert "尚未明确专职机构（第九条(一)）。" in page and "rd-office" in page
+
+
+@pytest.mark.rule("SR-RUN-1")
+def test_a_unit_filed_in_the_tenant_files_sets_up_without_a_portal_approval(ctx):
+    """Chifeng's hospital was filed as a self-review unit before the portal (orgs.toml records
+    its scope): its clerk sets up the office and plan within that scope; an employer with no
+    approval and no filed scope cannot."""
+    clerk = f.make_user("chifeng", "hospital-clerk", "employer_clerk", "cf-self-hospital")
+    hospital = f.org("chifeng", "cf-self-hospital")
+    assert run.unit_of(f.actor(clerk)) == hospital
+    assert {"series": "health", "level": "senior"} in run.approved_scope(
+        hospital.tenant_id, hospital.id)
+    f.make_employer("chifeng", "plain-co", "songshan")
+    other = f.make_user("chifeng", "plain-clerk", "employer_clerk", "plain-co")
+    assert run.unit_of(f.actor(other)) is None
+    with pytest.raises(Forbidden):
+        run.ensure_setup(f.actor(other))

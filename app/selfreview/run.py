@@ -21,7 +21,8 @@ from ..workflow import experts
 from ..workflow import self_review_run as svc
 from ..workflow.calendar import today_local
 from ..workflow.errors import TransitionError
-from ..workflow.self_review import DOCUMENTS, approved_scope
+from ..workflow.self_review import DOCUMENTS
+from ..workflow.self_review_run import approved_scope
 from ..workflow.transitions import transition
 
 

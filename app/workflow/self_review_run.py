@@ -21,7 +21,7 @@ from ..tenancy.schema import OrgKind
 from .abilities import at_city_hr
 from .actors import Actor
 from .errors import Forbidden, Invalid
-from .self_review import DOCUMENTS, approved_scope
+from .self_review import DOCUMENTS
 from .transitions import Ctx, Rule, audit, register
 
 UNIT_ROLES = (Role.employer_clerk.value, Role.agency_clerk.value)
@@ -35,6 +35,17 @@ FILED, OPEN = "filed", "open"
 PLAN_LABELS = {FILED: _l("已制定，未开放申报"), OPEN: _l("已开放申报")}
 MAX_TEXT = 4000
 MAX_LINE = 200
+
+
+def approved_scope(tenant_id: int, org_id: int) -> list[dict]:
+    """The series and levels the unit may evaluate: the city HR bureau's approval recorded here,
+    else the scope the tenant's files record for a unit filed before the portal."""
+    from ..tenancy import config_for
+    from .unit_scope import approved_scope as scope_of
+    org = db.session.get(Org, org_id)
+    if org is None or org.tenant_id != tenant_id:
+        return []
+    return scope_of(config_for(tenant_id), org)
 
 
 # -- who is the unit ----------------------------------------------------------------------------
