@@ -82,6 +82,7 @@ class Simulation:
         self.findings: list[dict] = []
         self.tracks: list[Track] = []
         self.groups: dict[tuple, Group] = {}
+        self.apply_days: dict[int, dict] = {}
         self.pdf = _pdf()
 
     # -- set-up ----------------------------------------------------------------------------
@@ -163,7 +164,13 @@ class Simulation:
         from ..jobs.deadlines import schedule_all
         end = max(w.closes_on for p in self.plans for w in p.windows) + timedelta(days=45)
         total = (end - start).days + 1
-        with time_machine.travel(datetime.combine(start, time(0, 5), TZ), tick=False) as clock:
+        # The certificate batch runs as it is; only its documents are laid out as blank pages,
+        # since their typesetting tells nothing about the year and takes a second each.
+        from unittest import mock
+        blank = mock.patch("app.workflow.certificates.render_pdf",
+                           lambda template, **ctx: self.pdf)
+        with blank, time_machine.travel(datetime.combine(start, time(0, 5), TZ),
+                                        tick=False) as clock:
             day = start
             while day <= end:
                 clock.move_to(datetime.combine(day, time(0, 5), TZ))
@@ -207,8 +214,10 @@ class Simulation:
             if a is None or a.status not in LOST or t.lost_reason:
                 continue
             last = db.session.scalar(sa.select(AuditEvent.reason).filter_by(
-                table_name="applications", row_id=a.id).order_by(AuditEvent.id.desc()))
+                subject_type="applications", subject_id=a.id).order_by(AuditEvent.id.desc()))
             t.lost_reason, t.lost_stage = last or a.status, t.stage
+            if t.error:  # what was refused before the close came
+                t.lost_reason += f"（此前：{t.error}）"
 
     # -- one file ---------------------------------------------------------------------------
     def step(self, t: Track, day: date, now: datetime) -> None:
@@ -249,7 +258,7 @@ class Simulation:
         cfg = self.cfg
         if a is None:
             plan = next(p for p in self.plans if p.code == t.case.plan_code)
-            if day < plan.window("apply").opens_on:
+            if day < self.apply_day(t, plan):
                 return False
             a = self.create(t, plan, now)
         if a.status == Status.draft.value:
@@ -280,6 +289,21 @@ class Simulation:
                        reference=f"RH-{a.id:06d}")
             return True
         return False
+
+    def apply_day(self, t: Track, plan: Plan) -> date:
+        """Applicants come over the whole application window, the last on its last working
+        day: the k-th of the plan's files applies on the window's evenly spaced working day."""
+        if plan.id not in self.apply_days:
+            w = plan.window("apply")
+            days = [w.opens_on + timedelta(days=i)
+                    for i in range((w.closes_on - w.opens_on).days + 1)]
+            days = [d for d in days if self.calendar.is_workday(d)] or [w.opens_on]
+            mine = [x for x in self.tracks if x.case.plan_code == plan.code]
+            n = len(mine)
+            self.apply_days[plan.id] = {
+                id(x): days[round(i * (len(days) - 1) / max(1, n - 1))]
+                for i, x in enumerate(mine)}
+        return self.apply_days[plan.id][id(t)]
 
     def create(self, t: Track, plan: Plan, now: datetime) -> Application:
         cfg, c = self.cfg, t.case
