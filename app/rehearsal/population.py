@@ -120,8 +120,31 @@ def employers(cfg, tenant_id: int, year: int) -> dict[tuple[str, str], Org]:
                         tenant_id=tenant_id, org_id=org.id, year=year, level=lv.code)):
                     db.session.add(UnitPosts(tenant_id=tenant_id, org_id=org.id, year=year,
                                              level=lv.code, posts=500, holders=0))
+    db.session.flush()
+    _quota_shares(cfg, tenant_id, year, [o for o in found.values()
+                                         if o.code.startswith("rh-employer-")])
     db.session.commit()
     return found
+
+
+def _quota_shares(cfg, tenant_id: int, year: int, made: list[Org]) -> None:
+    """CF-POL-8: the synthetic employers get places of each review quota of the year out of
+    what its allocator has not shared out yet; when nothing is left their files are refused,
+    as a real unit's would be."""
+    from ..models import QuotaAllocation
+    for quota in cfg.policies.review_quota:
+        if quota.year != year:
+            continue
+        given = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(
+            QuotaAllocation.places), 0)).filter_by(tenant_id=tenant_id, quota=quota.code))
+        left = quota.total - given
+        for org in made:
+            if left <= 0:
+                break
+            places = min(3, left)
+            db.session.add(QuotaAllocation(tenant_id=tenant_id, quota=quota.code,
+                                           district=None, org_id=org.id, places=places))
+            left -= places
 
 
 def expert_pools(cfg, tenant_id: int, year: int) -> dict[str, dict]:

@@ -264,7 +264,9 @@ class Simulation:
         if a.status == Status.draft.value:
             transition(cfg, a, "submit", Actor.of(a.applicant), now=now,
                        pledge=cfg.pledge.version if cfg.pledge else None)
-            return True
+            db.session.commit()
+            # The employer starts its notice the day the file arrives: the rehearsal asks
+            # whether the year leaves room, not how quickly a clerk works.
         if a.status == Status.submitted.value and a.current_step["kind"] == \
                 StepKind.employer.value and a.notice_ends_on is None:
             transition(cfg, a, "start_notice", self.holder(a), now=now)
