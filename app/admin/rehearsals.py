@@ -12,7 +12,7 @@ from ..jobs import rehearsal as job
 from ..jobs.reports import progress_of
 from ..models import JobRun, Role
 from ..rehearsal import SIZES
-from ..rehearsal.report import STAGES, cause_label, stage_label, workbook
+from ..rehearsal.report import SEVERITY_LABELS, STAGES, cause_label, stage_label, workbook
 from ..spreadsheets import XLSX_MIME
 from ..web import render_page
 from ..workflow.calendar import today_local
@@ -64,7 +64,8 @@ def rehearsal(run_id):
     report = job.load_report(g.tenant.slug, run.id) if run.status == "finished" else None
     return render_page("admin/rehearsal.html", "admin/_rehearsal.html", run=run, done=done,
                        total=total, report=report, stage_label=stage_label,
-                       cause_label=cause_label, stages=STAGES)
+                       cause_label=cause_label, stages=STAGES,
+                       severity_label=lambda s: SEVERITY_LABELS.get(s, s))
 
 
 @bp.route("/rehearsals/<int:run_id>/report.xlsx")

@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-SIZES = ("small", "full")
+SIZES = ("tiny", "small", "full")
 
 
 def rehearse(slug: str, year: int, tenant_dir: Path, base_config: dict, size: str = "full",

@@ -2,7 +2,8 @@
 before the previous stage can finish, a notice that cannot fit before the next close, route
 steps with no office, committees whose agency has no filing for the year, quotas smaller than
 their allocations, committees with too few eligible experts. Each finding is a dict: cause (a
-code, see report.CAUSES), stage, detail (Chinese, as shown), severity ("problem" or "note")."""
+code, see report.CAUSES), stage, detail (Chinese, as shown), severity ("problem": the year does not work as configured; "warning": it works, with
+less room than it should have; "note": what the rehearsal did not cover)."""
 from __future__ import annotations
 
 from datetime import date
@@ -137,7 +138,7 @@ def experts(cfg, tenant_id: int, plans) -> list[dict]:
     """Each committee's series has, for every level the year's plans review, enough eligible
     experts for a panel (and a presiding one) on the review window's first day."""
     from ..workflow.experts import ineligibility
-    from .population import PANEL_SIZE
+    from .population import MIN_PANEL, PANEL_SIZE
     out = []
     pool: dict[str, list[Expert]] = {}
     for e in db.session.scalars(sa.select(Expert).filter_by(tenant_id=tenant_id,
@@ -151,8 +152,14 @@ def experts(cfg, tenant_id: int, plans) -> list[dict]:
             for level in sorted(set(c.levels) & levels):
                 ok = [e for e in pool.get(series, []) if not ineligibility(cfg, e, level, day)]
                 chair = any(e.role in PRESIDING for e in ok)
-                if len(ok) < PANEL_SIZE or not chair:
+                if len(ok) < MIN_PANEL or not chair:
                     out.append(_f("too_few_experts", "review",
                                   f"评审委员会 {c.code}（{series}/{level}）可抽取专家 {len(ok)} 人"
-                                  f"{'' if chair else '，且无主任或副主任委员'}，评审会需 {PANEL_SIZE} 人。"))
+                                  f"{'' if chair else '，且无主任或副主任委员'}，"
+                                  f"评审会至少需 {MIN_PANEL} 人。"))
+                elif len(ok) < PANEL_SIZE:
+                    out.append(_f("too_few_experts", "review",
+                                  f"评审委员会 {c.code}（{series}/{level}）可抽取专家仅 {len(ok)} 人，"
+                                  f"只能组成 {len(ok)} 人的评审会（通常 {PANEL_SIZE} 人以上）。",
+                                  "warning"))
     return out

@@ -26,6 +26,7 @@ OFFICE_ROLES = {OrgKind.department.value: "department_clerk", OrgKind.hr_bureau.
                 OrgKind.self_review_unit.value: "agency_clerk"}
 NO_LOGIN = "!rehearsal"  # no password matches: the cast never signs in
 PANEL_SIZE = 5
+MIN_PANEL = 3  # the smallest panel a session may seat (sessions.create_session)
 POOL_MARGIN = 3  # synthetic experts beyond a panel: recusal and the presiding seats
 
 
@@ -225,7 +226,10 @@ def cases(cfg, tenant_id: int, plans: list[Plan], employers_by: dict, size: str)
         pairs = [(level, s) for s in cfg.tenant.series for level in plan.levels
                  if level in s.levels and not exam_replaces_review(cfg, s.code, level)
                  and (not allowed or s.code in allowed)]
-        if size == "small":  # one level per series in turn, then any level left out
+        if size == "tiny":  # one file per level of the plan
+            pairs = [next(p for p in pairs if p[0] == lv) for lv in plan.levels
+                     if any(p[0] == lv for p in pairs)]
+        elif size == "small":  # one level per series in turn, then any level left out
             chosen = []
             for i, s in enumerate(cfg.tenant.series):
                 mine = [p for p in pairs if p[1] is s]
@@ -237,7 +241,7 @@ def cases(cfg, tenant_id: int, plans: list[Plan], employers_by: dict, size: str)
             pairs = chosen
         for level, s in pairs:
             specialties = [sp.code for sp in s.specialties] or [None]
-            if size == "small":
+            if size != "full":
                 specialties = specialties[:1]
             # Specialties reviewed by district (joint reviews) always: their routing differs.
             specialties += [sp.code for sp in s.specialties

@@ -23,6 +23,8 @@ CAUSE_LABELS = {
     "fee": _l("缴费设置"), "route_unused": _l("未被演练覆盖的报送路径"),
 }
 
+SEVERITY_LABELS = {"problem": _l("问题"), "warning": _l("注意"), "note": _l("提示")}
+
 
 def build_report(sim) -> dict:
     """The report of a finished Simulation (called inside the sandbox's app context)."""
@@ -103,10 +105,15 @@ def text(report: dict) -> str:
             out.append(f"    {kind} ×{x['count']}：{x['reason']}")
     out.append("")
     problems = [f for f in report["findings"] if f["severity"] == "problem"]
-    notes = [f for f in report["findings"] if f["severity"] != "problem"]
+    warnings = [f for f in report["findings"] if f["severity"] == "warning"]
+    notes = [f for f in report["findings"] if f["severity"] == "note"]
     out.append(f"问题 {len(problems)} 项" + ("：" if problems else "。"))
     for f in problems:
         out.append(f"  [{cause_label(f['cause'])}] {f['detail']}")
+    if warnings:
+        out.append(f"注意 {len(warnings)} 项：")
+        for f in warnings:
+            out.append(f"  [{cause_label(f['cause'])}] {f['detail']}")
     if notes:
         out.append(f"提示 {len(notes)} 项：")
         for f in notes:
@@ -138,7 +145,7 @@ def workbook(report: dict) -> bytes:
     append(fs, [str(_l("类别")), str(_l("阶段")), str(_l("严重程度")), str(_l("说明"))])
     for f in report["findings"]:
         append(fs, [cause_label(f["cause"]), stage_label(f["stage"]),
-                    str(_l("问题")) if f["severity"] == "problem" else str(_l("提示")), f["detail"]])
+                    str(SEVERITY_LABELS.get(f["severity"], f["severity"])), f["detail"]])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -112,7 +112,8 @@ class Simulation:
                                           self.size)
         for m in missing:
             self.find("no_committee", "apply",
-                      f"{m['plan']}：{m['series']}/{m['level']} {m['specialty']} 没有评审委员会受理。")
+                      f"{m['plan']}：{m['series']}/{m['level']} {m['specialty']} 没有评审委员会受理，"
+                      "该类人员无法申报。", "warning")
         self.tracks = [Track(c) for c in found]
         self.simulate(start)
         return build_report(self)
@@ -242,6 +243,15 @@ class Simulation:
         stage = STAGE_OF.get(status, t.stage)
         if status == Status.checked.value and self.cfg.policies.fee_required:
             stage = "fee"
+        # Stages passed through within one day count as entered (and left) too.
+        before, after = STAGES.index(t.stage), STAGES.index(stage)
+        direct = a.route and a.route[0]["kind"] == StepKind.agency.value  # freelancers
+        for passed in STAGES[before:after]:
+            if passed == "fee" and not self.cfg.policies.fee_required:
+                continue
+            if passed in ("notice", "offices") and direct:
+                continue
+            t.reached.add(passed)
         t.stage = stage
         t.reached.add(stage)
 
@@ -274,14 +284,10 @@ class Simulation:
         if a.status in (Status.submitted.value, Status.in_notice.value):
             if a.notice_ends_on and day <= a.notice_ends_on:
                 return False
-            actor = self.holder(a)
-            if directed.applies(a) and directed.is_city_hr(a.holder_org_id) and not \
-                    db.session.scalar(sa.select(directed.received_at_city(a.id))):
-                from ..workflow import paper
-                paper.receive(cfg, actor, paper.file_code(a),
-                              [x.material for x in a.attachments], now=now)
-            transition(cfg, a, "recommend", actor, now=now, opinion="同意推荐",
-                       no_objection=True)
+            self.recommend(a, now)
+            # Each office above acts the day the file reaches it, as fast as the rules allow.
+            while a.status == Status.submitted.value:
+                self.recommend(a, now)
             return True
         if a.status == Status.recommended.value:
             transition(cfg, a, "check_pass", self.holder(a), now=now, opinion="材料齐全，审核通过")
@@ -291,6 +297,17 @@ class Simulation:
                        reference=f"RH-{a.id:06d}")
             return True
         return False
+
+    def recommend(self, a: Application, now: datetime) -> None:
+        """The holder recommends the file on; city HR first records a directed file's paper."""
+        cfg, actor = self.cfg, self.holder(a)
+        if directed.applies(a) and directed.is_city_hr(a.holder_org_id) and not \
+                db.session.scalar(sa.select(directed.received_at_city(a.id))):
+            from ..workflow import paper
+            paper.receive(cfg, actor, paper.file_code(a), [x.material for x in a.attachments],
+                          now=now)
+        transition(cfg, a, "recommend", actor, now=now, opinion="同意推荐", no_objection=True)
+        db.session.commit()
 
     def apply_day(self, t: Track, plan: Plan) -> date:
         """Applicants come over the whole application window, the last on its last working
@@ -364,14 +381,22 @@ class Simulation:
     def review(self, day: date, now: datetime) -> None:
         ready = sessions.ready_status(self.tenant_id)
         self.members: dict[tuple, list[Track]] = {}
+        self.unborn: set[tuple] = set()  # (committee code, plan code, series, level) to come
         for t in self.tracks:
             a = self.app(t)
-            if a is None or a.status in LOST:
+            if a is None:
+                c = t.case
+                self.unborn.add((c.committee_code, c.plan_code, c.series, c.level))
+                continue
+            if a.status in LOST:
                 continue
             key = self.group_key(a)
-            self.members.setdefault(key, []).append(t)
             if a.status == ready:
+                # A file ready after its group's panel was drawn goes to a session of its own.
+                while key in self.groups and self.groups[key].session_id is not None:
+                    key = (*key[:6], (key[6] if len(key) > 6 else 0) + 1)
                 self.groups.setdefault(key, Group(key))
+            self.members.setdefault(key, []).append(t)
         for g in self.groups.values():
             if g.reported:
                 continue
@@ -399,16 +424,18 @@ class Simulation:
         if g.session_id is None:
             ready = sessions.ready_status(self.tenant_id)
             apps = [self.app(t) for t in self.tracks_of(g)]
-            upstream = [a for a in apps if a.status not in (ready, *FINAL)]
+            upstream = [a for a in apps if a.status not in (ready, *FINAL)] or (
+                committee.code, plan.code, g.key[2], g.key[3]) in self.unborn
             review = plan.window("review")
             last = review.closes_on - timedelta(days=lead + 21)
             if upstream and day < last:
                 return  # wait for the group's other files
             held = self.workday(day + timedelta(days=max(lead, 1)))
+            panel = self.panel_size(committee, g.key[2], g.key[3], held)
             s = sessions.create_session(cfg, agency, committee_id=committee.id, plan_id=plan.id,
                                         series=g.key[2], level=g.key[3],
                                         specialties=[g.key[5]] if g.key[5] else [],
-                                        panel_size=population.PANEL_SIZE, held_on=held)
+                                        panel_size=panel, held_on=held)
             g.session_id, g.held_on = s.id, held
             ids = [a.id for a in apps if a.status == ready]
             sessions.add_files(agency, s, ids)
@@ -480,6 +507,15 @@ class Simulation:
             transition(cfg, pub, "accept", self.clerk(hr.id, "hr_officer"), now=now,
                        opinion="确认评审结果")
         g.reported = True
+
+    def panel_size(self, committee: Committee, series: str, level: str, day: date) -> int:
+        """The usual panel, or as many as the pool can seat (never fewer than a session takes)."""
+        from ..models import Expert
+        from ..workflow.experts import ineligibility
+        pool = db.session.scalars(sa.select(Expert).filter_by(
+            tenant_id=self.tenant_id, series=series, status="approved")).all()
+        ok = sum(1 for e in pool if not ineligibility(self.cfg, e, level, day))
+        return max(population.MIN_PANEL, min(population.PANEL_SIZE, ok))
 
     def workday(self, day: date) -> date:
         while not self.calendar.is_workday(day):
