@@ -6,6 +6,7 @@ code, see report.CAUSES), stage, detail (Chinese, as shown), severity ("problem"
 less room than it should have; "note": what the rehearsal did not cover)."""
 from __future__ import annotations
 
+import math
 from datetime import date
 
 import sqlalchemy as sa
@@ -135,8 +136,10 @@ def _quotas(cfg, plans) -> list[dict]:
 
 
 def experts(cfg, tenant_id: int, plans) -> list[dict]:
-    """Each committee's series has, for every level the year's plans review, enough eligible
-    experts for a panel (and a presiding one) on the review window's first day."""
+    """The experts the tenant's files name (before the rehearsal adds its synthetic pool): for
+    each committee and level of the year, fewer eligible ones than the smallest panel, or no
+    presiding one, is a problem; fewer than a usual panel, or too few from the private sector for
+    the committee's share, a warning. A series with none named is noted."""
     from ..workflow.experts import ineligibility
     from .population import MIN_PANEL, PANEL_SIZE
     out = []
@@ -149,17 +152,24 @@ def experts(cfg, tenant_id: int, plans) -> list[dict]:
               default=date(max(p.year for p in plans), 7, 1))
     for c in cfg.directory.committee:
         for series in c.series:
+            if series not in pool:
+                out.append(_f("synthetic_experts", "review",
+                              f"评审委员会 {c.code}：配置中没有 {series} 系列的专家，演练使用模拟专家库。",
+                              "note"))
+                continue
             for level in sorted(set(c.levels) & levels):
-                ok = [e for e in pool.get(series, []) if not ineligibility(cfg, e, level, day)]
+                ok = [e for e in pool[series] if not ineligibility(cfg, e, level, day)]
                 chair = any(e.role in PRESIDING for e in ok)
+                private = sum(1 for e in ok if e.private_sector)
+                need = math.ceil(PANEL_SIZE * c.private_share)
+                where = f"评审委员会 {c.code}（{series}/{level}）"
                 if len(ok) < MIN_PANEL or not chair:
                     out.append(_f("too_few_experts", "review",
-                                  f"评审委员会 {c.code}（{series}/{level}）可抽取专家 {len(ok)} 人"
+                                  f"{where}可抽取专家仅 {len(ok)} 人"
                                   f"{'' if chair else '，且无主任或副主任委员'}，"
                                   f"评审会至少需 {MIN_PANEL} 人。"))
-                elif len(ok) < PANEL_SIZE:
+                elif len(ok) < PANEL_SIZE or private < need:
                     out.append(_f("too_few_experts", "review",
-                                  f"评审委员会 {c.code}（{series}/{level}）可抽取专家仅 {len(ok)} 人，"
-                                  f"只能组成 {len(ok)} 人的评审会（通常 {PANEL_SIZE} 人以上）。",
-                                  "warning"))
+                                  f"{where}可抽取专家 {len(ok)} 人，其中民营企业专家 {private} 人；"
+                                  f"{PANEL_SIZE} 人的评审会需民营企业专家 {need} 人。", "warning"))
     return out

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from dataclasses import dataclass, field
 from datetime import date
 from types import SimpleNamespace
@@ -149,21 +150,20 @@ def _quota_shares(cfg, tenant_id: int, year: int, made: list[Org]) -> None:
 
 
 def expert_pools(cfg, tenant_id: int, year: int) -> dict[str, dict]:
-    """Experts for every series a committee reviews: the tenant's own (demo file) where it names
-    any for the series, else a synthetic pool large enough for a panel after recusal.
-    {series: {"named": n, "synthetic": n}}."""
+    """A synthetic expert pool for every series a committee reviews, large enough for a panel
+    after recusal and with the committees' private-sector share, beside the experts the tenant's
+    files name (checked on their own before, checks.experts): the real pool is recruited in the
+    portal, not configured. {series: {"named": n, "synthetic": n}}."""
     named: dict[str, int] = {}
     for series in db.session.scalars(sa.select(Expert.series).filter_by(tenant_id=tenant_id)):
         named[series] = named.get(series, 0) + 1
     wanted = sorted({s for c in cfg.directory.committee for s in c.series})
     out = {}
+    size = PANEL_SIZE + POOL_MARGIN
     for series in wanted:
-        if named.get(series):
-            out[series] = {"named": named[series], "synthetic": 0}
-            continue
-        size = PANEL_SIZE + POOL_MARGIN
         share = max((c.private_share for c in cfg.directory.committee if series in c.series),
                     default=0)
+        private = math.ceil(PANEL_SIZE * share) + (1 if share else 0)
         for i in range(size):
             user = _user(tenant_id, f"rh-expert-{series}-{i}", f"演练专家{series}{i}", "expert",
                          None)
@@ -172,11 +172,11 @@ def expert_pools(cfg, tenant_id: int, year: int) -> dict[str, dict]:
                 tenant_id=tenant_id, user_id=user.id, name=user.name, gender="female",
                 birth_date=date(year - 48, 3, 1), title_level="senior", title_year=year - 10,
                 series=series, specialty=None, employer_name="演练专家所在单位",
-                private_sector=i < round(size * share + 0.49),
+                private_sector=i >= size - private,
                 role="chair" if i == 0 else ("vice_chair" if i == 1 else "member"),
                 entry_route="recommended", term_start=date(year - 1, 1, 1), terms=1,
                 status="approved"))
-        out[series] = {"named": 0, "synthetic": size}
+        out[series] = {"named": named.get(series, 0), "synthetic": size}
     db.session.commit()
     return out
 

@@ -20,7 +20,7 @@ CAUSE_LABELS = {
     "notice_cannot_fit": _l("公示期无法在截止前结束"), "route_no_office": _l("报送路径缺少审核单位"),
     "committee_no_filing": _l("评委会未备案"), "quota_too_small": _l("名额少于已分配数"),
     "too_few_experts": _l("回避后可抽取专家不足"), "no_committee": _l("没有受理的评委会"),
-    "fee": _l("缴费设置"), "route_unused": _l("未被演练覆盖的报送路径"),
+    "fee": _l("缴费设置"), "synthetic_experts": _l("使用模拟专家"), "route_unused": _l("未被演练覆盖的报送路径"),
 }
 
 SEVERITY_LABELS = {"problem": _l("问题"), "warning": _l("注意"), "note": _l("提示")}
