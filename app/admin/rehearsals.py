@@ -4,6 +4,7 @@ spreadsheet."""
 import sqlalchemy as sa
 from flask import Response, abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from . import bp
@@ -16,6 +17,10 @@ from ..rehearsal.report import SEVERITY_LABELS, STAGES, cause_label, stage_label
 from ..spreadsheets import XLSX_MIME
 from ..web import render_page
 from ..workflow.calendar import today_local
+
+
+SIZE_LABELS = {"tiny": _l("最小（每个级别一份）"), "small": _l("精简（每个系列一份）"),
+               "full": _l("完整（每类单位各一份）")}
 
 
 def _admin_only() -> None:
@@ -52,7 +57,8 @@ def rehearsals():
         return redirect(url_for(".rehearsal", run_id=run.id), 303)
     runs = db.session.scalars(sa.select(JobRun).filter_by(tenant_id=g.tenant_id, name=job.NAME)
                               .order_by(JobRun.id.desc()).limit(30)).all()
-    return render_page("admin/rehearsals.html", runs=runs, years=_years(), sizes=SIZES)
+    return render_page("admin/rehearsals.html", runs=runs, years=_years(), sizes=SIZES,
+                       size_labels=SIZE_LABELS)
 
 
 @bp.route("/rehearsals/<int:run_id>")
