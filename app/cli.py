@@ -189,8 +189,9 @@ def _keys_status() -> None:
 @click.argument("year", type=int)
 @click.option("--tenant-dir", type=click.Path(exists=True, file_okay=False), default=None,
               help="Rehearse this copy of the tenant's folder instead of the loaded one.")
-@click.option("--size", type=click.Choice(["small", "full"]), default="full", show_default=True,
-              help="small: one file per plan, level and series; full: every employer kind too.")
+@click.option("--size", type=click.Choice(["tiny", "small", "full"]), default="full",
+              show_default=True, help="tiny: one file per plan and level; small: one per series; "
+              "full: one per series, level, specialty and kind of employer.")
 @click.option("--xlsx", type=click.Path(dir_okay=False), default=None,
               help="Also write the report as a spreadsheet to this file.")
 def rehearse_cmd(tenant, year, tenant_dir, size, xlsx):

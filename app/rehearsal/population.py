@@ -226,6 +226,7 @@ def cases(cfg, tenant_id: int, plans: list[Plan], employers_by: dict, size: str)
         pairs = [(level, s) for s in cfg.tenant.series for level in plan.levels
                  if level in s.levels and not exam_replaces_review(cfg, s.code, level)
                  and (not allowed or s.code in allowed)]
+        every = list(pairs)
         if size == "tiny":  # one file per level of the plan
             pairs = [next(p for p in pairs if p[0] == lv) for lv in plan.levels
                      if any(p[0] == lv for p in pairs)]
@@ -264,19 +265,22 @@ def cases(cfg, tenant_id: int, plans: list[Plan], employers_by: dict, size: str)
                                     kind=[f"employer_kind:{ekind}", f"tier:{tier}",
                                           f"level:{level}", f"series:{s.code}"]
                                     + ([f"policy:{reserved}"] if reserved else [])))
-            # A freelancer wherever the tenant takes them (once per plan and series).
-            if ("freelancer" in cfg.tenant.person_types and associations and rule is None
-                    and (pol.freelancer_series is None or s.code in pol.freelancer_series)
-                    and (plan.code, s.code) not in freelancers):
-                assoc = next((a for a in associations if not a.series or s.code in a.series),
-                             None)
-                committee = assoc and _committee_for(cfg, tenant_id, plan, s.code, level,
-                                                     specialties[0], None, assoc)
-                if committee is not None:
-                    freelancers.add((plan.code, s.code))
-                    out.append(Case(len(out) + 1, plan.code, s.code, level, specialties[0],
-                                    committee.code, None, person_type="freelancer",
-                                    association_id=assoc.id, kind=["freelancer"]))
+        # A freelancer of each series the tenant takes them in (once per plan and series).
+        for level, s in every:
+            if ("freelancer" not in cfg.tenant.person_types or not associations
+                    or rule is not None or (plan.code, s.code) in freelancers
+                    or (pol.freelancer_series is not None
+                        and s.code not in pol.freelancer_series)):
+                continue
+            sp = s.specialties[0].code if s.specialties else None
+            assoc = next((a for a in associations if not a.series or s.code in a.series), None)
+            committee = assoc and _committee_for(cfg, tenant_id, plan, s.code, level, sp, None,
+                                                 assoc)
+            if committee is not None:
+                freelancers.add((plan.code, s.code))
+                out.append(Case(len(out) + 1, plan.code, s.code, level, sp, committee.code,
+                                None, person_type="freelancer", association_id=assoc.id,
+                                kind=["freelancer", f"level:{level}", f"series:{s.code}"]))
     out += _classified(cfg, tenant_id, plans, out)
     # Ballots pass and fail: every seventh file is voted down.
     for c in out:

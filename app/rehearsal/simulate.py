@@ -317,7 +317,10 @@ class Simulation:
             days = [w.opens_on + timedelta(days=i)
                     for i in range((w.closes_on - w.opens_on).days + 1)]
             days = [d for d in days if self.calendar.is_workday(d)] or [w.opens_on]
-            mine = [x for x in self.tracks if x.case.plan_code == plan.code]
+            # Freelancers and classified files first: the window's last day goes to an
+            # ordinary file, whose route (the employer's notice first) needs the most time.
+            mine = sorted((x for x in self.tracks if x.case.plan_code == plan.code),
+                          key=lambda x: x.case.employer_id is not None and not x.case.classified)
             n = len(mine)
             self.apply_days[plan.id] = {
                 id(x): days[round(i * (len(days) - 1) / max(1, n - 1))]
