@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 import sqlalchemy as sa
 from flask import Flask, g
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from .extensions import db
 from .models import JobRun, Plan, Tenant
@@ -194,6 +194,7 @@ def _keys_status() -> None:
               "full: one per series, level, specialty and kind of employer.")
 @click.option("--xlsx", type=click.Path(dir_okay=False), default=None,
               help="Also write the report as a spreadsheet to this file.")
+@with_appcontext
 def rehearse_cmd(tenant, year, tenant_dir, size, xlsx):
     """Rehearse TENANT's plans of YEAR in a sandbox database on a simulated clock and print the
     report: per stage, files moved, stalled or abandoned and why. Real data is never touched.

@@ -107,6 +107,7 @@ def test_a_broken_copy_is_reported_with_its_causes(app, tmp_path):
     result = app.test_cli_runner().invoke(args=[
         "rehearse", "chifeng", "2026", "--tenant-dir", str(broken), "--size", "tiny",
         "--xlsx", str(tmp_path / "report.xlsx")])
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
     assert result.exit_code == 1, result.output
     out = result.output
     assert "发现问题" in out
@@ -126,7 +127,6 @@ def test_the_admin_page_runs_a_rehearsal_as_a_job(app, client, login):
         f.make_user("chifeng", "cf-admin", "tenant_admin")
         f.make_user("chifeng", "cf-hr-x", "hr_officer", "cf-hr")
         db.session.commit()
-        before = _counts()
     login("chifeng", "cf-hr-x")
     assert client.get("/chifeng/admin/rehearsals").status_code == 403
     client.post("/chifeng/logout")
@@ -135,6 +135,8 @@ def test_the_admin_page_runs_a_rehearsal_as_a_job(app, client, login):
     assert page.status_code == 200 and "年度演练" in page.get_data(as_text=True)
     refused = client.post("/chifeng/admin/rehearsals", data={"year": "1999", "size": "tiny"})
     assert refused.status_code == 303
+    with app.app_context():
+        before = _counts()
     resp = client.post("/chifeng/admin/rehearsals", data={"year": "2026", "size": "tiny"})
     assert resp.status_code == 303
     with app.app_context():
