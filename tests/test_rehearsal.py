@@ -154,3 +154,33 @@ def test_the_admin_page_runs_a_rehearsal_as_a_job(app, client, login):
     assert rows[0][1] == "chifeng" and any(r[0] == "发证" for r in rows)
     # Another tenant's rehearsal is not found here.
     assert client.get(f"/beijing/admin/rehearsals/{run.id}").status_code in (302, 403, 404)
+
+
+def test_the_rehearsal_job_runs_on_rq_with_progress(app, redis_conn, worker_id):
+    """Through a real queue and worker: the job reports simulated days done / total in its
+    meta, records its run as finished and leaves its report for the page."""
+    import os
+
+    from rq import Queue, SimpleWorker
+
+    from app.jobs import rehearsal as job
+    name = f"test-rehearsal-{worker_id}-{os.getpid()}"
+    app.config.update(JOBS_INLINE=False, RQ_QUEUE=name)
+    with app.app_context():
+        run = JobRun(tenant_id=f.tenant_id("chifeng"), name=job.NAME, status="queued",
+                     key="rehearsal:chifeng:2026:tiny")
+        db.session.add(run)
+        db.session.commit()
+        job.enqueue("chifeng", 2026, "tiny", run)
+        q = Queue(name, connection=redis_conn)
+        assert q.job_ids == [f"rehearsal-{run.id}"]
+        rq_job = q.fetch_job(f"rehearsal-{run.id}")
+        SimpleWorker([q], connection=redis_conn).work(burst=True)
+        rq_job.refresh()
+        assert rq_job.meta["total"] > 100 and rq_job.meta["done"] >= 20
+        db.session.expire_all()
+        run = db.session.get(JobRun, run.id)
+        assert run.status == "finished" and run.rows_changed > 0
+        report = job.load_report("chifeng", run.id)
+        assert report["clean"] and report["files"] == run.rows_changed
+        q.delete(delete_jobs=True)
