@@ -10,7 +10,6 @@ import shutil
 from pathlib import Path
 
 import openpyxl
-import pytest
 import sqlalchemy as sa
 
 from app.extensions import db

@@ -19,7 +19,7 @@ from ..models import Committee, Expert, Org, OrgStatus, Plan, UnitPosts, User
 from ..tenancy.schema import OrgKind, Tier
 from ..workflow import policies as policy_rules
 from ..workflow.eligibility import exam_replaces_review
-from ..workflow.routing import STEP_ROLE, required_committee
+from ..workflow.routing import required_committee
 
 # The role of an office's staff account, by the office's kind.
 OFFICE_ROLES = {OrgKind.department.value: "department_clerk", OrgKind.hr_bureau.value: "hr_officer",

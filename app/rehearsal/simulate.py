@@ -23,7 +23,7 @@ from ..workflow import (
 )
 from ..workflow.actors import Actor
 from ..workflow.applications import create_application
-from ..workflow.calendar import TZ, WorkCalendar, closes_at
+from ..workflow.calendar import TZ, WorkCalendar
 from ..workflow.eligibility import required_materials
 from ..workflow.errors import TransitionError
 from ..workflow.policies import level_below
@@ -537,5 +537,3 @@ def _pdf() -> bytes:
     writer.write(buf)
     return buf.getvalue()
 
-
-__all__ = ["Simulation", "STAGES", "closes_at"]
