@@ -44,7 +44,8 @@ def build_report(sim) -> dict:
                 rules_used.add(sim.cfg.routing.route.index(rule))
         t.final = a.status if a else None
     for stage in STAGES:
-        entered = [t for t in sim.tracks if stage in t.reached or t.lost_stage == stage]
+        entered = [t for t in sim.tracks if stage in t.reached or t.lost_stage == stage
+                   or (stage == "apply" and t.app_id is None)]  # refused a draft at all
         lost = [t for t in entered if t.lost_stage == stage]
         stalled = [t for t in entered if t.stage == stage and t.final not in FINAL]
         failed = [t for t in entered if stage == "review" and t.final == "failed"]
