@@ -118,21 +118,23 @@ def employers(cfg, tenant_id: int, year: int) -> dict[tuple[str, str], Org]:
                   org.id)
         if org.employer_kind in {k.value for k in cfg.policies.post_structure_kinds}:
             for lv in cfg.tenant.levels:  # CF-POL-9: posts enough for the year's files
-                if not db.session.scalar(sa.select(UnitPosts.id).filter_by(
-                        tenant_id=tenant_id, org_id=org.id, year=year, level=lv.code)):
+                row = db.session.scalar(sa.select(UnitPosts).filter_by(
+                    tenant_id=tenant_id, org_id=org.id, year=year, level=lv.code))
+                if row is None:
                     db.session.add(UnitPosts(tenant_id=tenant_id, org_id=org.id, year=year,
                                              level=lv.code, posts=500, holders=0))
+                else:  # a demo unit's posts: room for every synthetic file it sends
+                    row.posts = max(row.posts, row.holders + 500)
     db.session.flush()
-    _quota_shares(cfg, tenant_id, year, [o for o in found.values()
-                                         if o.code.startswith("rh-employer-")])
+    _quota_shares(cfg, tenant_id, year, list(found.values()))
     db.session.commit()
     return found
 
 
 def _quota_shares(cfg, tenant_id: int, year: int, made: list[Org]) -> None:
-    """CF-POL-8: the synthetic employers get places of each review quota of the year out of
-    what its allocator has not shared out yet; when nothing is left their files are refused,
-    as a real unit's would be."""
+    """CF-POL-8: the rehearsal's employers without places of each review quota of the year get
+    some out of what its allocator has not shared out yet; when nothing is left their files are
+    refused, as a real unit's would be."""
     from ..models import QuotaAllocation
     for quota in cfg.policies.review_quota:
         if quota.year != year:
@@ -140,7 +142,13 @@ def _quota_shares(cfg, tenant_id: int, year: int, made: list[Org]) -> None:
         given = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(
             QuotaAllocation.places), 0)).filter_by(tenant_id=tenant_id, quota=quota.code))
         left = quota.total - given
+        shared = set(db.session.scalars(sa.select(QuotaAllocation.org_id).filter_by(
+            tenant_id=tenant_id, quota=quota.code)))
+        districts = set(db.session.scalars(sa.select(QuotaAllocation.district).filter_by(
+            tenant_id=tenant_id, quota=quota.code)))
         for org in made:
+            if org.id in shared or org.district in districts:
+                continue  # places of its own, or of its county
             if left <= 0:
                 break
             places = min(3, left)
@@ -254,6 +262,11 @@ def cases(cfg, tenant_id: int, plans: list[Plan], employers_by: dict, size: str)
                 if sp in routed:  # one employer in each district the joint review names
                     picks = _by_district(cfg, kinds, sp) or picks
                 for (ekind, tier), employer in picks:
+                    if ekind in {k.value for k in pol.letter_employer_kinds} and any(
+                            c.series == s.code and level in c.levels
+                            and (not c.specialties or sp in c.specialties)
+                            for c in pol.central_catalogue):
+                        continue  # BJ-CENTRAL-1: reviewed by the unit's own (central) committee
                     committee = _committee_for(cfg, tenant_id, plan, s.code, level, sp,
                                                employer, None)
                     if committee is None:

@@ -234,7 +234,7 @@ class Simulation:
                 t.error = ""
         except TransitionError as e:
             db.session.rollback()
-            t.error = why(e)
+            t.error = t.error or why(e)  # the first refusal: later ones follow from it
         self.place(t)
 
     def place(self, t: Track) -> None:
