@@ -44,6 +44,8 @@ def build_report(sim) -> dict:
                 rules_used.add(sim.cfg.routing.route.index(rule))
         t.final = a.status if a else None
     for stage in STAGES:
+        if stage == "fee" and not sim.cfg.policies.fee_required:
+            continue  # the tenant charges no fee
         entered = [t for t in sim.tracks if stage in t.reached or t.lost_stage == stage
                    or (stage == "apply" and t.app_id is None)]  # refused a draft at all
         lost = [t for t in entered if t.lost_stage == stage]
