@@ -183,3 +183,41 @@ def test_the_rehearsal_job_runs_on_rq_with_progress(app, redis_conn, worker_id):
         report = job.load_report("chifeng", run.id)
         assert report["clean"] and report["files"] == run.rows_changed
         q.delete(delete_jobs=True)
+
+
+def test_static_checks_name_a_close_on_a_holiday_and_a_route_step_without_office(app):
+    """A window closing on National Day, a notice that cannot fit, a region step with no
+    region HR office and a quota given out beyond its total are each named."""
+    import dataclasses
+    from datetime import date
+    from types import SimpleNamespace
+
+    from app.rehearsal import checks
+    from app.tenancy.schema import OrgKind, Tier
+    from app.workflow.calendar import WorkCalendar
+    with app.app_context():
+        from app.tenancy import tenants
+        cfg = tenants()["chifeng"]
+
+        def w(stage, opens, closes):
+            return SimpleNamespace(stage=stage, opens_on=opens, closes_on=closes)
+        plan = SimpleNamespace(code="x", year=2026, levels=["intermediate"], windows=[
+            w("apply", date(2026, 9, 1), date(2026, 9, 25)),
+            w("tier_report", date(2026, 9, 1), date(2026, 9, 30)),
+            w("agency_check", date(2026, 9, 1), date(2026, 10, 1)),
+            w("review", date(2026, 9, 1), date(2026, 11, 30))])
+        found = checks.static(cfg, [plan], WorkCalendar(cfg))
+        causes = {(x["cause"], x["stage"]) for x in found}
+        assert ("closes_on_day_off", "agency_check") in causes  # 1 Oct: National Day
+        assert ("notice_cannot_fit", "notice") in causes  # 25 Sep + 5 working days > 30 Sep
+        no_region = dataclasses.replace(cfg, orgs=cfg.orgs.model_copy(update={"org": [
+            o for o in cfg.orgs.org
+            if not (o.kind == OrgKind.hr_bureau and o.tier == Tier.region)]}))
+        found = checks.static(no_region, [plan], WorkCalendar(cfg))
+        assert any(x["cause"] == "route_no_office" and "region_hr" in x["detail"] for x in found)
+        quota = cfg.policies.review_quota[0]
+        over = dataclasses.replace(cfg, demo=cfg.demo.model_copy(update={"allocation": [
+            cfg.demo.allocation[0].model_copy(update={"quota": quota.code,
+                                                      "places": quota.total + 1})]}))
+        found = checks.static(over, [plan], WorkCalendar(cfg))
+        assert any(x["cause"] == "quota_too_small" and quota.code in x["detail"] for x in found)
