@@ -227,7 +227,18 @@ def cases(cfg, tenant_id: int, plans: list[Plan], employers_by: dict, size: str)
     pol = cfg.policies
     routed = {dc.specialty for dc in cfg.routing.district_committee if dc.specialty}
     freelancers: set[tuple] = set()
+    from ..models import QuotaAllocation
+    shares: dict[str, tuple[set, set]] = {}
+    for a in db.session.scalars(sa.select(QuotaAllocation).filter_by(tenant_id=tenant_id)):
+        orgs_, districts_ = shares.setdefault(a.quota, (set(), set()))
+        (orgs_.add(a.org_id) if a.org_id else districts_.add(a.district))
+
+    def placed(pick, quota) -> bool:
+        # CF-POL-8: the unit has places of the quota, of its own or of its county.
+        orgs_, districts_ = shares.get(quota, (set(), set()))
+        return pick[1].id in orgs_ or pick[1].district in districts_
     for plan in plans:
+        capped = {(q.series, q.level): q.code for q in pol.review_quota if q.year == plan.year}
         reserved = policy_rules.reserved_policy(cfg, plan.code)
         rule = cfg.policy(reserved)
         allowed = rule.params.get("series") if rule is not None else None
@@ -261,6 +272,10 @@ def cases(cfg, tenant_id: int, plans: list[Plan], employers_by: dict, size: str)
                     picks = [k for k in kinds if k[0][1] in rule.params["employer_tiers"]][:1]
                 if sp in routed:  # one employer in each district the joint review names
                     picks = _by_district(cfg, kinds, sp) or picks
+                quota = capped.get((s.code, level))
+                if quota:  # a capped title: only units with places send files
+                    picks = ([k for k in picks if placed(k, quota)]
+                             or [k for k in kinds if placed(k, quota)][:1] or picks)
                 for (ekind, tier), employer in picks:
                     if ekind in {k.value for k in pol.letter_employer_kinds} and any(
                             c.series == s.code and level in c.levels
