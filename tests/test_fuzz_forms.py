@@ -445,6 +445,10 @@ def targets() -> dict[str, Target]:
         "admin.move_close": Target("tenant_admin", "/beijing/admin/plans/{plan}/apply/close",
                                    {"closes_on": valid_or("2026-12-31", "2026-01-01")}),
         "admin.retry_job": Target("tenant_admin", "/beijing/admin/jobs/{run}/retry", {"x": 10}),
+        # Years without plans only: a rehearsal that starts takes seconds (test_rehearsal.py).
+        "admin.rehearsals": Target("tenant_admin", "/beijing/admin/rehearsals",
+                                   {"year": valid_or("2025", "1999", "-1"),
+                                    "size": valid_or("tiny", "small", "full")}),
         # Chifeng's own forms
         "office.verify_staff": Target("employer_clerk", "/chifeng/office/staff/{user}/verify",
                                       {"x": 10}, tenant="chifeng"),
