@@ -131,6 +131,14 @@ def employers(cfg, tenant_id: int, year: int) -> dict[tuple[str, str], Org]:
     return found
 
 
+def has_places(cfg, tenant_id: int, org: Org, quota: str) -> bool:
+    """CF-POL-8: the unit's files count against some allocation of the quota (the rule the
+    forwarding check applies: its own, an office's above it, its county's)."""
+    from ..workflow import quotas as quota_rules
+    keys = quota_rules._allocations(tenant_id, quota).keys()
+    return quota_rules._share_of(quota_rules._Tree(cfg, tenant_id), org.id, keys) is not None
+
+
 def _quota_shares(cfg, tenant_id: int, year: int, made: list[Org]) -> None:
     """CF-POL-8: the rehearsal's employers without places of each review quota of the year get
     some out of what its allocator has not shared out yet; when nothing is left their files are
@@ -142,13 +150,9 @@ def _quota_shares(cfg, tenant_id: int, year: int, made: list[Org]) -> None:
         given = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(
             QuotaAllocation.places), 0)).filter_by(tenant_id=tenant_id, quota=quota.code))
         left = quota.total - given
-        shared = set(db.session.scalars(sa.select(QuotaAllocation.org_id).filter_by(
-            tenant_id=tenant_id, quota=quota.code)))
-        districts = set(db.session.scalars(sa.select(QuotaAllocation.district).filter_by(
-            tenant_id=tenant_id, quota=quota.code)))
         for org in made:
-            if org.id in shared or org.district in districts:
-                continue  # places of its own, or of its county
+            if has_places(cfg, tenant_id, org, quota.code):
+                continue  # places of its own, of an office above it or of its county
             if left <= 0:
                 break
             places = min(3, left)
@@ -227,16 +231,8 @@ def cases(cfg, tenant_id: int, plans: list[Plan], employers_by: dict, size: str)
     pol = cfg.policies
     routed = {dc.specialty for dc in cfg.routing.district_committee if dc.specialty}
     freelancers: set[tuple] = set()
-    from ..models import QuotaAllocation
-    shares: dict[str, tuple[set, set]] = {}
-    for a in db.session.scalars(sa.select(QuotaAllocation).filter_by(tenant_id=tenant_id)):
-        orgs_, districts_ = shares.setdefault(a.quota, (set(), set()))
-        (orgs_.add(a.org_id) if a.org_id else districts_.add(a.district))
-
     def placed(pick, quota) -> bool:
-        # CF-POL-8: the unit has places of the quota, of its own or of its county.
-        orgs_, districts_ = shares.get(quota, (set(), set()))
-        return pick[1].id in orgs_ or pick[1].district in districts_
+        return has_places(cfg, tenant_id, pick[1], quota)
     for plan in plans:
         capped = {(q.series, q.level): q.code for q in pol.review_quota if q.year == plan.year}
         reserved = policy_rules.reserved_policy(cfg, plan.code)
