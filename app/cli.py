@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 import sqlalchemy as sa
 from flask import Flask, g
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from .extensions import db
 from .models import JobRun, Plan, Tenant
@@ -184,7 +184,43 @@ def _keys_status() -> None:
         click.echo(f"  {column:<22} {shown}")
 
 
+@click.command("rehearse")
+@click.argument("tenant")
+@click.argument("year", type=int)
+@click.option("--tenant-dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Rehearse this copy of the tenant's folder instead of the loaded one.")
+@click.option("--size", type=click.Choice(["tiny", "small", "full"]), default="full",
+              show_default=True, help="tiny: one file per plan and level; small: one per series; "
+              "full: one per series, level, specialty and kind of employer.")
+@click.option("--xlsx", type=click.Path(dir_okay=False), default=None,
+              help="Also write the report as a spreadsheet to this file.")
+@with_appcontext
+def rehearse_cmd(tenant, year, tenant_dir, size, xlsx):
+    """Rehearse TENANT's plans of YEAR in a sandbox database on a simulated clock and print the
+    report: per stage, files moved, stalled or abandoned and why. Real data is never touched.
+    Exits 1 when the rehearsal finds a problem."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    from .rehearsal import rehearse
+    from .rehearsal.report import text, workbook
+    from .rehearsal.sandbox import portable_config
+    if tenant_dir is None:
+        if tenant not in tenants():
+            raise click.ClickException(f"no tenant {tenant!r}")
+        tenant_dir = tenants()[tenant].path
+    report = rehearse(tenant, year, Path(tenant_dir), portable_config(current_app.config), size)
+    click.echo(text(report))
+    if xlsx:
+        Path(xlsx).write_bytes(workbook(report))
+        click.echo(f"spreadsheet: {xlsx}")
+    if not report["clean"]:
+        raise SystemExit(1)
+
+
 def register(app: Flask) -> None:
+    app.cli.add_command(rehearse_cmd)
     for group in (tenants_cli, demo_cli, jobs_cli, users_cli, keys_cli):
         app.cli.add_command(group)
     from .cli_audit import audit_cli

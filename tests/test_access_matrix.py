@@ -273,6 +273,9 @@ ACCESS: dict[str, Rule] = {
     "admin.jobs": Rule(HR | ADMIN, scope="none"),
     "admin.job": Rule(HR | ADMIN, scope="tenant", args={"ref": "@run_ref"}),
     "admin.retry_job": Rule(ADMIN, scope="tenant"),
+    "admin.rehearsals": Rule(ADMIN, scope="none"),
+    "admin.rehearsal": Rule(ADMIN, scope="tenant", args={"run_id": "@rehearsal"}),
+    "admin.rehearsal_xlsx": Rule(ADMIN, scope="tenant", args={"run_id": "@rehearsal"}),
     "admin.plans": Rule(HR | ADMIN, scope="none"),
     "admin.move_close": Rule(HR | ADMIN, scope="tenant"),
     # the demo clock (演示专用): the tenant admin's, and only for a demo plan

@@ -504,6 +504,10 @@ def targets() -> dict[str, Target]:
         "admin.retry_job": Target("tenant_admin", "/beijing/admin/jobs/{run}/retry", {"x": 10}),
         "admin.move_demo_clock": Target("tenant_admin", "/beijing/admin/demo-clock/{demo_plan}",
                                         {"days": valid_or(3, 0, 61), "base": valid_or(0, -1)}),
+        # Years without plans only: a rehearsal that starts takes seconds (test_rehearsal.py).
+        "admin.rehearsals": Target("tenant_admin", "/beijing/admin/rehearsals",
+                                   {"year": valid_or("2025", "1999", "-1"),
+                                    "size": valid_or("tiny", "small", "full")}),
         # Chifeng's own forms
         "office.verify_staff": Target("employer_clerk", "/chifeng/office/staff/{user}/verify",
                                       {"x": 10}, tenant="chifeng"),

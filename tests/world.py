@@ -64,6 +64,25 @@ def _files_on_disk(slug: str, apps) -> None:
             _pdf_on_disk(slug, att.stored_name)
 
 
+def _rehearsal_run(tenant_id: int) -> int:
+    """A finished rehearsal with a small report on disk (app/jobs/rehearsal.py)."""
+    import json
+
+    from app.jobs.rehearsal import report_path
+    from app.models import JobRun
+    run = JobRun(tenant_id=tenant_id, name="rehearsal", key="rehearsal:beijing:2026:small",
+                 status="finished")
+    db.session.add(run)
+    db.session.commit()
+    path = report_path("beijing", run.id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({
+        "tenant": "beijing", "year": 2026, "size": "small", "files": 0, "clean": True,
+        "plans": ["bj-2026"], "stages": [], "findings": [], "outcomes": {}, "cast": {}}),
+        encoding="utf-8")
+    return run.id
+
+
 def _beijing() -> Side:
     cfg = tenants()["beijing"]
     side = Side("beijing")
@@ -193,6 +212,7 @@ def _beijing() -> Side:
         "draft_applicant": draft_user.username, "recommended_app": apps[3].id,
         "recommended_att": apps[3].attachments[0].id, "defense_app": apps[2].id,
         "defense_applicant": apps[2].applicant.username, "run_ref": f"run-{run.id}",
+        "rehearsal": _rehearsal_run(tid),
         "draft": draft.id,
         "draft_att": draft.attachments[0].id, "closed_session": closed.id,
         "session": drawn.id, "item": drawn.items[0].id,

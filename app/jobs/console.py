@@ -42,7 +42,7 @@ UNREACHABLE = _l("任务队列暂时无法连接，请稍后再试。")
 KIND_LABELS = {
     "corrections": _l("补正期限到期处理"), "fees": _l("缴费期截止处理"),
     "certificates": _l("电子证书批量签发"), "report": _l("逐级上报材料生成"),
-    "remind": _l("截止提醒"),
+    "remind": _l("截止提醒"), "rehearsal": _l("年度演练"),
 }
 
 
