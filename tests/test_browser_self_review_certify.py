@@ -37,7 +37,9 @@ from .conftest import PASSWORD, at  # noqa: E402
 from .test_browser_journey import _box, _open, _status  # noqa: E402
 from .test_browser_review import APPLICANT, _expert_signs_in, _vote_yes  # noqa: E402
 from .test_review import pool_of  # noqa: E402
-from .test_self_review_run import approve, documents_approved, invite_office, plan_data  # noqa: E402
+from .test_self_review_run import (  # noqa: E402
+    approve, documents_approved, invite_office, plan_data,
+)
 
 pytestmark = [*BROWSER, pytest.mark.rule("SR-RUN-2", "BJ-SELF-1")]
 
@@ -175,6 +177,9 @@ def test_a_unit_evaluates_its_own_staff_through_to_certificates(live, browser): 
         names = [t.strip() for t in panel_rows.locator("td:first-child").all_inner_texts()]
         chair = panel_rows.filter(has_text="主任委员").locator("td").first.inner_text().strip()
         assert chair == "专家0" and len(set(names)) == PANEL
+        # Every expert in the pool is employed outside the unit: the panel holds the tenant's
+        # outside share (a third: two of five) and more.
+        assert set(names) <= {f"专家{i}" for i in range(POOL)}
         others = [n for n in names if n != chair]
 
         # The panel's pre-review training, before anyone may vote (training_before_ballot).
