@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import time_machine
 
 from app.extensions import db
-from app.models import Application, AuditEvent, Committee, Status
+from app.models import Application, AuditEvent, Committee, Expert, Status
 from app.models.certificates import Certificate
 from app.models.unit_runs import AcademicEntrustment, AcademicOpinion, SelfReviewEvent
 from app.tenancy import tenants
@@ -309,6 +309,12 @@ def test_unit_results_are_accepted_publicised_rechecked_and_certified_by_city_hr
     s = unit_session(people, apps)
     outside = [m for m in s.members if m.status == "active" and m.expert.employer_org_id is None]
     assert len(outside) >= 2  # a third of 6 from outside the unit
+    # The unit's own experts are drawn beside them: working for the unit is no conflict in its
+    # own committee (their colleagues are the unit's whole caseload).
+    unit_id = f.org("beijing", UNIT).id
+    assert not [x for x in s.draw_excluded if x.get("reason") == "same_employer"]
+    assert {c["id"] for c in s.draw_candidates} >= {
+        e.id for e in db.session.scalars(sa.select(Expert).filter_by(employer_org_id=unit_id))}
     ready_to_vote(s, people["office"])
     active = [m for m in s.members if m.status == "active"]
     chair = next(m for m in active if m.role == "chair")
@@ -333,6 +339,8 @@ def test_unit_results_are_accepted_publicised_rechecked_and_certified_by_city_hr
     # Accepted Mon 23 Nov: 24, 25, 26, 27, 30 Nov: five working days.
     assert (pub.status, pub.starts_on, pub.ends_on) == ("accepted", date(2026, 11, 23),
                                                          date(2026, 11, 30))
+    # 第九条(七): the unit publicises its accepted results, whatever the level.
+    assert pub.publisher_org_id == f.org("beijing", UNIT).id
     # A lead on either kind goes to the city HR bureau, not to the unit.
     with time_machine.travel(at(2026, 11, 25, 10), tick=False):
         review = results.lodge_objection(CFG(), pub.tenant_id, pub, first.application_id,

@@ -82,6 +82,11 @@ def notice_first(cfg) -> bool:
 def _publisher(cfg, session: ReviewSession) -> Org:
     if notice_first(cfg):  # the committee office publicises its own results (CF-WIN-3)
         return session.committee.agency
+    # A self-review unit publicises its own results once the city HR bureau accepted them
+    # (seed 002 第九条(七), SR-RUN-2).
+    if session.committee.agency is not None and \
+            session.committee.agency.kind == OrgKind.self_review_unit.value:
+        return session.committee.agency
     # 副高级 and 正高级 are published by the city HR bureau: the tenant's rank (BJ23-PUB-1).
     senior = cfg.level(session.level).rank >= cfg.policies.city_publishes_min_rank
     return (city_hr(session.tenant_id) if senior else None) or session.committee.agency

@@ -179,11 +179,18 @@ def detect_conflicts(session: ReviewSession, experts: list[Expert]) -> list[dict
     declared = db.session.scalars(sa.select(Conflict).where(
         Conflict.tenant_id == session.tenant_id,
         Conflict.applicant_id.in_([a.applicant_id for a in apps] or [0]))).all()
+    # A self-review unit reviews its own staff with its own experts beside the outside share
+    # (seed 002 第九条; 第二十三条 of the agencies-and-experts measures): working for the unit is
+    # no conflict there; every other ground still is.
+    agency = session.committee.agency if session.committee is not None else None
+    own_unit = agency.id if agency is not None and \
+        agency.kind == OrgKind.self_review_unit.value else None
     out = []
     for ex in experts:
         for app in apps:
             reason = None
-            if ex.employer_org_id and ex.employer_org_id == app.employer_org_id:
+            if ex.employer_org_id and ex.employer_org_id == app.employer_org_id \
+                    and ex.employer_org_id != own_unit:
                 reason = "same_employer"
             elif ex.name and ex.name in _names_in(app):
                 reason = "named_in_file"
