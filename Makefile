@@ -5,7 +5,7 @@ VENV_STAMP := .venv/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 HTMX_VERSION := 2.0.4
 export FLASK_APP := wsgi
 
-.PHONY: run test install rules bench clean translations
+.PHONY: run test install rules bench clean translations flask rehearse
 
 install: $(VENV_STAMP) static/vendor/htmx.min.js translations
 
@@ -35,6 +35,17 @@ test: install
 # Stage closes of 100k-400k files on SQLite and PostgreSQL; figures in bench/results.json.
 bench: install
 	@bash scripts/bench.sh
+
+# Any flask command on the instance `make run` uses: make flask ARGS="jobs list".
+flask: install
+	@bash scripts/flask.sh $(ARGS)
+
+# Rehearse a tenant's year in a sandbox: make rehearse TENANT=beijing YEAR=2026 [SIZE=small].
+TENANT ?= beijing
+YEAR ?= 2026
+SIZE ?= small
+rehearse: install
+	@bash scripts/flask.sh rehearse $(TENANT) $(YEAR) --size $(SIZE)
 
 rules: $(VENV_STAMP)
 	@$(PY) scripts/rules_report.py

@@ -37,6 +37,25 @@ def static(cfg, plans, calendar) -> list[dict]:
     return out
 
 
+def latest_submission(plan, days: int, calendar, stage: str = "employer_review") -> date | None:
+    """The last working day of the application window on which a submitted file can still run
+    its `days` working days of notice (counted from the next working day) and be recommended
+    before `stage` closes; None when no day fits. The plan's apply close when the stage has no
+    window of its own."""
+    w = {x.stage: x for x in plan.windows}
+    apply, office = w.get("apply"), w.get(stage)
+    if apply is None:
+        return None
+    if office is None or days <= 0:
+        return apply.closes_on
+    day = apply.closes_on
+    while day >= apply.opens_on:
+        if calendar.is_workday(day) and calendar.nth_workday_after(day, days) < office.closes_on:
+            return day
+        day = date.fromordinal(day.toordinal() - 1)
+    return None
+
+
 def _windows(cfg, plan, calendar) -> list[dict]:
     out = []
     w = {x.stage: x for x in plan.windows}
@@ -58,13 +77,21 @@ def _windows(cfg, plan, calendar) -> list[dict]:
                           f"{plan.code}：{stage} 截止日 {x.closes_on} 早于申报截止日 "
                           f"{apply.closes_on}，最后一天提交的申报无法完成审核推荐。"))
             continue
-        # A file submitted on the apply close starts its notice that day: the recommendation
-        # comes the working day after the notice ends, and must fall inside the office window.
+        # A file submitted on day D starts its notice that day: the recommendation comes the
+        # working day after the notice ends, and must fall inside the office window. No day of
+        # the application window that fits: the year does not work. Only its last days: it
+        # works for files submitted by the latest day that fits, which the office announces.
+        safe = latest_submission(plan, days, calendar, stage)
         ends = calendar.nth_workday_after(apply.closes_on, days)
-        if ends >= x.closes_on:
+        if safe is None:
             out.append(_f("notice_cannot_fit", "notice",
+                          f"{plan.code}：申报期内任何一天提交的申报，{days} 个工作日的单位公示都无法在"
+                          f"{stage} 截止日 {x.closes_on} 前结束。"))
+        elif safe < apply.closes_on:
+            out.append(_f("notice_tail", "notice",
                           f"{plan.code}：申报截止日 {apply.closes_on} 提交的申报，{days} 个工作日的"
-                          f"单位公示至 {ends} 结束，{stage} 已于 {x.closes_on} 截止。"))
+                          f"单位公示至 {ends} 结束，{stage} 已于 {x.closes_on} 截止；最晚 {safe} "
+                          f"提交的申报才能公示期满后推荐，请提前告知申报人和单位。", "warning"))
     offices = [w[s] for s in OFFICE_STAGES if s in w]
     check = w.get("agency_check")
     if check is not None and offices and check.closes_on < max(o.closes_on for o in offices):

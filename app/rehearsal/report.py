@@ -17,7 +17,8 @@ STAGE_LABELS = {
 CAUSE_LABELS = {
     "no_plan": _l("没有本年度计划"), "config": _l("配置错误"), "calendar": _l("缺少工作日历"),
     "closes_on_day_off": _l("截止日不是工作日"), "window_order": _l("阶段截止早于上一阶段"),
-    "notice_cannot_fit": _l("公示期无法在截止前结束"), "route_no_office": _l("报送路径缺少审核单位"),
+    "notice_cannot_fit": _l("公示期无法在截止前结束"),
+    "notice_tail": _l("申报期最后几天提交的申报来不及公示"), "route_no_office": _l("报送路径缺少审核单位"),
     "committee_no_filing": _l("评委会未备案"), "quota_too_small": _l("名额少于已分配数"),
     "too_few_experts": _l("回避后可抽取专家不足"), "no_committee": _l("没有受理的评委会"),
     "fee": _l("缴费设置"), "synthetic_experts": _l("使用模拟专家"), "route_unused": _l("未被演练覆盖的报送路径"),

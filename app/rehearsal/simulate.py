@@ -320,7 +320,11 @@ class Simulation:
             w = plan.window("apply")
             days = [w.opens_on + timedelta(days=i)
                     for i in range((w.closes_on - w.opens_on).days + 1)]
-            days = [d for d in days if self.calendar.is_workday(d)] or [w.opens_on]
+            # Up to the latest day a file can still run the employer's notice before the
+            # recommendations close (checks.latest_submission; the report warns of the rest).
+            last = checks.latest_submission(
+                plan, self.cfg.policies.notice_working_days, self.calendar) or w.closes_on
+            days = [d for d in days if self.calendar.is_workday(d) and d <= last] or [w.opens_on]
             # Freelancers and classified files first: the window's last day goes to an
             # ordinary file, whose route (the employer's notice first) needs the most time.
             mine = sorted((x for x in self.tracks if x.case.plan_code == plan.code),
