@@ -168,3 +168,22 @@ def file_committee(slug: str, code: str, filed=(2026, 1, 1), until=(2028, 12, 31
                   {"code": "c2", "name": "答辩", "max": 40}]
     db.session.commit()
     return c
+
+
+def unit_documents_approved(cfg, clerk, city, decided: str = "2026-02-20"):
+    """A self-review unit's office named and its plan and standards decided, publicised (21–27
+    Feb 2026) and approved by the city HR bureau (seed 002 第九条(一)(二)); its setup."""
+    from app.workflow import self_review_run as run
+    from app.workflow.transitions import transition
+    unit = actor(clerk)
+    setup = run.ensure_setup(unit)
+    transition(cfg, setup, "name_office", unit, office_name="职称评审办公室",
+               office_contact="王老师 010-12345678")
+    run.record_decision(cfg, unit, setup, {"plan": ("方案.pdf", pdf_bytes()),
+                                           "standards": ("标准.pdf", pdf_bytes())},
+                        decision_body="党委会", decided_on=decided)
+    transition(cfg, setup, "record_publicity", unit, publicity_from="2026-02-21",
+               publicity_to="2026-02-27")
+    transition(cfg, setup, "submit_documents", unit)
+    transition(cfg, setup, "approve_documents", actor(city))
+    return setup

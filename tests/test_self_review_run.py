@@ -40,18 +40,7 @@ def approve(slug: str, unit: str, hr: str, scope: list[str], series: str):
 
 
 def documents_approved(cfg, clerk, city, decided=date(2026, 2, 20)):
-    actor = f.actor(clerk)
-    setup = run.ensure_setup(actor)
-    transition(cfg, setup, "name_office", actor, office_name="职称评审办公室",
-               office_contact="王老师 010-12345678")
-    run.record_decision(cfg, actor, setup, {"plan": ("方案.pdf", f.pdf_bytes()),
-                                            "standards": ("标准.pdf", f.pdf_bytes())},
-                        decision_body="党委会", decided_on=decided.isoformat())
-    transition(cfg, setup, "record_publicity", actor, publicity_from="2026-02-21",
-               publicity_to="2026-02-27")
-    transition(cfg, setup, "submit_documents", actor)
-    transition(cfg, setup, "approve_documents", f.actor(city))
-    return setup
+    return f.unit_documents_approved(cfg, clerk, city, decided.isoformat())
 
 
 def plan_data(**kw):

@@ -73,18 +73,9 @@ def approve_unit(approved=None, unit_type="public_institution", institution_kind
 
 
 def _documents_approved(cfg, clerk, hr):
-    """The unit's plan and standards decided, publicised and approved by city HR (第九条(二))."""
-    from app.workflow import self_review_run as run
-    actor = f.actor(clerk)
+    """The unit's plan and standards approved by city HR (第九条(二)), as of 2 Mar 2026."""
     with time_machine.travel(at(2026, 3, 2, 9), tick=False):
-        setup = run.ensure_setup(actor)
-        run.record_decision(cfg, actor, setup, {"plan": ("方案.pdf", f.pdf_bytes()),
-                                                "standards": ("标准.pdf", f.pdf_bytes())},
-                            decision_body="党委会", decided_on="2026-02-20")
-        transition(cfg, setup, "record_publicity", actor, publicity_from="2026-02-21",
-                   publicity_to="2026-02-27")
-        transition(cfg, setup, "submit_documents", actor)
-        transition(cfg, setup, "approve_documents", f.actor(hr))
+        f.unit_documents_approved(cfg, clerk, hr)
 
 
 def create(user, level="senior"):

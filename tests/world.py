@@ -255,16 +255,7 @@ def _self_review_unit() -> dict:
         transition(cfg, a, "approve", f.actor(city),
                    findings={k: "符合" for k in self_review.ASPECTS})
         actor = f.actor(unit_clerk)
-        setup = run.ensure_setup(actor)
-        transition(cfg, setup, "name_office", actor, office_name="职称评审办公室",
-                   office_contact="010-62780000")
-        run.record_decision(cfg, actor, setup, {"plan": ("方案.pdf", f.pdf_bytes()),
-                                                "standards": ("标准.pdf", f.pdf_bytes())},
-                            decision_body="党委会", decided_on="2026-02-20")
-        transition(cfg, setup, "record_publicity", actor, publicity_from="2026-02-21",
-                   publicity_to="2026-02-27")
-        transition(cfg, setup, "submit_documents", actor)
-        transition(cfg, setup, "approve_documents", f.actor(city))
+        setup = f.unit_documents_approved(cfg, unit_clerk, city)
         yp = run.file_year_plan(cfg, actor, {
             "year": "2026", "apply_opens": "2026-03-10", "apply_closes": "2026-04-10",
             "review_opens": "2026-05-10", "review_closes": "2026-06-30", "procedure": "评议",
