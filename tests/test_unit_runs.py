@@ -518,3 +518,15 @@ def test_a_body_declines_with_a_reason_and_the_unit_follows_it_on_its_page(app, 
     page = client.get("/beijing/self-review/entrustments").get_data(as_text=True)
     assert "不予接受" in page and "本年度评议任务已满" in page
     assert people
+
+
+def test_a_units_committee_stays_out_of_the_public_directory(ctx):
+    """The yearly directory lists the committees the public chooses from; a unit's committee,
+    filed and standing, is left out with the reason (seed 002 第六条)."""
+    from app.workflow import directory
+    approve_unit()
+    rows, excluded = directory.build_rows(CFG(), f.tenant_id("beijing"), 2026, date(2026, 7, 8))
+    assert CODE not in {r["committee_code"] for r in rows}
+    reasons = {x["committee"].code: str(x["reason"]) for x in excluded}
+    assert reasons[CODE] == "自主评审单位的评委会，只受理本单位人员"
+    assert "bj-eng" in {r["committee_code"] for r in rows} or "bj-eng" in reasons

@@ -15,13 +15,18 @@ from ..models import Committee, Org, Plan, utcnow
 from ..models.agencies import AgencyFiling, AgencySuspension, Directory
 from ..spreadsheets import append
 from ..tenancy import label
+from ..tenancy.schema import OrgKind
 from .actors import Actor
 from .agencies import _require_city_hr, standing
 from .errors import Conflict, Invalid
 from .paper import MODE_LABELS
 from .transitions import audit
 
-EXCLUDED_COMMITTEE = {"not_filed": _l("评委会未备案"), "expired": _l("评委会备案不在有效期内")}
+EXCLUDED_COMMITTEE = {"not_filed": _l("评委会未备案"), "expired": _l("评委会备案不在有效期内"),
+                      # seed 002 第六条: a unit's committee takes its own staff only; they find
+                      # it on their unit's plan, not in the public directory.
+                      "self_review": _l("自主评审单位的评委会，只受理本单位人员"),
+                      "agency_not_filed": _l("办事机构未备案")}
 
 
 def _material_codes(cfg) -> list[str]:
@@ -54,10 +59,16 @@ def build_rows(cfg, tenant_id: int, year: int, day: date) -> tuple[list[dict], l
         if not c.filed_valid_on(day):
             excluded.append({"committee": c, "reason": EXCLUDED_COMMITTEE["expired"]})
             continue
+        if agency is not None and agency.kind == OrgKind.self_review_unit.value:
+            excluded.append({"committee": c, "reason": EXCLUDED_COMMITTEE["self_review"]})
+            continue
         if stand.get(c.agency_org_id) is not None:
             excluded.append({"committee": c, "reason": stand[c.agency_org_id]})
             continue
-        f = filings[c.agency_org_id]
+        f = filings.get(c.agency_org_id)
+        if f is None:
+            excluded.append({"committee": c, "reason": EXCLUDED_COMMITTEE["agency_not_filed"]})
+            continue
         for s_code in c.series:
             series = cfg.series(s_code)
             if series is None:
