@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from . import bp
+from . import bp, uploaded_documents
 from .. import uploads
 from ..extensions import db
 from ..models import Role
@@ -76,11 +76,7 @@ def apply():
             "influence": form.get("influence", ""), "relaxation": form.get("relaxation", ""),
             "department_org_id": form.get("department_org_id", ""),
         }
-        documents = {}
-        for key in svc.DOCUMENTS:
-            upload = request.files.get(key)
-            if upload is not None and upload.filename:
-                documents[key] = (upload.filename, upload.read())
+        documents = uploaded_documents(svc.DOCUMENTS)
         try:
             row = svc.file(g.tenant, actor, data, documents)
         except TransitionError as e:

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
-from . import bp
+from . import bp, uploaded_documents
 from .. import navigation, uploads
 from ..extensions import db
 from ..jobs.notify import dispatch
@@ -108,11 +108,7 @@ def run_staff():
 def run_documents():
     setup = _setup_for_action()
     if setup is not None:
-        documents = {}
-        for key in DOCUMENTS:
-            upload = request.files.get(key)
-            if upload is not None and upload.filename:
-                documents[key] = (upload.filename, upload.read())
+        documents = uploaded_documents(DOCUMENTS)
         try:
             svc.record_decision(g.tenant, current_actor(), setup, documents,
                                 expected_version=request.form.get("version", type=int),
