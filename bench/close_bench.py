@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import json
 import os
 import secrets
 import sys
@@ -35,9 +34,9 @@ from app.workflow.audit import verify as audit_verify  # noqa: E402
 from app.workflow.calendar import closes_at  # noqa: E402
 from app.workflow.crypto import new_key  # noqa: E402
 from app.workflow.deadlines import close_stage  # noqa: E402
+from bench.results import record  # noqa: E402
 
 SIZES = (100_000, 200_000, 400_000)
-RESULTS = ROOT / "bench" / "results.json"
 TENANT, PLAN, STAGE = "beijing", "bj-2026", "apply"
 CHUNK = 20_000
 
@@ -181,8 +180,8 @@ def main() -> None:
                 print(table(figures[-1:]).splitlines()[-1], flush=True)
     print()
     print(table(figures))
-    RESULTS.write_text(json.dumps(results(figures), indent=2) + "\n")
-    print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
+    path = record(results(figures))
+    print(f"\nwritten to {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
