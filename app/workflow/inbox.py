@@ -1,0 +1,321 @@
+"""An office's inbox: the files it holds, filtered, searched, sorted and paged.
+
+Every office list (employer, department, HR bureau, agency, committee office) is the files whose
+holder is the office. `Filters` is what the URL asks for (bookmarkable; unknown values are
+ignored, never an error), `filtered()` the one SELECT every consumer shares (the page, the
+spreadsheet export, a batch selection), and `page()` one page of it by keyset, with a page jump
+by offset and the counts per status: a fixed number of queries whatever the number of rows.
+
+Search never decrypts a row: an ID or mobile number is matched through its keyed hash, a number
+of up to nine digits is the file's code (申报编号), anything else a part of the applicant's or
+the employer's name.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, fields, replace
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased, selectinload
+
+from ..extensions import db
+from ..models import Application, Org, PlanWindow, Status, User
+from .ids import clean_id_number, clean_mobile, id_hash, mobile_hash
+
+PAGE_SIZE = 50
+MAX_DUE_DAYS = 366
+# The orders a list can be shown in: name -> the column (after the joins `filtered` makes).
+SORTS = ("submitted", "updated", "name", "due")
+CODE = re.compile(r"^\d{1,9}$")
+
+
+@dataclass(frozen=True)
+class Filters:
+    plan: int | None = None
+    level: str | None = None
+    series: str | None = None
+    specialty: str | None = None
+    unit: int | None = None          # the employer (orgs.id)
+    district: str | None = None      # the employer's district code
+    status: str | None = None
+    policy: str | None = None        # a preferential policy code; "none": the ordinary rules
+    mode: str | None = None          # the review mode (online, blind, paper...)
+    overdue: bool = False
+    due: int | None = None           # due within this many days (today included)
+    q: str = ""
+    sort: str = "submitted"
+    desc: bool = False
+
+    @classmethod
+    def from_args(cls, args, default_status: str | None = None) -> "Filters":
+        """From request.args: blanks and malformed values are dropped, lengths bounded."""
+        def text(name: str, n: int = 40) -> str | None:
+            value = (args.get(name) or "").strip()
+            return value[:n] or None
+
+        def number(name: str) -> int | None:
+            value = (args.get(name) or "").strip()
+            return int(value) if value.isdigit() and len(value) < 10 else None
+
+        status = text("status", 20)
+        if status is None and "status" not in args:
+            status = default_status
+        if status is not None and status not in Status.__members__:
+            status = None
+        due = number("due")
+        sort = args.get("sort") if args.get("sort") in SORTS else "submitted"
+        return cls(plan=number("plan"), level=text("level"), series=text("series"),
+                   specialty=text("specialty"), unit=number("unit"), district=text("district"),
+                   status=status, policy=text("policy"), mode=text("mode", 20),
+                   overdue=args.get("overdue") in ("1", "y", "on"),
+                   due=min(due, MAX_DUE_DAYS) if due is not None else None,
+                   q=(args.get("q") or "").strip()[:60], sort=sort,
+                   desc=args.get("dir") == "desc")
+
+    def args(self, **changes) -> dict:
+        """The non-default values as URL arguments (for url_for), with `changes` applied."""
+        f = replace(self, **changes) if changes else self
+        out = {}
+        for field in fields(f):
+            value = getattr(f, field.name)
+            if field.name == "desc":
+                if value:
+                    out["dir"] = "desc"
+            elif field.name == "overdue":
+                if value:
+                    out["overdue"] = "1"
+            elif field.name == "sort":
+                if value != "submitted":
+                    out["sort"] = value
+            elif value not in (None, ""):
+                out[field.name] = value
+        return out
+
+    @property
+    def active(self) -> bool:
+        """Anything narrowing the list besides the status."""
+        return any(v for k, v in self.args().items() if k not in ("status", "sort", "dir"))
+
+
+def _window(stage: str):
+    w = aliased(PlanWindow)
+    return w, sa.and_(w.plan_id == Application.plan_id, w.stage == stage)
+
+
+def due_column():
+    """The last day the holding office has for a file, and the outer joins it needs: the
+    offices' review window (employer review where the plan has it, else the tier report), the
+    agency's check while a correction is under way or for a recommended file, the review window
+    for a paid file waiting for its session."""
+    er, er_on = _window("employer_review")
+    tr, tr_on = _window("tier_report")
+    ac, ac_on = _window("agency_check")
+    rv, rv_on = _window("review")
+    office = sa.case((Application.correction_due.is_not(None), ac.closes_on),
+                     else_=sa.func.coalesce(er.closes_on, tr.closes_on))
+    due = sa.case(
+        (Application.status.in_((Status.submitted.value, Status.in_notice.value)), office),
+        (Application.status == Status.recommended.value, ac.closes_on),
+        (Application.status == Status.paid.value, rv.closes_on),
+        else_=sa.null()).label("due")
+    return due, ((er, er_on), (tr, tr_on), (ac, ac_on), (rv, rv_on))
+
+
+def _search(q: str):
+    """The WHERE clause for a search term (see the module's docstring)."""
+    compact = re.sub(r"[\s-]", "", q)
+    if CODE.match(compact):
+        return Application.id == int(compact)
+    mobile = clean_mobile(compact)
+    if mobile:
+        return User.mobile_hash == mobile_hash(mobile)
+    number = clean_id_number(compact)
+    if number:
+        return User.id_number_hash == id_hash(number)
+    like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return sa.or_(User.name.like(like, escape="\\"), Org.name.like(like, escape="\\"))
+
+
+def _mode_column(plans) -> sa.ColumnElement:
+    """The review mode of a file as SQL (Plan.mode_for and the classified override), for the
+    tenant's plans: one CASE, evaluated by the database."""
+    from ..models import Committee
+    from ..tenancy import config_for
+    agency = aliased(Org)
+    committee = aliased(Committee)
+    facts = {"committee_tier": agency.tier, "committee_kind": agency.kind,
+             "committee": committee.code, "series": Application.series,
+             "specialty": Application.specialty, "level": Application.level}
+    whens = []
+    if plans:
+        classified_mode = config_for(plans[0].tenant_id).policies.classified_review_mode
+        if classified_mode is not None:
+            whens.append((Application.basic["classified"].as_boolean().is_(True),
+                          classified_mode))
+    for plan in plans:
+        for rule in plan.mode_rules or ():
+            parts = [Application.plan_id == plan.id]
+            for key, value in rule["when"].items():
+                values = value if isinstance(value, list) else [value]
+                parts.append(facts[key].in_([v for v in values if v is not None])
+                             if None not in values else
+                             sa.or_(facts[key].is_(None), facts[key].in_(values)))
+            whens.append((sa.and_(*parts), rule["review_mode"]))
+        whens.append((Application.plan_id == plan.id, plan.review_mode))
+    column = sa.case(*whens, else_=sa.null()) if whens else sa.null()
+    subquery_joins = (committee, committee.id == Application.committee_id), \
+        (agency, agency.id == committee.agency_org_id)
+    return column, subquery_joins
+
+
+def filtered(tenant_id: int, org_id: int, f: Filters, today: date,
+             with_status: bool = True) -> sa.Select:
+    """SELECT Application, due of the files `org_id` holds matching `f`, in `f`'s order (no
+    limit). Without `with_status` the status filter is left out (for the counts)."""
+    due, joins = due_column()
+    q = (sa.select(Application, due).select_from(Application)
+         .join(User, User.id == Application.applicant_id)
+         .outerjoin(Org, Org.id == Application.employer_org_id)
+         .where(Application.tenant_id == tenant_id, Application.holder_org_id == org_id))
+    for alias, on in joins:
+        q = q.outerjoin(alias, on)
+    if with_status and f.status:
+        q = q.where(Application.status == f.status)
+    for column, value in ((Application.plan_id, f.plan), (Application.level, f.level),
+                          (Application.series, f.series), (Application.specialty, f.specialty),
+                          (Application.employer_org_id, f.unit), (Org.district, f.district)):
+        if value is not None:
+            q = q.where(column == value)
+    if f.policy == "none":
+        q = q.where(Application.policy.is_(None))
+    elif f.policy:
+        q = q.where(Application.policy == f.policy)
+    if f.overdue:
+        q = q.where(due < today)
+    if f.due is not None:
+        q = q.where(due >= today, due <= today + timedelta(days=f.due))
+    if f.q:
+        q = q.where(_search(f.q))
+    if f.mode:
+        from ..models import Plan
+        plans = db.session.scalars(sa.select(Plan).where(Plan.tenant_id == tenant_id)
+                                   .order_by(Plan.id)).all()
+        mode, mode_joins = _mode_column(plans)
+        for alias, on in mode_joins:
+            q = q.outerjoin(alias, on)
+        q = q.where(mode == f.mode)
+    return q
+
+
+def _sort_key(f: Filters, due):
+    """The ordering column; ties are broken by id."""
+    return {"submitted": Application.submitted_at, "updated": Application.updated_at,
+            "name": User.name, "due": sa.func.coalesce(due, date(9999, 12, 31))}[f.sort]
+
+
+def ordered(q: sa.Select, f: Filters) -> sa.Select:
+    due = q.selected_columns[1]
+    key = _sort_key(f, due)
+    if f.desc:
+        return q.order_by(key.desc(), Application.id.desc())
+    return q.order_by(key, Application.id)
+
+
+@dataclass
+class Page:
+    rows: list           # [(Application, due date | None)]
+    counts: dict         # status -> number of files matching the filters but the status
+    total: int           # files matching all the filters
+    number: int          # 1-based page number (from the offset or the cursor's position)
+    pages: int
+    next_after: str | None
+    prev_before: str | None
+    size: int = PAGE_SIZE
+
+
+def _cursor(f: Filters, app: Application, user_name: str, due) -> str:
+    value = {"submitted": app.submitted_at, "updated": app.updated_at, "name": user_name,
+             "due": due or date(9999, 12, 31)}[f.sort]
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    elif isinstance(value, date):
+        value = value.isoformat()
+    return f"{value or ''}~{app.id}"
+
+
+def _parse_cursor(f: Filters, cursor: str | None):
+    if not cursor or "~" not in cursor:
+        return None
+    value, _, ident = cursor.rpartition("~")
+    if not ident.isdigit():
+        return None
+    try:
+        if f.sort in ("submitted", "updated"):
+            parsed = datetime.fromisoformat(value)
+        elif f.sort == "due":
+            parsed = date.fromisoformat(value)
+        else:
+            parsed = value
+    except ValueError:
+        return None
+    return parsed, int(ident)
+
+
+def page(tenant_id: int, org_id: int, f: Filters, today: date, *, after: str | None = None,
+         before: str | None = None, number: int | None = None,
+         size: int = PAGE_SIZE) -> Page:
+    """One page of the list: after a cursor (next), before one (previous), or page `number`
+    (a jump, by offset). Three queries plus the related rows' loads."""
+    counts = dict(db.session.execute(
+        filtered(tenant_id, org_id, f, today, with_status=False)
+        .with_only_columns(Application.status, sa.func.count(Application.id))
+        .group_by(Application.status)).all())
+    total = counts.get(f.status, 0) if f.status else sum(counts.values())
+    pages = max(1, math.ceil(total / size))
+    q = filtered(tenant_id, org_id, f, today).add_columns(User.name).options(
+        selectinload(Application.applicant), selectinload(Application.committee),
+        selectinload(Application.plan), selectinload(Application.employer))
+    key = _sort_key(f, q.selected_columns[1])
+    start = None
+    cursor = _parse_cursor(f, after or before)
+    if cursor is not None:
+        value, ident = cursor
+        forward = (after is not None) != f.desc
+        cmp = (sa.tuple_(key, Application.id) > sa.tuple_(value, ident) if forward
+               else sa.tuple_(key, Application.id) < sa.tuple_(value, ident))
+        q = q.where(cmp)
+        reverse = before is not None
+        if reverse != f.desc:
+            q = q.order_by(key.desc(), Application.id.desc())
+        else:
+            q = q.order_by(key, Application.id)
+        rows = db.session.execute(q.limit(size)).all()
+        if reverse:
+            rows.reverse()
+        # The position of the page's first row, for the page number shown.
+        if rows:
+            first = rows[0]
+            c = (sa.tuple_(key, Application.id) < sa.tuple_(
+                _parse_cursor(f, _cursor(f, first[0], first[2], first[1]))[0], first[0].id))
+            if f.desc:
+                c = (sa.tuple_(key, Application.id) > sa.tuple_(
+                    _parse_cursor(f, _cursor(f, first[0], first[2], first[1]))[0], first[0].id))
+            before_count = db.session.scalar(
+                filtered(tenant_id, org_id, f, today).where(c)
+                .with_only_columns(sa.func.count(Application.id)))
+            start = before_count
+    else:
+        n = min(max(number or 1, 1), pages)
+        start = (n - 1) * size
+        rows = db.session.execute(ordered(q, f).limit(size).offset(start)).all()
+    start = start or 0
+    number = start // size + 1
+    has_next = start + len(rows) < total
+    return Page(rows=[(r[0], r[1]) for r in rows], counts=counts, total=total, number=number,
+                pages=pages,
+                next_after=_cursor(f, rows[-1][0], rows[-1][2], rows[-1][1])
+                if rows and has_next else None,
+                prev_before=_cursor(f, rows[0][0], rows[0][2], rows[0][1])
+                if rows and start > 0 else None, size=size)

@@ -1,0 +1,142 @@
+"""The office inbox's query layer (app/workflow/inbox.py): filters, search through the keyed
+hashes, keyset pages with a page jump, counts per status."""
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from werkzeug.datastructures import MultiDict
+
+from app.extensions import db
+from app.workflow import inbox
+from app.workflow.inbox import Filters
+
+from . import factories as f
+
+TODAY = date(2026, 7, 20)
+NAMES = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊", "赵敏", "黄强", "周杰", "吴霞",
+         "徐亮", "孙丽"]
+
+
+@pytest.fixture
+def office(app):
+    """An employer holding twelve files: levels and series alternate, submitted a day apart;
+    the first is in its notice."""
+    with app.app_context():
+        emp = f.make_employer("beijing", "emp", "haidian", name="海淀精密机械厂")
+        other = f.make_employer("beijing", "emp2", "chaoyang", name="朝阳电子公司")
+        ids = []
+        for i, name in enumerate(NAMES):
+            u = f.make_user("beijing", f"a{i}", "applicant", "emp", name=name,
+                            id_number="11010519491231002X" if i == 3 else None)
+            level = "intermediate" if i % 2 else "associate_senior"
+            series = "engineering" if i % 3 else "economics"
+            a = f.make_application("beijing", u, "bj-2026", "bj-eng", series, level,
+                                   complete=False)
+            a.status = "in_notice" if i == 0 else "submitted"
+            a.holder_org_id = emp.id
+            a.submitted_at = datetime(2026, 7, 1, 9, tzinfo=timezone.utc) + timedelta(days=i)
+            ids.append(a.id)
+        # Another employer's file with a name that matches a search: never listed here.
+        u = f.make_user("beijing", "x", "applicant", "emp2", name="张伟")
+        a = f.make_application("beijing", u, "bj-2026", "bj-eng", "engineering",
+                               "intermediate", complete=False)
+        a.status, a.holder_org_id = "submitted", other.id
+        db.session.commit()
+        yield {"tenant": emp.tenant_id, "org": emp.id, "ids": ids}
+
+
+def _ids(page):
+    return [a.id for a, _ in page.rows]
+
+
+def test_filters_from_args_drop_bad_values():
+    got = Filters.from_args(MultiDict({"plan": "x1", "status": "nonsense", "due": "9999",
+                                       "sort": "drop table", "q": "  张  ", "overdue": "1"}))
+    assert got.plan is None and got.status is None and got.due == inbox.MAX_DUE_DAYS
+    assert got.sort == "submitted" and got.q == "张" and got.overdue
+    assert Filters.from_args(MultiDict(), default_status="recommended").status == "recommended"
+    # An explicit blank status means all, not the default.
+    assert Filters.from_args(MultiDict({"status": ""}), "recommended").status is None
+    assert Filters(level="senior", desc=True).args(q="x") == {"level": "senior", "q": "x",
+                                                              "dir": "desc"}
+
+
+def test_level_series_and_status_filters_with_counts(app, office):
+    with app.app_context():
+        f_ = Filters(level="intermediate", series="engineering")
+        p = inbox.page(office["tenant"], office["org"], f_, TODAY)
+        expected = [i for n, i in enumerate(office["ids"]) if n % 2 and n % 3]
+        assert _ids(p) == expected and p.total == len(expected)
+        p = inbox.page(office["tenant"], office["org"], Filters(status="in_notice"), TODAY)
+        assert _ids(p) == office["ids"][:1]
+        assert p.counts == {"in_notice": 1, "submitted": 11} and p.total == 1
+
+
+def test_search_by_name_code_mobile_and_id_number(app, office):
+    with app.app_context():
+        from app.models import User, Application
+        t, o = office["tenant"], office["org"]
+        assert _ids(inbox.page(t, o, Filters(q="张"), TODAY)) == office["ids"][:1]
+        # The employer's name matches every file of the employer.
+        assert inbox.page(t, o, Filters(q="精密"), TODAY).total == 12
+        assert _ids(inbox.page(t, o, Filters(q=str(office["ids"][5])), TODAY)) == \
+            [office["ids"][5]]
+        app5 = db.session.get(Application, office["ids"][5])
+        mobile = db.session.get(User, app5.applicant_id).mobile
+        assert _ids(inbox.page(t, o, Filters(q=mobile[:3] + " " + mobile[3:]), TODAY)) == \
+            [office["ids"][5]]
+        assert _ids(inbox.page(t, o, Filters(q="11010519491231002x"), TODAY)) == \
+            [office["ids"][3]]
+        # LIKE wildcards are matched literally.
+        assert inbox.page(t, o, Filters(q="%"), TODAY).total == 0
+
+
+def test_keyset_pages_forward_back_and_jump(app, office):
+    with app.app_context():
+        t, o = office["tenant"], office["org"]
+        f_ = Filters()
+        p1 = inbox.page(t, o, f_, TODAY, size=5)
+        assert _ids(p1) == office["ids"][:5] and p1.pages == 3 and p1.number == 1
+        assert p1.prev_before is None
+        p2 = inbox.page(t, o, f_, TODAY, after=p1.next_after, size=5)
+        assert _ids(p2) == office["ids"][5:10] and p2.number == 2
+        p3 = inbox.page(t, o, f_, TODAY, after=p2.next_after, size=5)
+        assert _ids(p3) == office["ids"][10:] and p3.next_after is None and p3.number == 3
+        back = inbox.page(t, o, f_, TODAY, before=p3.prev_before, size=5)
+        assert _ids(back) == _ids(p2)
+        assert _ids(inbox.page(t, o, f_, TODAY, number=3, size=5)) == office["ids"][10:]
+        # Newest first, by name, and a jump past the end lands on the last page.
+        desc = inbox.page(t, o, Filters(desc=True), TODAY, size=5)
+        assert _ids(desc) == office["ids"][::-1][:5]
+        nxt = inbox.page(t, o, Filters(desc=True), TODAY, after=desc.next_after, size=5)
+        assert _ids(nxt) == office["ids"][::-1][5:10]
+        by_name = inbox.page(t, o, Filters(sort="name"), TODAY, size=20)
+        names = [a.applicant.name for a, _ in by_name.rows]
+        assert names == sorted(names)
+        assert inbox.page(t, o, f_, TODAY, number=99, size=5).number == 3
+
+
+def test_due_overdue_and_due_within(app, office):
+    with app.app_context():
+        t, o = office["tenant"], office["org"]
+        p = inbox.page(t, o, Filters(), TODAY)
+        due = {d for _, d in p.rows}
+        assert len(due) == 1
+        close = due.pop()
+        assert close is not None
+        days = (close - TODAY).days
+        assert inbox.page(t, o, Filters(overdue=True), TODAY).total == (12 if days < 0 else 0)
+        if days >= 0:
+            assert inbox.page(t, o, Filters(due=days), TODAY).total == 12
+            assert inbox.page(t, o, Filters(due=max(days - 1, 0)), TODAY).total == \
+                (12 if days == 0 else 0)
+        assert inbox.page(t, o, Filters(overdue=True), close + timedelta(days=1)).total == 12
+
+
+def test_review_mode_filter(app, office):
+    with app.app_context():
+        from app.models import Application
+        t, o = office["tenant"], office["org"]
+        a = db.session.get(Application, office["ids"][0])
+        mode = a.review_mode
+        assert inbox.page(t, o, Filters(mode=mode), TODAY).total == 12
+        assert inbox.page(t, o, Filters(mode="no-such-mode"), TODAY).total == 0
