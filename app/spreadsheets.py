@@ -18,3 +18,33 @@ def append(ws, values: Iterable) -> None:
         if isinstance(cell.value, str) and cell.value.startswith(FORMULA_START):
             cell.data_type = "s"
             cell.quotePrefix = True
+
+
+def write_only_row(ws, values: Iterable) -> list:
+    """The cells of one row of a write-only sheet (ws.append takes them): a text that could
+    start a formula becomes a text cell with the quote prefix, as `append` does."""
+    from openpyxl.cell import WriteOnlyCell
+    out = []
+    for value in values:
+        if isinstance(value, str) and value.startswith(FORMULA_START):
+            cell = WriteOnlyCell(ws, value=value)
+            cell.data_type = "s"
+            cell.quotePrefix = True
+            out.append(cell)
+        else:
+            out.append(value)
+    return out
+
+
+def send_temporary(path: str, download_name: str):
+    """Send a finished .xlsx written to a temporary file, in blocks, and remove it: the file is
+    unlinked once open (it goes when the response closes it)."""
+    import os
+
+    from flask import send_file
+    fh = open(path, "rb")
+    os.unlink(path)
+    resp = send_file(fh, download_name=download_name, mimetype=XLSX_MIME, as_attachment=True,
+                     max_age=0, conditional=False, etag=False)
+    resp.content_length = os.fstat(fh.fileno()).st_size
+    return resp

@@ -162,11 +162,16 @@ ACCESS: dict[str, Rule] = {
                          scope="tenant"),
     "office.reports": Rule(OFFICES, home="chifeng", scope="none"),
     "office.report_download": Rule({"hr_county"}, home="chifeng", deny=404, codes=NOT_OFFICES),
+    # an office's lists as .xlsx and the employer's notice sheet: what the office holds or handled
+    "office.export": Rule(OFFICES, scope="none"),
+    "office.handled_export": Rule(OFFICES, scope="none"),
+    "office.notice_sheet": Rule(OFFICES, scope="none"),
     "paper.receive": Rule(OFFICES, home="chifeng", post=200, scope="none"),
     "paper.record": Rule(OFFICES, home="chifeng", scope="none"),
     # the agency
     "agency.inbox": Rule(AGENCY, scope="none"),
     "agency.check": Rule(AGENCY, args={"app_id": "@recommended_app"}),
+    "agency.export": Rule(AGENCY, scope="none"),
     "agency.act": Rule(AGENCY, args={"app_id": "@recommended_app", "action": "agency_return"}),
     "agency.committee_list": Rule(AGENCY, scope="none"),
     "agency.file_committee": Rule(AGENCY, post=200),

@@ -21,6 +21,9 @@ from ..web import (
 )
 from ..workflow import agency as agency_svc
 from ..workflow import committees, disqualify, experts, fees, groups, queries, records, results, sessions
+from ..workflow import exports, history
+from ..workflow import inbox as inbox_svc
+from ..spreadsheets import send_temporary
 from ..workflow.actors import Actor
 from ..workflow.applications import SECTION_FIELDS, SECTION_TITLES
 from ..workflow.calendar import today_local
@@ -57,6 +60,17 @@ def inbox():
                            statuses=inbox_page.AGENCY_STATUSES, detail_endpoint="agency.check")
 
 
+@bp.route("/export.xlsx")
+def export():
+    """The files to check, as filtered on the list (recommended ones unless asked), as .xlsx."""
+    f, today = inbox_svc.Filters.from_args(request.args, Status.recommended.value), today_local()
+    stmt = inbox_svc.ordered(inbox_svc.filtered(g.tenant_id, current_user.org_id, f, today), f)
+    done = exports.write(g.tenant, stmt, _("材料审核"), today)
+    exports.record(_actor(), request.endpoint, f.args(), done.rows)
+    return send_temporary(done.path, exports.file_name(_("材料审核"), label(current_user.org),
+                                                       today))
+
+
 @bp.route("/applications/<int:app_id>")
 def check(app_id):
     """One file: pass it, or return it with every correction and a deadline."""
@@ -71,7 +85,7 @@ def check(app_id):
     return render_page("agency/check.html", app=app, fields=SECTION_FIELDS, titles=SECTION_TITLES,
                        targets=targets, scope=scope, rows=range(RETURN_ROWS), diff=diff,
                        returned=returned, due=due, fee_window=fees.fee_window(app),
-                       disqualify_sources=disqualify.SOURCES,
+                       disqualify_sources=disqualify.SOURCES, history=history.of(app),
                        holding=app.holder_org_id == current_user.org_id)
 
 

@@ -7,7 +7,11 @@ from .. import inbox_page, uploads
 from ..web import (
     RETURN_ROWS, client_ip, correction_form_items, correction_targets, flash_error, render_page,
 )
-from ..workflow import abilities, disqualify, profiles, queries
+from ..spreadsheets import send_temporary
+from ..workflow import abilities, disqualify, exports, history, inbox as inbox_svc
+from ..workflow import notice_sheet as notice_svc
+from ..workflow import profiles, queries
+from ..workflow.calendar import today_local
 from ..workflow.certificates import REVOKE_LABELS
 from ..workflow.integrity import record_years
 from ..workflow.actors import Actor
@@ -34,6 +38,39 @@ def inbox():
                            handled=queries.handled_by(g.tenant_id, current_user.org_id))
 
 
+def _export(stmt, list_name: str, args: dict):
+    """Write `stmt` to .xlsx, record who took it, and send it."""
+    from ..tenancy import label
+    actor, today = Actor.of(current_user, client_ip()), today_local()
+    done = exports.write(g.tenant, stmt, list_name, today)
+    exports.record(actor, request.endpoint, args, done.rows)
+    return send_temporary(done.path, exports.file_name(list_name, label(current_user.org), today))
+
+
+@bp.route("/export.xlsx")
+def export():
+    """The files this office holds, as filtered on the list (same arguments), as .xlsx."""
+    f, today = inbox_svc.Filters.from_args(request.args), today_local()
+    stmt = inbox_svc.ordered(inbox_svc.filtered(g.tenant_id, current_user.org_id, f, today), f)
+    return _export(stmt, _("待办申报"), f.args())
+
+
+@bp.route("/handled.xlsx")
+def handled_export():
+    """Every file this office has handled and passed on, as .xlsx."""
+    return _export(exports.handled(g.tenant_id, current_user.org_id), _("已办理"), {})
+
+
+@bp.route("/notice-sheet")
+def notice_sheet():
+    """The unit's internal notice of its files in notice, to print and post (BJ-WIN-2,
+    CF-UNIT-1); `?plan=` narrows it to one plan."""
+    plan = request.args.get("plan", type=int)
+    sheet = notice_svc.sheet(g.tenant, g.tenant_id, current_user.org_id, today_local(), plan)
+    return render_page("office/notice_sheet.html", sheet=sheet, plan=plan,
+                       contact=notice_svc.contact(request.args), today=today_local())
+
+
 @bp.route("/applications/<int:app_id>")
 def detail(app_id):
     """One application, its sections, scans and history, with the actions open to this office."""
@@ -43,7 +80,7 @@ def detail(app_id):
     return render_page("office/detail.html", app=app, fields=section_fields(g.tenant),
                        titles=SECTION_TITLES, targets=correction_targets(), rows=range(RETURN_ROWS),
                        holding=app.holder_org_id == current_user.org_id,
-                       may_act=abilities.may_act_on(current_user, app),
+                       history=history.of(app), may_act=abilities.may_act_on(current_user, app),
                        may_disqualify=app.status in disqualify.SOURCES
                        and disqualify.may_disqualify(Actor.of(current_user), app))
 

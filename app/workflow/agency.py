@@ -23,12 +23,13 @@ def snapshot(app: Application) -> dict:
     }
 
 
-def changes_since(app: Application, before: dict | None) -> dict:
+def changes_since(app: Application | None, before: dict | None, now: dict | None = None) -> dict:
     """{"basic": [field...], "added": [(section, data)], "removed": [...], "files_added": [...],
-    "files_removed": [...]} between the snapshot taken at the return and the file now."""
+    "files_removed": [...]} between the snapshot taken at the return and the file now (or the
+    snapshot `now`)."""
     if not before:
         return {}
-    now = snapshot(app)
+    now = snapshot(app) if now is None else now
     basic = sorted(k for k in set(now["basic"]) | set(before["basic"])
                    if now["basic"].get(k) != before["basic"].get(k))
     basic += sorted(k for k in now["flags"] if now["flags"][k] != before["flags"].get(k))

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import Application, Committee, Org, OrgStatus, ReviewStep, User
+from ..models import Application, Committee, Org, OrgStatus, User
 from ..tenancy import label
 from .applications import open_plans
 from .eligibility import exam_replaces_review
@@ -80,14 +80,11 @@ def inbox(tenant_id: int, org_id: int, status: str | None = None, page: int = 1)
 
 def handled_by(tenant_id: int, org_id: int, limit: int = PAGE_SIZE):
     """Applications this office has already acted on (most recent first)."""
-    acted = sa.select(ReviewStep.application_id).where(ReviewStep.org_id == org_id)
+    from .exports import handled
     return db.session.scalars(
-        sa.select(Application).where(Application.tenant_id == tenant_id,
-                                     Application.id.in_(acted),
-                                     sa.or_(Application.holder_org_id.is_(None),
-                                            Application.holder_org_id != org_id))
-        .options(selectinload(Application.applicant), selectinload(Application.committee))
-        .order_by(Application.updated_at.desc()).limit(limit)).all()
+        handled(tenant_id, org_id).options(selectinload(Application.applicant),
+                                           selectinload(Application.committee))
+        .limit(limit)).all()
 
 
 def office_application(tenant_id: int, org_id: int, app_id: int) -> Application | None:

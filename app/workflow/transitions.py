@@ -186,9 +186,10 @@ def correction_items(ctx: Ctx) -> list[dict]:
 
 
 def _return(app: Application, ctx: Ctx) -> dict:
+    from .agency import snapshot  # as returned: the history shows what the correction changed
     items = correction_items(ctx)
     ctx.step = {"action": "return", "opinion": (ctx.params.get("opinion") or "").strip(),
-                "items": items}
+                "items": items, "snapshot": snapshot(app)}
     return {"status": Status.returned.value, "holder_org_id": None, "route_pos": 0,
             "notice_starts_on": None, "notice_ends_on": None}
 

@@ -1,0 +1,141 @@
+"""Office lists as .xlsx: whatever the list shows, filtered, written row by row.
+
+`write(stmt, ...)` takes a SELECT of (Application, due) — `inbox.filtered()` in the list's order,
+or any other office list of the same shape — and writes it to an openpyxl write-only workbook a
+chunk at a time: the rows come from the database `chunk` at a time (yield_per: a server-side
+cursor on PostgreSQL), each chunk's applicants, employers, plans and committees are loaded by one
+query each, and the sheet's rows go straight to openpyxl's temporary file. Memory stays bounded
+whatever the number of rows; the finished file is sent in blocks and removed.
+
+Personal numbers never leave unmasked: the ID number is exported in its masked form (what the
+office's own pages show), the mobile number not at all.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from flask_babel import format_date, format_datetime, gettext, lazy_gettext as _l
+from openpyxl import Workbook
+from sqlalchemy.orm import defer, selectinload
+
+from ..extensions import db
+from ..models import Application, Committee, ReviewStep, Status
+from ..spreadsheets import write_only_row
+from ..tenancy import label
+from .actors import Actor
+from .ids import clean_id_number, clean_mobile, mask_id, mask_mobile
+from .paper import mode_label
+from .transitions import audit, status_label
+
+CHUNK = 500
+
+HEADERS = (_l("申报编号"), _l("申报人"), _l("证件号码（脱敏）"), _l("工作单位"), _l("所在区县"),
+           _l("申报计划"), _l("评审委员会"), _l("系列"), _l("专业"), _l("级别"), _l("申报政策"),
+           _l("评审方式"), _l("状态"), _l("提交时间"), _l("办理期限"), _l("剩余天数"), _l("下一步"))
+
+
+@dataclass
+class Export:
+    path: str      # the finished workbook (a temporary file: the caller sends and removes it)
+    rows: int
+
+
+def next_step(cfg, app: Application, today: date) -> str:
+    """What the holding office does next with the file, in words."""
+    kind = app.current_step["kind"] if app.route and app.current_step else None
+    if app.status == Status.submitted.value:
+        if kind != "employer":
+            return gettext("审核推荐")
+        if app.correction_due and not cfg.policies.renotice_after_agency_return:
+            return gettext("审核补正内容后再次推荐")
+        return gettext("审核后开始单位公示")
+    if app.status == Status.in_notice.value:
+        if app.notice_ends_on and today <= app.notice_ends_on:
+            return gettext("单位公示中，期满无异议后推荐")
+        return gettext("公示期满，可推荐上报")
+    return {Status.recommended.value: gettext("材料审核"),
+            Status.checked.value: gettext("待申报人缴费"),
+            Status.paid.value: gettext("待安排评审")}.get(app.status, "")
+
+
+def _values(cfg, app: Application, due: date | None, today: date) -> list:
+    employer = app.employer
+    district = cfg.district(employer.district) if employer and employer.district else None
+    series = cfg.series(app.series)
+    specialty = cfg.specialty(app.series, app.specialty) if app.specialty else None
+    policy = cfg.policy(app.policy)
+    return [app.id, app.applicant.name, app.applicant.id_number_masked or "",
+            label(employer) if employer else "", label(district) if district else "",
+            label(app.plan), label(app.committee), label(series) if series else app.series,
+            label(specialty) if specialty else (app.specialty or ""),
+            label(cfg.level(app.level)) or app.level, label(policy) if policy else "",
+            str(mode_label(app)), str(status_label(app.status)),
+            format_datetime(app.submitted_at, "yyyy-MM-dd HH:mm") if app.submitted_at else "",
+            format_date(due, "yyyy-MM-dd") if due else "",
+            (due - today).days if due else "", next_step(cfg, app, today)]
+
+
+def write(cfg, stmt: sa.Select, title: str, today: date, chunk: int = CHUNK) -> Export:
+    """Write the rows of `stmt` (Application, due) to a new .xlsx file (see the module)."""
+    stmt = stmt.options(
+        defer(Application.pledge_text), selectinload(Application.applicant),
+        selectinload(Application.employer), selectinload(Application.plan),
+        selectinload(Application.committee).selectinload(Committee.agency)
+    ).execution_options(yield_per=chunk)
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title[:31] or "sheet")
+    ws.append([str(h) for h in HEADERS])
+    n = 0
+    for part in db.session.execute(stmt).partitions():
+        for row in part:
+            ws.append(write_only_row(ws, _values(cfg, row[0], row[1], today)))
+            n += 1
+    fd, path = tempfile.mkstemp(prefix="export-", suffix=".xlsx")
+    os.close(fd)
+    try:
+        wb.save(path)
+    except BaseException:
+        os.unlink(path)
+        raise
+    return Export(path, n)
+
+
+def handled(tenant_id: int, org_id: int) -> sa.Select:
+    """The files this office has acted on and no longer holds, most recently changed first
+    (Application, due: none, the office has nothing left to do)."""
+    acted = sa.select(ReviewStep.application_id).where(ReviewStep.org_id == org_id)
+    return (sa.select(Application, sa.null().label("due"))
+            .where(Application.tenant_id == tenant_id, Application.id.in_(acted),
+                   sa.or_(Application.holder_org_id.is_(None),
+                          Application.holder_org_id != org_id))
+            .order_by(Application.updated_at.desc(), Application.id.desc()))
+
+
+def file_name(list_name: str, office_name: str, today: date) -> str:
+    """"待办申报-海淀精密机械厂-2026-07-20.xlsx": the list, the office and the day."""
+    clean = "".join(c for c in office_name if c not in '\\/:*?"<>|').strip()[:60]
+    return f"{list_name}-{clean}-{today.isoformat()}.xlsx"
+
+
+def _masked(key: str, value) -> str:
+    """A search term that is a mobile or ID number goes into the record masked."""
+    if key == "q":
+        compact = re.sub(r"[\s-]", "", str(value))
+        if clean_mobile(compact):
+            return mask_mobile(clean_mobile(compact))
+        if clean_id_number(compact):
+            return mask_id(clean_id_number(compact))
+    return str(value)
+
+
+def record(actor: Actor, what: str, args: dict, rows: int) -> None:
+    """Audit an export: who took which list, filtered how, and how many files (the rows hold
+    personal data; a bulk copy leaving the system is kept on record)."""
+    shown = " ".join(f"{k}={_masked(k, v)}" for k, v in sorted(args.items()))
+    audit(actor, "applications", None, "export", reason=f"{what} {shown} rows={rows}"[:2000])
+    db.session.commit()
