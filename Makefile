@@ -5,7 +5,7 @@ VENV_STAMP := .venv/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 HTMX_VERSION := 2.0.4
 export FLASK_APP := wsgi
 
-.PHONY: run test install rules bench clean translations flask rehearse
+.PHONY: run run-prod test install rules bench clean translations flask rehearse
 
 install: $(VENV_STAMP) static/vendor/htmx.min.js translations
 
@@ -29,6 +29,11 @@ translations: $(VENV_STAMP)
 run: install
 	@bash scripts/run.sh
 
+# The production shape on one machine: PostgreSQL, Redis, gunicorn (gthread), two RQ workers,
+# rq cron, a storage directory (README, "Deployment").
+run-prod: install
+	@bash scripts/run_prod.sh
+
 test: install
 	@bash scripts/test.sh
 
@@ -36,7 +41,8 @@ test: install
 bench: install
 	@bash scripts/bench.sh
 
-# Any flask command on the instance `make run` uses: make flask ARGS="jobs list".
+# Any flask command on the instance `make run` uses: make flask ARGS="jobs list"; on the one
+# `make run-prod` serves (while it runs): make flask INSTANCE=prod ARGS="backup /tmp/zc.tar".
 flask: install
 	@bash scripts/flask.sh $(ARGS)
 

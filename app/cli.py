@@ -225,3 +225,6 @@ def register(app: Flask) -> None:
         app.cli.add_command(group)
     from .cli_audit import audit_cli
     app.cli.add_command(audit_cli)
+    from .cli_backup import backup_cmd, restore_cmd
+    app.cli.add_command(backup_cmd)
+    app.cli.add_command(restore_cmd)

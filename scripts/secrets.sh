@@ -5,7 +5,7 @@
 # in the environment or .env win.
 secrets_file=instance/secrets.env
 # Adds only what the file lacks (a secret introduced by a later version), never replaces one.
-(umask 077 && python3 - "$secrets_file" <<'PY'
+(umask 077 && python3 - "$secrets_file" "${SECRETS_EXTRA:-}" <<'PY'
 import base64, os, secrets, sys
 path = sys.argv[1]
 have = {}
@@ -15,6 +15,8 @@ if os.path.exists(path):
 wanted = {name: secrets.token_urlsafe(48)
           for name in ("SECRET_KEY", "PAYMENT_GATEWAY_SECRET", "AUDIT_KEY")}
 wanted["AUDIT_SIGNING_KEY"] = base64.b64encode(secrets.token_bytes(32)).decode()
+# More a script needs (run_prod.sh: the database password), named in SECRETS_EXTRA.
+wanted.update({name: secrets.token_urlsafe(32) for name in sys.argv[2].split()})
 missing = {k: v for k, v in wanted.items() if k not in have}
 if missing:
     with open(path + ".tmp", "w") as f:

@@ -1,4 +1,5 @@
-"""Scans of paper documents: checked by content, stored under UPLOAD_DIR/<tenant>/."""
+"""Scans of paper documents: checked by content, stored as <tenant>/<name> in the file store
+(app/uploads/storage.py: UPLOAD_DIR on a local or shared file system)."""
 from __future__ import annotations
 
 import hashlib
@@ -13,6 +14,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from ..workflow.errors import Invalid
+from .storage import storage
 
 ALLOWED = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 
@@ -77,10 +79,8 @@ def accept_scan(data: bytes) -> tuple[bytes, str]:
 
 def store(tenant_slug: str, data: bytes, mime: str) -> tuple[str, str]:
     """Write the bytes; return (stored name, sha256)."""
-    folder = Path(current_app.config["UPLOAD_DIR"]) / tenant_slug
-    folder.mkdir(parents=True, exist_ok=True)
     name = f"{uuid.uuid4().hex}.{ALLOWED[mime]}"
-    (folder / name).write_bytes(data)
+    storage().put(f"{tenant_slug}/{name}", data)
     return name, hashlib.sha256(data).hexdigest()
 
 
@@ -92,10 +92,11 @@ MINUTES_TYPES = ALLOWED
 
 def store_stream(tenant_slug: str, stream, allowed: dict[str, str], limit: int) -> tuple:
     """Copy an uploaded stream to disk in chunks (recordings are large), checking its type by
-    content and its size; return (stored name, mime, size, sha256) or raise Invalid."""
+    content and its size, then into the file store; return (stored name, mime, size, sha256)
+    or raise Invalid."""
     folder = Path(current_app.config["UPLOAD_DIR"]) / tenant_slug
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f"incoming-{uuid.uuid4().hex}"
+    tmp = folder / f"incoming-{uuid.uuid4().hex}"  # next to the store: a rename, not a copy
     digest, size, head = hashlib.sha256(), 0, b""
     try:
         with tmp.open("wb") as out:
@@ -116,20 +117,21 @@ def store_stream(tenant_slug: str, stream, allowed: dict[str, str], limit: int) 
         name = f"{uuid.uuid4().hex}.{allowed[mime]}"
         if mime in ALLOWED:  # a scan (minutes): checked and rebuilt like any other scan
             data, mime = accept_scan(tmp.read_bytes())
-            (folder / name).write_bytes(data)
+            storage().put(f"{tenant_slug}/{name}", data)
             return name, mime, len(data), hashlib.sha256(data).hexdigest()
-        tmp.rename(folder / name)
+        storage().put_file(f"{tenant_slug}/{name}", tmp)
         return name, mime, size, digest.hexdigest()
     finally:
         tmp.unlink(missing_ok=True)
 
 
 def path_of(tenant_slug: str, stored_name: str) -> Path:
-    return Path(current_app.config["UPLOAD_DIR"]) / tenant_slug / stored_name
+    """The stored file as a local path (downloads hand it to send_file)."""
+    return storage().local_path(f"{tenant_slug}/{stored_name}")
 
 
 def remove(tenant_slug: str, stored_name: str) -> None:
-    path_of(tenant_slug, stored_name).unlink(missing_ok=True)
+    storage().delete(f"{tenant_slug}/{stored_name}")
 
 
 # -- copies for blind review (CF-MODE-2, CF-MODE-3) ----------------------------------------------

@@ -1,0 +1,36 @@
+"""gunicorn settings of a web host (`gunicorn -c deploy/gunicorn.conf.py wsgi:app`); `make
+run-prod` uses the same file. Every value can be set from the environment.
+
+Worker class gthread: each process serves WEB_THREADS requests at once, so a client that reads
+or sends slowly holds one thread, not a whole process. Behind nginx with request and response
+buffering (deploy/nginx/zhicheng.conf) slow clients never reach gunicorn at all; gthread keeps
+the web host usable when one does (a direct connection, a health check that hangs)."""
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", f"{os.environ.get('HOST', '127.0.0.1')}:"
+                                      f"{os.environ.get('PORT', '8000')}")
+worker_class = "gthread"
+# Processes: by default 2 per core plus one, at most 8 (each holds a database pool).
+workers = int(os.environ.get("WEB_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 8)))
+threads = int(os.environ.get("WEB_THREADS", "4"))
+# A request that takes longer is a bug or a job that belongs on the queue: the process is
+# replaced. Uploads arrive whole from nginx, so this does not bound an upload's transfer.
+timeout = int(os.environ.get("WEB_TIMEOUT", "60"))
+graceful_timeout = 30        # a deploy's TERM: requests in flight get this long to finish
+keepalive = 5                # nginx keeps connections to the upstream open (keepalive 16)
+# Processes are replaced now and then, so a slow leak never grows without bound.
+max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "5000"))
+max_requests_jitter = max_requests // 10
+# The app believes X-Forwarded-For / -Proto only across TRUSTED_PROXY_HOPS proxies (ProxyFix in
+# app/__init__.py); gunicorn's own forwarded_allow_ips stays at its default.
+accesslog = os.environ.get("WEB_ACCESS_LOG", "-")
+errorlog = os.environ.get("WEB_ERROR_LOG", "-")
+loglevel = os.environ.get("WEB_LOG_LEVEL", "info")
+# No preload: each process opens its own database and Redis connections after the fork.
+preload_app = False
+proc_name = "zhicheng-web"
+# gunicorn's control socket (newer versions) defaults to one path per user, which two servers on
+# one host would share: off unless WEB_CONTROL_SOCKET names a path of this server's own.
+control_socket = os.environ.get("WEB_CONTROL_SOCKET", "")
+control_socket_disable = not control_socket
