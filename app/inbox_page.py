@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
-from flask import g, request, url_for
+from flask import g, redirect, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -125,31 +125,43 @@ def show(endpoint: str, full: str, *, default_status: str | None = None,
     f = inbox.Filters.from_args(request.args, default_status)
     today = today_local()
     number = request.args.get("page", type=int)
-    page = inbox.page(g.tenant_id, org_id, f, today,
-                      after=request.args.get("after") or None,
-                      before=request.args.get("before") or None,
-                      number=number if number and number > 0 else None)
+    position = {"after": request.args.get("after") or None,
+                "before": request.args.get("before") or None,
+                "page": number if number and number > 0 else None}
 
     def args(**changes) -> dict:
         """This list's URL arguments: the filters with `changes` applied (a cursor or a page
         besides), and an explicit blank status where the page's default would come back."""
-        extra = {k: changes.pop(k) for k in ("after", "before", "page") if k in changes}
+        moved = {k: changes.pop(k) for k in ("after", "before", "page") if k in changes}
         out = f.args(**changes)
         if default_status is not None and "status" not in out:
             out["status"] = ""
-        return {**out, **{k: v for k, v in extra.items() if v is not None}}
+        return {**out, **{k: v for k, v in moved.items() if v is not None}}
 
     def link(**changes) -> str:
         return url_for(endpoint, **args(**changes))
+
+    here = link(**position)
+    fragment = bool(htmx) and not htmx.history_restore_request
+    # A form sent without JavaScript names every field, the blank ones too: answer with the
+    # same list under its short URL, the one to bookmark (htmx is told to push that one).
+    blank = any(v == "" for k, v in request.args.items(multi=True)
+                if k != "status" or default_status is None)
+    if blank and not fragment:
+        return redirect(here, 302)
+    page = inbox.page(g.tenant_id, org_id, f, today, after=position["after"],
+                      before=position["before"], number=position["page"])
 
     policies = g.tenant.policies
     rows = [(a, due, next_action(a, today, policies.fee_required,
                                  policies.renotice_after_agency_return), countdown(due, today))
             for a, due in page.rows]
-    fragment = bool(htmx) and not htmx.history_restore_request
-    return render_page(full, "office/_list.html", f=f, page=page, rows=rows, link=link,
+    resp = render_page(full, "office/_list.html", f=f, page=page, rows=rows, link=link,
                        link_args=args, boosted=fragment and bool(htmx.boosted),
                        list_endpoint=endpoint, detail_endpoint=detail_endpoint,
                        default_status=default_status,
                        statuses=held_statuses(statuses, page.counts, f.status),
                        opts=None if fragment else choices(org_id), **extra)
+    if fragment:
+        resp.headers["HX-Push-Url"] = here
+    return resp

@@ -104,8 +104,8 @@ def test_beijing_review_walkthrough(live_review, browser):  # noqa: F811
         expect(clerk.locator("#list")).to_contain_text("共0件")
 
         # Beijing charges a fee: the agency confirms the offline transfer.
-        clerk.locator("main form.inline select[name=status]").select_option("checked")
-        clerk.locator("main form.inline button", has_text="筛选").click()
+        clerk.locator("main form#filters select[name=status]").select_option("checked")
+        clerk.locator("main form#filters button", has_text="筛选").click()
         expect(clerk).to_have_url(f"{base}/beijing/agency/?status=checked")
         expect(clerk.locator("#list")).to_contain_text("共1件")
         clerk.locator("#list a", has_text=APPLICANT).click()
