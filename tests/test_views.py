@@ -198,6 +198,35 @@ def test_inbox_query_count_does_not_grow_with_rows(app, client, login):
     assert client.get("/beijing/office/").get_data(as_text=True).count("<tr>") == 22 + 1
 
 
+def test_inbox_query_count_with_a_filter_and_a_search_does_not_grow_with_rows(app, client,
+                                                                              login):
+    with app.app_context():
+        f.make_employer("beijing", "emp", "haidian", name="海淀精密机械厂")
+        f.make_user("beijing", "clerk", "employer_clerk", "emp")
+    from app.tenancy import tenants
+    from app.workflow.transitions import transition
+
+    def add(n):
+        with app.app_context(), time_machine.travel(at(2026, 7, 10, 10), tick=False):
+            start = db.session.scalar(sa.select(sa.func.count(User.id)))
+            for i in range(n):
+                u = f.make_user("beijing", f"u{start + i}", "applicant", "emp")
+                a = f.make_application("beijing", u, "bj-2026", "bj-eng", "engineering",
+                                       "intermediate", "mechanical")
+                transition(tenants()["beijing"], a, "submit", f.actor(u), pledge=f.PLEDGE)
+    url = "/beijing/office/?level=intermediate&series=engineering&mode=named&q=精密&sort=name"
+    login("beijing", "clerk")
+    add(2)
+    few = count_queries(app, lambda: client.get(url))
+    fragment = count_queries(app, lambda: client.get(url, headers={"HX-Request": "true"}))
+    add(20)
+    many = count_queries(app, lambda: client.get(url))
+    assert few == many
+    assert fragment == count_queries(app, lambda: client.get(url, headers={"HX-Request": "true"}))
+    page = client.get(url).get_data(as_text=True)
+    assert page.count("<tr>") == 22 + 1 and "共22件" in page
+
+
 @pytest.mark.parametrize("path", ["/", "/beijing/", "/beijing/login", "/beijing/register",
                                   "/chifeng/employers/register", "/beijing/directory",
                                   "/beijing/results/", "/beijing/certificates/verify"])
@@ -220,4 +249,4 @@ def test_inbox_filter_by_status(app, client, login):
     r = client.get("/beijing/office/?status=in_notice")
     assert r.status_code == 200 and "共0件" in r.get_data(as_text=True)
     frag = client.get("/beijing/office/?status=submitted", headers={"HX-Request": "true"})
-    assert frag.status_code == 200 and frag.get_data(as_text=True).startswith('<div id="list">')
+    assert frag.status_code == 200 and frag.get_data(as_text=True).startswith('<div id="list"')

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from . import bp
 from ..spreadsheets import XLSX_MIME
 from .forms import ExpertForm, FilingForm, SessionForm
-from .. import uploads
+from .. import inbox_page, uploads
 from ..jobs.deadlines import schedule_sweep
 from ..extensions import db
 from ..models import Committee, Expert, ReviewSession, Role, Status
@@ -53,12 +53,11 @@ def _mine(model, obj_id):
 
 @bp.route("/")
 def inbox():
-    """Files recommended to this agency, to check (and those already checked)."""
-    status = request.args.get("status") or Status.recommended.value
-    page = max(request.args.get("page", 1, type=int), 1)
-    rows, total = queries.inbox(g.tenant_id, current_user.org_id, status, page)
-    return render_page("agency/inbox.html", "office/_list.html", rows=rows, total=total,
-                       page=page, status=status, page_size=queries.PAGE_SIZE)
+    """Files this agency holds: recommended to it, to check, by default; checked, paid, under
+    review."""
+    return inbox_page.show("agency.inbox", "agency/inbox.html",
+                           default_status=Status.recommended.value,
+                           statuses=inbox_page.AGENCY_STATUSES, detail_endpoint="agency.check")
 
 
 @bp.route("/export.xlsx")

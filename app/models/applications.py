@@ -43,7 +43,13 @@ class Application(db.Model):
     __tablename__ = "applications"
     __table_args__ = (
         sa.Index("ix_applications_plan_status", "plan_id", "status"),
-        sa.Index("ix_applications_holder_status", "holder_org_id", "status"),
+        # The office lists (app/workflow/inbox.py): a holder's files by status, or all of them,
+        # in submission order with the id breaking ties, so a page is read off the index and
+        # the counts per status off the first one alone.
+        sa.Index("ix_applications_holder_status_submitted", "tenant_id", "holder_org_id",
+                 "status", "submitted_at", "id"),
+        sa.Index("ix_applications_holder_submitted", "tenant_id", "holder_org_id",
+                 "submitted_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"), index=True)

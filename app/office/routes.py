@@ -3,7 +3,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from . import bp
-from .. import uploads
+from .. import inbox_page, uploads
 from ..web import (
     RETURN_ROWS, client_ip, correction_form_items, correction_targets, flash_error, render_page,
 )
@@ -32,13 +32,10 @@ def _offices_only():
 
 @bp.route("/")
 def inbox():
-    """Applications this office holds now, and those it has handled."""
-    status = request.args.get("status") or None
-    page = max(request.args.get("page", 1, type=int), 1)
-    rows, total = queries.inbox(g.tenant_id, current_user.org_id, status, page)
-    return render_page("office/inbox.html", "office/_list.html", rows=rows, total=total,
-                       page=page, status=status, page_size=queries.PAGE_SIZE,
-                       handled=queries.handled_by(g.tenant_id, current_user.org_id))
+    """Applications this office holds now, filtered, searched and paged; and those it has
+    handled."""
+    return inbox_page.show("office.inbox", "office/inbox.html",
+                           handled=queries.handled_by(g.tenant_id, current_user.org_id))
 
 
 def _export(stmt, list_name: str, args: dict):

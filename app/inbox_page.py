@@ -1,0 +1,155 @@
+"""The office lists' page: the filter form, the list with its next actions and deadlines, the
+counts per status and the pager, shared by every office that holds files (employer, department,
+HR bureau, association, agency). The query is app/workflow/inbox.py's; this module turns the
+URL into `Filters`, the tenant's config into the form's choices, and each row into what the
+office does next. A fixed number of queries whatever the number of rows."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from flask import g, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from .extensions import db, htmx
+from .models import Application, Org, Plan, Status
+from .models.plans import ReviewMode
+from .tenancy import label
+from .tenancy.schema import StepKind
+from .web import render_page
+from .workflow import inbox
+from .workflow.calendar import today_local
+from .workflow.paper import MODE_LABELS
+from .workflow.policies import ORDINARY
+
+# The statuses an office list offers, in the workflow's order; others appear when held.
+OFFICE_STATUSES = (Status.submitted.value, Status.in_notice.value)
+AGENCY_STATUSES = (Status.recommended.value, Status.checked.value, Status.paid.value,
+                   Status.in_review.value)
+SORT_LABELS = {"submitted": _l("提交时间"), "updated": _l("最近更新"), "name": _l("姓名"),
+               "due": _l("截止日期")}
+
+
+@dataclass(frozen=True)
+class Next:
+    """What the holding office does next with a file."""
+    text: str
+    waiting: bool = False   # the office waits for someone else (the applicant, the notice)
+
+
+def next_action(app: Application, today: date, fee_required: bool,
+                renotice_after_return: bool) -> Next | None:
+    """The holding office's next step, from the file's status, its notice dates and the kind of
+    its current route step (all on the row: no query)."""
+    status = app.status
+    step = app.current_step
+    kind = step.get("kind") if step else None
+    if status == Status.submitted.value:
+        renotice = not app.correction_due or renotice_after_return
+        if kind == StepKind.employer.value and renotice:
+            return Next(gettext("审核并开始公示"))
+        return Next(gettext("审核并推荐"))
+    if status == Status.in_notice.value:
+        if app.notice_ends_on is not None and today <= app.notice_ends_on:
+            return Next(gettext("公示中（至%(d)s）", d=app.notice_ends_on.isoformat()), True)
+        return Next(gettext("公示期满待推荐"))
+    if status == Status.recommended.value:
+        return Next(gettext("审核材料"))
+    if status == Status.checked.value:
+        return Next(gettext("待申报人缴费"), True) if fee_required else \
+            Next(gettext("安排评审会"))
+    if status == Status.paid.value:
+        return Next(gettext("安排评审会"))
+    if status == Status.in_review.value:
+        return Next(gettext("评审中"), True)
+    return None
+
+
+def countdown(due: date | None, today: date) -> tuple[str, str] | None:
+    """The deadline countdown and its tone ("late", "soon" or ""): 剩N天, 今天截止, 逾期N天."""
+    if due is None:
+        return None
+    days = (due - today).days
+    if days < 0:
+        return gettext("逾期%(n)d天", n=-days), "late"
+    if days == 0:
+        return gettext("今天截止"), "soon"
+    return gettext("剩%(n)d天", n=days), "soon" if days <= 3 else ""
+
+
+def _units(org_id: int) -> list[tuple[int, str]]:
+    """The employers of the files this office holds: one DISTINCT query."""
+    rows = db.session.execute(
+        sa.select(Org.id, Org.name, Org.name_en).distinct()
+        .join(Application, Application.employer_org_id == Org.id)
+        .where(Application.tenant_id == g.tenant_id, Application.holder_org_id == org_id)
+        .order_by(Org.name, Org.id)).all()
+    return [(r.id, label(r)) for r in rows]
+
+
+def held_statuses(statuses: tuple[str, ...], counts: dict, current: str | None) -> list[str]:
+    """The statuses the list offers: the page's own, and any other the office holds."""
+    return [s.value for s in Status
+            if s.value in statuses or s.value in counts or s.value == current]
+
+
+def choices(org_id: int) -> dict:
+    """The form's options, from the tenant's config and (plans, employers) its rows: two
+    queries."""
+    cfg = g.tenant
+    plans = db.session.execute(
+        sa.select(Plan.id, Plan.name, Plan.name_en).where(Plan.tenant_id == g.tenant_id)
+        .order_by(Plan.year.desc(), Plan.id)).all()
+    policies = [(p.code, label(p)) for p in cfg.policies.policy]
+    return {
+        "plans": [(p.id, label(p)) for p in plans],
+        "levels": [(lv.code, label(lv)) for lv in cfg.tenant.levels],
+        "series": [(s.code, label(s), [(sp.code, label(sp)) for sp in s.specialties])
+                   for s in cfg.tenant.series],
+        "units": _units(org_id),
+        "districts": [(d.code, label(d)) for d in cfg.tenant.districts],
+        "policies": policies + [("none", str(ORDINARY))] if policies else [],
+        "modes": [(m.value, str(MODE_LABELS.get(m.value, m.value))) for m in ReviewMode],
+        "sorts": list(SORT_LABELS.items()),
+    }
+
+
+def show(endpoint: str, full: str, *, default_status: str | None = None,
+         statuses: tuple[str, ...] = OFFICE_STATUSES, detail_endpoint: str = "office.detail",
+         **extra):
+    """The list page (or, for htmx, the list fragment) of the files the user's office holds."""
+    org_id = current_user.org_id
+    f = inbox.Filters.from_args(request.args, default_status)
+    today = today_local()
+    number = request.args.get("page", type=int)
+    page = inbox.page(g.tenant_id, org_id, f, today,
+                      after=request.args.get("after") or None,
+                      before=request.args.get("before") or None,
+                      number=number if number and number > 0 else None)
+
+    def args(**changes) -> dict:
+        """This list's URL arguments: the filters with `changes` applied (a cursor or a page
+        besides), and an explicit blank status where the page's default would come back."""
+        extra = {k: changes.pop(k) for k in ("after", "before", "page") if k in changes}
+        out = f.args(**changes)
+        if default_status is not None and "status" not in out:
+            out["status"] = ""
+        return {**out, **{k: v for k, v in extra.items() if v is not None}}
+
+    def link(**changes) -> str:
+        return url_for(endpoint, **args(**changes))
+
+    policies = g.tenant.policies
+    rows = [(a, due, next_action(a, today, policies.fee_required,
+                                 policies.renotice_after_agency_return), countdown(due, today))
+            for a, due in page.rows]
+    fragment = bool(htmx) and not htmx.history_restore_request
+    return render_page(full, "office/_list.html", f=f, page=page, rows=rows, link=link,
+                       link_args=args, boosted=fragment and bool(htmx.boosted),
+                       list_endpoint=endpoint, detail_endpoint=detail_endpoint,
+                       default_status=default_status,
+                       statuses=held_statuses(statuses, page.counts, f.status),
+                       opts=None if fragment else choices(org_id), **extra)
