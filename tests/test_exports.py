@@ -83,6 +83,9 @@ def test_office_export_holds_exactly_the_filtered_rows(app, client, login, offic
         assert head[0] == "申报编号" and "下一步" in head
         assert [r[0] for r in rows] == expected
         assert all(r[head.index("级别")] == "中级" for r in rows)
+        # Dates are spreadsheet dates (sortable), in local time.
+        assert rows[0][head.index("提交时间")] == datetime(2026, 7, 2, 17, 0)
+        assert all(isinstance(r[head.index("办理期限")], datetime) for r in rows)
         # The whole list, in the list's order, and a status filter.
         _, _, rows = _sheet(client.get("/beijing/office/export.xlsx"))
         assert [r[0] for r in rows] == office["ids"]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
-from flask_babel import format_date, format_datetime, gettext, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from sqlalchemy.orm import defer, selectinload
 
@@ -28,6 +28,7 @@ from ..models import Application, Committee, ReviewStep, Status
 from ..spreadsheets import write_only_row
 from ..tenancy import label
 from .actors import Actor
+from .calendar import TZ
 from .ids import clean_id_number, clean_mobile, mask_id, mask_mobile
 from .paper import mode_label
 from .transitions import audit, status_label
@@ -47,37 +48,75 @@ class Export:
 
 def next_step(cfg, app: Application, today: date) -> str:
     """What the holding office does next with the file, in words."""
+    return str(NEXT_STEPS[_next_key(cfg, app, today)])
+
+
+NEXT_STEPS = {"review": _l("审核推荐"), "renotice": _l("审核补正内容后再次推荐"),
+              "notice": _l("审核后开始单位公示"), "in_notice": _l("单位公示中，期满无异议后推荐"),
+              "notice_over": _l("公示期满，可推荐上报"), Status.recommended.value: _l("材料审核"),
+              Status.checked.value: _l("待申报人缴费"), Status.paid.value: _l("待安排评审"),
+              "": ""}
+
+
+def _next_key(cfg, app: Application, today: date) -> str:
     kind = app.current_step["kind"] if app.route and app.current_step else None
     if app.status == Status.submitted.value:
         if kind != "employer":
-            return gettext("审核推荐")
+            return "review"
         if app.correction_due and not cfg.policies.renotice_after_agency_return:
-            return gettext("审核补正内容后再次推荐")
-        return gettext("审核后开始单位公示")
+            return "renotice"
+        return "notice"
     if app.status == Status.in_notice.value:
-        if app.notice_ends_on and today <= app.notice_ends_on:
-            return gettext("单位公示中，期满无异议后推荐")
-        return gettext("公示期满，可推荐上报")
-    return {Status.recommended.value: gettext("材料审核"),
-            Status.checked.value: gettext("待申报人缴费"),
-            Status.paid.value: gettext("待安排评审")}.get(app.status, "")
+        return ("in_notice" if app.notice_ends_on and today <= app.notice_ends_on
+                else "notice_over")
+    return app.status if app.status in NEXT_STEPS else ""
 
 
-def _values(cfg, app: Application, due: date | None, today: date) -> list:
-    employer = app.employer
-    district = cfg.district(employer.district) if employer and employer.district else None
-    series = cfg.series(app.series)
-    specialty = cfg.specialty(app.series, app.specialty) if app.specialty else None
-    policy = cfg.policy(app.policy)
-    return [app.id, app.applicant.name, app.applicant.id_number_masked or "",
-            label(employer) if employer else "", label(district) if district else "",
-            label(app.plan), label(app.committee), label(series) if series else app.series,
-            label(specialty) if specialty else (app.specialty or ""),
-            label(cfg.level(app.level)) or app.level, label(policy) if policy else "",
-            str(mode_label(app)), str(status_label(app.status)),
-            format_datetime(app.submitted_at, "yyyy-MM-dd HH:mm") if app.submitted_at else "",
-            format_date(due, "yyyy-MM-dd") if due else "",
-            (due - today).days if due else "", next_step(cfg, app, today)]
+class _Row:
+    """Turns a file into its row; every label is worked out once per distinct value (a list of
+    10,000 files has a few dozen), so formatting costs little per row."""
+
+    def __init__(self, cfg, today: date):
+        self.cfg, self.today, self.memo = cfg, today, {}
+
+    def _once(self, key, make):
+        value = self.memo.get(key)
+        if value is None:
+            value = self.memo[key] = make()
+        return value
+
+    def _employer(self, org) -> tuple[str, str]:
+        district = self.cfg.district(org.district) if org.district else None
+        return label(org), label(district) if district else ""
+
+    def _series(self, app) -> tuple[str, str, str]:
+        cfg = self.cfg
+        series = cfg.series(app.series)
+        specialty = cfg.specialty(app.series, app.specialty) if app.specialty else None
+        return (label(series) if series else app.series,
+                label(specialty) if specialty else (app.specialty or ""),
+                label(cfg.level(app.level)) or app.level)
+
+    def values(self, app: Application, due: date | None) -> list:
+        cfg, once = self.cfg, self._once
+        employer = (once(("org", app.employer_org_id), lambda: self._employer(app.employer))
+                    if app.employer_org_id else ("", ""))
+        series = once(("series", app.series, app.specialty, app.level),
+                      lambda: self._series(app))
+        mode = once(("mode", app.plan_id, app.committee_id, app.series, app.specialty,
+                     app.level, app.classified), lambda: str(mode_label(app)))
+        policy = once(("policy", app.policy),
+                      lambda: label(cfg.policy(app.policy)) if cfg.policy(app.policy) else "")
+        submitted = (app.submitted_at.astimezone(TZ).replace(tzinfo=None, microsecond=0)
+                     if app.submitted_at else None)
+        return [app.id, app.applicant.name, app.applicant.id_number_masked or "", *employer,
+                once(("plan", app.plan_id), lambda: label(app.plan)),
+                once(("committee", app.committee_id), lambda: label(app.committee)),
+                *series, policy, mode,
+                once(("status", app.status), lambda: str(status_label(app.status))),
+                submitted, due, (due - self.today).days if due else None,
+                once(("next", _next_key(cfg, app, self.today)),
+                     lambda: next_step(cfg, app, self.today))]
 
 
 def write(cfg, stmt: sa.Select, title: str, today: date, chunk: int = CHUNK) -> Export:
@@ -90,10 +129,10 @@ def write(cfg, stmt: sa.Select, title: str, today: date, chunk: int = CHUNK) -> 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title[:31] or "sheet")
     ws.append([str(h) for h in HEADERS])
-    n = 0
+    rows, n = _Row(cfg, today), 0
     for part in db.session.execute(stmt).partitions():
-        for row in part:
-            ws.append(write_only_row(ws, _values(cfg, row[0], row[1], today)))
+        for app, due in part:
+            ws.append(write_only_row(ws, rows.values(app, due)))
             n += 1
     fd, path = tempfile.mkstemp(prefix="export-", suffix=".xlsx")
     os.close(fd)
