@@ -88,7 +88,8 @@ def detail(batch_id):
     if b is None:
         abort(404)
     return render_page("office/batch.html", b=b,
-                       action_name=svc.action_label(current_user, b.action), may_undo=svc.undo_open(b, current_user))
+                       action_name=svc.action_label(current_user, b.action),
+                       may_undo=svc.undo_open(b, current_user))
 
 
 def undo(batch_id):
