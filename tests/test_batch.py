@@ -121,6 +121,26 @@ def test_confirmation_lists_exactly_the_selection_and_the_refused_with_reason(ap
         assert all(_state(i)[0] == Status.in_notice.value for i in employer["ok"])
 
 
+def test_the_confirmation_page_speaks_the_users_language(app, login, employer):
+    client = _signin(login, T, employer["clerk"])
+    with time_machine.travel(RECOMMEND_DAY, tick=False):
+        html = client.post(f"/{T}/office/batch?lang=en", data={
+            "ids": [str(employer["ok"][0]), str(employer["fresh"])], "action": "recommend",
+            "opinion": "同意推荐", "no_objection": "y"}).get_data(as_text=True)
+    assert "Confirm batch action" in html and "1 files will be handled" in html
+    assert "An internal notice must first be posted" in _table(html, "batch-refused")
+
+
+def test_the_undo_window_follows_the_configuration(app, login, employer):
+    app.config["BATCH_UNDO_MINUTES"] = 30
+    client = _signin(login, T, employer["clerk"])
+    batch_id, versions = _recommend_batch(app, client, employer)
+    with time_machine.travel(at(2026, 7, 20, 9, 25), tick=False):
+        client.post(f"/{T}/office/batch/{batch_id}/undo")
+    with app.app_context():
+        assert all(_state(i)[0] == Status.in_notice.value for i, _v in versions)
+
+
 @pytest.mark.rule("BJ-WIN-2", "BJ-UNIT-1")
 def test_batch_recommend_goes_through_file_by_file_with_audit_and_one_refusal(app, login,
                                                                             employer):
