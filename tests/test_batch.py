@@ -481,3 +481,23 @@ def test_the_batch_bar_offers_only_this_offices_actions(app, employer):
             for a in never:
                 assert f'value="{a}"' not in html
             db.session.remove()
+
+
+@pytest.mark.rule("BJ-WIN-2")
+def test_check_says_what_transition_would_and_writes_nothing(ctx, employer):
+    from app.workflow.errors import Invalid
+    from app.workflow.transitions import check
+    clerk = db.session.scalar(sa.select(User).filter_by(username=employer["clerk"]))
+    events = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
+    with time_machine.travel(RECOMMEND_DAY, tick=False):
+        check(cfg(), db.session.get(Application, employer["ok"][0]), "recommend", f.actor(clerk),
+              opinion="同意", no_objection=True)
+        fresh = db.session.get(Application, employer["fresh"])
+        with pytest.raises(Invalid) as refused:
+            check(cfg(), fresh, "recommend", f.actor(clerk), opinion="同意", no_objection=True)
+        with pytest.raises(Invalid) as acted:
+            transition(cfg(), fresh, "recommend", f.actor(clerk), opinion="同意",
+                       no_objection=True)
+    assert str(refused.value.message) == str(acted.value.message)
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == events
+    assert _state(employer["ok"][0])[0] == Status.in_notice.value

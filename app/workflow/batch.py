@@ -208,12 +208,6 @@ def _session_check(session: ReviewSession, app: Application, eligible: set[int])
         raise Invalid(_l("该申报的评委会、计划、系列、级别或评审方式与此评审会不符。"))
 
 
-def _item(batch: Batch, app: Application, version: int, **kw) -> BatchItem:
-    return BatchItem(batch_id=batch.id, application_id=app.id, status_before=app.status,
-                     holder_before=app.holder_org_id, route_pos_before=app.route_pos,
-                     correction_due_before=app.correction_due, version_before=version, **kw)
-
-
 def _refused(batch: Batch, before: dict, e: TransitionError) -> None:
     db.session.rollback()  # whatever the refused file had begun, and only that
     db.session.add(BatchItem(batch_id=batch.id, done=False, reason=reason_of(e)[:2000],

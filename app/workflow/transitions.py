@@ -292,6 +292,8 @@ def transition(cfg, subject, action: str, actor: Actor, *, expected_version: int
                now: datetime | None = None, **params) -> None:
     """Apply `action` to an Application or Org, or raise a TransitionError changing nothing."""
     model = type(subject)
+    if RULES.get(model, {}).get(action) is None or subject.tenant_id != actor.tenant_id:
+        raise Forbidden(_l("无权进行此操作。"))
     now = now_local(now)
     try:
         ctx, updates = _checked(cfg, subject, action, actor, expected_version, now, params)
