@@ -31,6 +31,8 @@ class Config:
     MAX_IMAGE_PIXELS = int(os.environ.get("MAX_IMAGE_MEGAPIXELS", "40")) * 1_000_000
     # Review recordings are large; only their upload route raises the request limit.
     MAX_RECORDING_BYTES = int(os.environ.get("MAX_RECORDING_MB", "2048")) * 1024 * 1024
+    # How long the clerk who did a batch action on a selection may undo it (app/workflow/batch.py).
+    BATCH_UNDO_MINUTES = int(os.environ.get("BATCH_UNDO_MINUTES", "10"))
     # Sign-in throttling (app/workflow/throttle.py), per account name and source address: after
     # the free failures, growing waits (1, 2, 4 … s, capped); never a lock of the account.
     LOGIN_FREE_FAILURES = 3

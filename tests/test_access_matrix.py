@@ -170,6 +170,18 @@ ACCESS: dict[str, Rule] = {
     "paper.record": Rule(OFFICES, home="chifeng", scope="none"),
     # the agency
     "agency.inbox": Rule(AGENCY, scope="none"),
+    # batch actions: the selection is in the form (no ids: refused with a message); a batch
+    # is its office's (the agency's in the world)
+    "agency.batch_preview": Rule(AGENCY, scope="none"),
+    "agency.batch_run": Rule(AGENCY, scope="none"),
+    "agency.batch_detail": Rule(AGENCY, args={"batch_id": "@batch"}),
+    "agency.batch_undo": Rule(AGENCY, args={"batch_id": "@batch"}),
+    "office.batch_preview": Rule(OFFICES, scope="none"),
+    "office.batch_run": Rule(OFFICES, scope="none"),
+    "office.batch_detail": Rule(AGENCY, codes={**OFF_ROUTE, "employer_clerk": 404},
+                                args={"batch_id": "@batch"}),
+    "office.batch_undo": Rule(AGENCY, codes={**OFF_ROUTE, "employer_clerk": 404},
+                              args={"batch_id": "@batch"}),
     "agency.check": Rule(AGENCY, args={"app_id": "@recommended_app"}),
     "agency.export": Rule(AGENCY, scope="none"),
     "agency.act": Rule(AGENCY, args={"app_id": "@recommended_app", "action": "agency_return"}),

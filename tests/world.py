@@ -227,9 +227,24 @@ def _beijing() -> Side:
         "filing": agencies.filing_of(tid, f.org("beijing", "bj-agency-eng").id).id,
         "agency_org": f.org("beijing", "bj-agency-eng").id, "notice": filed_notice.id,
         "public_notice": public_notice.id, "self_review": _self_review(clerk).id,
+        "batch": _batch(agency, apps[3]),
         **_self_review_unit(),
     }
     return side
+
+
+def _batch(agency, app) -> int:
+    """A batch the agency's clerk did on 1 Aug (its undo window long over): one file refused."""
+    from app.models.batches import Batch, BatchItem
+    b = Batch(tenant_id=agency.tenant_id, org_id=agency.org_id, actor_id=agency.id,
+              action="check_pass", at=at(2026, 8, 1, 9), undo_until=at(2026, 8, 1, 9, 10))
+    db.session.add(b)
+    db.session.flush()
+    db.session.add(BatchItem(batch_id=b.id, application_id=app.id, done=False, reason="—",
+                             status_before=app.status, holder_before=app.holder_org_id,
+                             route_pos_before=app.route_pos, version_before=app.version))
+    db.session.commit()
+    return b.id
 
 
 def _self_review_unit() -> dict:

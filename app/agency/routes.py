@@ -297,3 +297,8 @@ def session_file(session_id, file_id):
     f = next((x for x in s.files if x.id == file_id), None) or abort(404)
     return send_file(uploads.path_of(g.tenant.slug, f.stored_name), mimetype=f.mime,
                      download_name=f.filename, as_attachment=True, max_age=0)
+
+
+from ..office.batch import install as _install_batch  # noqa: E402
+
+_install_batch(bp)  # batch actions on a selection of the list

@@ -15,6 +15,7 @@ from . import self_review  # noqa: F401  (applications to become a self-review u
 from . import demo_clock  # noqa: F401  (how far each demo plan's clock has been moved)
 from . import unit_runs  # noqa: F401  (self-review supervision events, academic entrustments)
 from . import self_review_run  # noqa: F401  (a self-review unit's office, documents, plans)
+from . import batches  # noqa: F401  (batch actions on a selection, kept for their undo)
 from .quotas import QuotaAllocation, UnitPosts
 from .review import (
     BallotReceipt, BallotVote, Conflict, Expert, ExpertRole, MemberStatus, PanelMember,

@@ -222,3 +222,8 @@ def report_download(report_id):
         abort(404)
     return send_file(path, download_name=report.filename, as_attachment=True, max_age=0,
                      mimetype=tier_reports.mimetype_of(report))
+
+
+from .batch import install as _install_batch  # noqa: E402
+
+_install_batch(bp)  # batch actions on a selection of the list

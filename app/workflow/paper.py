@@ -304,6 +304,21 @@ def _stage(app: Application) -> str:
     return "agency_check" if _at_agency(app) else office_stage_for(app)
 
 
+def receivable(cfg, actor: Actor, code: str, now: datetime) -> Application:
+    """The application whose paper this office may record now (its holder, in its window);
+    else refused, nothing written."""
+    app = held_application(cfg, actor, code)
+    _refuse_closed(app.plan, _stage(app), now)
+    if directed.applies(app) and directed.is_city_hr(actor.org_id):
+        _refuse_closed(app.plan, directed.PAPER_STAGE, now)
+    return app
+
+
+def complete_set(app: Application) -> list[str]:
+    """Every material uploaded online: what arrives when the paper file matches it."""
+    return sorted({a.material for a in app.attachments})
+
+
 def receive(cfg, actor: Actor, code: str, arrived, *, now: datetime | None = None,
             opinion: str = "") -> PaperReceipt:
     """Record what arrived on paper against the checklist, by whichever office holds the file
@@ -312,11 +327,8 @@ def receive(cfg, actor: Actor, code: str, arrived, *, now: datetime | None = Non
     the applicant with the list (CF-PAPER-2) — an office's return, or the committee office's
     with its correction deadline. The holder's window holds either way; city HR receives a
     directed-evaluation file's paper only until the plan's `paper_to_city` close (CF-WIN-4)."""
-    app = held_application(cfg, actor, code)
     now = now_local(now)
-    _refuse_closed(app.plan, _stage(app), now)
-    if directed.applies(app) and directed.is_city_hr(actor.org_id):
-        _refuse_closed(app.plan, directed.PAPER_STAGE, now)
+    app = receivable(cfg, actor, code, now)
     known = {m.code: m for m in cfg.checklist.material}
     paper = {c for c in arrived if c in known}
     online = Counter(a.material for a in app.attachments)

@@ -259,29 +259,45 @@ def _refuse_closed(plan, stage, now: datetime) -> None:
                           d=format_date(window.closes_on, "yyyy-MM-dd")))
 
 
-def transition(cfg, subject, action: str, actor: Actor, *, expected_version: int | None = None,
-               now: datetime | None = None, **params) -> None:
-    """Apply `action` to an Application or Org, or raise a TransitionError changing nothing."""
+def _checked(cfg, subject, action: str, actor: Actor, expected_version, now: datetime,
+             params: dict) -> tuple[Ctx, dict]:
+    """Every check of `action` and the changes it would make; raises, writing nothing."""
     model = type(subject)
     rule = RULES.get(model, {}).get(action)
     if rule is None or subject.tenant_id != actor.tenant_id:
         raise Forbidden(_l("无权进行此操作。"))
+    # A page loaded before someone else acted: say so, whoever holds the record now.
+    if expected_version is not None and expected_version != subject.version:
+        raise Conflict(_l("该记录已被他人处理，请刷新后查看最新状态。"))
+    if not rule.permits(actor, subject):
+        raise Forbidden(_l("无权进行此操作。"))
+    if subject.status not in rule.sources:
+        labels = STATE_LABELS.get(model, STATUS_LABELS)
+        raise Conflict(_l("该记录当前状态为“%(s)s”，不能进行此操作（可能已被他人处理）。",
+                          s=labels.get(subject.status, subject.status)))
+    stage = rule.window(subject)
+    if stage is not None:
+        _refuse_closed(subject.plan, stage, now)
+    ctx = Ctx(cfg, actor, now, params)
+    return ctx, rule.apply(subject, ctx)
+
+
+def check(cfg, subject, action: str, actor: Actor, *, expected_version: int | None = None,
+          now: datetime | None = None, **params) -> None:
+    """What `transition` would say, without writing anything: raises its TransitionError, or
+    returns when the action would go through now (a confirmation page's preview)."""
+    _checked(cfg, subject, action, actor, expected_version, now_local(now), params)
+
+
+def transition(cfg, subject, action: str, actor: Actor, *, expected_version: int | None = None,
+               now: datetime | None = None, **params) -> None:
+    """Apply `action` to an Application or Org, or raise a TransitionError changing nothing."""
+    model = type(subject)
+    if RULES.get(model, {}).get(action) is None or subject.tenant_id != actor.tenant_id:
+        raise Forbidden(_l("无权进行此操作。"))
     now = now_local(now)
     try:
-        # A page loaded before someone else acted: say so, whoever holds the record now.
-        if expected_version is not None and expected_version != subject.version:
-            raise Conflict(_l("该记录已被他人处理，请刷新后查看最新状态。"))
-        if not rule.permits(actor, subject):
-            raise Forbidden(_l("无权进行此操作。"))
-        if subject.status not in rule.sources:
-            labels = STATE_LABELS.get(model, STATUS_LABELS)
-            raise Conflict(_l("该记录当前状态为“%(s)s”，不能进行此操作（可能已被他人处理）。",
-                              s=labels.get(subject.status, subject.status)))
-        stage = rule.window(subject)
-        if stage is not None:
-            _refuse_closed(subject.plan, stage, now)
-        ctx = Ctx(cfg, actor, now, params)
-        updates = rule.apply(subject, ctx)
+        ctx, updates = _checked(cfg, subject, action, actor, expected_version, now, params)
         from_state, version = subject.status, subject.version
         result = db.session.execute(
             sa.update(model)
