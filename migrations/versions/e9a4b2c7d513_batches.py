@@ -1,7 +1,7 @@
 """batch actions on a selection of files, kept for their undo
 
 Revision ID: e9a4b2c7d513
-Revises: b5e1c7d9a402
+Revises: c3d9a1f0b7e2
 Create Date: 2026-12-02 16:40:00
 
 """
@@ -13,7 +13,7 @@ import app.models.base
 
 # revision identifiers, used by Alembic.
 revision = 'e9a4b2c7d513'
-down_revision = 'b5e1c7d9a402'
+down_revision = 'c3d9a1f0b7e2'
 branch_labels = None
 depends_on = None
 
