@@ -88,11 +88,11 @@ def seed(n: int, units: int = UNITS) -> dict:
     for start in range(0, n, BATCH):
         users, apps, entries, steps = [], [], [], []
         for i in range(start, min(start + BATCH, n)):
-            series, specialty, level = combos[(i * 7) % len(combos)]
+            series, specialty, level = combos[(i * 5) % len(combos)]
             name = SURNAMES[i % len(SURNAMES)] + GIVEN[(i // 7) % len(GIVEN)] + \
                 GIVEN[(i // 131) % len(GIVEN)]
             unit = unit0 + (i * 13) % units
-            users.append({"id": user0 + i, "tenant_id": tenant_id, "username": f"bench-{i}",
+            users.append({"id": user0 + i, "tenant_id": tenant_id, "username": f"bench-{user0 + i}",
                           "name": name, "role": "applicant", "password_hash": "-",
                           "person_type": "professional", "org_id": unit})
             apps.append({"id": app0 + i, "tenant_id": tenant_id, "applicant_id": user0 + i,
