@@ -6,14 +6,14 @@ rosters, the recommendation report PDF and the statistics table. Seconds and pea
 
 Each size is seeded (bulk inserts) into a throwaway SQLite database in a temporary folder, with
 fresh random secrets, and the job runs in a fresh child process, so the peak RSS
-(getrusage ru_maxrss of that child) is the job's own. Figures go to bench/results.json as
+(getrusage ru_maxrss of that child) is the job's own, the app's start included. A bare openpyxl
+write-only workbook of as many rows is timed beside it in the same run (`_vs_openpyxl`). Figures go to bench/results.json as
 {"tier_report_50k_s": {"value": 4.2, "unit": "s"}, "tier_report_50k_peak_mb": {...}, ...}."""
 from __future__ import annotations
 
 import argparse
 import base64
 import json
-import os
 import resource
 import secrets
 import subprocess
@@ -22,8 +22,6 @@ import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-
-import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -60,6 +58,8 @@ def make_app(url: str, uploads: str, secret: dict):
 
 
 def _next_id(table) -> int:
+    import sqlalchemy as sa
+
     from app.extensions import db
     return (db.session.scalar(sa.select(sa.func.max(table.c.id))) or 0) + 1
 
@@ -67,6 +67,8 @@ def _next_id(table) -> int:
 def seed(n: int, units: int = UNITS) -> dict:
     """`n` files forwarded by the office: applicant, employer, basic facts, an education and a
     work entry, the employer's and the office's recommendations; all inserted in batches."""
+    import sqlalchemy as sa
+
     from app.extensions import db
     from app.models import Application, Committee, Entry, Org, Plan, ReviewStep, Tenant, User
     tenant_id = db.session.scalar(sa.select(Tenant.id).filter_by(slug=TENANT))
@@ -131,11 +133,17 @@ def seed(n: int, units: int = UNITS) -> dict:
     return {"tenant_id": tenant_id, "plan_id": plan_id, "office_id": office_id}
 
 
-def prepare(folder: Path, n: int, secret: dict) -> dict:
-    """A fresh database in `folder` holding `n` forwarded files."""
+def prepare(folder: Path, n: int) -> None:
+    """Run in a fresh process: a new database in `folder` holding `n` forwarded files, with
+    fresh random secrets kept beside it for the job; prints the ids and the seconds taken."""
     from app.extensions import db
     from app.tenancy import tenants
     from app.tenancy.sync import sync_tenant
+    start = time.perf_counter()
+    secret = secret_config()
+    path = folder / "secrets.json"
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(secret))
     app = make_app(f"sqlite:///{folder}/bench.db", str(folder / "uploads"), secret)
     with app.app_context():
         db.create_all()
@@ -144,12 +152,18 @@ def prepare(folder: Path, n: int, secret: dict) -> dict:
         ids = seed(n)
         db.session.remove()
         db.engine.dispose()
-    return ids
+    print(json.dumps({**ids, "seconds": time.perf_counter() - start}))
+
+
+def peak_mb() -> float:
+    """This process's peak RSS (getrusage ru_maxrss, kB on Linux) in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def child(folder: Path, n: int, office_id: int, plan_id: int, chunk: int | None) -> None:
     """Run in a fresh process: the whole job over the seeded database; print the figures."""
-    secret = json.loads(os.environ["BENCH_SECRETS"])
+    import sqlalchemy as sa
+    secret = json.loads((folder / "secrets.json").read_text())
     app = make_app(f"sqlite:///{folder}/bench.db", str(folder / "uploads"), secret)
     from app.extensions import db
     from app.jobs.reports import build_tier_report
@@ -173,23 +187,45 @@ def child(folder: Path, n: int, office_id: int, plan_id: int, chunk: int | None)
         rosters = sum(r.rows for r in made if r.kind == "roster")
         if run.status != "done" or written != n or rosters != n:
             raise SystemExit(f"{n}: job {run.status}, {written} counted, {rosters} on rosters")
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mb": peak_mb, "files": sizes}))
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mb": peak_mb(), "files": sizes}))
+
+
+def baseline(n: int) -> None:
+    """Run in a fresh process: the same number of 16-column rows written by a bare openpyxl
+    write-only workbook, nothing else, for comparison in the same run."""
+    from openpyxl import Workbook
+    row = ["张伟", "男", "1985-06-15", "敖汉旗第7测试单位", "大学本科", "中级", "2015-07-01",
+           "工程", "机械", "副高级", "线上盲审盲评", "按一般条件申报", "同意推荐张伟", "何平",
+           "2026-07-02"]
+    with tempfile.TemporaryDirectory(prefix="report-baseline-") as tmp:
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        start = time.perf_counter()
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet("roster")
+        for i in range(1, n + 1):
+            ws.append([i, *row])
+        wb.save(Path(tmp) / "roster.xlsx")
+        seconds = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mb": peak_mb()}))
+
+
+def _run(*args: str) -> dict:
+    """A fresh child process of this script; its last line of output, as JSON. This process
+    stays small (no app loaded here), so a child's ru_maxrss is the child's own."""
+    out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True,
+                         text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def measure(n: int, chunk: int | None) -> dict:
-    secret = secret_config()
     with tempfile.TemporaryDirectory(prefix="report-bench-") as tmp:
-        folder = Path(tmp)
-        t0 = time.perf_counter()
-        ids = prepare(folder, n, secret)
-        seeded = time.perf_counter() - t0
-        args = [sys.executable, __file__, "--child", str(folder), str(n), str(ids["office_id"]),
-                str(ids["plan_id"])] + (["--chunk", str(chunk)] if chunk else [])
-        out = subprocess.run(args, check=True, capture_output=True, text=True,
-                             env={**os.environ, "BENCH_SECRETS": json.dumps(secret)})
-        result = json.loads(out.stdout.strip().splitlines()[-1])
-    result["seeded"] = seeded
+        ids = _run("--seed", tmp, str(n))
+        result = _run("--child", tmp, str(n), str(ids["office_id"]), str(ids["plan_id"]),
+                      *(["--chunk", str(chunk)] if chunk else []))
+    result["seeded"] = ids["seconds"]
+    result["baseline"] = _run("--baseline", str(n))
     return result
 
 
@@ -203,7 +239,15 @@ def main() -> None:
                         help="numbers of forwarded files, comma-separated")
     parser.add_argument("--chunk", type=int, help="rows read per chunk (default: the job's)")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--seed", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.seed:
+        prepare(Path(args.seed[0]), int(args.seed[1]))
+        return
+    if args.baseline:
+        baseline(args.baseline)
+        return
     if args.child:
         folder, n, office_id, plan_id = args.child
         child(Path(folder), int(n), int(office_id), int(plan_id), args.chunk)
@@ -211,14 +255,19 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     figures = {}
     # CPU seconds beside the wall clock: on a shared machine the two part when others run.
-    print(f"{'N':>8} {'seconds':>8} {'cpu s':>8} {'peak MB':>8} {'µs/file':>8} {'seed s':>7}  "
-          f"files (bytes)")
+    # "openpyxl": a bare write-only workbook of as many 16-column rows, in the same run.
+    print(f"{'N':>8} {'seconds':>8} {'cpu s':>8} {'peak MB':>8} {'µs/file':>8} {'seed s':>7} "
+          f"{'openpyxl s':>10} {'cpu s':>6} {'MB':>5}  files (bytes)")
     for n in sizes:
         r = measure(n, args.chunk)
+        b = r["baseline"]
         print(f"{n:>8} {r['seconds']:>8.2f} {r['cpu']:>8.2f} {r['peak_mb']:>8.0f} "
-              f"{r['seconds'] / n * 1e6:>8.0f} {r['seeded']:>7.1f}  {r['files']}", flush=True)
+              f"{r['seconds'] / n * 1e6:>8.0f} {r['seeded']:>7.1f} {b['seconds']:>10.2f} "
+              f"{b['cpu']:>6.2f} {b['peak_mb']:>5.0f}  {r['files']}", flush=True)
         figures[f"tier_report_{label(n)}_s"] = figure(round(r["seconds"], 2), "s")
         figures[f"tier_report_{label(n)}_peak_mb"] = figure(round(r["peak_mb"]), "MB")
+        figures[f"tier_report_{label(n)}_vs_openpyxl"] = figure(
+            round(r["seconds"] / b["seconds"], 2), "ratio")
     print()
     show(figures)
     path = record(figures)
