@@ -21,6 +21,7 @@ from bench.report_bench import seed
 
 from .conftest import at
 from .test_chifeng_routing import T, cfg
+from .test_tier_reports import forwarded  # noqa: F401  (the fixture)
 
 ORDINARY = "按一般条件申报"
 
@@ -163,3 +164,27 @@ def test_a_file_recommended_again_is_listed_once_with_the_latest_opinion(ctx, mo
     assert len(mine) == 1 and mine[0][13:] == ("复核后同意", "王审", "2026-07-09")
     lines = _pdf_lines(made[("report", None)])
     assert "何平 4 2026-07-02" in lines and "王审 1 2026-07-09" in lines
+
+
+@pytest.mark.rule("CF-REPORT-1")
+def test_the_reports_page_shows_rows_done_of_the_total_while_the_job_runs(
+        app, client, forwarded, worker_id, redis_url):
+    """The job puts done/total in its meta (total first, then per chunk); the page, polling
+    while a run is open, shows it."""
+    import os
+
+    from redis import Redis
+    from rq import Queue
+    queue_name = f"reports-progress-{worker_id}-{os.getpid()}"
+    app.config.update(JOBS_INLINE=False, RQ_QUEUE=queue_name, REDIS_URL=redis_url)
+    client.post(f"/{T}/office/reports", data={"plan": forwarded})
+    q = Queue(queue_name, connection=Redis.from_url(redis_url))
+    try:
+        job = q.jobs[0]
+        job.meta.update(done=4000, total=50000)
+        job.save_meta()
+        page = client.get(f"/{T}/office/reports").get_data(as_text=True)
+        assert "已处理 4000 / 50000 行" in page
+        assert 'hx-trigger="every 2s"' in page
+    finally:
+        q.delete(delete_jobs=True)
