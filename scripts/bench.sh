@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench: the stage-close benchmark (bench/close_bench.py) on SQLite and on a private
-# PostgreSQL started here; the figures are printed and written to bench/results.json.
+# PostgreSQL started here, then the tier-report benchmark (bench/report_bench.py); the figures
+# are printed and written to bench/results.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
