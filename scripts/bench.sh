@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench: the stage-close benchmark (bench/close_bench.py) on SQLite and on a private
-# PostgreSQL started here; the figures are printed and written to bench/results.json.
+# PostgreSQL started here, then the tier-report benchmark (bench/report_bench.py); the figures
+# are printed and written to bench/results.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
@@ -17,3 +18,6 @@ trap cleanup EXIT
 
 start_postgres "$pg_port" "$work/pg"
 .venv/bin/python bench/close_bench.py --pg "postgresql+psycopg://postgres@127.0.0.1:$pg_port/postgres" "$@"
+# The tier-report job (rosters, report PDF, statistics) for 5,000 / 50,000 / 200,000 forwarded
+# files, each in a fresh process on a throwaway SQLite database: seconds and peak RSS.
+.venv/bin/python bench/report_bench.py

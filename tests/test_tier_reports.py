@@ -159,7 +159,7 @@ def test_county_hr_rosters_one_file_per_level_grouped_by_series_then_specialty(
 
 
 @pytest.mark.rule("CF-REPORT-1", "CF-UNIT-1")
-def test_recommendation_report_pdf_counts_lists_and_leaves_room_to_sign_and_seal(
+def test_recommendation_report_pdf_counts_names_the_rosters_and_leaves_room_to_sign_and_seal(
         app, client, forwarded):
     client.post(f"/{T}/office/reports", data={"plan": forwarded})
     with app.app_context():
@@ -175,21 +175,25 @@ def test_recommendation_report_pdf_counts_lists_and_leaves_room_to_sign_and_seal
     assert lines[:4] == ["2026年度职称评审推荐报告", "评审计划：2026年度赤峰市高级职称评审",
                          "报送单位：敖汉旗人力资源和社会保障局", "报告日期：2026年7月2日"]
     # Per level, highest first: how many this office forwards in each series.
-    assert _between(lines, "一、推荐人数", "二、推荐人员名单") == [
+    assert _between(lines, "一、推荐人数", "二、申报政策") == [
         "申报级别 系列 推荐人数", "正高级 工程 1", "经济 1", "会计 1", "小计 3",
         "副高级 工程 3", "小计 3", "合计 6"]
-    # Who, in the rosters' order, with this office's opinion, reviewer and date (CF-UNIT-1).
-    listed = _between(lines, "二、推荐人员名单", "以上人员的申报材料经本单位审核，推荐意见、审核人及审核日期如表所列。")
-    assert listed[0] == "序号 姓名 工作单位 系列 专业 申报级别 推荐意见 审核人 审核日期"
-    assert listed[1:] == [
-        f"{n} {name} 敖汉某机械公司 {series} {specialty}{level} 同意推荐{name} 何平 2026-07-02"
-        for n, (name, series, specialty, level) in enumerate([
-            ("丁工", "工程", "机械 ", "正高级"), ("丙经", "经济", "", "正高级"),
-            ("戊会", "会计", "", "正高级"), ("乙工", "工程", "机械 ", "副高级"),
-            ("己工", "工程", "机械 ", "副高级"), ("甲工", "工程", "水利 ", "副高级")], 1)]
+    assert _between(lines, "二、申报政策", "三、审核情况") == ["申报政策 推荐人数", "按一般条件申报 6"]
+    # Who reviewed for this office, how many and when (CF-UNIT-1); each person's opinion,
+    # reviewer and date are on the roster, which the report names with its head count.
+    review = _between(lines, "三、审核情况", "四、附件")
+    assert review[-2:] == ["审核人 审核人数 审核日期", "何平 6 2026-07-02"]
+    assert "花名册" in "".join(review[:-2])
+    sign_at = lines.index("经办人（签字）： 负责人（签字）：")
+    attached = [line for line in lines[lines.index("四、附件") + 1:sign_at] if " / " not in line]
+    assert attached == ["1. 2026年度赤峰市高级职称评审-花名册-正高级.xlsx（3人）",
+                        "2. 2026年度赤峰市高级职称评审-花名册-副高级.xlsx（3人）",
+                        "3. 2026年度赤峰市高级职称评审-岗位数及申报人数统计表.xlsx"]
+    # The list of people is the roster, not the report.
+    assert not any(name in line for line in lines for name, *_rest in FILES)
     assert not any("庚未报" in line for line in lines)
-    sign = lines[lines.index("经办人（签字）： 负责人（签字）："):]
-    assert sign[1:4] == ["（单位盖章）", "敖汉旗人力资源和社会保障局", "2026年7月2日"]
+    assert lines[sign_at + 1:sign_at + 4] == ["（单位盖章）", "敖汉旗人力资源和社会保障局",
+                                              "2026年7月2日"]
 
 
 @pytest.mark.rule("CF-REPORT-1")

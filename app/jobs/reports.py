@@ -27,12 +27,12 @@ def build_tier_report(slug: str, org_id: int, plan_id: int, run_id: int | None =
         db.session.commit()
 
         def progress(done: int, total: int) -> None:
+            """Called with the total before the first row, then once per chunk of rows."""
             if job is not None:
                 job.meta.update(done=done, total=total)
                 job.save_meta()
-            if done % 50 == 0 or done == total:
-                run.rows_changed = done
-                db.session.commit()
+            run.rows_changed = done
+            db.session.commit()
         try:
             made = generate(g.tenant, slug, g.tenant_id, org_id, plan_id, run=run,
                             progress=progress)

@@ -159,7 +159,11 @@ def _day(at) -> str:
 
 def highest_education(app: Application) -> dict:
     """The education entry graduated last (the highest, as entered)."""
-    rows = [e.data for e in app.entries if e.section == Section.education.value]
+    return graduated_last(e.data for e in app.entries if e.section == Section.education.value)
+
+
+def graduated_last(rows) -> dict:
+    """Of education entries' data, the one graduated last; {} when there is none."""
     return max(rows, key=lambda d: d.get("graduated_on") or "", default={})
 
 

@@ -1,81 +1,52 @@
 """Tier reports (CF-REPORT-1): for what one office has forwarded in one plan, the recommendation
 report (推荐报告) as a PDF, the 花名册 as one .xlsx per level — grouped by series, then
-specialty — and the 岗位数及申报人数统计表. Each row carries who reviewed it for this office, their
-opinion and the date (CF-UNIT-1)."""
+specialty — and the 岗位数及申报人数统计表. Each roster row carries who reviewed it for this
+office, their opinion and the date (CF-UNIT-1).
+
+Built for tens of thousands of files: the rosters' order is read once as two integers per file,
+then the files are read CHUNK at a time (each chunk with its related rows in a fixed number of
+queries) and streamed into write-only workbooks; the report PDF carries counts, never the list of
+people (that is the roster), so its size does not grow with the number of files."""
 from __future__ import annotations
 
 import uuid
-from collections import Counter
+from array import array
+from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Callable
+from types import SimpleNamespace
+from typing import Callable, NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
-from sqlalchemy.orm import selectinload
+from openpyxl.worksheet.worksheet import Worksheet
 
 from ..extensions import db
-from ..models import Application, JobRun, Org, Plan, ReviewStep, utcnow
+from ..models import (
+    Application, Committee, Entry, JobRun, Org, Plan, ReviewStep, Section, User, utcnow,
+)
 from ..models.reports import TierReport
-from ..spreadsheets import XLSX_MIME, append
+from ..spreadsheets import XLSX_MIME, write_only_row
 from ..tenancy import label
 from . import policies, quotas
+from .applications import entry_text
 from .calendar import now_local
-from .paper import RECORD_LOCALE, facts, record_pdf
+from .paper import GENDERS, RECORD_LOCALE, graduated_last, mode_label, record_pdf
 
 ROSTER, STATISTICS, REPORT = "roster", "statistics", "report"
 MIMETYPES = {".xlsx": XLSX_MIME,
              ".pdf": "application/pdf"}
+# Files read and written per round: memory stays flat whatever the number of files.
+CHUNK = 2000
 
 
 def run_key(org_id: int, plan_id: int) -> str:
     return f"report:{org_id}:{plan_id}"
-
-
-def forwarded(tenant_id: int, org_id: int, plan_id: int) -> list[tuple[Application, ReviewStep]]:
-    """Each file of the plan this office has recommended onwards, with its latest such step."""
-    rows = db.session.execute(
-        sa.select(Application, ReviewStep)
-        .join(ReviewStep, ReviewStep.application_id == Application.id)
-        .options(selectinload(Application.applicant), selectinload(Application.employer),
-                 selectinload(Application.association), selectinload(Application.entries),
-                 selectinload(Application.plan), selectinload(Application.committee))
-        .where(Application.tenant_id == tenant_id, Application.plan_id == plan_id,
-               ReviewStep.org_id == org_id, ReviewStep.action == "recommend")
-        .order_by(ReviewStep.at, ReviewStep.id)).all()
-    latest: dict[int, tuple[Application, ReviewStep]] = {}
-    for a, step in rows:
-        latest[a.id] = (a, step)
-    return list(latest.values())
-
-
-def _order(cfg):
-    """Sort keys following the tenant file: files of a policy's own group after the ordinary
-    ones, then series, then specialty."""
-    series = {s.code: i for i, s in enumerate(cfg.tenant.series)}
-    groups = {p.code: i for i, p in enumerate(cfg.policies.policy)}
-
-    def key(a: Application):
-        s = cfg.series(a.series)
-        specs = [sp.code for sp in (s.specialties if s else [])]
-        spec = specs.index(a.specialty) if a.specialty in specs else len(specs)
-        # Files reviewed in a group of their own (CF-POL-5) come after the ordinary ones.
-        group = groups[a.policy] + 1 if policies.group_label(cfg, a) else 0
-        return (group, series.get(a.series, len(series)), spec, a.specialty or "")
-    return key
-
-
-def _specialty_name(cfg, a: Application) -> str:
-    return label(cfg.specialty(a.series, a.specialty)) if a.specialty else ""
-
-
-def _unit_name(a: Application) -> str:
-    org = a.employer or a.association
-    return org.name if org else ""
 
 
 def _save(content: Workbook | bytes, slug: str) -> str:
@@ -99,17 +70,151 @@ def mimetype_of(report: TierReport) -> str:
     return MIMETYPES[Path(report.stored_name).suffix]
 
 
-def _header() -> list[str]:
-    """Columns of the list of forwarded people, in the roster and in the report alike."""
-    return [_("序号"), _("姓名"), _("工作单位"), _("系列"), _("专业"), _("申报级别"), _("推荐意见"),
-            _("审核人"), _("审核日期")]
+def _recommended(tenant_id: int, org_id: int, plan_id: int):
+    """Per file of the plan this office has recommended onwards: its id, the id of its latest
+    such step (the one the rows print) and of its first (the order files came in)."""
+    return (sa.select(ReviewStep.application_id.label("app_id"),
+                      sa.func.max(ReviewStep.id).label("step_id"),
+                      sa.func.min(ReviewStep.id).label("first_id"))
+            .join(Application, Application.id == ReviewStep.application_id)
+            .where(Application.tenant_id == tenant_id, Application.plan_id == plan_id,
+                   ReviewStep.org_id == org_id, ReviewStep.action == "recommend")
+            .group_by(ReviewStep.application_id).subquery())
 
 
-def _person(cfg, a: Application, step: ReviewStep) -> list:
-    """One forwarded file under `_header()` (without the number): this office's step on it."""
-    return [a.applicant.name, _unit_name(a), label(cfg.series(a.series)), _specialty_name(cfg, a),
-            label(cfg.level(a.level)), step.opinion, step.reviewer_name,
-            now_local(step.at).date().isoformat()]
+def _case(mapping: dict, column, default: int):
+    return sa.case(mapping, value=column, else_=default) if mapping else sa.literal(default)
+
+
+def _order(cfg) -> list:
+    """ORDER BY following the tenant file: levels highest first (one roster each), files of a
+    policy's own group after the ordinary ones (CF-POL-5), then series, then specialty."""
+    series = cfg.tenant.series
+    rank = _case({lv.code: lv.rank for lv in cfg.tenant.levels}, Application.level, 0)
+    group = _case({p.code: i + 1 for i, p in enumerate(cfg.policies.policy) if p.separate_group},
+                  Application.policy, 0)
+    series_pos = _case({s.code: i for i, s in enumerate(series)}, Application.series,
+                       len(series))
+    unlisted = _case({s.code: len(s.specialties) for s in series}, Application.series, 0)
+    whens = [(sa.and_(Application.series == s.code, Application.specialty == sp.code), j)
+             for s in series for j, sp in enumerate(s.specialties)]
+    spec_pos = sa.case(*whens, else_=unlisted) if whens else unlisted
+    return [rank.desc(), Application.level, group, series_pos, spec_pos,
+            sa.func.coalesce(Application.specialty, "")]
+
+
+def forwarded(cfg, tenant_id: int, org_id: int, plan_id: int) -> tuple[array, array]:
+    """The files this office has forwarded in the plan, in the rosters' order, as two arrays of
+    ids (the file, this office's latest recommendation of it): eight bytes each per file, read
+    in one streamed query."""
+    r = _recommended(tenant_id, org_id, plan_id)
+    result = db.session.execute(
+        sa.select(r.c.app_id, r.c.step_id).join(Application, Application.id == r.c.app_id)
+        .order_by(*_order(cfg), r.c.first_id).execution_options(yield_per=CHUNK * 5))
+    app_ids, step_ids = array("q"), array("q")
+    for part in result.partitions():
+        for app_id, step_id in part:
+            app_ids.append(app_id)
+            step_ids.append(step_id)
+    return app_ids, step_ids
+
+
+class _Row(NamedTuple):
+    """One forwarded file as read for the rosters and the counts."""
+    app_id: int
+    series: str
+    specialty: str | None
+    level: str
+    policy: str | None
+    committee_id: int
+    employer_org_id: int | None
+    association_org_id: int | None
+    basic: dict
+    name: str
+
+
+def _chunk(tenant_id: int, app_ids, step_ids, units: dict[int, str]) -> list[tuple]:
+    """(file, this office's step, its education entries' data) for the ids, in their order:
+    four queries whatever the number of ids; `units` (org id → name) is filled as needed."""
+    app_ids, step_ids = list(app_ids), list(step_ids)
+    # Plain rows straight off the connection: no ORM objects, nothing kept in the session.
+    conn = db.session.connection()
+    files = {r[0]: _Row(*r) for r in conn.execute(
+        sa.select(Application.id, Application.series, Application.specialty, Application.level,
+                  Application.policy, Application.committee_id, Application.employer_org_id,
+                  Application.association_org_id, Application.basic, User.name)
+        .join(User, User.id == Application.applicant_id)
+        .where(Application.tenant_id == tenant_id, Application.id.in_(app_ids)))}
+    steps = {r.application_id: r for r in conn.execute(
+        sa.select(ReviewStep.application_id, ReviewStep.opinion, ReviewStep.reviewer_name,
+                  ReviewStep.at).where(ReviewStep.id.in_(step_ids)))}
+    education: dict[int, list] = defaultdict(list)
+    for app_id, data in conn.execute(
+            sa.select(Entry.application_id, Entry.data)
+            .where(Entry.application_id.in_(app_ids),
+                   Entry.section == Section.education.value).order_by(Entry.id)):
+        education[app_id].append(data)
+    wanted = {i for f in files.values() for i in (f.employer_org_id, f.association_org_id)
+              if i is not None and i not in units}
+    if wanted:
+        units.update((i, name) for i, name in conn.execute(sa.select(Org.id, Org.name)
+                     .where(Org.tenant_id == tenant_id, Org.id.in_(wanted))))
+    return [(files[i], steps[i], education.get(i, ())) for i in app_ids]
+
+
+class _Words:
+    """The roster's words for codes, each worked out once per job (current locale)."""
+
+    def __init__(self, cfg, plan: Plan):
+        self.cfg, self.plan, self._memo = cfg, plan, {}
+
+    def _get(self, key, make):
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = make()
+            return value
+
+    def series(self, code):
+        return self._get(("series", code), lambda: label(self.cfg.series(code)))
+
+    def specialty(self, series, code):
+        return self._get(("specialty", series, code),
+                         lambda: label(self.cfg.specialty(series, code)) if code else "")
+
+    def level(self, code):
+        return self._get(("level", code), lambda: label(self.cfg.level(code)))
+
+    def policy(self, code):
+        return self._get(("policy", code), lambda: label(self.cfg.policy(code)) if code
+                         else str(policies.ORDINARY))
+
+    def group(self, code):
+        """The review group of its own the policy lists a file in, if any (CF-POL-5)."""
+        return self._get(("group", code),
+                         lambda: policies.group_label(self.cfg, SimpleNamespace(policy=code)))
+
+    def gender(self, code):
+        return self._get(("gender", code), lambda: str(GENDERS.get(code, "")))
+
+    def degree(self, value):
+        return self._get(("degree", value), lambda: entry_text("degree", value))
+
+    def mode(self, f: _Row):
+        classified = bool((f.basic or {}).get("classified"))
+        key = ("mode", f.committee_id, f.series, f.specialty, f.level, classified)
+        return self._get(key, lambda: str(mode_label(Application(
+            tenant_id=self.plan.tenant_id, plan=self.plan,
+            committee=db.session.get(Committee, f.committee_id), series=f.series,
+            specialty=f.specialty, level=f.level, basic={"classified": classified}))))
+
+    def day(self, at):
+        return now_local(at).date().isoformat()
+
+
+def _unit_name(f: _Row, units: dict[int, str]) -> str:
+    org_id = f.employer_org_id or f.association_org_id
+    return units.get(org_id, "") if org_id else ""
 
 
 def _roster_header() -> list[str]:
@@ -120,110 +225,164 @@ def _roster_header() -> list[str]:
             _("推荐意见"), _("审核人"), _("审核日期")]
 
 
-def _roster_row(cfg, a: Application, step: ReviewStep) -> list:
-    """One forwarded file under `_roster_header()` (without the number)."""
-    x = facts(cfg, a)
-    return [x["name"], x["gender"], x["birth_date"], x["unit"], x["education"],
-            x["current_title"], x["title_on"], x["series"], x["specialty"], x["level"], x["mode"],
-            x["policy"], step.opinion, step.reviewer_name, now_local(step.at).date().isoformat()]
+def _roster_row(words: _Words, f: _Row, step, education, units) -> list:
+    """One forwarded file under `_roster_header()` (without the number), as `paper.facts`
+    words it."""
+    basic = f.basic or {}
+    edu = graduated_last(education)
+    return [f.name, words.gender(basic.get("gender")), basic.get("birth_date") or "",
+            _unit_name(f, units), words.degree(edu.get("degree")) if edu else "",
+            basic.get("current_title") or words.level(basic.get("current_level") or ""),
+            basic.get("title_on") or "", words.series(f.series),
+            words.specialty(f.series, f.specialty), words.level(f.level), words.mode(f),
+            words.policy(f.policy), step.opinion, step.reviewer_name, words.day(step.at)]
 
 
 ROSTER_WIDTHS = (6, 10, 6, 12, 28, 12, 14, 14, 10, 12, 10, 22, 20, 30, 10, 12)
+BOLD = Font(bold=True)
 
 
-def _roster(cfg, org: Org, plan: Plan, level: str, items, tick) -> Workbook:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = label(cfg.level(level))[:31] or level
-    bold = Font(bold=True)
-    append(ws, [_("%(plan)s申报职称评审人员花名册（%(level)s）", plan=label(plan),
-                 level=label(cfg.level(level)))])
-    append(ws, [_("报送单位：%(org)s", org=label(org))])
-    append(ws, _roster_header())
-    for cell in ws[1] + ws[3]:
-        cell.font = bold
-    n, group, series, specialty = 0, None, object(), object()
-    for a, step in items:
-        own_group = policies.group_label(cfg, a)
-        if own_group != group:
-            group, series, specialty = own_group, object(), object()
-            append(ws, [_("单独分组：%(name)s", name=group)])
-            ws.cell(ws.max_row, 1).font = bold
-        if a.series != series:
-            series, specialty = a.series, object()
-            append(ws, [_("系列：%(name)s", name=label(cfg.series(a.series)))])
-            ws.cell(ws.max_row, 1).font = bold
-        if a.specialty != specialty:
-            specialty = a.specialty
-            if a.specialty:  # a series without specialties has no specialty groups
-                append(ws, [_("专业：%(name)s", name=_specialty_name(cfg, a))])
-                ws.cell(ws.max_row, 1).font = bold
-        n += 1
-        append(ws, [n, *_roster_row(cfg, a, step)])
-        tick()
-    for i, width in enumerate(ROSTER_WIDTHS, 1):
-        ws.column_dimensions[get_column_letter(i)].width = width
-    # Printed on A4 landscape, the header row repeated on every page.
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = "3:3"
-    return wb
+def _stream(ws, values: list, font: Font | None = None) -> None:
+    """One row into a write-only sheet: formula-like text kept as text (`write_only_row`),
+    empty text left out (no cell at all), `font` on every cell."""
+    if font is not None:
+        cells = []
+        for value in values:
+            cell = WriteOnlyCell(ws, value=value)
+            cell.font = font
+            cells.append(cell)
+        ws.append(cells)
+    else:
+        ws.append(write_only_row(ws, [None if v == "" else v for v in values]))
 
 
-def _statistics(cfg, org: Org, plan: Plan, items) -> Workbook:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = _("统计表")
-    append(ws, [_("%(plan)s岗位数及申报人数统计表", plan=label(plan))])
-    append(ws, [_("报送单位：%(org)s", org=label(org))])
+class _Roster:
+    """The 花名册 of one level, written row by row into a write-only workbook: headings for a
+    policy's own group, each series and each specialty as the files come in that order."""
+
+    def __init__(self, words: _Words, org_name: str, plan: Plan, level: str):
+        self.words, self.level, self.rows = words, level, 0
+        self.wb = Workbook(write_only=True)
+        name = words.level(level)
+        self.ws = ws = self.wb.create_sheet(name[:31] or level)
+        for i, width in enumerate(ROSTER_WIDTHS, 1):
+            ws.column_dimensions[get_column_letter(i)].width = width
+        # Printed on A4 landscape, the header row repeated on every page.
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.print_title_rows = "3:3"
+        _stream(ws, [_("%(plan)s申报职称评审人员花名册（%(level)s）", plan=label(plan),
+                      level=name)], BOLD)
+        _stream(ws, [_("报送单位：%(org)s", org=org_name)])
+        _stream(ws, _roster_header(), BOLD)
+        self.group, self.series, self.specialty = None, object(), object()
+
+    def add(self, f: _Row, values: list) -> None:
+        own_group = self.words.group(f.policy)
+        if own_group != self.group:
+            self.group, self.series, self.specialty = own_group, object(), object()
+            _stream(self.ws, [_("单独分组：%(name)s", name=own_group)], BOLD)
+        if f.series != self.series:
+            self.series, self.specialty = f.series, object()
+            _stream(self.ws, [_("系列：%(name)s", name=self.words.series(f.series))], BOLD)
+        if f.specialty != self.specialty:
+            self.specialty = f.specialty
+            if f.specialty:  # a series without specialties has no specialty groups
+                _stream(self.ws, [_("专业：%(name)s",
+                                   name=self.words.specialty(f.series, f.specialty))], BOLD)
+        self.rows += 1
+        _stream(self.ws, [self.rows, *values])
+
+
+class _Counts:
+    """What the statistics table and the report count, gathered as the rows go by."""
+
+    def __init__(self):
+        self.by_unit: Counter = Counter()      # (employer id, unit org id, level)
+        self.by_series: Counter = Counter()    # (series, level)
+        self.by_policy: Counter = Counter()    # policy code or None
+        self.reviewers: dict[str, list] = {}   # name → [files, first day, last day]
+
+    def add(self, f: _Row, step, day: str) -> None:
+        self.by_unit[(f.employer_org_id, f.employer_org_id or f.association_org_id,
+                      f.level)] += 1
+        self.by_series[(f.series, f.level)] += 1
+        self.by_policy[f.policy] += 1
+        seen = self.reviewers.get(step.reviewer_name)
+        if seen is None:
+            self.reviewers[step.reviewer_name] = [1, day, day]
+        else:
+            seen[0] += 1
+            seen[1], seen[2] = min(seen[1], day), max(seen[2], day)
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_series.values())
+
+
+def _series_keys(cfg, keys, rank):
+    order = {s.code: i for i, s in enumerate(cfg.tenant.series)}
+    return sorted(keys, key=lambda k: (order.get(k[0], len(order)), -rank.get(k[1], 0)))
+
+
+def _statistics(cfg, org_name: str, plan: Plan, counts: _Counts,
+                units: dict[int, str]) -> Workbook:
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(_("统计表"))
+    for col, width in zip("ABCDEFG", (6, 28, 12, 10, 10, 12, 10)):
+        ws.column_dimensions[col].width = width
+    _stream(ws, [_("%(plan)s岗位数及申报人数统计表", plan=label(plan))], BOLD)
+    _stream(ws, [_("报送单位：%(org)s", org=org_name)])
     rank = {lv.code: lv.rank for lv in cfg.tenant.levels}
     # By unit and level: the posts the unit declared (CF-POL-9; blank where it declares none)
     # beside the files forwarded.
-    append(ws, [_("序号"), _("工作单位"), _("申报级别"), _("岗位数"), _("现聘人数"), _("空缺岗位数"),
-               _("申报人数")])
+    _stream(ws, [_("序号"), _("工作单位"), _("申报级别"), _("岗位数"), _("现聘人数"), _("空缺岗位数"),
+                _("申报人数")], BOLD)
     posts = quotas.posts_by_unit_level(plan.tenant_id, plan.year)
-    units = Counter((a.employer_org_id, _unit_name(a), a.level) for a, _step in items)
-    for i, (org_id, unit, level) in enumerate(
-            sorted(units, key=lambda k: (k[1], -rank.get(k[2], 0))), 1):
-        declared = posts.get((org_id, level))
+    rows = sorted(((units.get(unit, "") if unit else "", employer, level, n)
+                   for (employer, unit, level), n in counts.by_unit.items()),
+                  key=lambda r: (r[0], -rank.get(r[2], 0)))
+    for i, (unit, employer, level, n) in enumerate(rows, 1):
+        declared = posts.get((employer, level))
         figures = [*declared, max(declared[0] - declared[1], 0)] if declared else [None] * 3
-        append(ws, [i, unit, label(cfg.level(level)), *figures, units[(org_id, unit, level)]])
-    append(ws, [None, _("合计"), None, None, None, None, len(items)])
-    for cell in ws[1] + ws[3]:
-        cell.font = Font(bold=True)
-    for col, width in zip("ABCDEFG", (6, 28, 12, 10, 10, 12, 10)):
-        ws.column_dimensions[col].width = width
-    _by_series(cfg, wb.create_sheet(_("按系列")), items, rank)
+        _stream(ws, [i, unit, label(cfg.level(level)), *figures, n])
+    _stream(ws, [None, _("合计"), None, None, None, None, counts.total])
+    ws = wb.create_sheet(_("按系列"))
+    _stream(ws, [_("序号"), _("系列"), _("申报级别"), _("申报人数")], BOLD)
+    for i, (series, level) in enumerate(_series_keys(cfg, counts.by_series, rank), 1):
+        _stream(ws, [i, label(cfg.series(series)), label(cfg.level(level)),
+                    counts.by_series[(series, level)]])
+    _stream(ws, [None, _("合计"), None, counts.total])
     return wb
 
 
-def _by_series(cfg, ws, items, rank) -> None:
-    append(ws, [_("序号"), _("系列"), _("申报级别"), _("申报人数")])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    counts = Counter((a.series, a.level) for a, _step in items)
-    series_order = [s.code for s in cfg.tenant.series]
-    keys = sorted(counts, key=lambda k: (series_order.index(k[0]) if k[0] in series_order
-                                         else len(series_order), -rank.get(k[1], 0)))
-    for i, (series, level) in enumerate(keys, 1):
-        append(ws, [i, label(cfg.series(series)), label(cfg.level(level)), counts[(series, level)]])
-    append(ws, [None, _("合计"), None, sum(counts.values())])
-
-
-def _recommendation(cfg, org: Org, plan: Plan, groups) -> bytes:
-    """The 推荐报告 as a PDF: how many this office forwards per level and series, who they are
-    with this office's opinion, reviewer and date, and the block it is signed and sealed in."""
+def _recommendation(cfg, org_name: str, plan: Plan, counts: _Counts,
+                    attached: list[tuple[str, int]]) -> bytes:
+    """The 推荐报告 as a PDF of a few pages whatever the number of files: how many this office
+    forwards per level and series and under which policy, who reviewed them and when
+    (CF-UNIT-1), the files attached — the 花名册 per level listing every person with this
+    office's opinion, reviewer and date, and the statistics table — and the block it is signed
+    and sealed in."""
+    rank = {lv.code: lv.rank for lv in cfg.tenant.levels}
     with force_locale(RECORD_LOCALE):
-        levels = [{"name": label(cfg.level(level)), "count": len(rows),
-                   "series": [(label(cfg.series(code)), n)
-                              for code, n in Counter(a.series for a, _step in rows).items()]}
-                  for level, rows in groups]
+        levels = []
+        for level in sorted({lv for _s, lv in counts.by_series}, key=lambda lv: -rank.get(lv, 0)):
+            series = [(label(cfg.series(s)), counts.by_series[(s, lv)])
+                      for s, lv in _series_keys(cfg, counts.by_series, rank) if lv == level]
+            levels.append({"name": label(cfg.level(level)), "series": series,
+                           "count": sum(n for _name, n in series)})
+        order = {p.code: i for i, p in enumerate(cfg.policies.policy)}
+        by_policy = [(label(cfg.policy(code)) if code else str(policies.ORDINARY), n)
+                     for code, n in sorted(counts.by_policy.items(),
+                                           key=lambda kv: -1 if kv[0] is None
+                                           else order.get(kv[0], len(order)))]
+        reviewers = [(name, *seen) for name, seen in sorted(counts.reviewers.items())]
         return record_pdf(
-            "office/pdf_report.html", org=label(org), plan=label(plan), year=plan.year,
-            today=now_local().date(), levels=levels, header=_header(),
-            people=[_person(cfg, a, step) for _level, rows in groups for a, step in rows])
+            "office/pdf_report.html", org=org_name, plan=label(plan), year=plan.year,
+            today=now_local().date(), total=counts.total, levels=levels, policies=by_policy,
+            reviewers=reviewers, attached=attached)
 
 
 def generate(cfg, slug: str, tenant_id: int, org_id: int, plan_id: int, *,
@@ -231,39 +390,57 @@ def generate(cfg, slug: str, tenant_id: int, org_id: int, plan_id: int, *,
              progress: Callable[[int, int], None] | None = None) -> list[TierReport]:
     """Write the rosters (one per level of the plan with forwarded files), the recommendation
     report and the statistics table; record each as a TierReport. `progress(done, total)` is
-    called as rows are written."""
+    called with the total before the first row, then after each chunk of CHUNK rows."""
     org = db.session.get(Org, org_id)
     plan = db.session.get(Plan, plan_id)
     if org is None or plan is None or org.tenant_id != tenant_id or plan.tenant_id != tenant_id:
         raise LookupError("office or plan not in this tenant")
-    order = _order(cfg)
-    items = sorted(forwarded(tenant_id, org_id, plan_id), key=lambda r: order(r[0]))
-    total, done = len(items), 0
+    org_name, plan_name = label(org), plan.name
+    app_ids, step_ids = forwarded(cfg, tenant_id, org_id, plan_id)
+    total = len(app_ids)
+    if run is not None:
+        run.rows_changed = 0
+    if progress:
+        progress(0, total)
+    words, counts, units = _Words(cfg, plan), _Counts(), {}
+    made: list[TierReport] = []
 
-    def tick():
-        nonlocal done
-        done += 1
+    def archived(kind: str, level: str | None, filename: str, content, rows: int) -> None:
+        made.append(TierReport(tenant_id=tenant_id, org_id=org_id, plan_id=plan_id, kind=kind,
+                               level=level, filename=filename,
+                               stored_name=_save(content, slug), rows=rows,
+                               job_run_id=run.id if run else None))
+    roster: _Roster | None = None
+
+    def close(roster: _Roster) -> None:
+        archived(ROSTER, roster.level,
+                 f"{plan_name}-{_('花名册')}-{words.level(roster.level)}.xlsx", roster.wb,
+                 roster.rows)
+    for start in range(0, total, CHUNK):
+        for f, step, education in _chunk(tenant_id, app_ids[start:start + CHUNK],
+                                          step_ids[start:start + CHUNK], units):
+            if roster is None or roster.level != f.level:
+                if roster is not None:
+                    close(roster)
+                roster = _Roster(words, org_name, plan, f.level)
+                # A closed workbook is on disk: its rows leave memory with it.
+            values = _roster_row(words, f, step, education, units)
+            roster.add(f, values)
+            counts.add(f, step, values[-1])
+        done = min(start + CHUNK, total)
         if run is not None:
             run.rows_changed = done
         if progress:
             progress(done, total)
-    if progress:
-        progress(0, total)
-    rank = {lv.code: lv.rank for lv in cfg.tenant.levels}
-    levels = sorted({a.level for a, _step in items}, key=lambda lv: -rank.get(lv, 0))
-    groups = [(level, [r for r in items if r[0].level == level]) for level in levels]
-
-    def archived(kind: str, level: str | None, filename: str, content, rows: int) -> TierReport:
-        return TierReport(tenant_id=tenant_id, org_id=org_id, plan_id=plan_id, kind=kind,
-                          level=level, filename=filename, stored_name=_save(content, slug),
-                          rows=rows, job_run_id=run.id if run else None)
-    made = [archived(ROSTER, level, f"{plan.name}-{_('花名册')}-{label(cfg.level(level))}.xlsx",
-                     _roster(cfg, org, plan, level, rows, tick), len(rows))
-            for level, rows in groups]
-    made.append(archived(REPORT, None, f"{plan.name}-{_('推荐报告')}.pdf",
-                         _recommendation(cfg, org, plan, groups), total))
-    made.append(archived(STATISTICS, None, f"{plan.name}-{_('岗位数及申报人数统计表')}.xlsx",
-                         _statistics(cfg, org, plan, items), total))
+    if roster is not None:
+        close(roster)
+    attached = [(r.filename, r.rows) for r in made]
+    statistics_name = f"{plan_name}-{_('岗位数及申报人数统计表')}.xlsx"
+    archived(REPORT, None, f"{plan_name}-{_('推荐报告')}.pdf",
+             _recommendation(cfg, org_name, plan, counts,
+                             [*attached, (statistics_name, None)] if total else []), total)
+    archived(STATISTICS, None, statistics_name,
+             _statistics(cfg, org_name, plan, counts, units), total)
     db.session.add_all(made)
     return made
 
