@@ -180,6 +180,7 @@ def test_next_previous_and_jump_keep_the_filters(app, client, login, office, mon
         assert _rows(client.get("/beijing/office/?after=junk").get_data(as_text=True)) == ids[:4]
 
 
+@pytest.mark.rule("BJ-WIN-2")
 @pytest.mark.parametrize("when,text", [((2026, 7, 20, 10), "剩17天"),
                                        ((2026, 8, 6, 10), "今天截止"),
                                        ((2026, 8, 8, 10), "逾期2天")])
@@ -211,6 +212,7 @@ def test_overdue_and_due_within_filters(client, login, office):
         assert _rows(client.get("/beijing/office/?due=16").get_data(as_text=True)) == []
 
 
+@pytest.mark.rule("BJ-WIN-3")
 def test_the_agency_list_and_its_next_actions(app, client, login):
     with app.app_context():
         agency = f.org("beijing", "bj-agency-eng")

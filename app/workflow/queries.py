@@ -65,19 +65,6 @@ def exam_only(cfg) -> list[str]:
             if cfg.series(s) is not None and lv in cfg.series(s).levels]
 
 
-def inbox(tenant_id: int, org_id: int, status: str | None = None, page: int = 1):
-    """Applications an office holds now, oldest submission first; one page."""
-    q = (sa.select(Application).filter_by(tenant_id=tenant_id, holder_org_id=org_id)
-         .options(selectinload(Application.applicant), selectinload(Application.committee),
-                  selectinload(Application.plan))
-         .order_by(Application.submitted_at, Application.id))
-    if status:
-        q = q.filter_by(status=status)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(q.order_by(None).subquery()))
-    rows = db.session.scalars(q.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    return rows, total
-
-
 def handled_by(tenant_id: int, org_id: int, limit: int = PAGE_SIZE):
     """Applications this office has already acted on (most recent first)."""
     from .exports import handled
