@@ -99,6 +99,20 @@ def test_office_export_holds_exactly_the_filtered_rows(app, client, login, offic
         assert "%E6%B5%B7%E6%B7%80" in disposition  # the office's name (海淀…), RFC 5987
 
 
+def test_the_list_links_its_export_with_the_filters_even_after_an_htmx_update(
+        app, client, login, office):
+    with time_machine.travel(at(2026, 7, 20, 10), tick=False):
+        login("beijing", "clerk")
+        frag = client.get("/beijing/office/?level=intermediate&series=engineering",
+                          headers={"HX-Request": "true"}).get_data(as_text=True)
+        link = re.search(r'<a href="([^"]*export\.xlsx[^"]*)" hx-boost="false" download>', frag)
+        assert link, frag[-600:]
+        url = link.group(1).replace("&amp;", "&")
+        assert "level=intermediate" in url and "series=engineering" in url
+        _, _, rows = _sheet(client.get(url))
+        assert [r[0] for r in rows] == [i for n, i in enumerate(office["ids"]) if n % 2 and n % 3]
+
+
 def test_personal_numbers_are_masked_and_formulas_stay_text(app, client, login, office):
     login("beijing", "clerk")
     ws, head, rows = _sheet(client.get("/beijing/office/export.xlsx"))
@@ -179,7 +193,7 @@ def test_agency_export_defaults_to_recommended_and_handled_list(app, client, log
         login("beijing", "ag")
         _, head, rows = _sheet(client.get("/beijing/agency/export.xlsx"))
         assert sorted(r[0] for r in rows) == ids[1:]
-        assert {r[head.index("下一步")] for r in rows} == {"材料审核"}
+        assert {r[head.index("下一步")] for r in rows} == {"审核材料"}  # as the list page says
         _, _, rows = _sheet(client.get("/beijing/agency/export.xlsx?status=checked"))
         assert [r[0] for r in rows] == ids[:1]
         _, _, rows = _sheet(client.get("/beijing/agency/export.xlsx?status="))

@@ -57,7 +57,8 @@ def inbox():
     review."""
     return inbox_page.show("agency.inbox", "agency/inbox.html",
                            default_status=Status.recommended.value,
-                           statuses=inbox_page.AGENCY_STATUSES, detail_endpoint="agency.check")
+                           statuses=inbox_page.AGENCY_STATUSES, detail_endpoint="agency.check",
+                           export_endpoint="agency.export")
 
 
 @bp.route("/export.xlsx")

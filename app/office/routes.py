@@ -34,7 +34,7 @@ def _offices_only():
 def inbox():
     """Applications this office holds now, filtered, searched and paged; and those it has
     handled."""
-    return inbox_page.show("office.inbox", "office/inbox.html",
+    return inbox_page.show("office.inbox", "office/inbox.html", export_endpoint="office.export",
                            handled=queries.handled_by(g.tenant_id, current_user.org_id))
 
 

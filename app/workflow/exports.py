@@ -24,7 +24,7 @@ from openpyxl import Workbook
 from sqlalchemy.orm import defer, selectinload
 
 from ..extensions import db
-from ..models import Application, Committee, ReviewStep, Status
+from ..models import Application, Committee, ReviewStep
 from ..spreadsheets import write_only_row
 from ..tenancy import label
 from .actors import Actor
@@ -44,32 +44,6 @@ HEADERS = (_l("申报编号"), _l("申报人"), _l("证件号码（脱敏）"), 
 class Export:
     path: str      # the finished workbook (a temporary file: the caller sends and removes it)
     rows: int
-
-
-def next_step(cfg, app: Application, today: date) -> str:
-    """What the holding office does next with the file, in words."""
-    return str(NEXT_STEPS[_next_key(cfg, app, today)])
-
-
-NEXT_STEPS = {"review": _l("审核推荐"), "renotice": _l("审核补正内容后再次推荐"),
-              "notice": _l("审核后开始单位公示"), "in_notice": _l("单位公示中，期满无异议后推荐"),
-              "notice_over": _l("公示期满，可推荐上报"), Status.recommended.value: _l("材料审核"),
-              Status.checked.value: _l("待申报人缴费"), Status.paid.value: _l("待安排评审"),
-              "": ""}
-
-
-def _next_key(cfg, app: Application, today: date) -> str:
-    kind = app.current_step["kind"] if app.route and app.current_step else None
-    if app.status == Status.submitted.value:
-        if kind != "employer":
-            return "review"
-        if app.correction_due and not cfg.policies.renotice_after_agency_return:
-            return "renotice"
-        return "notice"
-    if app.status == Status.in_notice.value:
-        return ("in_notice" if app.notice_ends_on and today <= app.notice_ends_on
-                else "notice_over")
-    return app.status if app.status in NEXT_STEPS else ""
 
 
 class _Row:
@@ -107,6 +81,7 @@ class _Row:
                      app.level, app.classified), lambda: str(mode_label(app)))
         policy = once(("policy", app.policy),
                       lambda: label(cfg.policy(app.policy)) if cfg.policy(app.policy) else "")
+        step = (app.current_step or {}).get("kind")
         submitted = (app.submitted_at.astimezone(TZ).replace(tzinfo=None, microsecond=0)
                      if app.submitted_at else None)
         return [app.id, app.applicant.name, app.applicant.id_number_masked or "", *employer,
@@ -115,8 +90,15 @@ class _Row:
                 *series, policy, mode,
                 once(("status", app.status), lambda: str(status_label(app.status))),
                 submitted, due, (due - self.today).days if due else None,
-                once(("next", _next_key(cfg, app, self.today)),
-                     lambda: next_step(cfg, app, self.today))]
+                once(("next", app.status, step, bool(app.correction_due), app.notice_ends_on),
+                     lambda: self._next(app))]
+
+    def _next(self, app: Application) -> str:
+        """The next step as the list page shows it (a few distinct values: worked out once)."""
+        from ..inbox_page import next_action
+        p = self.cfg.policies
+        nxt = next_action(app, self.today, p.fee_required, p.renotice_after_agency_return)
+        return nxt.text if nxt else ""
 
 
 def write(cfg, stmt: sa.Select, title: str, today: date, chunk: int = CHUNK) -> Export:
