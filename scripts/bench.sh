@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# make bench: the stage-close benchmark (bench/close_bench.py) on SQLite and on a private
-# PostgreSQL started here; the figures are printed and written to bench/results.json.
+# make bench: the stage-close benchmark (bench/close_bench.py) and the office-list benchmark
+# (bench/office_bench.py, gunicorn measured with wrk) on SQLite and on a private PostgreSQL
+# started here; the figures are printed and written to bench/results.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
-apt_install postgresql
+apt_install postgresql wrk
 
 work=$(mktemp -d /tmp/zhicheng-bench.XXXXXX)
 chmod 755 "$work"
@@ -16,4 +17,6 @@ cleanup() {
 trap cleanup EXIT
 
 start_postgres "$pg_port" "$work/pg"
-.venv/bin/python bench/close_bench.py --pg "postgresql+psycopg://postgres@127.0.0.1:$pg_port/postgres" "$@"
+pg_url="postgresql+psycopg://postgres@127.0.0.1:$pg_port/postgres"
+.venv/bin/python bench/close_bench.py --pg "$pg_url" "$@"
+.venv/bin/python bench/office_bench.py --pg "$pg_url"
