@@ -37,7 +37,8 @@ run-prod: install
 test: install
 	@bash scripts/test.sh
 
-# Stage closes of 100k-400k files on SQLite and PostgreSQL; figures in bench/results.json.
+# Stage closes of 100k-400k files and the office list of 10,000 files (gunicorn + wrk), on SQLite
+# and PostgreSQL; figures in bench/results.json.
 bench: install
 	@bash scripts/bench.sh
 

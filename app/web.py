@@ -10,6 +10,7 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_login import current_user, login_user
+from sqlalchemy.orm import joinedload
 
 from .extensions import htmx, login
 from .models import Status, User
@@ -157,7 +158,10 @@ def init_app(app: Flask) -> None:
 
     @login.user_loader
     def _load(user_id: str):
-        user = current_app.extensions["sqlalchemy"].session.get(User, int(user_id))
+        # With its office in the same statement: the header, the navigation and most pages
+        # read it.
+        user = current_app.extensions["sqlalchemy"].session.get(
+            User, int(user_id), options=[joinedload(User.org)])
         # A session never crosses tenants: the cookie's user must belong to the URL's tenant.
         if user is None or ("tenant_id" in g and user.tenant_id != g.tenant_id):
             return None

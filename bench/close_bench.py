@@ -1,10 +1,13 @@
 """Stage-close benchmark: close the apply stage of a plan with N open drafts, on SQLite and on
-PostgreSQL, and report seconds, SQL statements per close and audit rows written.
+PostgreSQL, and report seconds, SQL statements per close and audit rows written. On PostgreSQL
+the same N rows are also moved by a bare `UPDATE ... RETURNING` feeding an `INSERT ... SELECT` of
+their audit rows (one statement, no job run, no marker), the reference the close is compared to.
 
     .venv/bin/python bench/close_bench.py [--pg URL] [--sizes 100000,200000,400000]
 
 Without --pg (or BENCH_PG_URL) only SQLite runs. Figures go to bench/results.json as
-{"close_100k_sqlite_s": {"value": 0.81, "unit": "s"}, ...}; `make bench` starts a private
+{"close_100k_sqlite_s": {"value": 0.81, "unit": "s"}, ...} and close_100k_postgres_vs_bare (the
+close's seconds over the bare statement's); `make bench` starts a private
 PostgreSQL and runs this script."""
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -49,6 +52,7 @@ class Figure:
     statements: int
     audited: int
     sealed_seconds: float = 0.0
+    bare_seconds: float | None = None
 
 
 def build(url: str):
@@ -135,6 +139,40 @@ def measure(database: str, url: str, n: int) -> Figure:
     return Figure(database, n, seconds, len(statements), audited, sealed_seconds)
 
 
+BARE = """
+WITH moved AS (
+  UPDATE applications SET status = :to_state, version = version + 1, updated_at = :at,
+         holder_org_id = NULL
+  WHERE plan_id = :plan_id AND status = :from_state
+  RETURNING tenant_id, id)
+INSERT INTO audit_events (tenant_id, subject_id, at, actor_name, actor_role, ip, subject_type,
+                          action, from_state, to_state, reason)
+SELECT tenant_id, id, :at, 'system', 'system', '', 'applications', :action, :from_state,
+       :to_state, :reason FROM moved"""
+
+
+def bare(url: str, n: int) -> float:
+    """Seconds of the bare reference over `n` drafts on a fresh schema, its commit included."""
+    app = build(url)
+    with app.app_context():
+        plan = seed(n)
+        params = {"plan_id": plan.id, "from_state": Status.draft.value,
+                  "to_state": Status.abandoned.value, "at": closes_at(
+                      plan.window(STAGE).closes_on), "action": f"close_{STAGE}",
+                  "reason": "申报期截止未提交，视为放弃申报"}
+        db.session.remove()
+        with db.engine.connect() as conn:
+            start = time.perf_counter()
+            moved = conn.execute(sa.text(BARE), params).rowcount
+            conn.commit()
+            seconds = time.perf_counter() - start
+        if moved != n:
+            raise SystemExit(f"bare reference moved {moved} of {n}")
+        db.drop_all()
+        db.engine.dispose()
+    return seconds
+
+
 def label(n: int) -> str:
     return f"{n // 1000}k" if n % 1000 == 0 else str(n)
 
@@ -145,6 +183,12 @@ def results(figures: list[Figure]) -> dict:
            for f in figures}
     out.update({f"audit_seal_{label(f.rows)}_{f.database}_s": {
         "value": round(f.sealed_seconds, 3), "unit": "s"} for f in figures})
+    for f in figures:
+        if f.bare_seconds:
+            out[f"close_bare_{label(f.rows)}_{f.database}_s"] = {
+                "value": round(f.bare_seconds, 3), "unit": "s"}
+            out[f"close_{label(f.rows)}_{f.database}_vs_bare"] = {
+                "value": round(f.seconds / f.bare_seconds, 2), "unit": "ratio"}
     for database in dict.fromkeys(f.database for f in figures):
         counts = {f.rows: f.statements for f in figures if f.database == database}
         if len(set(counts.values())) > 1:
@@ -156,9 +200,12 @@ def results(figures: list[Figure]) -> dict:
 
 def table(figures: list[Figure]) -> str:
     lines = [f"{'database':<10} {'N':>8} {'seconds':>8} {'statements':>10} {'audit rows':>10} "
-             f"{'seal s':>8}"]
+             f"{'seal s':>8} {'bare s':>8} {'vs bare':>8}"]
     lines += [f"{f.database:<10} {f.rows:>8} {f.seconds:>8.3f} {f.statements:>10} {f.audited:>10} "
-              f"{f.sealed_seconds:>8.3f}" for f in figures]
+              f"{f.sealed_seconds:>8.3f} " + (f"{f.bare_seconds:>8.3f} "
+                                              f"{f.seconds / f.bare_seconds:>8.2f}"
+                                              if f.bare_seconds else f"{'-':>8} {'-':>8}")
+              for f in figures]
     return "\n".join(lines)
 
 
@@ -176,7 +223,8 @@ def main() -> None:
             databases.append(("postgres", args.pg))
         for database, url in databases:
             for n in sizes:
-                figures.append(measure(database, url, n))
+                reference = bare(url, n) if database == "postgres" else None
+                figures.append(replace(measure(database, url, n), bare_seconds=reference))
                 print(table(figures[-1:]).splitlines()[-1], flush=True)
     print()
     print(table(figures))

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# make bench: the stage-close benchmark (bench/close_bench.py) on SQLite and on a private
-# PostgreSQL started here, then the tier-report benchmark (bench/report_bench.py); the figures
-# are printed and written to bench/results.json.
+# make bench: the stage-close benchmark (bench/close_bench.py), the office-list benchmark
+# (bench/office_bench.py, gunicorn measured with wrk) on SQLite and on a private PostgreSQL
+# started here, then the tier-report benchmark (bench/report_bench.py); every figure is printed
+# and written to bench/results.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
-apt_install postgresql
+apt_install postgresql wrk
 
 work=$(mktemp -d /tmp/zhicheng-bench.XXXXXX)
 chmod 755 "$work"
@@ -17,7 +18,11 @@ cleanup() {
 trap cleanup EXIT
 
 start_postgres "$pg_port" "$work/pg"
-.venv/bin/python bench/close_bench.py --pg "postgresql+psycopg://postgres@127.0.0.1:$pg_port/postgres" "$@"
+pg_url="postgresql+psycopg://postgres@127.0.0.1:$pg_port/postgres"
+.venv/bin/python bench/close_bench.py --pg "$pg_url" "$@"
+.venv/bin/python bench/office_bench.py --pg "$pg_url"
 # The tier-report job (rosters, report PDF, statistics) for 5,000 / 50,000 / 200,000 forwarded
 # files, each in a fresh process on a throwaway SQLite database: seconds and peak RSS.
 .venv/bin/python bench/report_bench.py
+# Every figure of this run, by its stable name.
+.venv/bin/python -c 'import json; from bench.results import RESULTS, show; show(json.loads(RESULTS.read_text()))'

@@ -400,12 +400,12 @@ def visible(actor: Actor) -> list[SelfReviewApplication]:
 def approved_scope(tenant_id: int, org_id: int) -> list[dict]:
     """The series and levels the city HR bureau approved the unit to evaluate (the latest
     approval), empty when it is not a self-review unit by approval here."""
-    row = db.session.scalar(sa.select(SelfReviewApplication).where(
+    scope = db.session.scalar(sa.select(SelfReviewApplication.approved_scope).where(
         SelfReviewApplication.tenant_id == tenant_id, SelfReviewApplication.org_id == org_id,
         SelfReviewApplication.status == APPROVED)
         .order_by(SelfReviewApplication.decided_on.desc(), SelfReviewApplication.id.desc())
-        .limit(1))
-    return list(row.approved_scope) if row else []
+        .limit(1))  # the column alone: every page's navigation asks for an employer's clerk
+    return list(scope) if scope else []
 
 
 def waiting(user, today: date) -> list[dict]:
