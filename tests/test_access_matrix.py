@@ -536,6 +536,7 @@ def fresh_world(database_url, tmp_path_factory, request):
         yield w, request.param
 
 
+@pytest.mark.timeout(1200)  # a loaded PostgreSQL run takes minutes per part
 @pytest.mark.parametrize("fresh_world", range(SHARDS), indirect=True,
                          ids=[f"part{i + 1}" for i in range(SHARDS)])
 def test_access_matrix(fresh_world):
