@@ -104,7 +104,19 @@ def _window(stage: str):
     return w, sa.and_(w.plan_id == Application.plan_id, w.stage == stage)
 
 
+_DUE = None
+
+
 def due_column():
+    """The due column and its joins, built once: the constructs are reusable across
+    statements, and building the aliases costs more than running the query."""
+    global _DUE
+    if _DUE is None:
+        _DUE = _due_column()
+    return _DUE
+
+
+def _due_column():
     """The last day the holding office has for a file, and the outer joins it needs: the
     offices' review window (employer review where the plan has it, else the tier report), the
     agency's check while a correction is under way or for a recommended file, the review window
@@ -171,16 +183,23 @@ def _mode_column(plans) -> sa.ColumnElement:
 
 
 def filtered(tenant_id: int, org_id: int, f: Filters, today: date,
-             with_status: bool = True) -> sa.Select:
-    """SELECT Application, due of the files `org_id` holds matching `f`, in `f`'s order (no
-    limit). Without `with_status` the status filter is left out (for the counts)."""
+             with_status: bool = True, columns: tuple | None = None) -> sa.Select:
+    """SELECT Application, due of the files `org_id` holds matching `f` (no order, no limit).
+    Without `with_status` the status filter is left out (for the counts); with `columns` those
+    are selected instead, and only the joins the filters need are made (the counts)."""
     due, joins = due_column()
-    q = (sa.select(Application, due).select_from(Application)
-         .join(User, User.id == Application.applicant_id)
-         .outerjoin(Org, Org.id == Application.employer_org_id)
-         .where(Application.tenant_id == tenant_id, Application.holder_org_id == org_id))
-    for alias, on in joins:
-        q = q.outerjoin(alias, on)
+    need_due = columns is None or f.overdue or f.due is not None
+    need_people = columns is None and f.sort == "name" or bool(f.q)
+    need_employer = bool(f.q) or f.district is not None
+    q = sa.select(*(columns or (Application, due))).select_from(Application)
+    if need_people:
+        q = q.join(User, User.id == Application.applicant_id)
+    if need_employer:
+        q = q.outerjoin(Org, Org.id == Application.employer_org_id)
+    if need_due:
+        for alias, on in joins:
+            q = q.outerjoin(alias, on)
+    q = q.where(Application.tenant_id == tenant_id, Application.holder_org_id == org_id)
     if with_status and f.status:
         q = q.where(Application.status == f.status)
     for column, value in ((Application.plan_id, f.plan), (Application.level, f.level),
@@ -269,12 +288,13 @@ def page(tenant_id: int, org_id: int, f: Filters, today: date, *, after: str | N
     """One page of the list: after a cursor (next), before one (previous), or page `number`
     (a jump, by offset). Three queries plus the related rows' loads."""
     counts = dict(db.session.execute(
-        filtered(tenant_id, org_id, f, today, with_status=False)
-        .with_only_columns(Application.status, sa.func.count(Application.id))
+        filtered(tenant_id, org_id, f, today, with_status=False,
+                 columns=(Application.status, sa.func.count(Application.id)))
         .group_by(Application.status)).all())
     total = counts.get(f.status, 0) if f.status else sum(counts.values())
     pages = max(1, math.ceil(total / size))
-    q = filtered(tenant_id, org_id, f, today).add_columns(User.name).options(
+    q = filtered(tenant_id, org_id, f, today).add_columns(
+        User.name if f.sort == "name" else sa.null()).options(
         selectinload(Application.applicant), selectinload(Application.committee),
         selectinload(Application.plan), selectinload(Application.employer))
     key = _sort_key(f, q.selected_columns[1])
@@ -304,7 +324,7 @@ def page(tenant_id: int, org_id: int, f: Filters, today: date, *, after: str | N
                     _parse_cursor(f, _cursor(f, first[0], first[2], first[1]))[0], first[0].id))
             before_count = db.session.scalar(
                 filtered(tenant_id, org_id, f, today).where(c)
-                .with_only_columns(sa.func.count(Application.id)))
+                .with_only_columns(sa.func.count(Application.id), maintain_column_froms=True))
             start = before_count
     else:
         n = min(max(number or 1, 1), pages)

@@ -60,7 +60,7 @@ def _current_title(cfg, app: Application) -> str:
 def sheet(cfg, tenant_id: int, org_id: int, today: date, plan_id: int | None = None) -> Sheet:
     """The office's files in its notice (of `plan_id` when given), by the day the notice
     started, series, level and name: three queries."""
-    f = inbox.Filters(status=Status.in_notice.value, plan=plan_id)
+    f = inbox.Filters(status=Status.in_notice.value, plan=plan_id, sort="name")  # joins the names it orders by
     q = (inbox.filtered(tenant_id, org_id, f, today)
          .options(selectinload(Application.applicant), selectinload(Application.plan))
          .order_by(Application.notice_starts_on, Application.series, Application.level,
