@@ -10,7 +10,7 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask import g, redirect, request, url_for
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -144,25 +144,37 @@ def held_statuses(statuses: tuple[str, ...], counts: dict, current: str | None) 
             if s.value in statuses or s.value in counts or s.value == current]
 
 
+_STATIC: dict = {}
+
+
+def _static_choices(cfg) -> dict:
+    """The options that come from the tenant file alone, worked out once per tenant config and
+    language (a tenant config is not changed in place; a reload makes a new one)."""
+    loc = get_locale()
+    key = (id(cfg), loc.language if loc is not None else "")
+    if key not in _STATIC:
+        policies = [(p.code, label(p)) for p in cfg.policies.policy]
+        _STATIC[key] = {
+            "levels": [(lv.code, label(lv)) for lv in cfg.tenant.levels],
+            "series": [(s.code, label(s), [(sp.code, label(sp)) for sp in s.specialties])
+                       for s in cfg.tenant.series],
+            "districts": [(d.code, label(d)) for d in cfg.tenant.districts],
+            "policies": policies + [("none", str(ORDINARY))] if policies else [],
+            "modes": [(m.value, str(MODE_LABELS.get(m.value, m.value))) for m in ReviewMode],
+            "sorts": [(k, str(v)) for k, v in SORT_LABELS.items()],
+            "cfg": cfg,  # keeps the id from being reused while the entry lives
+        }
+    return _STATIC[key]
+
+
 def choices(org_id: int) -> dict:
     """The form's options, from the tenant's config and (plans, employers) its rows: two
     queries."""
-    cfg = g.tenant
     plans = db.session.execute(
         sa.select(Plan.id, Plan.name, Plan.name_en).where(Plan.tenant_id == g.tenant_id)
         .order_by(Plan.year.desc(), Plan.id)).all()
-    policies = [(p.code, label(p)) for p in cfg.policies.policy]
-    return {
-        "plans": [(p.id, label(p)) for p in plans],
-        "levels": [(lv.code, label(lv)) for lv in cfg.tenant.levels],
-        "series": [(s.code, label(s), [(sp.code, label(sp)) for sp in s.specialties])
-                   for s in cfg.tenant.series],
-        "units": _units(org_id),
-        "districts": [(d.code, label(d)) for d in cfg.tenant.districts],
-        "policies": policies + [("none", str(ORDINARY))] if policies else [],
-        "modes": [(m.value, str(MODE_LABELS.get(m.value, m.value))) for m in ReviewMode],
-        "sorts": list(SORT_LABELS.items()),
-    }
+    return {**_static_choices(g.tenant), "plans": [(p.id, label(p)) for p in plans],
+            "units": _units(org_id)}
 
 
 def show(endpoint: str, full: str, *, default_status: str | None = None,

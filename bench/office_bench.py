@@ -362,12 +362,16 @@ def profile(requests: int, files: int) -> None:
         statements: list[str] = []
         with app.app_context():
             engine = db.engine
+        started: list[float] = []
         sa.event.listen(engine, "before_cursor_execute",
-                        lambda c, cur, st, *a: statements.append(st))
+                        lambda *a: started.append(time.perf_counter()))
+        sa.event.listen(engine, "after_cursor_execute",
+                        lambda c, cur, st, *a: statements.append(
+                            (time.perf_counter() - started[-1], st)))
         assert "/office/applications/" in client.get(f"/{TENANT}/office/").text
         print(f"SQL statements per list page: {len(statements)}")
-        for st in statements:
-            print("   ", " ".join(st.split())[:150])
+        for took, st in statements:
+            print(f"   {took * 1000:7.2f} ms", " ".join(st.split())[:150])
         for _ in range(20):
             client.get(f"/{TENANT}/office/")
         prof = cProfile.Profile()
