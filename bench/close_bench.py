@@ -65,6 +65,11 @@ def build(url: str):
                       "AUDIT_KEY": secrets.token_urlsafe(32),
                       "AUDIT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
                       "PUBLIC_BASE_URL": "http://127.0.0.1:5000"})
+    return fresh_schema(app)
+
+
+def fresh_schema(app):
+    """Drop and create every table of `app`'s database and sync the tenants; returns `app`."""
     with app.app_context():
         db.drop_all()
         db.create_all()

@@ -45,10 +45,10 @@ from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Application, Committee, Org, Plan, Status, Tenant, User  # noqa: E402
 from app.tenancy import tenants  # noqa: E402
-from app.tenancy.sync import sync_tenant  # noqa: E402
 from app.workflow.accounts import hash_password  # noqa: E402
 from app.workflow.crypto import new_key  # noqa: E402
 from app.workflow.ids import encrypt_id, id_hash, mask_id, mask_mobile, mobile_hash  # noqa: E402
+from bench.close_bench import fresh_schema  # noqa: E402
 from bench.results import figure, record, show  # noqa: E402
 
 TENANT, PLAN, DISTRICT = "beijing", "bj-2026", "haidian"
@@ -110,13 +110,7 @@ def environment(config: dict, tmp: str) -> dict:
 
 
 def build(config: dict):
-    app = create_app(config)
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-        for cfg in tenants().values():
-            sync_tenant(cfg)
-    return app
+    return fresh_schema(create_app(config))
 
 
 def _id_number(born: date, serial: int) -> str:
