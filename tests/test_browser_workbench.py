@@ -90,6 +90,7 @@ def test_filter_search_batch_recommend_undo_and_export(browser, inbox_world):  #
 
         # Filter by level and series: only the twenty-one senior engineering files.
         form = page.locator("form#filters")
+        form.locator("summary").click()  # 更多筛选与排序
         form.locator("select[name=level]").select_option("senior")
         form.locator("select[name=series]").select_option("engineering")
         form.locator("button", has_text="筛选").click()
