@@ -572,6 +572,33 @@ def targets() -> dict[str, Target]:
         "oversight.withdraw": Target("hr_city",
                                      "/beijing/oversight/supervisors/{supervisor}/withdraw",
                                      {"x": 10}),
+        # Batches: the preview writes nothing, so it is fuzzed over files the office holds;
+        # a run or an undo over files it does not hold (an accepted run would move the world).
+        "office.batch_preview": Target(
+            "employer_clerk", "/beijing/office/batch",
+            {"action": valid_or("recommend"), "ids": valid_or("@recommended_app", "@draft"),
+             "opinion": 2000, "no_objection": valid_or("y")},
+            watch=[(Application, "recommended_app")]),
+        "agency.batch_preview": Target(
+            "agency_clerk", "/beijing/agency/batch",
+            {"action": valid_or("check_pass", "to_session"), "ids": valid_or("@recommended_app"),
+             "session": valid_or("@session"), "opinion": 2000},
+            watch=[(Application, "recommended_app")]),
+        "office.batch_run": Target(
+            "employer_clerk", "/beijing/office/batch/confirm",
+            {"action": valid_or("recommend"), "ids": valid_or("@recommended_app"),
+             "version-{recommended_app}": valid_or(-1), "opinion": 2000,
+             "no_objection": valid_or("y")},
+            watch=[(Application, "recommended_app")]),
+        "agency.batch_run": Target(
+            "agency_clerk", "/beijing/agency/batch/confirm",
+            {"action": valid_or("check_pass", "to_session"), "ids": valid_or("@draft"),
+             "session": valid_or("@session"), "opinion": 2000},
+            watch=[(Application, "draft")]),
+        "office.batch_undo": Target("employer_clerk", "/beijing/office/batch/{batch}/undo",
+                                    {"x": 10}),
+        "agency.batch_undo": Target("agency_clerk", "/beijing/agency/batch/{batch}/undo",
+                                    {"x": 10}),
         # Last: an accepted request disqualifies the file for good.
         "office.integrity": Target(
             "employer_clerk", "/beijing/office/applications/{recommended_app}/integrity",
