@@ -115,7 +115,7 @@ def test_batch_issues_only_files_whose_notice_ended_without_open_objection(ctx):
     again = issue_batch(tid, ISSUE_DAY)  # idempotent: nothing new, no new files
     assert again.rows_changed == 0
     assert db.session.scalar(sa.select(sa.func.count(Certificate.id))) == 2
-    assert len(list(uploads.path_of("beijing", "").glob("*.pdf"))) == 4
+    assert len(list(uploads.storage().local_path("beijing").glob("*.pdf"))) == 4
     runs = db.session.scalars(sa.select(JobRun).filter_by(name="issue_certificates")).all()
     assert [r.rows_changed for r in runs] == [0, 2, 0]
 
@@ -175,7 +175,7 @@ def test_a_file_certified_by_a_concurrent_run_is_not_issued_twice(ctx, monkeypat
     monkeypatch.setattr(certificates, "certifiable_ids", lambda tid, day: [cert.application_id])
     assert issue_batch(cert.tenant_id, ISSUE_DAY).rows_changed == 0
     assert db.session.scalar(sa.select(sa.func.count(Certificate.id))) == 1
-    assert sorted(p.name for p in uploads.path_of("beijing", "").glob("*.pdf")) == sorted(
+    assert sorted(p.name for p in uploads.storage().local_path("beijing").glob("*.pdf")) == sorted(
         [cert.pdf_name, cert.letter_name])
 
 
@@ -188,7 +188,7 @@ def test_a_failed_batch_leaves_no_files(ctx, monkeypatch):
     with pytest.raises(ZeroDivisionError):
         issue_batch(apps[0].tenant_id, ISSUE_DAY)
     assert status_of(apps[0].id) == Status.passed.value
-    assert not list(uploads.path_of("beijing", "").glob("*.pdf"))
+    assert not list(uploads.storage().local_path("beijing").glob("*.pdf"))
     assert db.session.scalar(sa.select(JobRun.status).filter_by(name="issue_certificates")) == \
         "failed"
 
