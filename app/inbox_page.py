@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .extensions import db, htmx
-from .models import Application, Org, Plan, Status
+from .models import Application, Org, Plan, Role, Status
 from .models.plans import ReviewMode
 from .tenancy import label
 from .tenancy.schema import StepKind
@@ -80,12 +80,15 @@ def countdown(due: date | None, today: date) -> tuple[str, str] | None:
     return gettext("剩%(n)d天", n=days), "soon" if days <= 3 else ""
 
 
-def _units(org_id: int) -> list[tuple[int, str]]:
-    """The employers of the files this office holds: one DISTINCT query."""
+def _units(org_id: int, unit: int | None) -> list[tuple[int, str]]:
+    """The employers of the files this office holds (one query). An employer holds its own
+    staff's files only: a single unit, nothing to choose, so no query unless one is asked for."""
+    if current_user.role == Role.employer_clerk.value and unit is None:
+        return []
     rows = db.session.execute(
-        sa.select(Org.id, Org.name, Org.name_en).distinct()
-        .join(Application, Application.employer_org_id == Org.id)
-        .where(Application.tenant_id == g.tenant_id, Application.holder_org_id == org_id)
+        sa.select(Org.id, Org.name, Org.name_en)
+        .where(Org.id.in_(sa.select(Application.employer_org_id).where(
+            Application.tenant_id == g.tenant_id, Application.holder_org_id == org_id)))
         .order_by(Org.name, Org.id)).all()
     return [(r.id, label(r)) for r in rows]
 
@@ -167,14 +170,14 @@ def _static_choices(cfg) -> dict:
     return _STATIC[key]
 
 
-def choices(org_id: int) -> dict:
+def choices(org_id: int, f: inbox.Filters) -> dict:
     """The form's options, from the tenant's config and (plans, employers) its rows: two
     queries."""
     plans = db.session.execute(
         sa.select(Plan.id, Plan.name, Plan.name_en).where(Plan.tenant_id == g.tenant_id)
         .order_by(Plan.year.desc(), Plan.id)).all()
     return {**_static_choices(g.tenant), "plans": [(p.id, label(p)) for p in plans],
-            "units": _units(org_id)}
+            "units": _units(org_id, f.unit)}
 
 
 def show(endpoint: str, full: str, *, default_status: str | None = None,
@@ -218,7 +221,7 @@ def show(endpoint: str, full: str, *, default_status: str | None = None,
                        list_endpoint=endpoint, detail_endpoint=detail_endpoint,
                        default_status=default_status,
                        statuses=held_statuses(statuses, page.counts, f.status),
-                       opts=None if fragment else choices(org_id), **extra)
+                       opts=None if fragment else choices(org_id, f), **extra)
     if fragment:
         resp.headers["HX-Push-Url"] = here
     return resp

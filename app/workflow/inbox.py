@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, load_only, selectinload
 
 from ..extensions import db
 from ..models import Application, Org, PlanWindow, Status, User
@@ -242,6 +242,19 @@ def ordered(q: sa.Select, f: Filters) -> sa.Select:
     return q.order_by(key, Application.id)
 
 
+# What a list row shows (app/inbox_page.py cells, next_action): only these columns are loaded,
+# with the applicant's and the employer's names; the rest of a file (its JSON sections, its
+# encrypted fields) stays in the database.
+LIST_LOAD = (
+    load_only(Application.id, Application.tenant_id, Application.applicant_id,
+              Application.employer_org_id, Application.series, Application.level,
+              Application.status, Application.route, Application.route_pos,
+              Application.correction_due, Application.notice_starts_on,
+              Application.notice_ends_on, Application.submitted_at, Application.updated_at),
+    selectinload(Application.applicant).load_only(User.id, User.name),
+    selectinload(Application.employer).load_only(Org.id, Org.name, Org.name_en))
+
+
 @dataclass
 class Page:
     rows: list           # [(Application, due date | None)]
@@ -294,9 +307,7 @@ def page(tenant_id: int, org_id: int, f: Filters, today: date, *, after: str | N
     total = counts.get(f.status, 0) if f.status else sum(counts.values())
     pages = max(1, math.ceil(total / size))
     q = filtered(tenant_id, org_id, f, today).add_columns(
-        User.name if f.sort == "name" else sa.null()).options(
-        selectinload(Application.applicant), selectinload(Application.committee),
-        selectinload(Application.plan), selectinload(Application.employer))
+        User.name if f.sort == "name" else sa.null()).options(*LIST_LOAD)
     key = _sort_key(f, q.selected_columns[1])
     start = None
     cursor = _parse_cursor(f, after or before)
