@@ -135,19 +135,24 @@ def _due_column():
     return due, ((er, er_on), (tr, tr_on), (ac, ac_on), (rv, rv_on))
 
 
-def _search(q: str):
+def _search(tenant_id: int, q: str):
     """The WHERE clause for a search term (see the module's docstring)."""
     compact = re.sub(r"[\s-]", "", q)
     if CODE.match(compact):
         return Application.id == int(compact)
+    # The people and units matched first, each once, then the files by their ids: no join
+    # per file of the inbox.
+    people = sa.select(User.id).where(User.tenant_id == tenant_id)
     mobile = clean_mobile(compact)
     if mobile:
-        return User.mobile_hash == mobile_hash(mobile)
+        return Application.applicant_id.in_(people.where(User.mobile_hash == mobile_hash(mobile)))
     number = clean_id_number(compact)
     if number:
-        return User.id_number_hash == id_hash(number)
+        return Application.applicant_id.in_(people.where(User.id_number_hash == id_hash(number)))
     like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return sa.or_(User.name.like(like, escape="\\"), Org.name.like(like, escape="\\"))
+    units = sa.select(Org.id).where(Org.tenant_id == tenant_id, Org.name.like(like, escape="\\"))
+    return sa.or_(Application.applicant_id.in_(people.where(User.name.like(like, escape="\\"))),
+                  Application.employer_org_id.in_(units))
 
 
 def _mode_column(plans) -> sa.ColumnElement:
@@ -189,8 +194,8 @@ def filtered(tenant_id: int, org_id: int, f: Filters, today: date,
     are selected instead, and only the joins the filters need are made (the counts)."""
     due, joins = due_column()
     need_due = columns is None or f.overdue or f.due is not None
-    need_people = columns is None and f.sort == "name" or bool(f.q)
-    need_employer = bool(f.q) or f.district is not None
+    need_people = columns is None and f.sort == "name"
+    need_employer = f.district is not None
     q = sa.select(*(columns or (Application, due))).select_from(Application)
     if need_people:
         q = q.join(User, User.id == Application.applicant_id)
@@ -216,7 +221,7 @@ def filtered(tenant_id: int, org_id: int, f: Filters, today: date,
     if f.due is not None:
         q = q.where(due >= today, due <= today + timedelta(days=f.due))
     if f.q:
-        q = q.where(_search(f.q))
+        q = q.where(_search(tenant_id, f.q))
     if f.mode:
         from ..models import Plan
         plans = db.session.scalars(sa.select(Plan).where(Plan.tenant_id == tenant_id)
