@@ -197,8 +197,10 @@ def test_the_rehearsal_job_runs_on_rq_with_progress(app, redis_conn, worker_id):
         db.session.commit()
         job.enqueue("chifeng", 2026, "tiny", run)
         q = Queue(name, connection=redis_conn)
-        assert q.job_ids == [f"rehearsal-{run.id}"]
-        rq_job = q.fetch_job(f"rehearsal-{run.id}")
+        db.session.refresh(run)
+        assert q.job_ids == [run.rq_job_id]
+        assert run.rq_job_id.startswith(f"rehearsal-chifeng-{run.id}-")
+        rq_job = q.fetch_job(run.rq_job_id)
         SimpleWorker([q], connection=redis_conn).work(burst=True)
         rq_job.refresh()
         assert rq_job.meta["total"] > 100 and rq_job.meta["done"] >= 20

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import secrets
 from pathlib import Path
 
 from flask import current_app
@@ -83,7 +84,8 @@ def enqueue(slug: str, year: int, size: str, run: JobRun) -> None:
         return
     q = Queue(current_app.config["RQ_QUEUE"],
               connection=Redis.from_url(current_app.config["REDIS_URL"]))
-    job = q.enqueue(run_rehearsal, slug, year, size, run.id, job_id=f"rehearsal-{run.id}",
+    job = q.enqueue(run_rehearsal, slug, year, size, run.id,
+                    job_id=f"rehearsal-{slug}-{run.id}-{secrets.token_hex(4)}",
                     job_timeout=3600)
     run.rq_job_id = job.id
     db.session.commit()

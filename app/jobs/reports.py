@@ -2,6 +2,8 @@
 plan, reporting rows done / total in the job's meta and in its JobRun row."""
 from __future__ import annotations
 
+import secrets
+
 from flask import current_app
 from redis import Redis
 from rq import Queue, get_current_job
@@ -58,7 +60,7 @@ def enqueue(slug: str, org_id: int, plan_id: int, run: JobRun) -> None:
     q = Queue(current_app.config["RQ_QUEUE"],
               connection=Redis.from_url(current_app.config["REDIS_URL"]))
     job = q.enqueue(build_tier_report, slug, org_id, plan_id, run.id,
-                    job_id=f"report-{run.id}", job_timeout=1800)
+                    job_id=f"report-{slug}-{run.id}-{secrets.token_hex(4)}", job_timeout=1800)
     run.rq_job_id = job.id
     db.session.commit()
 
