@@ -1,10 +1,14 @@
-"""gunicorn settings of a web host (`gunicorn -c deploy/gunicorn.conf.py wsgi:app`); `make
-run-prod` uses the same file. Every value can be set from the environment.
+"""gunicorn settings of a web host (`gunicorn -c deploy/gunicorn.conf.py wsgi:app`); `make run`
+and `make run-prod` use the same file. Every value can be set from the environment.
 
 Worker class gthread: each process serves WEB_THREADS requests at once, so a client that reads
-or sends slowly holds one thread, not a whole process. Behind nginx with request and response
-buffering (deploy/nginx/zhicheng.conf) slow clients never reach gunicorn at all; gthread keeps
-the web host usable when one does (a direct connection, a health check that hangs)."""
+or sends slowly holds one thread, not a whole process, and the other threads and processes go on
+answering everyone else (tests/test_slow_clients.py: two uploads at 25 KB/s while a login page
+answers at once). A process's heartbeat comes from its main loop, not from the request a thread
+is serving, so `timeout` never cuts a long transfer: a 10 MB scan sent at 200 kbps (7 minutes)
+completes. Behind nginx with request and response buffering (deploy/nginx/zhicheng.conf) slow
+clients never reach gunicorn at all; gthread keeps the host usable when one does (`make run`,
+a direct connection, a health check that hangs)."""
 import multiprocessing
 import os
 
@@ -14,8 +18,8 @@ worker_class = "gthread"
 # Processes: by default 2 per core plus one, at most 8 (each holds a database pool).
 workers = int(os.environ.get("WEB_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 8)))
 threads = int(os.environ.get("WEB_THREADS", "4"))
-# A request that takes longer is a bug or a job that belongs on the queue: the process is
-# replaced. Uploads arrive whole from nginx, so this does not bound an upload's transfer.
+# A process whose main loop is silent this long (hung, not merely busy: the loop runs beside the
+# threads) is replaced. It bounds no request, so a slow upload or download is never cut by it.
 timeout = int(os.environ.get("WEB_TIMEOUT", "60"))
 graceful_timeout = 30        # a deploy's TERM: requests in flight get this long to finish
 keepalive = 5                # nginx keeps connections to the upstream open (keepalive 16)
