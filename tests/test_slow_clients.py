@@ -2,7 +2,9 @@
 (gunicorn with deploy/gunicorn.conf.py, the workers and threads scripts/run.sh gives it, a
 throwaway database and secrets), two applicants' scans sent at 25 KB/s over raw sockets, and
 meanwhile another user's sign-in page answers within a second; the slow uploads are stored (303),
-not cut by the worker timeout, which is set below their transfer time here to prove it."""
+not cut by the worker timeout, which is set below their transfer time here to prove it. An upload
+whose client falls silent mid-body (a phone out of signal) is answered 400 once the client idle
+timeout passes, its thread free again and nothing stored."""
 from __future__ import annotations
 
 import html
@@ -38,6 +40,7 @@ RATE = 25 * 1024          # bytes per second each slow client sends
 STEP = 0.1                # seconds between its writes
 SCAN_PIXELS = (300, 300)  # noise PNG: about 270 KB that no compression shrinks, ~11 s at RATE
 WORKER_TIMEOUT = 5        # below the uploads' transfer time: a sync worker would be killed
+CLIENT_IDLE = 3           # WEB_CLIENT_IDLE_TIMEOUT: far above STEP, far below the transfer time
 ANSWER_WITHIN = 1.0
 
 # It serves a database file of its own: once per suite (not again on the PostgreSQL pass).
@@ -115,6 +118,7 @@ def server(tmp_path_factory):
                REDIS_URL=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:1/0"),
                RATELIMIT_STORAGE_URI="memory://", PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
                HOST="127.0.0.1", PORT=str(port), WEB_TIMEOUT=str(WORKER_TIMEOUT),
+               WEB_CLIENT_IDLE_TIMEOUT=str(CLIENT_IDLE),
                WEB_CONTROL_SOCKET="")
     log = tmp / "web.log"
     args = [a.replace("$HOST", "127.0.0.1").replace("$PORT", str(port)).strip('"')
@@ -265,3 +269,34 @@ def test_two_slow_uploads_neither_block_others_nor_get_cut(server):
         assert len(stored) == 2
         assert all(a.mime == "image/png" and a.size > 0 for a in stored)
         db.session.remove()
+
+
+def _stored(server) -> int:
+    with server.app.app_context():
+        n = db.session.scalar(sa.select(sa.func.count()).select_from(Attachment)
+                              .filter_by(application_id=server.draft_id))
+        db.session.remove()
+    return n
+
+
+def test_an_upload_whose_client_falls_silent_is_ended_and_nothing_is_stored(server):
+    cookie, token = _sign_in(server.base, "bj-draft")
+    before = _stored(server)
+    upload = SlowUpload(server.port, f"/beijing/me/applications/{server.draft_id}/attachments",
+                        cookie, {"csrf_token": token, "material": "id_card"}, _noise_png())
+    body, boundary = upload.body()
+    head = (f"POST {upload.path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+            f"Cookie: {cookie}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=CLIENT_IDLE + 30) as s:
+        s.sendall(head + body[:len(body) // 2])
+        silent = time.monotonic()
+        answer = s.recv(4096)  # the socket stays open: only the server can end this
+        waited = time.monotonic() - silent
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert CLIENT_IDLE - 0.5 < waited < CLIENT_IDLE + 10, waited
+    assert _stored(server) == before
+    log = server.log.read_text()
+    assert "Traceback" not in log and "WORKER TIMEOUT" not in log, log[-3000:]
+    # The thread is serving others again.
+    assert _timed_get(f"{server.base}/beijing/login")[0] == 200
