@@ -300,3 +300,16 @@ def test_an_upload_whose_client_falls_silent_is_ended_and_nothing_is_stored(serv
     assert "Traceback" not in log and "WORKER TIMEOUT" not in log, log[-3000:]
     # The thread is serving others again.
     assert _timed_get(f"{server.base}/beijing/login")[0] == 200
+
+
+def test_the_nginx_example_buffers_request_bodies_within_the_apps_limit():
+    """In production nginx takes the slow client's body whole before gunicorn sees it."""
+    from app.config import Config
+    conf = (ROOT / "deploy" / "nginx" / "zhicheng.conf").read_text()
+    server_block = conf.split("location", 1)[0]
+    assert re.search(r"^\s*proxy_request_buffering on;", server_block, re.M)
+    assert re.search(r"^\s*proxy_buffering on;", server_block, re.M)
+    assert re.search(r"^\s*client_body_buffer_size \d+[km];", server_block, re.M)
+    limit = re.search(r"^\s*client_max_body_size (\d+)m;", server_block, re.M)
+    assert limit and int(limit.group(1)) * 1024 * 1024 >= Config.MAX_CONTENT_LENGTH
+    assert not re.search(r"proxy_request_buffering off", conf)
