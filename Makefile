@@ -38,7 +38,7 @@ test: install
 	@bash scripts/test.sh
 
 # Stage closes of 100k-400k files and the office list of 10,000 files (gunicorn + wrk), on SQLite
-# and PostgreSQL; figures in bench/results.json.
+# and PostgreSQL, the tier reports, the largest page weights; figures in bench/results.json.
 bench: install
 	@bash scripts/bench.sh
 

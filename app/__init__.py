@@ -18,7 +18,7 @@ def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
         from werkzeug.middleware.proxy_fix import ProxyFix
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
-    from . import tenancy, web, web_security
+    from . import static_files, tenancy, web, web_security
     from .extensions import babel, compress, csrf, db, htmx, limiter, login, migrate
 
     db.init_app(app)
@@ -36,6 +36,7 @@ def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
     tenancy.init_app(app)
     web.init_app(app)
     web_security.init_app(app)
+    static_files.init_app(app)  # compressed for gzip-only clients too
 
     from .admin import bp as admin_bp
     from .agencies import bp as agencies_bp
