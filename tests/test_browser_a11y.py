@@ -1,6 +1,7 @@
 """Every phone, every eye (issue 16 §4) in a real headless Chromium over the access matrix's
 world: every role of both tenants signs in and opens its main pages (the home page, the
-applicant's application, an office's list, the sign-in and start pages for everyone). axe-core
+applicant's application, an office's list, the sign-in and start pages for everyone) and every
+page its navigation offers. axe-core
 (vendored under tests/vendor by `make install`) finds no serious or critical violation there,
 in the default look and in the large-text + high-contrast mode; at a 360 px wide phone nothing
 scrolls sideways and every link, button and field of the page is at least 44 px square; the
@@ -81,6 +82,15 @@ def pages_of(app, side, role: str) -> list[str]:
     return paths
 
 
+def role_pages(page, app, side, role: str) -> list[str]:
+    """pages_of(role) and every page the header's navigation offers the signed-in role."""
+    paths = pages_of(app, side, role)
+    if role != "anonymous":
+        paths += page.evaluate("""() => [...document.querySelectorAll('header nav a[href^="/"]')]
+          .map(a => a.getAttribute('href')).filter(h => !h.includes('?'))""")
+    return list(dict.fromkeys(paths))
+
+
 def _context(browser, **kw):
     ctx = browser.new_context(locale="zh-CN", **kw)
     ctx.set_default_timeout(15_000)
@@ -121,7 +131,7 @@ def test_axe_finds_no_serious_violation(site, browser, slug, role):  # noqa: F81
         for look in looks:
             if look:
                 ctx.add_cookies([{"name": "display", "value": look, "url": base}])
-            for path in pages_of(app, side, role):
+            for path in role_pages(page, app, side, role):
                 _open(page, base, path)
                 classes = page.evaluate("document.documentElement.className")
                 assert classes == look.replace(".", " "), (path, classes)
@@ -143,7 +153,7 @@ def test_a_phone_scrolls_no_page_sideways_and_targets_are_44px(site, browser, sl
         page = ctx.new_page()
         if role != "anonymous":
             _sign_in(page, base, slug, side.own[role])
-        visits = [("", p) for p in pages_of(app, side, role)]
+        visits = [("", p) for p in role_pages(page, app, side, role)]
         if role in ("anonymous", "applicant"):  # and with text a quarter larger
             visits += [("large", p) for p in pages_of(app, side, role)]
         for look, path in visits:
