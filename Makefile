@@ -3,11 +3,12 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 VENV_STAMP := .venv/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 HTMX_VERSION := 2.0.4
+AXE_VERSION := 4.14.1
 export FLASK_APP := wsgi
 
 .PHONY: run run-prod test install rules bench clean translations flask rehearse
 
-install: $(VENV_STAMP) static/vendor/htmx.min.js translations
+install: $(VENV_STAMP) static/vendor/htmx.min.js tests/vendor/axe.min.js translations
 
 $(VENV_STAMP): pyproject.toml
 	@command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
@@ -22,6 +23,14 @@ static/vendor/htmx.min.js:
 	@tmp=$$(mktemp -d) && (cd $$tmp && npm pack -q htmx.org@$(HTMX_VERSION) >/dev/null 2>&1) \
 	  && tar -xzf $$tmp/htmx.org-$(HTMX_VERSION).tgz -C $$tmp && cp $$tmp/package/dist/htmx.min.js $@ \
 	  && echo "htmx $(HTMX_VERSION) installed" || echo "warning: htmx not installed; pages work without it"; rm -rf $$tmp
+
+# axe-core for the accessibility checks of the browser tests only (never served to users);
+# without it those tests fail and say so.
+tests/vendor/axe.min.js:
+	@mkdir -p tests/vendor
+	@tmp=$$(mktemp -d) && (cd $$tmp && npm pack -q axe-core@$(AXE_VERSION) >/dev/null 2>&1) \
+	  && tar -xzf $$tmp/axe-core-$(AXE_VERSION).tgz -C $$tmp && cp $$tmp/package/axe.min.js $@ \
+	  && echo "axe-core $(AXE_VERSION) installed" || echo "warning: axe-core not installed; the accessibility tests will fail"; rm -rf $$tmp
 
 translations: $(VENV_STAMP)
 	@.venv/bin/pybabel compile -d app/translations --statistics
@@ -58,4 +67,4 @@ rules: $(VENV_STAMP)
 	@$(PY) scripts/rules_report.py
 
 clean:
-	rm -rf .venv static/vendor instance/*.db
+	rm -rf .venv static/vendor tests/vendor instance/*.db

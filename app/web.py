@@ -28,6 +28,20 @@ def select_locale() -> str:
     return "en" if chosen == "en" else "zh_Hans_CN"
 
 
+# The display modes a browser may choose (GB/T 37668): larger text, high contrast. Kept in a
+# cookie of their own, not the session, so they outlive sign-in and sign-out.
+DISPLAY_COOKIE, DISPLAY_COOKIE_AGE = "display", 400 * 24 * 3600
+DISPLAY_MODES = ("large", "contrast")
+
+
+def display_modes() -> list[str]:
+    """The display modes this browser chose, in DISPLAY_MODES order; none outside a request."""
+    if not has_request_context():
+        return []
+    chosen = request.cookies.get(DISPLAY_COOKIE, "").split(".")
+    return [m for m in DISPLAY_MODES if m in chosen]
+
+
 def render_page(full: str, fragment: str | None = None, *, http_status: int = 200, **ctx):
     """The fragment for an htmx request (not a history restore), else the full page."""
     partial = fragment is not None and htmx and not htmx.history_restore_request
@@ -184,7 +198,7 @@ def init_app(app: Flask) -> None:
     def _ctx():
         loc = get_locale()
         return {"static_url": static_url, "tenant": g.get("tenant"), "lang": loc.language if loc else "zh",
-                "Status": Status, "current_user": current_user}
+                "Status": Status, "current_user": current_user, "display_modes": display_modes()}
 
     from .navigation import nav_entries
     app.jinja_env.globals.update(nav_entries=nav_entries)

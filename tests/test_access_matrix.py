@@ -99,6 +99,8 @@ ACCESS: dict[str, Rule] = {
     "public.directory_xlsx": public(scope="tenant", args={"year": 2026}),
     "public.notices": public(),
     "public.notice": public(scope="tenant", args={"notice_id": "@public_notice"}),
+    # the large-text / high-contrast switch in every page's header (a cookie, then back)
+    "public.display": public(post=SEE_OTHER),
     "auth.login": public(),
     "auth.register": public(),
     "auth.logout": Rule(allow=SIGNED_IN, scope="none"),

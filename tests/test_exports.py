@@ -248,7 +248,7 @@ def test_notice_sheet_lists_exactly_the_files_in_notice_with_their_period(
         page = client.get("/beijing/office/notice-sheet?contact=%E6%9D%8E%E8%80%81%E5%B8%88"
                           "&phone=010-12345678").get_data(as_text=True)
     body = page.split('<article class="notice-sheet">')[1]
-    names = re.findall(r"<tr><td>\d+</td><td>([^<]+)</td>", body)
+    names = re.findall(r"<tr><td[^>]*>\d+</td><td[^>]*>([^<]+)</td>", body)
     assert names == ["张伟", "王芳", "李娜"]  # by the day the notice began; not 刘洋, not 陈静
     assert "海淀精密机械厂职称申报人员公示" in body
     # Two starting days: each row carries its own period, counted as everywhere else.
@@ -273,7 +273,7 @@ def test_notice_sheet_with_one_period_and_a_plan_filter(app, client, login, noti
         login("beijing", "clerk")
         page = client.get(f"/beijing/office/notice-sheet?plan={plan_id}").get_data(as_text=True)
         body = page.split('<article class="notice-sheet">')[1]
-        assert re.findall(r"<tr><td>\d+</td><td>([^<]+)</td>", body) == ["张伟", "王芳"]
+        assert re.findall(r"<tr><td[^>]*>\d+</td><td[^>]*>([^<]+)</td>", body) == ["张伟", "王芳"]
         assert re.search(r'id="period"><strong>公示期：5 个工作日，自 2026-07-09 起算，'
                          r"至 2026-07-15 24:00 止", body)
         assert "联系人：________" in body

@@ -185,6 +185,8 @@ def targets() -> dict[str, Target]:
     scores = {"score-c1": 60, "score-c2": 40}
     return {
         "auth.login": Target(None, "/beijing/login", {"username": 60, "password": 200}),
+        "public.display": Target(None, "/display", {"toggle": valid_or("large", "contrast"),
+                                                     "next": valid_or("/beijing/login", "//x")}),
         "auth.password": Target("applicant", "/beijing/password",
                                 {"current": 128, "new": 128, "new2": 128}),
         "auth.register": Target(None, "/beijing/register", {

@@ -264,7 +264,7 @@ def test_the_english_page(client, login, office):
     assert "In notice (until 2026-07-24)" in html and "Notice over, to recommend" in html
     assert "Name, application no., employer, ID or mobile number" in html
     assert "Mechanical" in html and "Haidian" in html and "Engineering" in html
-    page = html.split("<main>")[1]
+    page = html.split('<main id="main">')[1]
     # Nothing but the people's and the employers' names is left in Chinese.
     left = set(re.findall(r"[\u4e00-\u9fff]+", page)) - set(NAMES) - {"海淀精密机械厂"}
     assert not left, left

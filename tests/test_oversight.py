@@ -1,6 +1,7 @@
 """Supervisory members of review sessions (AE-SUPERV-1, 办法 第三十条) and the city HR bureau's
 oversight tables, complaint list and file audit trails, each exportable to .xlsx."""
 import io
+import re
 from datetime import date
 
 import pytest
@@ -186,10 +187,10 @@ def test_city_hr_sees_counts_by_stage_overdue_returns_objections_and_complaints(
         # past the correction day and the complaint's 7 working days
         # the recommended file still unchecked after the agency's close (17 Sep), the return
         # past its correction day, the complaint past its 7 working days
-        assert "<td>工程技术系列职称评审服务机构</td><td>1</td><td>1</td><td>1</td>" in _rows(
-            "逾期事项", page)
+        assert re.search(r"<td[^>]*>工程技术系列职称评审服务机构</td>(<td[^>]*>1</td>){3}",
+                         _rows("逾期事项", page))
         assert "2026-08-10 09:00" in returns
-        assert "<td>1</td>" in _rows("异议", page)
+        assert re.search(r"<td[^>]*>1</td>", _rows("异议", page))
         by_county = client.get("/beijing/oversight/?by=county").get_data(as_text=True)
         assert "海淀区" in by_county
         listing = client.get("/beijing/oversight/complaints?status=refused").get_data(

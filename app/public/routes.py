@@ -1,6 +1,6 @@
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
-from flask import abort, flash, g, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, g, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 
 from . import bp
@@ -12,7 +12,10 @@ from .. import uploads
 from ..models import Committee
 from ..models.agencies import NoticeStatus, YearlyNotice
 from ..tenancy import label, tenants
-from ..web import client_ip, flash_error, render_page
+from ..web import (
+    DISPLAY_COOKIE, DISPLAY_COOKIE_AGE, DISPLAY_MODES, client_ip, display_modes, flash_error,
+    render_page,
+)
 from ..workflow import directory as directory_svc
 from ..workflow import notices as notices_svc
 from ..workflow import orgtree, people, registrations
@@ -25,6 +28,27 @@ from ..workflow.errors import TransitionError
 def index():
     """The tenants served by this deployment."""
     return render_page("public/index.html", tenants=list(tenants().values()))
+
+
+@bp.route("/display", methods=["POST"])
+def display():
+    """Turn the large-text or the high-contrast mode on or off for this browser, then back to
+    the page it was chosen on. A cookie of its own keeps the choice across pages, sign-in and
+    sign-out."""
+    modes = set(display_modes())
+    toggle = request.form.get("toggle")
+    if toggle in DISPLAY_MODES:
+        modes ^= {toggle}
+    nxt = request.form.get("next", "")
+    safe = nxt.startswith("/") and not nxt.startswith("//") and "\\" not in nxt
+    resp = redirect(nxt if safe else url_for("public.index"), 303)
+    value = ".".join(m for m in DISPLAY_MODES if m in modes)
+    if value:
+        resp.set_cookie(DISPLAY_COOKIE, value, max_age=DISPLAY_COOKIE_AGE, httponly=True,
+                        samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
+    else:
+        resp.delete_cookie(DISPLAY_COOKIE)
+    return resp
 
 
 @bp.route("/<tenant>/")
