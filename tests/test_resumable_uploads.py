@@ -361,3 +361,50 @@ def test_metadata_values_are_base64(ctx):
         "filename": "测试.pdf", "empty": ""}
     with pytest.raises(resumable.BadRequest):
         resumable.parse_metadata("filename not*base64")
+
+
+def test_the_page_with_the_upload_form_still_fits_one_round_trip(app, signed):
+    """The detail page, limits and upload messages included: HTML + CSS gzip within 14 KB; the
+    script is a deferred file of its own."""
+    import gzip
+    client, ids = signed
+    page = client.get(f"/beijing/me/applications/{ids['a1']}",
+                      headers={"Accept-Encoding": "gzip"})
+    html = gzip.decompress(page.data).decode()
+    css_url = html.split('rel="stylesheet" href="')[1].split('"')[0]
+    css = client.get(css_url, headers={"Accept-Encoding": "gzip"})
+    assert len(page.data) + len(css.data) <= 14 * 1024, (len(page.data), len(css.data))
+    script = html.split('src="/static/js/upload.js')[0].rsplit("<script", 1)[1]
+    assert script.strip() == ""  # nothing between "<script" and src: no inline code
+    assert '<script src="/static/js/upload.js?v=' in html and "defer></script>" in html
+
+
+def test_any_headers_get_an_answer_never_a_server_error(app, signed):
+    """Random Upload-Length, Upload-Metadata and Upload-Offset values and bodies: a 201, 204, or
+    4xx every time; nothing attached unless the whole, matching file arrived."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    client, ids = signed
+    url = f"/beijing/me/applications/{ids['a1']}/uploads"
+    text = st.text(alphabet=st.sampled_from("ab ,=+/-\x00\u00e9测9"), max_size=40)
+    b64 = st.binary(max_size=30).map(lambda b: base64.b64encode(b).decode())
+    metadata = st.lists(st.tuples(st.sampled_from(["filename", "material", "sha256", "x"]),
+                                  st.one_of(b64, text)), max_size=4).map(
+        lambda pairs: ",".join(f"{k} {v}" for k, v in pairs))
+
+    @settings(max_examples=60, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(st.one_of(st.integers(-5, 20 * 1024 * 1024).map(str), text), metadata,
+           st.one_of(st.integers(-5, 5000).map(str), text), st.binary(max_size=300))
+    def prop(length, meta_header, offset, body):
+        r = client.post(url, headers={**TUS, "Upload-Length": length,
+                                      "Upload-Metadata": meta_header})
+        assert r.status_code in (201, 400, 422), r.status_code
+        if r.status_code == 201:
+            p = client.patch(r.headers["Location"], data=body,
+                             headers={**OCTETS, "Upload-Offset": offset})
+            assert p.status_code in (204, 400, 409, 422), p.status_code
+
+    prop()
+    assert _attachments(app, ids["a1"]) == []

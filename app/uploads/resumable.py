@@ -32,7 +32,7 @@ from werkzeug.exceptions import ClientDisconnected
 from ..extensions import db
 from ..models import Application, PartialUpload, utcnow
 from ..workflow import applications as svc
-from ..workflow.errors import Invalid
+from ..workflow.errors import Invalid, TransitionError
 from . import file_sha256
 from .storage import PARTIAL
 
@@ -86,7 +86,8 @@ def create(cfg, app: Application, actor, length: int, meta: dict[str, str]) -> P
     """A new upload, or the unfinished one of the same file (same material, name, size and
     checksum) the applicant already began: creating twice never holds the room twice.
     Invalid (nothing created) when the size, count or quota limits refuse it."""
-    material, filename = meta.get("material", ""), meta.get("filename", "")[:200] or "scan"
+    material = meta.get("material", "")
+    filename = "".join(c for c in meta.get("filename", "") if c.isprintable())[:200] or "scan"
     digest = meta.get("sha256", "").lower()
     if not SHA256.match(digest):
         raise BadRequest("Upload-Metadata must carry the file's sha256 (hex)")
@@ -176,13 +177,13 @@ def _save(fh, upload: PartialUpload, count: int) -> None:
 
 def finish(cfg, app: Application, actor, upload: PartialUpload):
     """The file is complete: its checksum, then the checks of every scan, then attach it. On a
-    refusal the upload and its bytes are removed and Invalid says why."""
+    refusal the upload and its bytes are removed and the error says why."""
     path = part_path(upload)
     try:
         if file_sha256(path) != upload.sha256:
             raise Invalid(_l("文件校验值不符，传输中可能出错，请重新上传。"))
         attachment = svc.attach_file(cfg, app, actor, upload, path)
-    except Invalid:
+    except TransitionError:  # refused (content, limits, a closed window): nothing stays
         db.session.rollback()
         discard(upload)
         raise
