@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -133,4 +134,31 @@ def test_without_javascript_the_plain_form_uploads(served, browser, tmp_path):
     [att] = _attachments(app)
     assert att.size == scan.stat().st_size
     assert _upload_row(app) is None  # the plain form, not the pieces
+    ctx.close()
+
+
+def test_refusals_are_shown_and_leave_nothing(served, browser, tmp_path):
+    """A file over the material's limit is refused before any byte is sent; a file that is not
+    a scan is refused after its last byte; either way the page says why and nothing stays."""
+    app, base, app_id = served
+    big = tmp_path / "身份证.png"
+    big.write_bytes(noise_png(1400))  # about 5.6 MB: over the ID card's 5 MB
+    fake = tmp_path / "fake.pdf"
+    fake.write_bytes(b"MZ\x90\x00 not a scan" * 20_000)
+    ctx = _context(browser, js=True)
+    page = ctx.new_page()
+    with time_machine.travel(at(2026, 7, 8, 10, 0), tick=True):
+        _login(page, base, "a1")
+        page.goto(f"{base}/beijing/me/applications/{app_id}")
+        page.select_option("select[name=material]", "id_card")
+        page.set_input_files("input[name=scan]", str(big))
+        page.click("#attachments form.grid button")
+        expect(page.locator(".upload-status")).to_contain_text("每份不超过5.0 MB")
+        assert _upload_row(app) is None
+        page.select_option("select[name=material]", "education")
+        page.set_input_files("input[name=scan]", str(fake))
+        page.click("#attachments form.grid button")
+        expect(page.locator(".upload-status")).to_contain_text("只接受PDF", timeout=20_000)
+    assert _upload_row(app) is None and _attachments(app) == []
+    assert list((Path(app.config["UPLOAD_DIR"])).rglob("*.*")) == []
     ctx.close()

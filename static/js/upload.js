@@ -56,17 +56,30 @@
                         cache: "no-store", redirect: "manual" });
   };
 
-  // The server's answer as a message, or null when it is worth trying again later.
+  // Why the server refused, as {refused: message}; null when it is worth trying again later.
+  // Signed out: the upload is kept (keep) and goes on once the applicant signs in again.
   Upload.prototype.refusal = function (resp) {
-    if (resp.type === "opaqueredirect" || resp.status === 0) return this.form.getAttribute("data-msg-login") || "";
-    if (resp.status >= 500 || resp.status === 423 || resp.status === 408) return null;
-    return resp.text().then(function (text) { return text || String(resp.status); });
+    if (resp.type === "opaqueredirect") {
+      return Promise.resolve({ refused: this.form.getAttribute("data-msg-login") || "", keep: true });
+    }
+    if (resp.status >= 500 || resp.status === 423 || resp.status === 408 || resp.status === 0) {
+      return Promise.resolve(null);
+    }
+    return resp.text().then(function (text) { return { refused: text || String(resp.status) }; });
   };
 
+  function refuse(self, resp, what) {
+    return self.refusal(resp).then(function (refusal) {
+      if (refusal === null) throw new Error(what + " " + resp.status);
+      throw refusal;
+    });
+  }
+
   Upload.prototype.offset = function (url) {
+    var self = this;
     return this.request("HEAD", url, {}).then(function (resp) {
       if (resp.status === 404) return -1;
-      if (!resp.ok) throw new Error("HEAD " + resp.status);
+      if (!resp.ok) return refuse(self, resp, "HEAD");
       return parseInt(resp.headers.get("Upload-Offset"), 10);
     });
   };
@@ -77,9 +90,7 @@
                         { "Upload-Length": String(file.size), "Upload-Metadata": meta })
       .then(function (resp) {
         if (resp.status === 201) return resp.headers.get("Location");
-        return Promise.resolve(self.refusal(resp)).then(function (message) {
-          throw { refused: message === null ? String(resp.status) : message };
-        });
+        return refuse(self, resp, "POST");
       });
   };
 
@@ -93,10 +104,7 @@
           return parseInt(resp.headers.get("Upload-Offset"), 10);
         }
         if (resp.status === 404) throw { gone: true };  // removed (abandoned too long): begin anew
-        return Promise.resolve(self.refusal(resp)).then(function (message) {
-          if (message === null) throw new Error("PATCH " + resp.status);
-          throw { refused: message };
-        });
+        return refuse(self, resp, "PATCH");
       });
   };
 
@@ -154,7 +162,7 @@
       return self.refresh();
     }, function (err) {
       if (err && err.refused !== undefined) {
-        localStorage.removeItem(key);
+        if (!err.keep) localStorage.removeItem(key);
         if (self.bar) self.bar.hidden = true;
         if (self.status) self.status.textContent = err.refused;
         return;
