@@ -114,6 +114,40 @@ def test_a_cut_upload_resumes_from_the_stored_offset(served, browser, tmp_path):
     ctx.close()
 
 
+def test_after_a_reload_the_same_file_goes_on_where_it_stopped(served, browser, tmp_path):
+    """The page is reloaded mid-upload; choosing the same file again sends only the rest (the
+    upload is remembered in localStorage and the server says how far it got)."""
+    app, base, app_id = served
+    scan = tmp_path / "业绩.png"
+    data = noise_png(420)  # about 530 KB: three pieces
+    scan.write_bytes(data)
+    ctx = _context(browser, js=True)
+    page = ctx.new_page()
+    with time_machine.travel(at(2026, 7, 8, 10, 0), tick=True):
+        _login(page, base, "a1")
+        page.goto(f"{base}/beijing/me/applications/{app_id}")
+        cdp = ctx.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send("Network.emulateNetworkConditions", SLOW)
+
+        def choose_and_send():
+            page.select_option("select[name=material]", "achievements")
+            page.set_input_files("input[name=scan]", str(scan))
+            page.click("#attachments form.grid button")
+
+        choose_and_send()
+        _wait(lambda: (r := _upload_row(app)) and r.offset >= 256 * 1024, 90, "a piece")
+        page.reload()
+        stored = _upload_row(app).offset
+        choose_and_send()
+        _wait(lambda: _attachments(app), 120, "the attachment")
+        expect(page.locator("#attachments table")).to_contain_text("业绩.png", timeout=30_000)
+    row = _upload_row(app)
+    assert 0 < stored < len(data)
+    assert row.offset == row.received == len(data)  # nothing before `stored` came again
+    ctx.close()
+
+
 def test_without_javascript_the_plain_form_uploads(served, browser, tmp_path):
     app, base, app_id = served
     scan = tmp_path / "证书.png"
