@@ -29,6 +29,9 @@ from playwright.sync_api import expect  # noqa: E402
 
 pytestmark = BROWSER
 
+# The scan of the cut-and-resume test: about 0.9 MB (four pieces, half a minute at 200 kbps) by
+# default; BROWSER_UPLOAD_KB=10240 runs it with 10 MB (about seven minutes).
+UPLOAD_KB = int(os.environ.get("BROWSER_UPLOAD_KB", "900"))
 SLOW = {"offline": False, "latency": 400, "downloadThroughput": 400_000 / 8,
         "uploadThroughput": 200_000 / 8}
 
@@ -77,11 +80,13 @@ def _attachments(app):
         return rows
 
 
+@pytest.mark.timeout(300 + 3 * UPLOAD_KB // 25)  # 25 KB/s up
 def test_a_cut_upload_resumes_from_the_stored_offset(served, browser, tmp_path):
     app, base, app_id = served
     scan = tmp_path / "学历证书.png"
-    data = noise_png(560)  # about 0.9 MB: four pieces of 256 KB, half a minute at 200 kbps
+    data = noise_png(int((UPLOAD_KB * 1024 / 3) ** 0.5))
     scan.write_bytes(data)
+    seconds = len(data) / SLOW["uploadThroughput"]  # at the slow profile, without the cut
     ctx = _context(browser, js=True)
     page = ctx.new_page()
     with time_machine.travel(at(2026, 7, 8, 10, 0), tick=True):
@@ -102,7 +107,7 @@ def test_a_cut_upload_resumes_from_the_stored_offset(served, browser, tmp_path):
         assert 0 < cut_at < len(data)
         time.sleep(2)
         cdp.send("Network.emulateNetworkConditions", SLOW)
-        _wait(lambda: _attachments(app), 180, "the attachment")
+        _wait(lambda: _attachments(app), 2 * seconds + 120, "the attachment")
         expect(page.locator("#attachments table")).to_contain_text("学历证书.png",
                                                                    timeout=30_000)
     row = _upload_row(app)
