@@ -19,6 +19,7 @@ from pypdf import PdfReader
 from app.extensions import db
 from app.models import Attachment, AuditEvent, PartialUpload
 from app.uploads import resumable
+from app.uploads.storage import storage
 
 from . import factories as f
 from .conftest import at
@@ -108,6 +109,8 @@ def test_create_head_and_patch_in_pieces_attach_the_scan(app, signed):
         if end < len(data):
             assert _attachments(app, ids["a1"]) == []
             assert _part_files(app)[0].stat().st_size == end
+            with app.app_context():  # not a stored file (backups, restores) until attached
+                assert list(storage().keys()) == []
     [att] = _attachments(app, ids["a1"])
     assert (att.material, att.filename, att.mime) == ("education", "证书.pdf", "application/pdf")
     [upload] = _uploads(app)
