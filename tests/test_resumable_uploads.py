@@ -411,3 +411,17 @@ def test_any_headers_get_an_answer_never_a_server_error(app, signed):
 
     prop()
     assert _attachments(app, ids["a1"]) == []
+
+
+def test_an_upload_finished_after_the_window_closed_is_refused_and_removed(app, client, login,
+                                                                           side):
+    data = scan_pdf()
+    with time_machine.travel(at(2026, 7, 30, 23, 0), tick=False):
+        login("beijing", "a1")
+        location = create(client, side["a1"], data).headers["Location"]
+        assert patch(client, location, 0, data[:1000]).status_code == 204
+    with time_machine.travel(at(2026, 7, 31, 9, 0), tick=False):
+        login("beijing", "a1")
+        r = patch(client, location, 1000, data[1000:])
+        assert r.status_code == 422 and "截止" in r.get_data(as_text=True)
+    assert _attachments(app, side["a1"]) == [] and _uploads(app) == [] and _part_files(app) == []
