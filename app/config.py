@@ -25,7 +25,12 @@ class Config:
     KEYRING_FILE = os.environ.get("KEYRING_FILE", str(ROOT / "instance" / "keyring.json"))
     CRYPTO_SUITE = os.environ.get("CRYPTO_SUITE", "standard")  # or "national": SM4-GCM, HMAC-SM3
 
-    MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+    # One scan at most (a checklist material may set less); the plain form's request limit.
+    MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_MB", "10")) * 1024 * 1024
+    # What one applicant may keep stored over all their applications, partial uploads included.
+    UPLOAD_QUOTA_BYTES = int(os.environ.get("UPLOAD_QUOTA_MB", "100")) * 1024 * 1024
+    # Resumable uploads (app/uploads/resumable.py) untouched this long are removed by a job.
+    PARTIAL_UPLOAD_HOURS = int(os.environ.get("PARTIAL_UPLOAD_HOURS", "24"))
     MAX_CONTENT_LENGTH = MAX_UPLOAD_BYTES + 64 * 1024
     # Scans are refused above this many pixels, read from the header before any decoding.
     MAX_IMAGE_PIXELS = int(os.environ.get("MAX_IMAGE_MEGAPIXELS", "40")) * 1_000_000

@@ -120,6 +120,11 @@ ACCESS: dict[str, Rule] = {
     "applicant.add_entry": Rule(APPLICANT),
     "applicant.delete_entry": Rule(APPLICANT),
     "applicant.upload": Rule(APPLICANT),
+    # resumable uploads: a POST without the tus version header is refused (412); the upload
+    # resource answers only HEAD, PATCH and DELETE (tests/test_resumable_uploads.py has its
+    # owner / other applicant / other tenant cases)
+    "applicant.upload_create": Rule(APPLICANT, post=412),
+    "applicant.upload_resource": Rule(APPLICANT, args={"upload_id": "1"}),
     "applicant.delete_attachment": Rule(APPLICANT),
     "applicant.download": Rule(APPLICANT),
     "applicant.submit": Rule(APPLICANT),

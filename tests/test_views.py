@@ -103,7 +103,7 @@ def test_edits_refused_after_the_apply_window(client, login, draft, app):
     ("scan.png", f.png_bytes(), True, None),
     ("scan.pdf", b"%PDF-1.4 this is not really a pdf", False, "无法读取"),
     ("scan.pdf", b"MZ\x90\x00 an executable renamed", False, "只接受PDF"),
-    ("big.pdf", b"%PDF-1.4\n" + b"0" * (10 * 1024 * 1024 + 10), False, "文件超过"),
+    ("big.pdf", b"%PDF-1.4\n" + b"0" * (10 * 1024 * 1024 + 10), False, "每份不超过"),
 ])
 def test_upload_checked_by_content(client, login, draft, app, name, data, ok, message):
     with time_machine.travel(at(2026, 7, 10, 10), tick=False):

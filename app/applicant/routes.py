@@ -1,5 +1,5 @@
 import sqlalchemy as sa
-from flask import abort, flash, g, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, g, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -13,7 +13,8 @@ from ..web import client_ip, flash_error, render_page
 from ..workflow import applications as svc
 from ..workflow import eligibility, policies, profiles, queries
 from ..workflow.actors import Actor
-from ..workflow.errors import TransitionError
+from ..uploads import resumable
+from ..workflow.errors import Forbidden, TransitionError
 from ..workflow.sessions import declare_conflict
 from ..workflow.transitions import transition
 
@@ -83,7 +84,9 @@ def _page(app, fragment=None, **extra):
             (f.code, label(f)) for f in g.tenant.policies.freelancer.fields]
     upload = UploadForm()
     upload.material.choices = [(m.code, label(m)) for m in g.tenant.checklist.material]
+    room = svc.upload_room(g.tenant, app, current_user.id)
     ctx = dict(app=app, basic_form=basic, upload_form=upload, fields=svc.section_fields(g.tenant),
+               room=room, max_upload=current_app.config["MAX_UPLOAD_BYTES"],
                asked=svc.form_fields(g.tenant),
                titles=svc.SECTION_TITLES, problems=eligibility.problems(g.tenant, app),
                required=eligibility.required_materials(g.tenant, app),
@@ -164,6 +167,85 @@ def upload(app_id):
     except TransitionError as e:
         return _after(app, "applicant/_attachments.html", "attachments", e)
     return _after(app, "applicant/_attachments.html", "attachments")
+
+
+# -- resumable uploads (the tus core protocol: app/uploads/resumable.py) -------------------------
+
+def _tus(body="", status=204, **headers):
+    """A protocol answer: plain text (a message the page shows), never cached."""
+    resp = current_app.make_response((body, status))
+    resp.headers["Content-Type"] = "text/plain; charset=utf-8"
+    resp.headers["Tus-Resumable"] = resumable.VERSION
+    resp.headers["Cache-Control"] = "no-store"
+    for name, value in headers.items():
+        resp.headers[name.replace("_", "-")] = str(value)
+    return resp
+
+
+def _refused(e: TransitionError):
+    text = "\n".join([str(e.message), *map(str, e.problems)])
+    return _tus(text, 403 if isinstance(e, Forbidden) else 422)
+
+
+def _protocol_error():
+    """Requests that do not speak tus 1.0.0 are answered 412, as the protocol asks."""
+    if request.headers.get("Tus-Resumable") != resumable.VERSION:
+        return _tus("Tus-Resumable: 1.0.0 required", 412, Tus_Version=resumable.VERSION)
+    return None
+
+
+@bp.route("/applications/<int:app_id>/uploads", methods=["POST", "OPTIONS"],
+          provide_automatic_options=False)
+def upload_create(app_id):
+    """Begin a resumable upload of one scan (the size, count and quota limits are checked
+    here, before any byte is sent); OPTIONS tells what the server supports."""
+    app = _mine(app_id)
+    if request.method == "OPTIONS":
+        return _tus(Tus_Version=resumable.VERSION, Tus_Extension=resumable.EXTENSIONS,
+                    Tus_Max_Size=current_app.config["MAX_UPLOAD_BYTES"])
+    if (refused := _protocol_error()) is not None:
+        return refused
+    try:
+        length = resumable.parse_length(request.headers.get("Upload-Length"), "Upload-Length")
+        meta = resumable.parse_metadata(request.headers.get("Upload-Metadata", ""))
+        upload = resumable.create(g.tenant, app, _actor(), length, meta)
+    except resumable.BadRequest as e:
+        return _tus(str(e), 400)
+    except TransitionError as e:
+        return _refused(e)
+    return _tus("", 201, Location=url_for(".upload_resource", app_id=app.id, upload_id=upload.id),
+                Upload_Offset=upload.offset)
+
+
+@bp.route("/applications/<int:app_id>/uploads/<int:upload_id>",
+          methods=["HEAD", "PATCH", "DELETE"])
+def upload_resource(app_id, upload_id):
+    """HEAD: how far the upload got; PATCH: the next bytes from that offset (the scan is
+    checked and attached after the last); DELETE: abandon it."""
+    app = _mine(app_id)
+    upload = resumable.find(app, current_user.id, upload_id)
+    if upload is None:
+        abort(404)
+    if (refused := _protocol_error()) is not None:
+        return refused
+    if request.method == "HEAD":
+        return _tus("", 200, Upload_Offset=upload.offset, Upload_Length=upload.length)
+    if request.method == "DELETE":
+        resumable.discard(upload)
+        return _tus()
+    if request.mimetype != "application/offset+octet-stream":
+        return _tus("Content-Type: application/offset+octet-stream required", 415)
+    try:
+        offset = resumable.parse_length(request.headers.get("Upload-Offset"), "Upload-Offset")
+        resumable.append(g.tenant, app, _actor(), upload, offset, request.stream,
+                         request.content_length)
+    except resumable.BadRequest as e:
+        return _tus(str(e), 400)
+    except resumable.Conflict as e:
+        return _tus("", e.status, Upload_Offset=e.offset)
+    except TransitionError as e:
+        return _refused(e)
+    return _tus(Upload_Offset=upload.offset)
 
 
 @bp.route("/applications/<int:app_id>/attachments/<int:att_id>/delete", methods=["POST"])

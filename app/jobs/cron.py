@@ -12,6 +12,7 @@ from .complaints import run_complaint_reminders
 from .deadlines import run_corrections, run_fee_closes, run_schedule
 from .notify import sweep_outbox
 from .reminders import run_reminder_schedule, run_reminder_sweep
+from .uploads import remove_stale_uploads
 
 QUEUE = Config.RQ_QUEUE
 
@@ -34,3 +35,6 @@ cron.register(seal_audit, QUEUE, interval=60)
 # Complaints due today or overdue are reminded to the office holding them (AE-COMPLAIN-1);
 # each notice goes once, so the hour it runs at only decides when it arrives.
 cron.register(run_complaint_reminders, QUEUE, cron="0 9 * * *")
+# Partial uploads untouched for a day (PARTIAL_UPLOAD_HOURS) are removed with their bytes; hourly,
+# so none outlives its day by more than an hour.
+cron.register(remove_stale_uploads, QUEUE, interval=3600)

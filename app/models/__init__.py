@@ -1,5 +1,6 @@
 """All models, imported so Alembic and the app see every table."""
-from .applications import OPEN_FOR_EDIT, Application, Attachment, Entry, ReviewStep, Section, Status
+from .applications import (OPEN_FOR_EDIT, Application, Attachment, Entry, PartialUpload,
+                           ReviewStep, Section, Status)
 from .audit import AuditEvent
 from .base import utcnow
 from .jobs import JobRun
@@ -29,4 +30,5 @@ __all__ = [
     "Org", "OrgStatus", "PersonType", "Plan", "PlanWindow", "ReviewMode", "ReviewStep", "Role",
     "Section", "Stage", "Status", "Tenant", "User", "utcnow",
     "QuotaAllocation", "UnitPosts", "ExpertAssessment", "ExpertChange", "ExpertTraining",
+    "PartialUpload",
 ]

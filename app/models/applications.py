@@ -178,3 +178,25 @@ class ReviewStep(db.Model):
 
     application = relationship("Application", back_populates="steps")
     org = relationship("Org")
+
+
+class PartialUpload(db.Model):
+    """A scan being sent in pieces (app/uploads/resumable.py): the bytes so far wait in a file
+    under UPLOAD_DIR/partial; the row says whose it is, what it will be and how far it got."""
+    __tablename__ = "partial_uploads"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"))
+    application_id: Mapped[int] = mapped_column(sa.ForeignKey("applications.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    material: Mapped[str] = mapped_column(sa.String(40))
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    length: Mapped[int] = mapped_column(sa.BigInteger)
+    offset: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    # Bytes read from PATCH bodies, kept or not: equal to `offset` when nothing came twice.
+    received: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    # Set once the scan is attached: the row stays (its bytes gone) so that a client whose last
+    # answer was lost learns that it is done instead of sending the file again.
+    attachment_id: Mapped[int | None] = mapped_column(nullable=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+    updated_at = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -251,6 +251,10 @@ class RoutingFile(Strict):
 class Material(Named):
     required_when: Condition | None = None
     min_count: int = Field(default=1, ge=1)
+    # At most this many scans of it per application (None: no limit), each at most max_mb
+    # (None: the deployment's MAX_UPLOAD_MB, which also caps a larger value here).
+    max_count: int | None = Field(default=None, ge=1)
+    max_mb: int | None = Field(default=None, ge=1)
     # Withheld from blind reviewers: the scan itself shows who the applicant is.
     blind_hidden: bool = False
 

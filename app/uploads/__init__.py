@@ -19,22 +19,24 @@ from .storage import storage
 ALLOWED = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 
 
-def _readable(data: bytes, mime: str) -> bool:
+def _readable(data, mime: str) -> bool:
+    """Whether the scan (bytes, or a path read piece by piece) parses."""
+    source = io.BytesIO(data) if isinstance(data, bytes) else data
     try:
         if mime == "application/pdf":
-            return len(PdfReader(io.BytesIO(data)).pages) > 0
-        with Image.open(io.BytesIO(data)) as img:
+            return len(PdfReader(source).pages) > 0
+        with Image.open(source) as img:
             img.verify()
         return True
     except Exception:  # any parser failure means a damaged or disguised file
         return False
 
 
-def image_pixels(data: bytes) -> int | None:
-    """Width × height from an image's header, without decoding its pixel data (Pillow reads
-    the header only on open); None if the header cannot be read."""
+def image_pixels(data) -> int | None:
+    """Width × height from an image's header (bytes or a path), without decoding its pixel data
+    (Pillow reads the header only on open); None if the header cannot be read."""
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as img:
             width, height = img.size
     except Image.DecompressionBombError:
         return Image.MAX_IMAGE_PIXELS * 2 + 1  # Pillow's own bound, already far over ours
@@ -43,14 +45,21 @@ def image_pixels(data: bytes) -> int | None:
     return width * height
 
 
-def check_scan(data: bytes) -> str:
-    """The MIME type of a valid scan, or Invalid with a message naming the problem."""
+def check_scan(data) -> str:
+    """The MIME type of a valid scan (bytes, or a file's path: read piece by piece), or Invalid
+    with a message naming the problem."""
     limit = current_app.config["MAX_UPLOAD_BYTES"]
-    if not data:
+    size = len(data) if isinstance(data, bytes) else Path(data).stat().st_size
+    if not size:
         raise Invalid(_l("请选择要上传的文件。"))
-    if len(data) > limit:
+    if size > limit:
         raise Invalid(_l("文件超过%(mb)d MB，请压缩后再上传。", mb=limit // (1024 * 1024)))
-    kind = filetype.guess(data)
+    if isinstance(data, bytes):
+        head = data[:8192]
+    else:
+        with Path(data).open("rb") as fh:
+            head = fh.read(8192)
+    kind = filetype.guess(head)
     mime = kind.mime if kind else None
     if mime not in ALLOWED:
         raise Invalid(_l("只接受PDF、JPEG或PNG格式的扫描件（按文件内容识别，不看扩展名）。"))
@@ -75,6 +84,38 @@ def accept_scan(data: bytes) -> tuple[bytes, str]:
         return inert_pdf(data), mime
     except Exception:  # e.g. a password we do not have: refuse rather than store it as it is
         raise Invalid(_l("PDF文件无法处理（可能已加密），请另存为普通PDF后再上传。")) from None
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def accept_scan_file(tenant_slug: str, path: Path) -> tuple[str, str, int, str]:
+    """accept_scan and store for a scan already on disk (a finished resumable upload), read
+    piece by piece rather than into memory: the file is moved into the store (a PDF: its
+    rebuilt copy). Return (stored name, MIME type, size, sha256); Invalid with a message, and
+    nothing stored, otherwise."""
+    mime = check_scan(path)
+    source = path
+    if mime == "application/pdf":
+        source = path.with_name(path.name + ".pdf")
+        try:
+            with source.open("wb") as out:
+                _rebuilt_pdf(path, PDF_ACTIVE, strip_jpeg=False, out=out)
+        except Exception:  # as accept_scan: refuse rather than store it as it is
+            source.unlink(missing_ok=True)
+            raise Invalid(_l("PDF文件无法处理（可能已加密），请另存为普通PDF后再上传。")) from None
+    name = f"{uuid.uuid4().hex}.{ALLOWED[mime]}"
+    size, digest = source.stat().st_size, file_sha256(source)
+    try:
+        storage().put_file(f"{tenant_slug}/{name}", source)
+    finally:
+        source.unlink(missing_ok=True)
+    return name, mime, size, digest
 
 
 def store(tenant_slug: str, data: bytes, mime: str) -> tuple[str, str]:
@@ -176,14 +217,15 @@ def inert_pdf(data: bytes) -> bytes:
     return _rebuilt_pdf(data, PDF_ACTIVE, strip_jpeg=False)
 
 
-def _rebuilt_pdf(data: bytes, drop: tuple[str, ...], *, strip_jpeg: bool) -> bytes:
+def _rebuilt_pdf(data, drop: tuple[str, ...], *, strip_jpeg: bool, out=None) -> bytes | None:
     """Only the pages are copied into a new document, so the old catalogue (its /OpenAction,
     /Names with JavaScript and embedded files, /AcroForm with XFA) and any trailing bytes stay
-    behind; `drop` keys are removed from everything the pages reach."""
+    behind; `drop` keys are removed from everything the pages reach. `data` is bytes or a path;
+    with `out` (a binary file) the new document is written there and None returned."""
     from pypdf import PdfWriter
     from pypdf.generic import DictionaryObject, NameObject, StreamObject
 
-    reader = PdfReader(io.BytesIO(data))
+    reader = PdfReader(io.BytesIO(data) if isinstance(data, bytes) else data)
     if reader.is_encrypted:
         reader.decrypt("")
     # Walk everything the pages reach (not up through /Parent), once per object, before they
@@ -208,9 +250,12 @@ def _rebuilt_pdf(data: bytes, drop: tuple[str, ...], *, strip_jpeg: bool) -> byt
         writer.add_page(page)
     writer.metadata = None       # drops /Info, including the /Producer pypdf itself adds
     writer.xmp_metadata = None
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    if out is not None:
+        writer.write(out)
+        return None
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
 
 
 def strip_jpeg_segments(data: bytes) -> bytes:

@@ -15,6 +15,9 @@ from typing import BinaryIO, Iterator, Protocol
 from flask import current_app
 
 
+PARTIAL = "partial"  # the folder under the root where resumable uploads collect their bytes
+
+
 class Storage(Protocol):
     def put(self, key: str, data: bytes) -> None: ...
     def put_file(self, key: str, source: Path) -> None: ...
@@ -71,12 +74,14 @@ class LocalStorage:
         return self.local_path(key).stat().st_size
 
     def keys(self) -> Iterator[str]:
-        """Every stored file, sorted; half-written ones (incoming-*) are left out."""
+        """Every stored file, sorted; half-written ones (incoming-*) and uploads still being
+        sent (under partial/, app/uploads/resumable.py) are left out."""
         if not self.root.is_dir():
             return
         for path in sorted(p for p in self.root.rglob("*") if p.is_file()):
-            if not path.name.startswith("incoming-"):
-                yield path.relative_to(self.root).as_posix()
+            key = path.relative_to(self.root).as_posix()
+            if not path.name.startswith("incoming-") and not key.startswith(PARTIAL + "/"):
+                yield key
 
 
 def storage() -> Storage:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import (
-    OPEN_FOR_EDIT, Application, Attachment, Committee, Entry, Org, OrgStatus, Plan, Section,
-    Status, User,
+    OPEN_FOR_EDIT, Application, Attachment, Committee, Entry, Org, OrgStatus, PartialUpload, Plan,
+    Section, Status, User,
 )
 from ..tenancy.schema import PolicyKind
 from .. import uploads
@@ -305,20 +306,113 @@ def delete_entry(cfg, app: Application, actor: Actor, entry_id: int) -> None:
         db.session.commit()
 
 
+MB = 1024 * 1024
+
+
+def material_limit(cfg, material) -> int:
+    """The most bytes one scan of `material` may have: the checklist's max_mb, capped by the
+    deployment's MAX_UPLOAD_BYTES (the default when the checklist sets none)."""
+    most = current_app.config["MAX_UPLOAD_BYTES"]
+    return min(most, material.max_mb * MB) if material.max_mb else most
+
+
+def stored_bytes(user_id: int, *, besides: int | None = None) -> int:
+    """What the applicant keeps stored: their scans on every application, and the full length
+    of every upload still being sent (its room is held from the start). `besides`: a partial
+    upload left out (the one being finished)."""
+    scans = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Attachment.size), 0))
+        .join(Application, Attachment.application_id == Application.id)
+        .where(Application.applicant_id == user_id))
+    pending = sa.select(sa.func.coalesce(sa.func.sum(PartialUpload.length), 0)).where(
+        PartialUpload.owner_id == user_id, PartialUpload.attachment_id.is_(None))
+    if besides is not None:
+        pending = pending.where(PartialUpload.id != besides)
+    return int(scans) + int(db.session.scalar(pending))
+
+
+def upload_room(cfg, app: Application, user_id: int) -> dict:
+    """Shown before an upload starts: the applicant's remaining quota and, per material, the
+    size limit and how many more scans it takes (None: no count limit)."""
+    left = max(0, current_app.config["UPLOAD_QUOTA_BYTES"] - stored_bytes(user_id))
+    counts = _material_counts(app)
+    return {"left": left, "limited": [m.code for m in cfg.checklist.material
+                                       if m.max_count is not None or m.max_mb is not None],
+            "materials": {
+        m.code: {"limit": material_limit(cfg, m),
+                 "more": None if m.max_count is None else max(0, m.max_count - counts.get(m.code, 0))}
+        for m in cfg.checklist.material}}
+
+
+def _material_counts(app: Application, *, besides: int | None = None) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for a in app.attachments:
+        counts[a.material] = counts.get(a.material, 0) + 1
+    pending = sa.select(PartialUpload.material).where(
+        PartialUpload.application_id == app.id, PartialUpload.attachment_id.is_(None))
+    if besides is not None:
+        pending = pending.where(PartialUpload.id != besides)
+    for code in db.session.scalars(pending):
+        counts[code] = counts.get(code, 0) + 1
+    return counts
+
+
+def check_room(cfg, app: Application, actor: Actor, material: str, size: int, *,
+               besides: int | None = None):
+    """Refuse a scan of `size` bytes before any of it is stored: the application open for
+    edits, a known material, within its size and count limits and the applicant's quota.
+    Return the material."""
+    from ..web import filesize  # the page's own way of writing sizes
+    _editable(cfg, app, actor)
+    kind = cfg.material(material)
+    if kind is None:
+        raise Invalid(_l("请选择材料类型。"))
+    if size <= 0:
+        raise Invalid(_l("请选择要上传的文件。"))
+    limit = material_limit(cfg, kind)
+    if size > limit:
+        raise Invalid(_l("“%(m)s”每份不超过%(limit)s，此文件为%(size)s，请压缩后再上传。",
+                         m=item_label(kind), limit=filesize(limit), size=filesize(size)))
+    if kind.max_count is not None and \
+            _material_counts(app, besides=besides).get(kind.code, 0) >= kind.max_count:
+        raise Invalid(_l("“%(m)s”最多上传%(n)d份，请先删除已上传的再上传。",
+                         m=item_label(kind), n=kind.max_count))
+    left = current_app.config["UPLOAD_QUOTA_BYTES"] - stored_bytes(app.applicant_id,
+                                                                   besides=besides)
+    if size > left:
+        raise Invalid(_l("上传空间不足：剩余%(left)s，此文件为%(size)s。请删除不需要的扫描件后再上传。",
+                         left=filesize(max(0, left)), size=filesize(size)))
+    return kind
+
+
 def add_attachment(cfg, app: Application, actor: Actor, material: str, filename: str,
                    data: bytes) -> Attachment:
-    _editable(cfg, app, actor)
-    if cfg.material(material) is None:
-        raise Invalid(_l("请选择材料类型。"))
+    check_room(cfg, app, actor, material, len(data))
     data, mime = uploads.accept_scan(data)  # a PDF is stored rebuilt without active content
     stored, digest = uploads.store(cfg.slug, data, mime)
+    return _attach(cfg, app, actor, material, filename, stored, mime, len(data), digest)
+
+
+def attach_file(cfg, app: Application, actor: Actor, upload: PartialUpload, path) -> Attachment:
+    """Attach a finished resumable upload whose bytes are in `path` (checked and stored as
+    add_attachment does, read from disk piece by piece); the upload's room is its own."""
+    check_room(cfg, app, actor, upload.material, upload.length, besides=upload.id)
+    stored, mime, size, digest = uploads.accept_scan_file(cfg.slug, path)
+    return _attach(cfg, app, actor, upload.material, upload.filename, stored, mime, size, digest,
+                   upload=upload)
+
+
+def _attach(cfg, app, actor, material, filename, stored, mime, size, digest,
+            upload: PartialUpload | None = None) -> Attachment:
     try:
         att = Attachment(application_id=app.id, material=material, filename=filename[:200] or "scan",
-                         stored_name=stored, mime=mime, size=len(data), sha256=digest,
+                         stored_name=stored, mime=mime, size=size, sha256=digest,
                          uploaded_by=actor.user_id)
         db.session.add(att)
         db.session.flush()
         audit(actor, "attachments", att.id, "upload", reason=material)
+        if upload is not None:
+            upload.attachment_id = att.id
         db.session.commit()
     except Exception:
         db.session.rollback()
