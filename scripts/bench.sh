@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # make bench: the stage-close benchmark (bench/close_bench.py), the office-list benchmark
 # (bench/office_bench.py, gunicorn measured with wrk) on SQLite and on a private PostgreSQL
-# started here, then the tier-report benchmark (bench/report_bench.py); every figure is printed
-# and written to bench/results.json.
+# started here, then the tier-report benchmark (bench/report_bench.py) and the photo benchmark
+# (bench/photo_bench.py, headless Chromium); every figure is printed and written to
+# bench/results.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
-apt_install postgresql wrk
+apt_install postgresql wrk chromium
 
 work=$(mktemp -d /tmp/zhicheng-bench.XXXXXX)
 chmod 755 "$work"
@@ -24,5 +25,7 @@ pg_url="postgresql+psycopg://postgres@127.0.0.1:$pg_port/postgres"
 # The tier-report job (rosters, report PDF, statistics) for 5,000 / 50,000 / 200,000 forwarded
 # files, each in a fresh process on a throwaway SQLite database: seconds and peak RSS.
 .venv/bin/python bench/report_bench.py
+# The bytes a browser sends for a ~10 MB phone photo of a page after static/js/downscale.js.
+CHROMIUM=${CHROMIUM:-$(command -v chromium || true)} .venv/bin/python bench/photo_bench.py
 # Every figure of this run, by its stable name.
 .venv/bin/python -c 'import json; from bench.results import RESULTS, show; show(json.loads(RESULTS.read_text()))'

@@ -310,7 +310,7 @@ def add_attachment(cfg, app: Application, actor: Actor, material: str, filename:
     _editable(cfg, app, actor)
     if cfg.material(material) is None:
         raise Invalid(_l("请选择材料类型。"))
-    data, mime = uploads.accept_scan(data)  # a PDF is stored rebuilt without active content
+    data, mime = uploads.accept_scan(data, cfg)  # a PDF is stored rebuilt without active content
     stored, digest = uploads.store(cfg.slug, data, mime)
     try:
         att = Attachment(application_id=app.id, material=material, filename=filename[:200] or "scan",
