@@ -67,6 +67,18 @@ def filesize(n: int) -> str:
         f"{n / 1024 / 1024:.1f} MB"
 
 
+def downscale_attrs() -> dict[str, str | int]:
+    """Attributes of a scan's file input for static/js/downscale.js: the tenant's target
+    resolution and the script's texts in the user's language."""
+    from flask_babel import gettext
+    from .uploads import image_max_side
+
+    return {"data-downscale": "", "data-max-side": image_max_side(),
+            "data-msg-working": gettext("正在压缩图片……"),
+            "data-msg-done": gettext("已压缩：原 {before} → {after}"),
+            "data-msg-preview": gettext("压缩后的图片预览")}
+
+
 def target_label(target: str) -> str:
     """What a correction points at, for display: a section or a checklist material."""
     from .tenancy import label
@@ -208,7 +220,7 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.globals.update(label=label, status_label=status_label,
                                  action_label=action_label, person_type_labels=PERSON_TYPE_LABELS,
-                                 target_label=target_label)
+                                 target_label=target_label, downscale_attrs=downscale_attrs)
     app.jinja_env.filters["filesize"] = filesize
     from .workflow.applications import FIELD_CHOICES, entry_text
     app.jinja_env.globals.update(entry_text=entry_text, field_choices=FIELD_CHOICES)

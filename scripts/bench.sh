@@ -2,12 +2,13 @@
 # make bench: the stage-close benchmark (bench/close_bench.py), the office-list benchmark
 # (bench/office_bench.py, gunicorn measured with wrk) on SQLite and on a private PostgreSQL
 # started here, then the tier-report benchmark (bench/report_bench.py), the page weights
-# (bench/page_weight.py) and the upload benchmark (bench/upload_bench.py); every figure is
-# printed and written to bench/results.json.
+# (bench/page_weight.py), the upload benchmark (bench/upload_bench.py) and the photo benchmark
+# (bench/photo_bench.py, headless Chromium); every figure is printed and written to
+# bench/results.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
-apt_install postgresql wrk
+apt_install postgresql wrk chromium
 
 work=$(mktemp -d /tmp/zhicheng-bench.XXXXXX)
 chmod 755 "$work"
@@ -31,5 +32,7 @@ pg_url="postgresql+psycopg://postgres@127.0.0.1:$pg_port/postgres"
 # Resumable uploads under gunicorn: 10 MB at the slow profile (200 kbps up, 400 ms per request,
 # about seven minutes), the worker's memory during 50 MB, the bytes resent after a cut in 20 MB.
 .venv/bin/python bench/upload_bench.py
+# The bytes a browser sends for a ~10 MB phone photo of a page after static/js/downscale.js.
+CHROMIUM=${CHROMIUM:-$(command -v chromium || true)} .venv/bin/python bench/photo_bench.py
 # Every figure of this run, by its stable name.
 .venv/bin/python -c 'import json; from bench.results import RESULTS, show; show(json.loads(RESULTS.read_text()))'

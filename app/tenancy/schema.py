@@ -504,6 +504,13 @@ class PublicHelp(Strict):
     training_warning_en: str = ""
 
 
+class UploadRules(Strict):
+    """Scans as they are stored and reviewed. A JPEG or PNG whose longer side exceeds
+    `image_max_side` pixels is scaled down to it (the browser does so before sending, the server
+    again on receipt); 2000 px keeps an A4 page readable at about 170 dpi in a few hundred KB."""
+    image_max_side: int = Field(default=2000, ge=1000, le=8000)
+
+
 class SelfReviewRules(Strict):
     """Applying to run one's own evaluations (seed 002 第七条(二)): the professional staff's
     least share of all staff."""
@@ -598,6 +605,8 @@ class PoliciesFile(Strict):
     review_quota: list[ReviewQuota] = []
     # Seed 002: units applying to become self-review units.
     self_review: SelfReviewRules = SelfReviewRules()
+    # Issue 16 §1: the resolution photos of paper are scaled down to.
+    uploads: UploadRules = UploadRules()
 
 
 class CommitteeSeed(Named):

@@ -388,7 +388,7 @@ def check_room(cfg, app: Application, actor: Actor, material: str, size: int, *,
 def add_attachment(cfg, app: Application, actor: Actor, material: str, filename: str,
                    data: bytes) -> Attachment:
     check_room(cfg, app, actor, material, len(data))
-    data, mime = uploads.accept_scan(data)  # a PDF is stored rebuilt without active content
+    data, mime = uploads.accept_scan(data, cfg)  # a PDF is stored rebuilt without active content
     stored, digest = uploads.store(cfg.slug, data, mime)
     return _attach(cfg, app, actor, material, filename, stored, mime, len(data), digest)
 
@@ -397,7 +397,7 @@ def attach_file(cfg, app: Application, actor: Actor, upload: PartialUpload, path
     """Attach a finished resumable upload whose bytes are in `path` (checked and stored as
     add_attachment does, read from disk piece by piece); the upload's room is its own."""
     check_room(cfg, app, actor, upload.material, upload.length, besides=upload.id)
-    stored, mime, size, digest = uploads.accept_scan_file(cfg.slug, path)
+    stored, mime, size, digest = uploads.accept_scan_file(cfg.slug, path, cfg)
     return _attach(cfg, app, actor, upload.material, upload.filename, stored, mime, size, digest,
                    upload=upload)
 

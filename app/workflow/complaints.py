@@ -106,7 +106,7 @@ def lodge(cfg, tenant_id: int, form: dict, upload: tuple[str, bytes] | None = No
     if upload is not None and upload[1]:
         if len(upload[1]) > current_app.config["MAX_UPLOAD_BYTES"]:
             raise Invalid(_l("文件过大。"))
-        body, mime = uploads.accept_scan(upload[1])
+        body, mime = uploads.accept_scan(upload[1], cfg)
         stored, _digest = uploads.store(cfg.slug, body, mime)
         c.evidence_filename, c.evidence_stored, c.evidence_mime = \
             (upload[0] or "evidence")[:200], stored, mime

@@ -63,7 +63,7 @@ def file_notice(cfg, actor: Actor, *, year: int | None, title: str, body: str,
     stored = mime = digest = None
     if data and not problems:
         try:
-            content, mime = uploads.accept_scan(data)
+            content, mime = uploads.accept_scan(data, cfg)
             if mime != "application/pdf":
                 raise Invalid(_l("通知文件请上传PDF格式。"))
         except Invalid as e:

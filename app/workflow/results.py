@@ -330,7 +330,7 @@ def add_document(cfg, actor: Actor, pub: Publication, kind: str, filename: str,
         raise Invalid(_l("请选择材料类别。"))
     if pub.status not in (Acceptance.noticed.value, Acceptance.sent_back.value):
         raise Invalid(_l("评审结果已报送，不能再更换材料。"))
-    body, mime = uploads.accept_scan(data)
+    body, mime = uploads.accept_scan(data, cfg)
     stored, digest = uploads.store(cfg.slug, body, mime)
     old = next((f for f in pub.files if f.kind == kind), None)
     try:

@@ -249,7 +249,7 @@ def file(cfg, actor: Actor, data: dict, documents: dict) -> SelfReviewApplicatio
             problems.append(_l("请上传%(d)s（第七条(五)）。", d=name))
             continue
         try:
-            accepted[key] = ((filename or key)[-200:], *uploads.accept_scan(content))
+            accepted[key] = ((filename or key)[-200:], *uploads.accept_scan(content, cfg))
         except Invalid as e:
             problems.append(_l("%(d)s：%(m)s", d=name, m=e.message))
     if problems:

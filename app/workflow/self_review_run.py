@@ -236,7 +236,7 @@ def record_decision(cfg, actor: Actor, setup: SelfReviewSetup, documents: dict, 
         if not content:
             continue
         try:
-            accepted[key] = ((filename or key)[-200:], *uploads.accept_scan(content))
+            accepted[key] = ((filename or key)[-200:], *uploads.accept_scan(content, cfg))
         except Invalid as e:
             problems.append(_l("%(d)s：%(m)s", d=name, m=e.message))
     if problems:
