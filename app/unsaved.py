@@ -75,8 +75,11 @@ def _within_limit() -> bool:
     from limits import parse
     if not limiter.enabled:
         return True
-    return limiter.limiter.hit(parse(current_app.config["UNSAVED_FORM_LIMIT"]), "unsaved",
-                               client_ip())
+    try:
+        return limiter.limiter.hit(parse(current_app.config["UNSAVED_FORM_LIMIT"]), "unsaved",
+                                   client_ip())
+    except Exception:  # noqa: BLE001 - the count's store is down: storing fails or not on its own
+        return True
 
 
 def keep() -> str | None:

@@ -230,6 +230,26 @@ def test_without_redis_the_user_is_still_sent_to_sign_in_and_told(app, client, d
         assert "未能暂存" in client.get(r.location).get_data(as_text=True)
 
 
+def test_a_few_kept_forms_per_address_at_most(app, client, draft):
+    app.config["UNSAVED_FORM_LIMIT"] = "1/hour"
+    first = _expire_and_post(client, draft)
+    assert _cookie(client) is not None
+    client.delete_cookie(COOKIE, path="/beijing/")
+    with time_machine.travel(at(2026, 7, 10, 10, 32), tick=False):
+        second = client.post(f"/beijing/me/applications/{draft}/basic", data=_basic())
+        assert second.location == first.location and _cookie(client) is None
+        assert "未能暂存" in client.get(second.location).get_data(as_text=True)
+
+
+def test_an_htmx_request_signed_out_elsewhere_returns_to_the_page_it_came_from(client, draft):
+    with time_machine.travel(WHEN, tick=False):
+        r = client.get("/beijing/me/", headers={
+            **HX, "HX-Current-URL": "http://localhost/beijing/me/?tab=2"})
+    assert r.status_code == 200 and unquote(r.headers["HX-Redirect"]) == (
+        "/beijing/login?next=/beijing/me/?tab=2")
+    assert _cookie(client) is None
+
+
 # -- the CSRF token went with the session -----------------------------------------------------
 
 @pytest.fixture
