@@ -107,3 +107,9 @@ def test_fields_save_on_leaving_and_a_failed_save_keeps_the_text(draft_live, bro
         assert restored.input_value() == "高级工程师（未保存）"
         expect(page.locator("section#basic .save-status")).to_contain_text("尚未保存")
         assert _saved_title(app, app_id) == "工程师（500）"
+        # The restored form carries the new session's CSRF token: saving it works.
+        with page.expect_response(basic_url) as resp:
+            page.locator("section#basic button", has_text="保存本栏").click()
+        assert resp.value.status == 200
+        expect(page.locator("section#basic .save-status")).to_contain_text("已保存")
+        assert _saved_title(app, app_id) == "高级工程师（未保存）"
