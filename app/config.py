@@ -49,6 +49,10 @@ class Config:
     OBJECTION_LIMIT = "10/hour"
     PASSWORD_CHANGE_LIMIT = "10/hour"  # per signed-in user: guessing the current password
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=30)  # idle expiry
+    # A section posted after the session ran out is kept this long for its user to sign in
+    # again and find the text restored (app/unsaved.py); at most this many per source address.
+    UNSAVED_FORM_MINUTES = int(os.environ.get("UNSAVED_FORM_MINUTES", "120"))
+    UNSAVED_FORM_LIMIT = "30/hour"
     # A session ends this long after sign-in however active it was.
     SESSION_ABSOLUTE_LIFETIME = timedelta(hours=int(os.environ.get("SESSION_ABSOLUTE_HOURS", "12")))
     SESSION_REFRESH_EACH_REQUEST = True

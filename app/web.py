@@ -4,14 +4,18 @@ from __future__ import annotations
 import hashlib
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import (
     Flask, current_app, g, has_request_context, render_template, request, session, url_for,
 )
 from flask_babel import get_locale
+from flask_htmx.responses import HTMXResponseClientRedirect
 from flask_login import current_user, login_user
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm import joinedload
 
+from . import unsaved
 from .extensions import htmx, login
 from .models import Status, User
 
@@ -158,6 +162,34 @@ def session_is_current(user) -> bool:
             and isinstance(started, int) and time.time() - started < lifetime)
 
 
+def to_sign_in():
+    """To the sign-in page and, after it, back where the user was. A section's form that arrives
+    signed out is kept (app/unsaved.py) and its page is where the user returns; an htmx request
+    is told to load the sign-in page (HX-Redirect) instead of swapping it into a fragment."""
+    from flask import flash, redirect
+    from flask_babel import gettext
+
+    back = unsaved.back_url()
+    token = unsaved.keep() if back else None
+    if back:
+        flash(gettext("登录已超时。刚才填写的内容尚未保存，已为您暂存；重新登录后将回到原处并恢复。")
+              if token else gettext("登录已超时，刚才填写的内容未能暂存，请重新登录后再填写。"),
+              "warn")
+    elif "tenant" not in g:
+        back = None
+    elif htmx:
+        # The page the fragment was asked for from, not the fragment's own URL.
+        current = urlsplit(request.headers.get("HX-Current-URL", ""))
+        back = current.path + (f"?{current.query}" if current.query else "") or None
+    else:
+        back = request.full_path
+    target = url_for("auth.login", next=back)
+    response = HTMXResponseClientRedirect(target) if htmx else redirect(target)
+    if token:
+        unsaved.set_cookie(response, token)
+    return response
+
+
 def _end_session() -> None:
     """Forget who was signed in; keep the chosen language."""
     lang = session.get("lang")
@@ -198,9 +230,16 @@ def init_app(app: Flask) -> None:
 
     @login.unauthorized_handler
     def _unauthorized():
-        from flask import redirect
-        return redirect(url_for("auth.login", next=request.full_path
-                                if "tenant" in g else None))
+        return to_sign_in()
+
+    @app.errorhandler(CSRFError)
+    def _csrf_failed(e: CSRFError):
+        # A session that ran out took its CSRF token along: a section's form posted from one of
+        # our pages then goes the way of any signed-out post, typed text kept.
+        if ("tenant" in g and unsaved.back_url() and not current_user.is_authenticated
+                and unsaved.same_origin()):
+            return to_sign_in()
+        return e
 
     @app.before_request
     def _idle_expiry():

@@ -116,8 +116,10 @@ ACCESS: dict[str, Rule] = {
     "applicant.new": Rule(APPLICANT, post=200, scope="none"),
     "applicant.conflicts": Rule(APPLICANT, post=200, scope="none"),
     "applicant.detail": Rule(APPLICANT),
-    "applicant.save_basic": Rule(APPLICANT),
-    "applicant.add_entry": Rule(APPLICANT),
+    # A refused section comes back as the page holding what was typed (the world's file is
+    # past editing, and the matrix posts no row).
+    "applicant.save_basic": Rule(APPLICANT, post=422),
+    "applicant.add_entry": Rule(APPLICANT, post=422),
     "applicant.delete_entry": Rule(APPLICANT),
     "applicant.upload": Rule(APPLICANT),
     # resumable uploads: a POST without the tus version header is refused (412); the upload

@@ -2,18 +2,21 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, g, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
 
 from . import bp
 from .forms import CONFLICT_KINDS, BasicForm, ConflictForm, NewApplicationForm, UploadForm
-from .. import uploads
+from .. import unsaved, uploads
 from ..extensions import db, htmx
 from ..models import Conflict, Role
 from ..tenancy import label
+from ..unsaved import keeps_unsaved
 from ..web import client_ip, flash_error, render_page
 from ..workflow import applications as svc
 from ..workflow import eligibility, policies, profiles, queries
 from ..workflow.actors import Actor
 from ..uploads import resumable
+from ..workflow.calendar import now_local
 from ..workflow.errors import Forbidden, TransitionError
 from ..workflow.sessions import declare_conflict
 from ..workflow.transitions import transition
@@ -24,6 +27,10 @@ from ..workflow.transitions import transition
 def _applicants_only():
     if current_user.role != Role.applicant.value:
         abort(403)
+
+
+# The views whose form, posted after the session ran out, the application page gives back.
+KEPT = {"applicant.save_basic", "applicant.add_entry"}
 
 
 def _actor() -> Actor:
@@ -63,15 +70,17 @@ def new():
                        unverified=profiles.needs_verification(g.tenant, current_user))
 
 
-def _page(app, fragment=None, **extra):
-    basic = BasicForm(data={**(app.basic or {}), "poge": app.poge, "exam_passed": app.exam_passed,
-                            "exam_year": (app.basic or {}).get("exam_year"),
-                            "intl_qualification": app.intl_qualification or "",
-                            "birth_date": queries.parse_date(app.basic.get("birth_date")),
-                            "title_on": queries.parse_date(app.basic.get("title_on")),
-                            "freelance_since": queries.parse_date(
-                                app.basic.get("freelance_since")),
-                            "policy": app.policy or ""})
+def _page(app, fragment=None, *, formdata=None, http_status: int = 200, **extra):
+    """The application page (or an htmx fragment of it). The basic section shows `formdata`
+    (what was typed and not saved) where given, else what is saved."""
+    basic = BasicForm(formdata=formdata, data={
+        **(app.basic or {}), "poge": app.poge, "exam_passed": app.exam_passed,
+        "exam_year": (app.basic or {}).get("exam_year"),
+        "intl_qualification": app.intl_qualification or "",
+        "birth_date": queries.parse_date(app.basic.get("birth_date")),
+        "title_on": queries.parse_date(app.basic.get("title_on")),
+        "freelance_since": queries.parse_date(app.basic.get("freelance_since")),
+        "policy": app.policy or ""})
     pol = g.tenant.policies
     basic.intl_qualification.choices = [("", "—")] + [
         (q.code, f"{label(q)}（{label(g.tenant.level(q.counts_as))}）")
@@ -91,30 +100,51 @@ def _page(app, fragment=None, **extra):
                titles=svc.SECTION_TITLES, problems=eligibility.problems(g.tenant, app),
                required=eligibility.required_materials(g.tenant, app),
                verdict=policies.assess(g.tenant, app), **extra)
-    return render_page("applicant/detail.html", fragment, **ctx)
+    return render_page("applicant/detail.html", fragment, http_status=http_status, **ctx)
+
+
+def _back(app_id: int, section: str = "basic") -> str:
+    """The page of a section, at the section: where a signed-out save returns after sign-in."""
+    return url_for("applicant.detail", app_id=app_id, _anchor=section)
 
 
 @bp.route("/applications/<int:app_id>")
 def detail(app_id):
-    """Fill the sections, upload scans and submit."""
-    return _page(_mine(app_id))
+    """Fill the sections, upload scans and submit; a section's text typed before the session
+    ran out comes back, not yet saved, once its owner has signed in again."""
+    app = _mine(app_id)
+    kept = unsaved.take(lambda k: k.args.get("app_id") == app_id and k.endpoint in KEPT)
+    if kept is None:
+        return _page(app)
+    section = kept.args.get("section", "basic")
+    return _page(app, formdata=MultiDict(kept.fields) if section == "basic" else None,
+                 typed={section: kept.fields}, section=section, restored=True)
 
 
-def _after(app, fragment: str, anchor: str, error: TransitionError | None = None):
-    """htmx: re-render the changed section (with any error) and, out of band, the submit box
-    whose list of what is missing depends on it; otherwise 303 back to the page."""
+def _after(app, fragment: str, anchor: str, error: TransitionError | None = None, *,
+           formdata=None, typed: dict | None = None):
+    """htmx: re-render the changed section (with any error, and what was typed when it was not
+    saved) and, out of band, the submit box whose list of what is missing depends on it.
+    Otherwise 303 back to the page; a refused form with typed text comes back as the page
+    holding that text (422), so nothing typed is lost."""
+    errors = [str(error.message), *map(str, error.problems)] if error else []
+    kept = dict(formdata=formdata, typed=typed) if error else {}
     if htmx:
-        errors = [str(error.message), *map(str, error.problems)] if error else []
         return _page(app, "applicant/_changed.html", changed=fragment, errors=errors,
-                     section=anchor)
-    if error:
+                     section=anchor, saved_at=None if error else now_local().strftime("%H:%M"),
+                     http_status=422 if error else 200, **kept)
+    if error is None:
+        return redirect(_back(app.id, anchor), 303)
+    if formdata is None and typed is None:
         flash_error(error)
-    return redirect(url_for(".detail", app_id=app.id, _anchor=anchor), 303)
+        return redirect(_back(app.id, anchor), 303)
+    return _page(app, errors=errors, section=anchor, http_status=422, **kept)
 
 
 @bp.route("/applications/<int:app_id>/basic", methods=["POST"])
+@keeps_unsaved(_back)
 def save_basic(app_id):
-    """Save the basic-information section."""
+    """Save the basic-information section (with htmx, as each field is left)."""
     app = _mine(app_id)
     form = BasicForm()
     try:
@@ -122,8 +152,8 @@ def save_basic(app_id):
             raise TransitionError(_basic_error(form))
         svc.save_basic(g.tenant, app, _actor(), form.data)
     except TransitionError as e:
-        return _after(app, "applicant/_basic.html", "basic", e)
-    return _after(app, "applicant/_basic.html", "basic")
+        return _after(app, "applicant/_basic_saved.html", "basic", e, formdata=request.form)
+    return _after(app, "applicant/_basic_saved.html", "basic")
 
 
 def _basic_error(form: BasicForm) -> str:
@@ -135,13 +165,15 @@ def _basic_error(form: BasicForm) -> str:
 
 
 @bp.route("/applications/<int:app_id>/entries/<section>", methods=["POST"])
+@keeps_unsaved(_back)
 def add_entry(app_id, section):
     """Add one row to a list section."""
     app = _mine(app_id)
     try:
         svc.add_entry(g.tenant, app, _actor(), section, request.form)
     except TransitionError as e:
-        return _after(app, "applicant/_section_swap.html", section, e)
+        return _after(app, "applicant/_section_swap.html", section, e,
+                      typed={section: request.form})
     return _after(app, "applicant/_section_swap.html", section)
 
 
