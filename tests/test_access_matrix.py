@@ -129,6 +129,7 @@ ACCESS: dict[str, Rule] = {
     "applicant.profile_item": Rule(APPLICANT, post=200,
                                    args={"profile_item_id": "@profile_item"}),
     "applicant.delete_profile_item": Rule(APPLICANT, args={"profile_item_id": "@profile_item"}),
+    "applicant.profile_scan": Rule(APPLICANT, args={"profile_item_id": "@profile_item"}),
     "certify.mine": Rule(APPLICANT, scope="none"),
     "certify.download": Rule(APPLICANT),
     "results.mine": Rule(APPLICANT, post=404, scope="none"),  # the POST names no file
@@ -167,6 +168,9 @@ ACCESS: dict[str, Rule] = {
     "office.reject_profile_item": Rule(VERIFIERS, home="chifeng", deny=404,
                                        codes={**NOT_OFFICES, "association_clerk": 404},
                                        args={"profile_item_id": "@staff_item"}),
+    "office.staff_scan": Rule(VERIFIERS, home="chifeng", deny=404,
+                              codes={**NOT_OFFICES, "association_clerk": 404},
+                              args={"profile_item_id": "@staff_item"}),
     # Posts (CF-POL-9): a public institution's clerk keeps them (the world's unit is a private
     # firm, so its clerk gets 404), the offices above see them.
     "office.posts": Rule(OVERSIGHT, home="chifeng", deny=404, codes=NOT_OFFICES, post=404,

@@ -274,13 +274,17 @@ def targets() -> dict[str, Target]:
              "evidence": 200}, saved=profile_item_saved("papers"), must_accept=True,
             example={"title": "装配式混凝土框架节点😀e\u0301", "journal": "建筑结构 Ωмир",
                      "year": "2023", "evidence": "期刊封面 👩\u200d💻"}),
+        "applicant.add_profile_item (education, with a scan)": Target(
+            "applicant", "/beijing/me/profile/education",
+            {"school": 200, "major": 200, "degree": 200, "graduated_on": valid_or("2007-07-01"),
+             "evidence": 200}, files=("scan",)),
         "applicant.add_profile_item (unknown kind)": Target(
             "applicant", "/beijing/me/profile/%E2%80%AEx", {"title": 200}),
         "applicant.profile_item": Target(
             "applicant", "/beijing/me/profile/items/{profile_item}",
             {"version": valid_or(1, -1), "school": 200, "major": 200, "degree": 200,
              "graduated_on": valid_or("2007-07-01"), "evidence": 200},
-            watch=[(ProfileItem, "profile_item")]),
+            watch=[(ProfileItem, "profile_item")], files=("scan",)),
         "applicant.delete_profile_item": Target(
             "applicant", "/beijing/me/profile/items/{profile_item}/delete",
             {"version": valid_or(-1)}, watch=[(ProfileItem, "profile_item")]),

@@ -152,8 +152,8 @@ def test_deleting_an_item_keeps_the_applications_copy(unit):
     app = new_application(person)
     item = profile_items.items_of(person)[0]
     with pytest.raises(Conflict):
-        profile_items.delete_item(f.actor(person), item, item.version + 1)
-    profile_items.delete_item(f.actor(person), item, item.version)
+        profile_items.delete_item(cfg(), f.actor(person), item, item.version + 1)
+    profile_items.delete_item(cfg(), f.actor(person), item, item.version)
     db.session.expire_all()
     rows = db.session.scalars(sa.select(Entry).filter_by(application_id=app.id)).all()
     assert [(e.section, e.data["title"], e.profile_item_id) for e in rows] == [
@@ -211,7 +211,7 @@ def test_old_application_entries_come_into_the_profile_once(unit):
     assert {e.profile_item_id for e in old.entries} == {i.id for i in items}
     assert actions("users", person.id).count("import_profile") == 1
     for i in items:
-        profile_items.delete_item(f.actor(person), i, i.version)
+        profile_items.delete_item(cfg(), f.actor(person), i, i.version)
     assert profile_items.profile_of(f.actor(person), person) == []  # not brought in again
 
 
@@ -373,3 +373,74 @@ def sign_in_to(app, slug, username):
                                           "password": PASSWORD}).status_code == 303
     return c
 
+
+
+def test_the_profile_page_is_light_and_its_statements_do_not_grow_with_the_items(app, people):
+    from .test_views import count_queries
+    a = sign_in(app, "cf-a")
+    a.post("/chifeng/me/profile/education", data=EDUCATION)
+    verify_all(app, "education")
+    few = count_queries(app, lambda: a.get("/chifeng/me/profile"))
+    c = sign_in(app, "cf-clerk")
+    url = f"/chifeng/office/staff/{people}"
+    few_clerk = count_queries(app, lambda: c.get(url))
+    for _ in range(6):
+        a.post("/chifeng/me/profile/papers", data=PAPER)
+        a.post("/chifeng/me/profile/work", data=WORK)
+    verify_all(app, "work")
+    assert count_queries(app, lambda: a.get("/chifeng/me/profile")) == few
+    assert count_queries(app, lambda: c.get(url)) == few_clerk
+    page = a.get("/chifeng/me/profile", headers={"Accept-Encoding": "gzip"})
+    assert page.headers.get("Content-Encoding") == "gzip" and len(page.data) <= 8 * 1024
+
+
+def verify_all(app, kind):
+    with app.app_context():
+        from app.models import User
+        officer = db.session.scalar(sa.select(User).filter_by(username="cf-clerk"))
+        for item in db.session.scalars(sa.select(ProfileItem).filter_by(kind=kind)).all():
+            profiles.verify_item(f.actor(officer), item, item.version)
+
+
+def test_the_evidence_scan_is_checked_stored_shown_to_the_clerk_and_removed_with_the_item(
+        app, people):
+    import io
+    from app import uploads
+    a = sign_in(app, "cf-a")
+    r = a.post("/chifeng/me/profile/education", content_type="multipart/form-data",
+               data={**EDUCATION, "scan": (io.BytesIO(b"not a scan"), "毕业证书.pdf")})
+    assert r.status_code == 200 and "内蒙古工业大学" in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(ProfileItem.id))) == 0
+    r = a.post("/chifeng/me/profile/education", content_type="multipart/form-data",
+               data={**EDUCATION, "scan": (io.BytesIO(f.pdf_bytes()), "毕业证书.pdf")})
+    assert r.status_code == 303
+    with app.app_context():
+        item = db.session.scalar(sa.select(ProfileItem).filter_by(user_id=people))
+        iid, first = item.id, item.scan_stored
+        assert item.scan_mime == "application/pdf" and item.scan_filename == "毕业证书.pdf"
+        assert uploads.path_of(T, first).exists()
+    got = a.get(f"/chifeng/me/profile/items/{iid}/scan")
+    assert got.status_code == 200 and got.data.startswith(b"%PDF")
+    assert "attachment" in got.headers["Content-Disposition"]
+    c = sign_in(app, "cf-clerk")
+    page = c.get(f"/chifeng/office/staff/{people}").get_data(as_text=True)
+    assert f"/chifeng/office/staff/{people}/items/{iid}/scan" in page
+    assert c.get(f"/chifeng/office/staff/{people}/items/{iid}/scan").data.startswith(b"%PDF")
+    assert sign_in(app, "cf-o-clerk").get(
+        f"/chifeng/office/staff/{people}/items/{iid}/scan").status_code == 404
+    assert sign_in(app, "cf-b").get(f"/chifeng/me/profile/items/{iid}/scan").status_code == 404
+    # The clerk verified it; a new scan replaces the old one and asks for the check again.
+    verify_all(app, "education")
+    r = a.post(f"/chifeng/me/profile/items/{iid}", content_type="multipart/form-data",
+               data={**EDUCATION, "version": 1, "scan": (io.BytesIO(f.png_bytes()), "p.png")})
+    assert r.status_code == 303
+    with app.app_context():
+        item = db.session.get(ProfileItem, iid)
+        assert (item.scan_mime, item.state, item.version) == ("image/png", "unverified", 2)
+        second = item.scan_stored
+        assert not uploads.path_of(T, first).exists() and uploads.path_of(T, second).exists()
+    assert a.post(f"/chifeng/me/profile/items/{iid}/delete",
+                  data={"version": 2}).status_code == 303
+    with app.app_context():
+        assert not uploads.path_of(T, second).exists()

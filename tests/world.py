@@ -90,6 +90,11 @@ def _profile_item(user: User, kind: str = "education") -> int:
     item.data = {"school": "北京工业大学", "major": "机械", "degree": "本科",
                  "graduated_on": "2007-07-01", "evidence": "毕业证书"}
     db.session.add(item)
+    db.session.flush()
+    slug = "beijing" if user.tenant_id == f.tenant_id("beijing") else "chifeng"
+    item.scan_stored, item.scan_filename = f"profile-{item.id}.pdf", "毕业证书.pdf"
+    item.scan_mime, item.scan_size, item.scan_sha256 = "application/pdf", 100, "0" * 64
+    _pdf_on_disk(slug, item.scan_stored)
     db.session.commit()
     return item.id
 

@@ -1,10 +1,11 @@
 """The applicant's profile (业绩档案): kept with the person, edited on its own page, and the
 start of every new application."""
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from . import bp
+from .. import uploads
 from ..web import client_ip, flash_error, render_page
 from ..workflow import profile_items as svc
 from ..workflow import profiles
@@ -14,6 +15,12 @@ from ..workflow.errors import TransitionError
 
 def _actor() -> Actor:
     return Actor.of(current_user, client_ip())
+
+
+def _scan() -> svc.Scan | None:
+    """The evidence scan sent with the form, if a file was chosen."""
+    f = request.files.get("scan")
+    return (f.filename, f.read()) if f and f.filename else None
 
 
 def _page(kind: str | None = None, values=None, error: TransitionError | None = None):
@@ -40,7 +47,7 @@ def add_profile_item(kind):
     if kind not in svc.KINDS:
         abort(404)
     try:
-        svc.add_item(g.tenant, _actor(), current_user, kind, request.form)
+        svc.add_item(g.tenant, _actor(), current_user, kind, request.form, _scan())
     except TransitionError as e:
         return _page(kind, request.form, e)
     flash(_("已保存。"), "ok")
@@ -62,7 +69,7 @@ def profile_item(profile_item_id):
     if request.method == "POST":
         try:
             svc.update_item(g.tenant, _actor(), item, request.form.get("version", type=int),
-                            request.form)
+                            request.form, _scan())
         except TransitionError as e:
             errors = [str(e.message), *map(str, e.problems)]
         else:
@@ -79,9 +86,19 @@ def delete_profile_item(profile_item_id):
     item = _item(profile_item_id)
     kind = item.kind
     try:
-        svc.delete_item(_actor(), item, request.form.get("version", type=int))
+        svc.delete_item(g.tenant, _actor(), item, request.form.get("version", type=int))
     except TransitionError as e:
         flash_error(e)
     else:
         flash(_("已删除。"), "ok")
     return redirect(url_for(".profile", _anchor=kind), 303)
+
+
+@bp.route("/profile/items/<int:profile_item_id>/scan")
+def profile_scan(profile_item_id):
+    """Download the evidence scan of one of my items."""
+    item = _item(profile_item_id)
+    if not item.scan_stored:
+        abort(404)
+    return send_file(uploads.path_of(g.tenant.slug, item.scan_stored), mimetype=item.scan_mime,
+                     download_name=item.scan_filename, as_attachment=True, max_age=0)

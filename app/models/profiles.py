@@ -46,6 +46,12 @@ class ProfileItem(db.Model):
     checked_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     checked_at = mapped_column(UTCDateTime, nullable=True)
     reject_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # A scan of the evidence (PDF/JPEG/PNG), checked by content like an application's scans.
+    scan_stored: Mapped[str | None] = mapped_column(sa.String(80))
+    scan_filename: Mapped[str | None] = mapped_column(sa.String(200))
+    scan_mime: Mapped[str | None] = mapped_column(sa.String(40))
+    scan_size: Mapped[int | None]
+    scan_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     created_at = mapped_column(UTCDateTime, default=utcnow)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

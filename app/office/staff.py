@@ -1,10 +1,11 @@
 """The unit's check of its applicants' profiles (CF-REG-1): the basic information, then every
 item of the 业绩档案 on its own, as the applicant entered it, with its evidence."""
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from . import bp
+from .. import uploads
 from ..web import client_ip, flash_error, render_page
 from ..workflow import abilities, profile_items, profiles
 from ..workflow.actors import Actor
@@ -37,7 +38,8 @@ def staff_profile(user_id):
         abort(404)
     items = profile_items.items_of(person)
     return render_page("office/staff_profile.html", person=person,
-                       items=profile_items.by_kind(items), fields=profile_items.kind_fields(g.tenant),
+                       items=profile_items.by_kind(items),
+                       fields=profile_items.kind_fields(g.tenant),
                        titles=profile_items.KIND_TITLES, evidence=profile_items.EVIDENCE,
                        basic_ok=profiles.basic_verified(person),
                        verified=profiles.is_verified(person))
@@ -52,8 +54,9 @@ def verify_staff(user_id):
     except TransitionError as e:
         flash_error(e)
     else:
-        flash(_("已审核通过：%(n)s", n=person.name) if profiles.is_verified(person) else
-              _("已审核通过%(n)s的基本信息；学历和工作经历请逐条核验。", n=person.name), "ok")
+        done = profiles.is_verified(person)
+        flash(_("已审核通过：%(n)s", n=person.name) if done
+              else _("已审核通过%(n)s的基本信息；学历和工作经历请逐条核验。", n=person.name), "ok")
         if request.form.get("back") == "person":
             return redirect(url_for(".staff_profile", user_id=user_id), 303)
     return redirect(url_for(".staff"), 303)
@@ -88,3 +91,14 @@ def verify_profile_item(user_id, profile_item_id):
 def reject_profile_item(user_id, profile_item_id):
     """Refuse one profile item, with the reason the applicant reads."""
     return _check(user_id, profile_item_id, reject=True)
+
+
+@bp.route("/staff/<int:user_id>/items/<int:profile_item_id>/scan")
+def staff_scan(user_id, profile_item_id):
+    """Download the evidence scan of one item of this unit's applicant."""
+    _verifier_only()
+    item = profiles.staff_item(_actor(), user_id, profile_item_id)
+    if item is None or not item.scan_stored:
+        abort(404)
+    return send_file(uploads.path_of(g.tenant.slug, item.scan_stored), mimetype=item.scan_mime,
+                     download_name=item.scan_filename, as_attachment=True, max_age=0)

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
+from .. import uploads
 from ..extensions import db
 from ..models import (
     Application, AuditEvent, Entry, ItemState, ProfileItem, ProfileKind, Section, User,
@@ -31,6 +32,8 @@ ACHIEVEMENTS = (ProfileKind.papers.value, ProfileKind.awards.value, ProfileKind.
                 ProfileKind.projects.value)
 SECTIONS = {s.value for s in Section}
 IMPORTED = "import_profile"
+# An uploaded scan of the evidence: (file name, bytes).
+Scan = tuple[str, bytes]
 
 
 def kind_fields(cfg) -> dict[str, list[tuple[str, object, bool]]]:
@@ -64,18 +67,51 @@ def _clean(cfg, kind: str, form) -> dict:
     return clean_fields([*fields, EVIDENCE], form)
 
 
-def add_item(cfg, actor: Actor, user: User, kind: str, form) -> ProfileItem:
+def _checked(scan: Scan | None) -> tuple[str, bytes, str] | None:
+    """(file name, bytes to store, MIME type) of a scan that passed the content checks."""
+    if scan is None:
+        return None
+    data, mime = uploads.accept_scan(scan[1])  # refused before anything is stored
+    return (scan[0] or "scan")[:200], data, mime
+
+
+def _save(cfg, item: ProfileItem, scan: tuple[str, bytes, str] | None, write) -> None:
+    """Store the scan, set it on the item, then `write()` the rows and commit; on any failure
+    nothing is kept, neither the rows nor the file. The scan it replaces is removed after."""
+    old, new = item.scan_stored, None
+    try:
+        if scan is not None:
+            name, data, mime = scan
+            new, digest = uploads.store(cfg.slug, data, mime)
+            item.scan_stored, item.scan_filename, item.scan_mime = new, name, mime
+            item.scan_size, item.scan_sha256 = len(data), digest
+        write()
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        if new is not None:
+            uploads.remove(cfg.slug, new)
+        raise
+    if new is not None and old:
+        uploads.remove(cfg.slug, old)
+
+
+def add_item(cfg, actor: Actor, user: User, kind: str, form, scan: Scan | None = None
+             ) -> ProfileItem:
     """A new item, waiting for the employer's check; on any problem nothing is saved."""
     if actor.user_id != user.id:
         raise Forbidden(_l("无权进行此操作。"))
+    data, checked = _clean(cfg, kind, form), _checked(scan)
     item = ProfileItem(tenant_id=user.tenant_id, user_id=user.id, kind=kind,
                        state=ItemState.unverified.value, version=1)
-    item.data = _clean(cfg, kind, form)
-    db.session.add(item)
-    db.session.flush()
-    audit(actor, "profile_items", item.id, "create", reason=kind,
-          to_state=ItemState.unverified.value)
-    db.session.commit()
+    item.data = data
+
+    def write():
+        db.session.add(item)
+        db.session.flush()
+        audit(actor, "profile_items", item.id, "create", reason=kind,
+              to_state=ItemState.unverified.value)
+    _save(cfg, item, checked, write)
     return item
 
 
@@ -84,35 +120,42 @@ def _current(item: ProfileItem, version: int | None) -> None:
         raise Conflict(_l("该条目已在别处修改，请刷新页面后再操作。"))
 
 
-def update_item(cfg, actor: Actor, item: ProfileItem, version: int | None, form) -> ProfileItem:
-    """Correct an item. A changed item is no longer verified: the employer checks it again."""
+def update_item(cfg, actor: Actor, item: ProfileItem, version: int | None, form,
+                scan: Scan | None = None) -> ProfileItem:
+    """Correct an item or replace its scan. A changed item is no longer verified: the employer
+    checks it again."""
     if actor.user_id != item.user_id:
         raise Forbidden(_l("无权进行此操作。"))
     _current(item, version)
-    data = _clean(cfg, item.kind, form)
-    if data == item.data:
+    data, checked = _clean(cfg, item.kind, form), _checked(scan)
+    if data == item.data and checked is None:
         return item
     before = item.state
-    item.data = data
-    item.version += 1
-    item.state, item.checked_by, item.checked_at, item.reject_reason = (
-        ItemState.unverified.value, None, None, None)
-    audit(actor, "profile_items", item.id, "update", reason=item.kind, from_state=before,
-          to_state=item.state)
-    db.session.commit()
+
+    def write():
+        item.data = data
+        item.version += 1
+        item.state, item.checked_by, item.checked_at, item.reject_reason = (
+            ItemState.unverified.value, None, None, None)
+        audit(actor, "profile_items", item.id, "update", reason=item.kind, from_state=before,
+              to_state=item.state)
+    _save(cfg, item, checked, write)
     return item
 
 
-def delete_item(actor: Actor, item: ProfileItem, version: int | None) -> None:
-    """Remove an item; applications that took it keep their copy of the row."""
+def delete_item(cfg, actor: Actor, item: ProfileItem, version: int | None) -> None:
+    """Remove an item and its scan; applications that took it keep their copy of the row."""
     if actor.user_id != item.user_id:
         raise Forbidden(_l("无权进行此操作。"))
     _current(item, version)
+    stored = item.scan_stored
     db.session.execute(sa.update(Entry).where(Entry.profile_item_id == item.id)
                        .values(profile_item_id=None))
     audit(actor, "profile_items", item.id, "delete", reason=item.kind, from_state=item.state)
     db.session.delete(item)
     db.session.commit()
+    if stored:
+        uploads.remove(cfg.slug, stored)
 
 
 def import_entries_once(actor: Actor, user: User, now: datetime | None = None) -> int:
