@@ -328,6 +328,8 @@ def test_the_clerk_sees_exactly_the_items_and_verifies_or_rejects_each(app, peop
             "verify", "reject"]
     mine = a.get("/chifeng/me/profile").get_data(as_text=True)
     assert "单位已核验" in mine and "李经办" in mine and "刊物非核心期刊" in mine
+    home = a.get("/chifeng/home").get_data(as_text=True)
+    assert "被单位退回、待修改的业绩档案条目" in home and "/chifeng/me/profile" in home
     # Another unit's clerk: every id is 404.
     o = sign_in(app, "cf-o-clerk")
     assert o.get(f"/chifeng/office/staff/{people}").status_code == 404

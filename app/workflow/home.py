@@ -37,6 +37,7 @@ Provider = Callable[[User, date], list]
 
 PROVIDERS: list[str | Provider] = [
     "app.workflow.home:applicant_items",
+    "app.workflow.profile_items:home_items",
     "app.workflow.home:office_items",
     "app.workflow.home:agency_items",
     "app.workflow.home:expert_items",

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from .. import uploads
 from ..extensions import db
 from ..models import (
-    Application, AuditEvent, Entry, ItemState, ProfileItem, ProfileKind, Section, User,
+    Application, AuditEvent, Entry, ItemState, ProfileItem, ProfileKind, Role, Section, User,
 )
 from .actors import Actor
 from .applications import SECTION_TITLES, clean_fields, section_fields
@@ -208,3 +208,14 @@ def prefill(app: Application, user: User) -> int:
         db.session.add(Entry(application_id=app.id, section=item.kind, data=data,
                              profile_item_id=item.id))
     return len(rows)
+
+
+def home_items(user: User, today) -> list[dict]:
+    """For the applicant's home page: items of the profile the employer returned, to correct
+    (one query)."""
+    from .home import item
+    if user.role != Role.applicant.value:
+        return []
+    n = db.session.scalar(sa.select(sa.func.count(ProfileItem.id)).filter_by(
+        tenant_id=user.tenant_id, user_id=user.id, state=ItemState.rejected.value))
+    return [item(_l("被单位退回、待修改的业绩档案条目"), n, None, "applicant.profile")] if n else []
