@@ -18,8 +18,8 @@ from pypdf import PdfWriter
 from . import uploads
 from .extensions import db
 from .models import (
-    Application, Attachment, Committee, Entry, Expert, Org, OrgStatus, Plan, QuotaAllocation,
-    Status, UnitPosts, User,
+    Application, Attachment, Committee, Expert, ItemState, Org, OrgStatus, Plan, ProfileItem,
+    QuotaAllocation, Status, UnitPosts, User,
 )
 from .tenancy.loader import TenantConfig, TenantConfigError
 from .tenancy.schema import OrgKind, StepKind
@@ -170,8 +170,9 @@ def _demo_application(cfg, tenant_id: int, plan: Plan, seed, today: date, where:
     start = today - timedelta(days=seed.days_ago) if early else plan.window("apply").opens_on
     when = _at(start, today)
     actor = Actor.of(user)
-    if cfg.policies.profile_verification and not profiles.is_verified(user):
-        # The demo's employer verified this applicant's profile (CF-REG-1) beforehand.
+    _demo_profile(cfg, tenant_id, user, when)
+    if cfg.policies.profile_verification and not profiles.basic_verified(user):
+        # The demo's employer verified this applicant's basic information (CF-REG-1) beforehand.
         audit(Actor.system(tenant_id), "users", user.id, profiles.VERIFY, reason="演示数据",
               now=when)
     app = create_application(cfg, actor, user, plan_id=plan.id, committee_id=committee.id,
@@ -181,17 +182,6 @@ def _demo_application(cfg, tenant_id: int, plan: Plan, seed, today: date, where:
     app.basic = {**app.basic, "gender": "female", "birth_date": "1988-03-12",
                  "current_title": "助理工程师", "current_level": below.code if below else "",
                  "title_on": "2014-09-01"}
-    db.session.add_all([
-        Entry(application_id=app.id, section="education", data={
-            "school": "北京交通大学", "major": "土木工程", "degree": "本科",
-            "graduated_on": "2010-07-01"}),
-        Entry(application_id=app.id, section="work", data={
-            "org_name": app.employer.name if app.employer else "", "position": "结构设计",
-            "start": "2010-08-01", "end": ""}),
-        Entry(application_id=app.id, section="papers", data={
-            "title": "装配式混凝土框架节点抗震性能试验研究", "journal": "建筑结构", "year": "2023",
-            "coauthors": ""}),
-    ])
     for m in required_materials(cfg, app):
         data = _demo_pdf()
         stored, digest = uploads.store(cfg.slug, data, "application/pdf")
@@ -202,6 +192,42 @@ def _demo_application(cfg, tenant_id: int, plan: Plan, seed, today: date, where:
     if seed.stage != "draft":
         _Journey(cfg, app, today, start, where).to(seed.stage, seed.until)
     return True
+
+
+def _demo_profile(cfg, tenant_id: int, user: User, when: datetime) -> None:
+    """The applicant's profile (业绩档案), made once and taken into each demo application:
+    where the employer verifies profiles (CF-REG-1), its demo clerk has checked the education
+    and the work history, and the paper still waits for the check."""
+    if db.session.scalar(sa.select(ProfileItem.id).filter_by(user_id=user.id).limit(1)):
+        return
+    unit_id = user.org_id or user.association_org_id
+    clerk = db.session.scalar(sa.select(User).where(
+        User.tenant_id == tenant_id, User.org_id == unit_id, User.active.is_(True),
+        User.role.in_(profiles.VERIFIER_ROLES)).order_by(User.id)) if unit_id else None
+    checker = Actor.of(clerk) if clerk else Actor.system(tenant_id)
+    rows = [
+        ("education", {"school": "北京交通大学", "major": "土木工程", "degree": "本科",
+                       "graduated_on": "2010-07-01", "evidence": "毕业证书、学位证书（学信网可查）"},
+         True),
+        ("work", {"org_name": user.org.name if user.org else "", "position": "结构设计",
+                  "start": "2010-08-01", "end": "", "evidence": "劳动合同、社会保险缴费记录"}, True),
+        ("papers", {"title": "装配式混凝土框架节点抗震性能试验研究", "journal": "建筑结构",
+                    "year": "2023", "coauthors": "", "evidence": "期刊封面、目录及正文"}, False),
+    ]
+    verifies = bool(cfg.policies.profile_verification)
+    for kind, data, checked in rows:
+        item = ProfileItem(tenant_id=tenant_id, user_id=user.id, kind=kind,
+                           state=ItemState.unverified.value, version=1)
+        item.data = data
+        db.session.add(item)
+        db.session.flush()
+        audit(Actor.of(user), "profile_items", item.id, "create", reason=kind,
+              to_state=item.state, now=when)
+        if checked and verifies:
+            item.state, item.checked_at = ItemState.verified.value, when
+            item.checked_by = clerk.id if clerk else None
+            audit(checker, "profile_items", item.id, profiles.VERIFY_ITEM, reason=kind,
+                  from_state=ItemState.unverified.value, to_state=item.state, now=when)
 
 
 def _at(day: date, today: date) -> datetime:

@@ -36,6 +36,7 @@ def entries_for(cfg, user) -> list[Entry]:
     out = [Entry("home.index", _l("首页"))]
     if role == Role.applicant.value:
         out += [Entry("applicant.dashboard", _l("我的申报")),
+                Entry("applicant.profile", _l("我的业绩档案")),
                 Entry("results.mine", _l("评审结果")),
                 Entry("certify.mine", _l("我的电子证书"))]
     elif role == Role.expert.value:

@@ -130,6 +130,15 @@ ACCESS: dict[str, Rule] = {
     "applicant.delete_attachment": Rule(APPLICANT),
     "applicant.download": Rule(APPLICANT),
     "applicant.submit": Rule(APPLICANT),
+    # The profile (业绩档案): the page and its add form name no id; a refused add or edit
+    # answers with the page and its message (the matrix's stale version changes nothing).
+    "applicant.profile": Rule(APPLICANT, scope="none"),
+    "applicant.add_profile_item": Rule(APPLICANT, post=200, scope="none",
+                                       args={"kind": "education"}),
+    "applicant.profile_item": Rule(APPLICANT, post=200,
+                                   args={"profile_item_id": "@profile_item"}),
+    "applicant.delete_profile_item": Rule(APPLICANT, args={"profile_item_id": "@profile_item"}),
+    "applicant.profile_scan": Rule(APPLICANT, args={"profile_item_id": "@profile_item"}),
     "certify.mine": Rule(APPLICANT, scope="none"),
     "certify.download": Rule(APPLICANT),
     "results.mine": Rule(APPLICANT, post=404, scope="none"),  # the POST names no file
@@ -158,6 +167,19 @@ ACCESS: dict[str, Rule] = {
     "office.staff": Rule(VERIFIERS, home="chifeng", deny=404, codes=NOT_OFFICES, scope="tenant"),
     "office.verify_staff": Rule(VERIFIERS, home="chifeng", deny=404, codes=NOT_OFFICES,
                                 scope="tenant"),
+    # One person's profile, item by item: only that person's own unit (the world's association
+    # holds no one of the unit) reaches it; every other id is 404.
+    "office.staff_profile": Rule(VERIFIERS, home="chifeng", deny=404,
+                                 codes={**NOT_OFFICES, "association_clerk": 404}),
+    "office.verify_profile_item": Rule(VERIFIERS, home="chifeng", deny=404,
+                                       codes={**NOT_OFFICES, "association_clerk": 404},
+                                       args={"profile_item_id": "@staff_item"}),
+    "office.reject_profile_item": Rule(VERIFIERS, home="chifeng", deny=404,
+                                       codes={**NOT_OFFICES, "association_clerk": 404},
+                                       args={"profile_item_id": "@staff_item"}),
+    "office.staff_scan": Rule(VERIFIERS, home="chifeng", deny=404,
+                              codes={**NOT_OFFICES, "association_clerk": 404},
+                              args={"profile_item_id": "@staff_item"}),
     # Posts (CF-POL-9): a public institution's clerk keeps them (the world's unit is a private
     # firm, so its clerk gets 404), the offices above see them.
     "office.posts": Rule(OVERSIGHT, home="chifeng", deny=404, codes=NOT_OFFICES, post=404,

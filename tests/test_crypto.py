@@ -197,6 +197,23 @@ def test_rotate_reencrypts_experts_id_numbers_and_mobiles_and_their_changes(sapp
         assert decrypt_id(c.mobile_enc) == "13700001111"
 
 
+def test_rotate_reencrypts_profile_items(sapp, suite):
+    from app.models import ProfileItem
+    from app.workflow import profile_items
+    with sapp.app_context():
+        f.make_employer("chifeng", "cf-firm", "songshan")
+        u = f.make_user("chifeng", "cf-a", "applicant", "cf-firm")
+        profile_items.add_item(tenants()["chifeng"], f.actor(u), u, "qualification", {
+            "name": "注册机械工程师", "number": "ZJ2019-0042", "year": "2019",
+            "evidence": "资格证书"})
+        assert "ZJ2019-0042" not in every_value("profile_items")
+    result = sapp.test_cli_runner().invoke(args=["keys", "rotate"])
+    assert result.exit_code == 0, result.output
+    with sapp.app_context():
+        item = db.session.scalar(sa.select(ProfileItem))
+        assert crypto.key_of(item.data_enc) == "k2" and item.data["number"] == "ZJ2019-0042"
+
+
 def test_rotate_refuses_to_add_a_key_when_keys_come_from_the_environment(app):
     result = app.test_cli_runner().invoke(args=["keys", "rotate"])
     assert result.exit_code != 0 and "DATA_KEYS is set" in result.output

@@ -241,6 +241,18 @@ def test_both_tenants_hold_a_file_at_every_stage_and_loading_again_adds_nothing(
         assert cf["cf-at-county"].holder_org_id == f.org("chifeng", "cf-hr-songshan").id
         assert cf["cf-at-city"].holder_org_id == f.org("chifeng", "cf-hr").id
         assert cf["cf-recommended"].holder_org_id == f.org("chifeng", "cf-agency-city").id
+        # Each applicant's profile (业绩档案): education and work verified by the employer's
+        # clerk, the paper still waiting; the file's sections were taken from it.
+        from app.models import ProfileItem
+        draft = cf["cf-draft"] if "cf-draft" in cf else next(
+            a for a in cf.values() if a.status == "draft")
+        items = db.session.scalars(sa.select(ProfileItem).filter_by(
+            user_id=draft.applicant_id).order_by(ProfileItem.id)).all()
+        assert [(i.kind, i.state) for i in items] == [
+            ("education", "verified"), ("work", "verified"), ("papers", "unverified")]
+        assert items[0].checker is not None and items[0].checker.role in (
+            "employer_clerk", "association_clerk")
+        assert {e.profile_item_id for e in draft.entries} == {i.id for i in items}
         # Loading again keeps every row as it is.
         for slug in ("beijing", "chifeng"):
             load_demo(tenants()[slug], f.tenant_id(slug), TODAY)

@@ -23,7 +23,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from app.extensions import db
-from app.models import Application, Conflict, Entry, Expert, Org, ReviewSession, Score
+from app.models import (
+    Application, Conflict, Entry, Expert, Org, ProfileItem, ReviewSession, Score,
+)
 from app.models.expert_pool import ExpertChange
 from app.models.oversight import Complaint
 from app.models.results import Objection
@@ -122,6 +124,18 @@ class Target:
 
 def _first(value) -> str:
     return value[0] if isinstance(value, list) else value
+
+
+def profile_item_saved(kind: str):
+    """An accepted add made one item holding exactly the values sent (trimmed)."""
+    def check(data, before, after, ids):
+        with db.session.no_autoflush:
+            row = db.session.scalar(sa.select(ProfileItem).filter_by(kind=kind)
+                                    .order_by(ProfileItem.id.desc()).limit(1))
+            got = row.data if row is not None else {}
+        return [f"{k}: saved {got.get(k)!r}, sent {_first(v)!r}" for k, v in data.items()
+                if k in got and got[k] != _first(v).strip()]
+    return check
 
 
 def entry_saved(section: str, keys: list[str]):
@@ -256,6 +270,26 @@ def targets() -> dict[str, Target]:
         "applicant.delete_attachment": Target(
             "draft_applicant", "/beijing/me/applications/{draft}/attachments/{draft_att}/delete",
             {"version": valid_or(-1)}, when=(2026, 7, 8, 9), watch=[(Application, "draft")]),
+        "applicant.add_profile_item (papers)": Target(
+            "applicant", "/beijing/me/profile/papers",
+            {"title": 200, "journal": 200, "year": valid_or(2023), "coauthors": 200,
+             "evidence": 200}, saved=profile_item_saved("papers"), must_accept=True,
+            example={"title": "装配式混凝土框架节点😀e\u0301", "journal": "建筑结构 Ωмир",
+                     "year": "2023", "evidence": "期刊封面 👩\u200d💻"}),
+        "applicant.add_profile_item (education, with a scan)": Target(
+            "applicant", "/beijing/me/profile/education",
+            {"school": 200, "major": 200, "degree": 200, "graduated_on": valid_or("2007-07-01"),
+             "evidence": 200}, files=("scan",)),
+        "applicant.add_profile_item (unknown kind)": Target(
+            "applicant", "/beijing/me/profile/%E2%80%AEx", {"title": 200}),
+        "applicant.profile_item": Target(
+            "applicant", "/beijing/me/profile/items/{profile_item}",
+            {"version": valid_or(1, -1), "school": 200, "major": 200, "degree": 200,
+             "graduated_on": valid_or("2007-07-01"), "evidence": 200},
+            watch=[(ProfileItem, "profile_item")], files=("scan",)),
+        "applicant.delete_profile_item": Target(
+            "applicant", "/beijing/me/profile/items/{profile_item}/delete",
+            {"version": valid_or(-1)}, watch=[(ProfileItem, "profile_item")]),
         "applicant.conflicts": Target("draft_applicant", "/beijing/me/conflicts", {
             "expert_name": 60, "kind": valid_or("relative", "other"), "note": 500},
             saved=conflict_saved, must_accept=True,
@@ -513,6 +547,13 @@ def targets() -> dict[str, Target]:
         # Chifeng's own forms
         "office.verify_staff": Target("employer_clerk", "/chifeng/office/staff/{user}/verify",
                                       {"x": 10}, tenant="chifeng"),
+        "office.verify_profile_item": Target(
+            "employer_clerk", "/chifeng/office/staff/{user}/items/{staff_item}/verify",
+            {"version": valid_or(-1)}, tenant="chifeng", watch=[(ProfileItem, "staff_item")]),
+        "office.reject_profile_item": Target(
+            "employer_clerk", "/chifeng/office/staff/{user}/items/{staff_item}/reject",
+            {"version": valid_or(-1), "reason": 500}, tenant="chifeng",
+            watch=[(ProfileItem, "staff_item")]),
         "office.reports": Target("hr_county", "/chifeng/office/reports",
                                  {"plan": valid_or("@plan", 0)}, tenant="chifeng"),
         "office.quota": Target("hr_city", "/chifeng/office/quotas/{quota}",

@@ -14,7 +14,7 @@ import time_machine
 
 from app import uploads
 from app.extensions import db
-from app.models import SessionFile, User
+from app.models import ProfileItem, SessionFile, User
 from app.models.oversight import Complaint, SessionSupervisor
 from app.models.fees import Payment
 from app.models.reports import TierReport
@@ -81,6 +81,22 @@ def _rehearsal_run(tenant_id: int) -> int:
         "plans": ["bj-2026"], "stages": [], "findings": [], "outcomes": {}, "cast": {}}),
         encoding="utf-8")
     return run.id
+
+
+def _profile_item(user: User, kind: str = "education") -> int:
+    """One unverified item of the person's profile (业绩档案)."""
+    item = ProfileItem(tenant_id=user.tenant_id, user_id=user.id, kind=kind, state="unverified",
+                       version=1)
+    item.data = {"school": "北京工业大学", "major": "机械", "degree": "本科",
+                 "graduated_on": "2007-07-01", "evidence": "毕业证书"}
+    db.session.add(item)
+    db.session.flush()
+    slug = "beijing" if user.tenant_id == f.tenant_id("beijing") else "chifeng"
+    item.scan_stored, item.scan_filename = f"profile-{item.id}.pdf", "毕业证书.pdf"
+    item.scan_mime, item.scan_size, item.scan_sha256 = "application/pdf", 100, "0" * 64
+    _pdf_on_disk(slug, item.scan_stored)
+    db.session.commit()
+    return item.id
 
 
 def _beijing() -> Side:
@@ -228,6 +244,7 @@ def _beijing() -> Side:
         "agency_org": f.org("beijing", "bj-agency-eng").id, "notice": filed_notice.id,
         "public_notice": public_notice.id, "self_review": _self_review(clerk).id,
         "batch": _batch(agency, apps[3]),
+        "profile_item": _profile_item(apps[0].applicant),
         **_self_review_unit(),
     }
     return side
@@ -374,6 +391,7 @@ def _chifeng() -> Side:
         "item_att": a.attachments[0].id, "user": unverified.id, "report": report.id,
         "quota": quota, "recommended_app": a.id, "recommended_att": a.attachments[0].id,
         "unit": f.org("chifeng", "cf-firm").id, "plan": a.plan_id,
+        "profile_item": _profile_item(a.applicant), "staff_item": _profile_item(unverified),
     }
     return side
 

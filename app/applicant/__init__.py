@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("applicant", __name__, url_prefix="/<tenant>/me")
 
-from . import routes  # noqa: E402,F401
+from . import profile, routes  # noqa: E402,F401

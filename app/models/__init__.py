@@ -17,6 +17,7 @@ from . import demo_clock  # noqa: F401  (how far each demo plan's clock has been
 from . import unit_runs  # noqa: F401  (self-review supervision events, academic entrustments)
 from . import self_review_run  # noqa: F401  (a self-review unit's office, documents, plans)
 from . import batches  # noqa: F401  (batch actions on a selection, kept for their undo)
+from .profiles import ItemState, ProfileItem, ProfileKind
 from .quotas import QuotaAllocation, UnitPosts
 from .review import (
     BallotReceipt, BallotVote, Conflict, Expert, ExpertRole, MemberStatus, PanelMember,
@@ -31,4 +32,5 @@ __all__ = [
     "Section", "Stage", "Status", "Tenant", "User", "utcnow",
     "QuotaAllocation", "UnitPosts", "ExpertAssessment", "ExpertChange", "ExpertTraining",
     "PartialUpload",
+    "ItemState", "ProfileItem", "ProfileKind",
 ]

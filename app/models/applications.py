@@ -136,9 +136,14 @@ class Entry(db.Model):
     application_id: Mapped[int] = mapped_column(sa.ForeignKey("applications.id"), index=True)
     section: Mapped[str] = mapped_column(sa.String(20))
     data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    # The profile item this row was taken from when the application was created: its
+    # verification by the employer shows on the application.
+    profile_item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("profile_items.id"),
+                                                        index=True)
     created_at = mapped_column(UTCDateTime, default=utcnow)
 
     application = relationship("Application", back_populates="entries")
+    profile_item = relationship("ProfileItem", lazy="selectin")
 
 
 class Attachment(db.Model):

@@ -10,7 +10,7 @@ from ..web import (
 from ..spreadsheets import send_temporary
 from ..workflow import abilities, disqualify, exports, history, inbox as inbox_svc
 from ..workflow import notice_sheet as notice_svc
-from ..workflow import profiles, queries
+from ..workflow import queries
 from ..workflow.calendar import today_local
 from ..workflow.certificates import REVOKE_LABELS
 from ..workflow.integrity import record_years
@@ -153,32 +153,6 @@ def integrity(app_id):
     return render_page("office/integrity.html", app=app, kinds=REVOKE_LABELS,
                        open=app.status in disqualify.SOURCES, years=record_years(g.tenant),
                        form=request.form if request.method == "POST" else {})
-
-
-def _verifier_only() -> None:
-    if not abilities.may_verify_staff(g.tenant, current_user):
-        abort(404)
-
-
-@bp.route("/staff")
-def staff():
-    """This unit's applicants whose profile awaits verification (CF-REG-1)."""
-    _verifier_only()
-    return render_page("office/staff.html",
-                       rows=profiles.unverified_staff(g.tenant_id, current_user.org_id))
-
-
-@bp.route("/staff/<int:user_id>/verify", methods=["POST"])
-def verify_staff(user_id):
-    """Confirm one applicant's basic information, education and work history."""
-    _verifier_only()
-    try:
-        person = profiles.verify(g.tenant, Actor.of(current_user, client_ip()), user_id)
-    except TransitionError as e:
-        flash_error(e)
-    else:
-        flash(_("已审核通过：%(n)s", n=person.name), "ok")
-    return redirect(url_for(".staff"), 303)
 
 
 @bp.route("/reports", methods=["GET", "POST"])

@@ -200,6 +200,10 @@ def create_application(cfg, actor: Actor, user: User, *, plan_id: int, committee
     db.session.add(app)
     db.session.flush()
     audit(actor, "applications", app.id, "create", to_state=Status.draft.value, now=now)
+    # Nothing typed twice: the sections start from the person's profile.
+    from .profile_items import import_entries_once, prefill
+    import_entries_once(actor, user, now)
+    prefill(app, user)
     db.session.commit()
     return app
 
@@ -273,6 +277,14 @@ def add_entry(cfg, app: Application, actor: Actor, section: str, form: dict) -> 
     fields = section_fields(cfg).get(section)
     if fields is None:
         raise Invalid(_l("未知的栏目。"))
+    entry = Entry(application_id=app.id, section=section, data=clean_fields(fields, form))
+    db.session.add(entry)
+    db.session.commit()
+    return entry
+
+
+def clean_fields(fields: list[tuple[str, object, bool]], form: dict) -> dict:
+    """The fields of one row as entered, trimmed; raises Invalid listing every problem."""
     data, problems = {}, []
     for key, label, required in fields:
         value = (form.get(key) or "").strip()
@@ -292,10 +304,7 @@ def add_entry(cfg, app: Application, actor: Actor, section: str, form: dict) -> 
         data[key] = value
     if problems:
         raise Invalid(_l("未保存，请修改以下内容："), problems=problems)
-    entry = Entry(application_id=app.id, section=section, data=data)
-    db.session.add(entry)
-    db.session.commit()
-    return entry
+    return data
 
 
 def delete_entry(cfg, app: Application, actor: Actor, entry_id: int) -> None:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..models import (
-    Application, AuditEvent, Committee, Expert, JobRun, Org, OrgStatus, PanelMember, PlanWindow,
+    Application, Committee, Expert, JobRun, Org, OrgStatus, PanelMember, PlanWindow,
     ReviewSession, Role, SessionItem, SessionStatus, Status, User,
 )
 from ..models.fees import FeeWindow
@@ -37,6 +37,7 @@ Provider = Callable[[User, date], list]
 
 PROVIDERS: list[str | Provider] = [
     "app.workflow.home:applicant_items",
+    "app.workflow.profile_items:home_items",
     "app.workflow.home:office_items",
     "app.workflow.home:agency_items",
     "app.workflow.home:expert_items",
@@ -291,16 +292,12 @@ def paper_items(user: User, today: date) -> list[dict]:
 
 def staff_items(user: User, today: date) -> list[dict]:
     """Applicants' profiles awaiting the unit's verification (CF-REG-1): one query."""
-    from .profiles import VERIFY
+    from .profiles import awaiting_filter
     cfg = config_for(user.tenant_id)
     if not abilities.may_verify_staff(cfg, user) or user.org_id is None:
         return []
-    verified = sa.select(AuditEvent.subject_id).filter_by(
-        tenant_id=user.tenant_id, subject_type="users", action=VERIFY)
     n = db.session.scalar(sa.select(sa.func.count(User.id)).where(
-        User.tenant_id == user.tenant_id, User.role == Role.applicant.value,
-        sa.or_(User.org_id == user.org_id, User.association_org_id == user.org_id),
-        User.id.not_in(verified)))
+        awaiting_filter(user.tenant_id, user.org_id)))
     return [item(_l("待审核的人员信息"), n, None, "office.staff")]
 
 

@@ -37,6 +37,7 @@ SEALED = (
     Sealed("experts", "mobile_enc"),
     Sealed("expert_changes", "mobile_enc"),
     Sealed("complaints", "contact_enc"),
+    Sealed("profile_items", "data_enc"),
 )
 
 
