@@ -90,7 +90,7 @@ def test_corrected_file_is_recommended_again_and_a_second_return_is_held_to_the_
         assert re.search(r"现职称证书[^<]*（上次告知，未补正）", offered)
         assert re.search(r"论文著作（补正时改动）", offered)
         assert "工作经历" not in offered and "基本信息" not in offered
-        select = re.search(r'<select name="target-0">(.*?)</select>', page, re.S).group(1)
+        select = re.search(r'<select name="target-0"[^>]*>(.*?)</select>', page, re.S).group(1)
         assert sorted(re.findall(r'value="([^"]+)"', select)) == ["material:current_title",
                                                                 "papers"]
         refused = client.post(f"{url}/agency_return", data={

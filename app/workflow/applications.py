@@ -396,8 +396,11 @@ def check_room(cfg, app: Application, actor: Actor, material: str, size: int, *,
 
 def add_attachment(cfg, app: Application, actor: Actor, material: str, filename: str,
                    data: bytes) -> Attachment:
-    check_room(cfg, app, actor, material, len(data))
+    _editable(cfg, app, actor)  # before any of the bytes is looked at
     data, mime = uploads.accept_scan(data, cfg)  # a PDF is stored rebuilt without active content
+    # The limits count what is stored: a phone photo sent whole (no JavaScript) is scaled down
+    # first, so it is not refused for the size it had on the phone.
+    check_room(cfg, app, actor, material, len(data))
     stored, digest = uploads.store(cfg.slug, data, mime)
     return _attach(cfg, app, actor, material, filename, stored, mime, len(data), digest)
 
