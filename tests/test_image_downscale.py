@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models import Attachment
 from app.tenancy import TenantConfigError, load_tenant, tenants
 from app.tenancy.schema import UploadRules
+from app.workflow.errors import Invalid
 from bench.photo_bench import paper_photo
 
 from . import factories as f
@@ -169,3 +170,18 @@ def test_a_target_out_of_range_stops_start_up_naming_the_key(tmp_path, value):
     with pytest.raises(TenantConfigError, match=r"policies.toml: key uploads.image_max_side"):
         load_tenant(folder)
 
+
+
+@pytest.mark.parametrize("width", [1200, 3000])  # kept as it is, and scaled down
+def test_a_truncated_photo_is_refused_even_after_weasyprint_is_loaded(ctx, width):
+    """WeasyPrint lets Pillow load truncated images process-wide once it is imported (the web
+    process imports it for certificates); the scan checks must not follow it."""
+    import weasyprint  # noqa: F401  (imported for its side effect on Pillow)
+    from PIL import ImageFile
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = True  # as WeasyPrint's import leaves it
+    photo = paper_photo(width, width * 3 // 4, quality=85)
+    uploads.accept_scan(photo, tenants()["beijing"])  # whole, it passes
+    with pytest.raises(Invalid) as refused:
+        uploads.accept_scan(photo[: len(photo) // 2], tenants()["beijing"])
+    assert str(refused.value) == "文件已损坏或无法读取，请重新扫描后上传。"

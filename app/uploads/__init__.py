@@ -10,7 +10,7 @@ from pathlib import Path
 import filetype
 from flask import current_app, g, has_app_context
 from flask_babel import lazy_gettext as _l
-from PIL import Image
+from PIL import Image, ImageFile
 from pypdf import PdfReader
 
 from ..workflow.errors import Invalid
@@ -22,12 +22,21 @@ ALLOWED = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 JPEG_QUALITY = 80
 
 
+def _strict_images() -> None:
+    """Make Pillow refuse a truncated image again. WeasyPrint, once imported anywhere in the
+    process, switches the process-wide LOAD_TRUNCATED_IMAGES on (and only then), which would let
+    half a photo through as a grey-bottomed scan; every check below switches it back first."""
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
 def _readable(data, mime: str) -> bool:
-    """Whether the scan (bytes, or a path read piece by piece) parses."""
+    """Whether the scan (bytes, or a path read piece by piece) parses (an image's pixels are
+    decoded to the last row by downscaled, which every image goes through)."""
     source = io.BytesIO(data) if isinstance(data, bytes) else data
     try:
         if mime == "application/pdf":
             return len(PdfReader(source).pages) > 0
+        _strict_images()
         with Image.open(source) as img:
             img.verify()
         return True
@@ -107,12 +116,15 @@ def accept_scan(data: bytes, cfg=None) -> tuple[bytes, str]:
 def downscaled(data: bytes, mime: str, max_side: int) -> bytes:
     """The image scaled so that its longer side is `max_side` pixels, turned as its EXIF asks
     and re-encoded in its own format (a JPEG at JPEG_QUALITY, a PNG losslessly), without EXIF;
-    `data` itself if the image is no larger than that. Call after check_scan (pixel limit)."""
+    `data` itself (every row decoded, so a truncated image raises) if the image is no larger
+    than that. Call after check_scan (pixel limit)."""
     from PIL import ImageOps
 
+    _strict_images()
     with Image.open(io.BytesIO(data)) as src:
         width, height = src.size
         if max(width, height) <= max_side:
+            src.load()  # every row decodes: a truncated image is refused, not stored
             return data
         scale = max_side / max(width, height)
         if mime == "image/jpeg":  # decode at 1/2, 1/4 or 1/8 where that still covers the target
@@ -340,6 +352,7 @@ def strip_jpeg_segments(data: bytes) -> bytes:
 def _clean_image(data: bytes, mime: str) -> bytes:
     from PIL import ImageOps
 
+    _strict_images()
     with Image.open(io.BytesIO(data)) as src:
         img = ImageOps.exif_transpose(src)  # keep the orientation the EXIF asked for
         if mime == "image/jpeg":
