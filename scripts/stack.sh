@@ -42,7 +42,9 @@ supervise() {
 pids=()        # processes started here, stopped newest first
 stop_hooks=()  # commands run after every process has stopped (e.g. stopping PostgreSQL)
 cleanup() {
-  trap - INT TERM EXIT
+  # A second Ctrl-C while stopping must not cut the stop short and leave processes behind.
+  trap '' INT TERM
+  trap - EXIT
   echo; echo "stopping..."
   # Newest first: web, cron, workers, and Redis last so the others can finish cleanly.
   for ((i=${#pids[@]}-1; i>=0; i--)); do
