@@ -65,6 +65,19 @@ def live_app(tmp_path):
                      PERMANENT_SESSION_LIFETIME=timedelta(days=400), WTF_CSRF_ENABLED=True)
 
 
+def live_draft(tmp_path):
+    """live_app with one Beijing applicant, a1 of emp1, and a draft application of theirs that
+    still lacks its scans; returns (the app, the draft's id)."""
+    app = live_app(tmp_path)
+    with app.app_context():
+        f.make_employer("beijing", "emp1", "haidian")
+        user = f.make_user("beijing", "a1", "applicant", "emp1")
+        app_id = f.make_application("beijing", user, "bj-2026", "bj-eng", "engineering",
+                                    "intermediate", "mechanical", complete=False).id
+        db.session.remove()
+    return app, app_id
+
+
 @contextmanager
 def serving(app):
     """Serve `app` from its own thread on a free loopback port; yield the base URL."""

@@ -19,10 +19,9 @@ from app.extensions import db
 from app.models import Attachment
 from bench.photo_bench import paper_photo
 
-from . import factories as f
 from .conftest import at
 from .test_browser import (  # noqa: F401  (browser is a fixture)
-    BROWSER, _context, _login, browser, live_app, serving,
+    BROWSER, _context, _login, browser, live_draft, serving,
 )
 
 time_machine = pytest.importorskip("time_machine", reason="time-machine is not installed")
@@ -53,13 +52,7 @@ class BodySizes:
 def live(tmp_path):
     """A live server with one applicant and a draft application; yields (base URL, the app,
     the application's id, the upload body sizes)."""
-    app = live_app(tmp_path)
-    with app.app_context():
-        f.make_employer("beijing", "emp1", "haidian")
-        user = f.make_user("beijing", "a1", "applicant", "emp1")
-        app_id = f.make_application("beijing", user, "bj-2026", "bj-eng", "engineering",
-                                    "intermediate", "mechanical", complete=False).id
-        db.session.remove()
+    app, app_id = live_draft(tmp_path)
     bodies = BodySizes(app.wsgi_app)
     app.wsgi_app = bodies
     with serving(app) as base:

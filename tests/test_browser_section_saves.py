@@ -12,11 +12,10 @@ from app.extensions import db
 from app.models import Application
 
 from .test_browser import (  # noqa: F401  (browser is a fixture)
-    BROWSER, _context, browser, live_app, serving,
+    BROWSER, _context, browser, live_draft, serving,
 )
 from playwright.sync_api import expect  # imported once test_browser found playwright
 
-from . import factories as f
 from .conftest import PASSWORD, at
 
 time_machine = pytest.importorskip("time_machine", reason="time-machine is not installed")
@@ -28,13 +27,7 @@ FAILED = "保存失败，内容仍在页面上，请稍后重试。"
 @pytest.fixture
 def draft_live(tmp_path):
     """A live server (CSRF on) with one applicant's draft; yields (base URL, app, draft id)."""
-    app = live_app(tmp_path)
-    with app.app_context():
-        f.make_employer("beijing", "emp1", "haidian")
-        user = f.make_user("beijing", "a1", "applicant", "emp1")
-        app_id = f.make_application("beijing", user, "bj-2026", "bj-eng", "engineering",
-                                    "intermediate", "mechanical", complete=False).id
-        db.session.remove()
+    app, app_id = live_draft(tmp_path)
     with serving(app) as base:
         yield base, app, app_id
 

@@ -18,10 +18,9 @@ from PIL import Image
 from app.extensions import db
 from app.models import Attachment, PartialUpload
 
-from . import factories as f
 from .conftest import at
 from .test_browser import (  # noqa: F401  (fixtures)
-    BROWSER, _context, _login, browser, live_app, serving,
+    BROWSER, _context, _login, browser, live_draft, serving,
 )
 
 time_machine = pytest.importorskip("time_machine")
@@ -45,13 +44,7 @@ def noise_png(side: int) -> bytes:
 
 @pytest.fixture
 def served(tmp_path):
-    app = live_app(tmp_path)
-    with app.app_context():
-        f.make_employer("beijing", "emp1", "haidian")
-        user = f.make_user("beijing", "a1", "applicant", "emp1")
-        app_id = f.make_application("beijing", user, "bj-2026", "bj-eng", "engineering",
-                                    "intermediate", "mechanical", complete=False).id
-        db.session.remove()
+    app, app_id = live_draft(tmp_path)
     with serving(app) as base:
         yield app, base, app_id
 
