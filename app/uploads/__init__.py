@@ -113,32 +113,42 @@ def accept_scan(data: bytes, cfg=None) -> tuple[bytes, str]:
         raise Invalid(_l("PDF文件无法处理（可能已加密），请另存为普通PDF后再上传。")) from None
 
 
-def downscaled(data: bytes, mime: str, max_side: int) -> bytes:
-    """The image scaled so that its longer side is `max_side` pixels, turned as its EXIF asks
-    and re-encoded in its own format (a JPEG at JPEG_QUALITY, a PNG losslessly), without EXIF;
-    `data` itself (every row decoded, so a truncated image raises) if the image is no larger
-    than that. Call after check_scan (pixel limit)."""
-    from PIL import ImageOps
+# EXIF orientation → the turn that makes the image upright (as ImageOps.exif_transpose does).
+_UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+            4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+            6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+            8: Image.Transpose.ROTATE_90}
 
+
+def downscaled(data, mime: str, max_side: int):
+    """The image (bytes, or a file's path) scaled so that its longer side is `max_side` pixels,
+    turned as its EXIF asks and re-encoded in its own format (a JPEG at JPEG_QUALITY, a PNG
+    losslessly), without EXIF, as bytes; `data` itself (every row decoded, so a truncated image
+    raises) if the image is no larger than that. Call after check_scan (pixel limit). Memory:
+    the decoded pixels once (a JPEG decodes at 1/2, 1/4 or 1/8 where that covers the target);
+    the turn is applied to the small copy."""
     _strict_images()
-    with Image.open(io.BytesIO(data)) as src:
+    with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as src:
         width, height = src.size
         if max(width, height) <= max_side:
             src.load()  # every row decodes: a truncated image is refused, not stored
             return data
         scale = max_side / max(width, height)
-        if mime == "image/jpeg":  # decode at 1/2, 1/4 or 1/8 where that still covers the target
+        if mime == "image/jpeg":
             src.draft(None, (round(width * scale), round(height * scale)))
-        img = ImageOps.exif_transpose(src)  # turned as its EXIF asks (EXIF gone with it)
+        turn = _UPRIGHT.get(src.getexif().get(0x0112, 1))
         icc = src.info.get("icc_profile")
         keep = ("L", "RGB") if mime == "image/jpeg" else ("L", "LA", "RGB", "RGBA")
+        img = src
         if img.mode not in keep:  # CMYK, palette, bilevel, 16-bit: converted, profile dropped
             alpha = mime == "image/png" and img.has_transparency_data
             img, icc = img.convert("RGBA" if alpha else "RGB"), None
-        w, h = img.size
+        w, h = img.size  # a turn swaps the sides, the longer one stays the longer one
         scale = max_side / max(w, h)
         img = img.resize((max(1, round(w * scale)), max(1, round(h * scale))),
                          Image.Resampling.LANCZOS)
+    if turn is not None:
+        img = img.transpose(turn)
     out = io.BytesIO()
     extra = {"icc_profile": icc} if icc else {}
     if mime == "image/jpeg":
@@ -172,13 +182,12 @@ def accept_scan_file(tenant_slug: str, path: Path, cfg=None) -> tuple[str, str, 
         except Exception:  # as accept_scan: refuse rather than store it as it is
             source.unlink(missing_ok=True)
             raise Invalid(_l("PDF文件无法处理（可能已加密），请另存为普通PDF后再上传。")) from None
-    else:  # an image: within the pixel limit (checked), so small enough to scale in memory
-        data = path.read_bytes()
+    else:  # an image within the pixel limit (checked): decoded from the file to be scaled
         try:
-            scaled = downscaled(data, mime, image_max_side(cfg))
+            scaled = downscaled(path, mime, image_max_side(cfg))
         except Exception:  # as accept_scan: the header passed, the pixels do not decode
             raise Invalid(_l("文件已损坏或无法读取，请重新扫描后上传。")) from None
-        if scaled is not data:
+        if scaled is not path:
             source = path.with_name(path.name + ".img")
             source.write_bytes(scaled)
     name = f"{uuid.uuid4().hex}.{ALLOWED[mime]}"
