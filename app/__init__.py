@@ -37,6 +37,9 @@ def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
     web.init_app(app)
     web_security.init_app(app)
     static_files.init_app(app)  # compressed for gzip-only clients too
+    from . import pagecache
+    with app.app_context():
+        pagecache.init_app(app, db.engines.values())
 
     from .admin import bp as admin_bp
     from .agencies import bp as agencies_bp

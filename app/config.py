@@ -74,6 +74,11 @@ class Config:
     COMPRESS_MIMETYPES = ["text/html", "text/css", "application/javascript", "text/javascript"]
     COMPRESS_ALGORITHM = ["br", "gzip"]
     COMPRESS_MIN_SIZE = 256
+    # Office lists drawn once are shown again from the web worker's memory until anything in
+    # the database changes (app/pagecache.py): at most this many MB per worker, this old.
+    # PAGE_CACHE_MB=0 draws every page.
+    PAGE_CACHE_MB = int(os.environ.get("PAGE_CACHE_MB", "32"))
+    PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "120"))
     # Run jobs (deadlines, notice delivery) in-process instead of on the queue (tests, or
     # development without Redis).
     JOBS_INLINE = os.environ.get("JOBS_INLINE", "0") == "1"

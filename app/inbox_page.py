@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Callable
 
 import sqlalchemy as sa
 from flask import g, redirect, request, url_for
@@ -14,6 +15,7 @@ from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from . import pagecache
 from .extensions import db, htmx
 from .models import Application, Org, Plan, Role, Status
 from .models.plans import ReviewMode
@@ -182,8 +184,16 @@ def choices(org_id: int, f: inbox.Filters) -> dict:
 
 def show(endpoint: str, full: str, *, default_status: str | None = None,
          statuses: tuple[str, ...] = OFFICE_STATUSES, detail_endpoint: str = "office.detail",
-         **extra):
-    """The list page (or, for htmx, the list fragment) of the files the user's office holds."""
+         more: Callable[[], dict] | None = None, **extra):
+    """The list page (or, for htmx, the list fragment) of the files the user's office holds:
+    drawn, or shown again as it was drawn when nothing has changed since (app/pagecache.py).
+    `more` gives the full page's other parts (queried only when the page is drawn)."""
+    return pagecache.kept_page(lambda: _draw(endpoint, full, default_status, statuses,
+                                             detail_endpoint, more, extra))
+
+
+def _draw(endpoint: str, full: str, default_status: str | None, statuses: tuple[str, ...],
+          detail_endpoint: str, more: Callable[[], dict] | None, extra: dict):
     org_id = current_user.org_id
     f = inbox.Filters.from_args(request.args, default_status)
     today = today_local()
@@ -221,7 +231,8 @@ def show(endpoint: str, full: str, *, default_status: str | None = None,
                        list_endpoint=endpoint, detail_endpoint=detail_endpoint,
                        default_status=default_status,
                        statuses=held_statuses(statuses, page.counts, f.status),
-                       opts=None if fragment else choices(org_id, f), **extra)
+                       opts=None if fragment else choices(org_id, f),
+                       **(more() if more and not fragment else {}), **extra)
     if fragment:
         resp.headers["HX-Push-Url"] = here
     return resp

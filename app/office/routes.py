@@ -35,7 +35,8 @@ def inbox():
     """Applications this office holds now, filtered, searched and paged; and those it has
     handled."""
     return inbox_page.show("office.inbox", "office/inbox.html", export_endpoint="office.export",
-                           handled=queries.handled_by(g.tenant_id, current_user.org_id))
+                           more=lambda: {"handled": queries.handled_by(g.tenant_id,
+                                                                       current_user.org_id)})
 
 
 def _export(stmt, list_name: str, args: dict):

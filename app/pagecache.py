@@ -1,0 +1,195 @@
+"""Office lists drawn once and shown again until anything in the database changes.
+
+A clerk goes from the list to a file and back, pages forward and back, reloads: most views of an
+office list show exactly what the last one showed. Drawing it costs a count per status, a page
+of rows with their people and units, and fifty formatted rows; showing a kept copy costs one
+Redis read.
+
+Correctness rests on one counter, the *data generation*: every transaction that writes through
+one of the app's engines (ORM flushes, set-based updates, raw statements, jobs and CLI commands
+alike) raises it in Redis once it has committed. A kept page is shown only while the generation
+is the one read before it was drawn, so a page drawn before a change is never shown after it.
+Everything else a page is made from is in its key: the address with its arguments, the user and
+their session's CSRF token (the page carries it), the language, the display modes, the date
+(countdowns, "overdue"), the tenant's config and the htmx request headers. A page with a flash
+message to show is drawn, not kept. Copies live in each web worker's memory only (they hold
+names; nothing is written to Redis or to disk), at most PAGE_CACHE_MB per worker, and at most
+PAGE_CACHE_SECONDS old, which also bounds what a lost Redis write could leave behind. With
+Redis unreachable every page is drawn."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import sqlalchemy as sa
+from cachetools import LRUCache
+from flask import Flask, Response, current_app, g, request, session
+from redis import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+GENERATION_KEY = "zhicheng:data-generation"
+# Statements that change no row; anything else (WITH … UPDATE included) counts as a write.
+_READS = ("SELECT", "PRAGMA", "SHOW", "SET ", "SAVEPOINT", "RELEASE", "BEGIN", "EXPLAIN")
+_clients: dict[str, Redis] = {}
+
+
+def _redis(url: str) -> Redis:
+    """One client (and connection pool) per Redis URL and process; redis-py renews the pool
+    after a fork."""
+    if url not in _clients:
+        _clients[url] = Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    return _clients[url]
+
+
+def _start() -> int:
+    """Where a missing counter starts (a new Redis, or one restarted empty): at random, so a
+    page kept under an old count is not taken for current when the count starts over."""
+    return secrets.randbits(62)
+
+
+def _bump(url: str) -> None:
+    try:
+        pipe = _redis(url).pipeline(transaction=False)
+        pipe.set(GENERATION_KEY, _start(), nx=True)
+        pipe.incr(GENERATION_KEY)
+        pipe.execute()
+    except (RedisError, OSError) as e:  # kept pages still expire after PAGE_CACHE_SECONDS
+        log.warning("data generation not raised: %s", e)
+
+
+def watch(engine: sa.engine.Engine, redis_url: str) -> None:
+    """Raise the data generation after every committed transaction that wrote through
+    `engine`. The commit event comes before the commit itself, so the raise waits for the
+    connection's next transaction or its return to the pool, both after the commit."""
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _statement(conn, cursor, statement, parameters, context, executemany):
+        if not statement.lstrip()[:9].upper().startswith(_READS):
+            conn.info["pagecache_wrote"] = True
+
+    @sa.event.listens_for(engine, "commit")
+    def _commit(conn):
+        if conn.info.pop("pagecache_wrote", False):
+            conn.info["pagecache_committed"] = True
+
+    @sa.event.listens_for(engine, "rollback")
+    def _rollback(conn):
+        conn.info.pop("pagecache_wrote", None)
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn):
+        if conn.info.pop("pagecache_committed", False):
+            _bump(redis_url)
+
+    @sa.event.listens_for(engine, "checkin")
+    def _checkin(dbapi_connection, record):
+        # Written and committed, or written outside a transaction (autocommit): raise it now.
+        if record.info.pop("pagecache_committed", False) | record.info.pop("pagecache_wrote",
+                                                                             False):
+            _bump(redis_url)
+
+
+def raise_generation(app: Flask | None = None) -> None:
+    """For changes made outside the engine (a restore that replaces the database)."""
+    _bump((app or current_app).config["REDIS_URL"])
+
+
+@dataclass
+class Kept:
+    generation: bytes
+    at: float
+    tenant: object      # the tenant config the page was drawn with (a reload makes a new one)
+    body: bytes
+    headers: tuple
+
+
+class PageCache:
+    def __init__(self, app: Flask):
+        self.redis_url = app.config["REDIS_URL"]
+        self.max_age = app.config["PAGE_CACHE_SECONDS"]
+        self.pages = LRUCache(maxsize=app.config["PAGE_CACHE_MB"] * 1024 * 1024,
+                              getsizeof=lambda kept: len(kept.body) + 512)
+        self.lock = threading.Lock()  # gthread workers serve several requests at once
+
+    def generation(self) -> bytes | None:
+        try:
+            conn = _redis(self.redis_url)
+            current = conn.get(GENERATION_KEY)
+            if current is None:
+                conn.set(GENERATION_KEY, _start(), nx=True)
+                current = conn.get(GENERATION_KEY)
+            return current
+        except (RedisError, OSError):
+            return None
+
+    def get(self, key, generation: bytes) -> Kept | None:
+        with self.lock:
+            kept = self.pages.get(key)
+        if (kept is None or kept.generation != generation or kept.tenant is not g.tenant
+                or time.monotonic() - kept.at > self.max_age):
+            return None
+        return kept
+
+    def put(self, key, kept: Kept) -> None:
+        if len(kept.body) + 512 > self.pages.maxsize:
+            return
+        with self.lock:
+            self.pages[key] = kept
+
+
+def init_app(app: Flask, engines) -> None:
+    if app.config["PAGE_CACHE_MB"] <= 0:
+        return
+    for engine in engines:
+        watch(engine, app.config["REDIS_URL"])
+    app.extensions["pagecache"] = PageCache(app)
+
+
+def _key(extra: tuple) -> tuple | None:
+    from flask_babel import get_locale
+    from flask_login import current_user
+    from flask_wtf.csrf import generate_csrf
+
+    from .web import display_modes
+    from .workflow.calendar import today_local
+    if "_flashes" in session:
+        return None
+    generate_csrf()  # the session's token exists before the key names it
+    token = session.get("csrf_token")
+    if not token:
+        return None
+    headers = tuple(request.headers.get(h, "") for h in
+                    ("HX-Request", "HX-Boosted", "HX-History-Restore-Request", "HX-Target",
+                     "HX-Trigger"))
+    return (request.path, request.query_string, current_user.get_id(),
+            hashlib.sha256(str(token).encode()).digest(), str(get_locale()),
+            tuple(display_modes()), today_local(), headers, extra)
+
+
+def kept_page(draw: Callable[[], Response], *extra) -> Response:
+    """The page `draw` makes, or the copy kept from the last time it was drawn with nothing
+    changed since. Only 200 answers with a body are kept."""
+    cache: PageCache | None = current_app.extensions.get("pagecache")
+    if cache is None or request.method != "GET":
+        return draw()
+    generation = cache.generation()
+    key = _key(extra) if generation is not None else None
+    if key is None:
+        return draw()
+    kept = cache.get(key, generation)
+    if kept is not None:
+        resp = current_app.response_class(kept.body, headers=list(kept.headers))
+        resp.headers["X-Page-Cache"] = "hit"
+        return resp
+    resp = draw()
+    if resp.status_code == 200 and not resp.is_streamed and "_flashes" not in session:
+        keep = tuple((k, v) for k, v in resp.headers.items()
+                     if k in ("Content-Type", "Vary", "HX-Push-Url"))
+        cache.put(key, Kept(generation, time.monotonic(), g.tenant, resp.get_data(), keep))
+    return resp

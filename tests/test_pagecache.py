@@ -1,0 +1,190 @@
+"""Office lists kept in memory (app/pagecache.py): a repeat view is the kept copy, and any
+committed write through the app (ORM, set-based update, raw statement, another connection) makes
+the next view draw the list again; what the key holds (user, language, date, htmx headers) keeps
+copies apart; a flash, a lost or restarted Redis, or age means drawing."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+import sqlalchemy as sa
+import time_machine
+
+from app.extensions import db
+from app.models import Application, User
+
+from . import factories as f
+from .conftest import PASSWORD, at, build_app
+from .test_batch import RECOMMEND_DAY, _recommend_batch, _signin, employer  # noqa: F401
+from .test_inbox_views import NAMES, TODAY, office  # noqa: F401  (the fixtures)
+
+LIST = "/beijing/office/"
+
+
+def _get(client, url=LIST, **headers):
+    resp = client.get(url, headers=headers)
+    assert resp.status_code == 200
+    return resp
+
+
+def _kept(resp) -> bool:
+    return resp.headers.get("X-Page-Cache") == "hit"
+
+
+def test_a_repeat_view_is_the_kept_copy(client, login, office):
+    with time_machine.travel(at(*TODAY), tick=False):
+        login("beijing", "clerk")
+        first = _get(client)
+        again = _get(client)
+        other_filter = _get(client, LIST + "?level=intermediate")
+    assert not _kept(first) and _kept(again) and not _kept(other_filter)
+    assert again.get_data() == first.get_data()
+    assert again.headers["Content-Type"].startswith("text/html")
+    # The signed-in page's own headers come with the copy as with the drawn page.
+    assert again.headers["Cache-Control"] == first.headers["Cache-Control"]
+    assert again.headers["Content-Security-Policy"] == first.headers["Content-Security-Policy"]
+    # The copy carries the session's own CSRF token, which still signs a post.
+    assert re.search(r'name="csrf_token" value="[^"]+"', again.get_data(as_text=True))
+
+
+def test_a_committed_orm_change_draws_the_list_again(client, login, office, app):
+    with time_machine.travel(at(*TODAY), tick=False):
+        login("beijing", "clerk")
+        _get(client)
+        assert _kept(_get(client))
+        with app.app_context():
+            a = db.session.get(Application, office["ids"][5])
+            db.session.get(User, a.applicant_id).name = "欧阳修"
+            db.session.commit()
+        after = _get(client)
+    assert not _kept(after)
+    html = after.get_data(as_text=True)
+    assert "欧阳修" in html and NAMES[5] not in html
+
+
+def test_a_set_based_update_and_a_raw_statement_draw_it_again(client, login, office, app):
+    with app.app_context():
+        applicant = db.session.get(Application, office["ids"][4]).applicant_id
+    with time_machine.travel(at(*TODAY), tick=False):
+        login("beijing", "clerk")
+        _get(client)
+        assert _kept(_get(client))
+        with app.app_context():
+            db.session.execute(sa.update(User).where(User.id == applicant)
+                               .values(name="欧阳修"))
+            db.session.commit()
+        first = _get(client)
+        assert _kept(_get(client))
+        with app.app_context(), db.engine.begin() as conn:  # a connection of its own, Core
+            conn.execute(sa.text("UPDATE users SET name = :n WHERE id = :i"),
+                         {"n": "司马光", "i": applicant})
+        second = _get(client)
+    assert not _kept(first) and "欧阳修" in first.get_data(as_text=True)
+    assert not _kept(second) and "司马光" in second.get_data(as_text=True)
+    assert "欧阳修" not in second.get_data(as_text=True)
+
+
+def test_a_rolled_back_write_keeps_the_copy(client, login, office, app):
+    with time_machine.travel(at(*TODAY), tick=False):
+        login("beijing", "clerk")
+        _get(client)
+        with app.app_context():
+            db.session.execute(sa.update(Application).values(status="withdrawn"))
+            db.session.rollback()
+        assert _kept(_get(client))
+
+
+def _listed(resp) -> set[int]:
+    """The files on the list (their selection boxes), not the handled ones below it."""
+    return {int(i) for i in re.findall(r'name="ids" value="(\d+)"', resp.get_data(as_text=True))}
+
+
+def test_the_clerks_batch_and_its_undo_show_on_the_next_view(app, login, employer):
+    """Through the routes and the transition service: after a batch recommend the files leave
+    the list at once; after the undo they are back."""
+    client = _signin(login, "beijing", employer["clerk"])
+    ids = set(employer["ok"])
+    with time_machine.travel(RECOMMEND_DAY, tick=False):
+        _get(client)
+        before = _get(client)
+        assert _kept(before) and ids <= _listed(before)
+    batch_id, _versions = _recommend_batch(app, client, employer)
+    with time_machine.travel(RECOMMEND_DAY, tick=False):
+        _get(client)  # the batch's flash
+        after = _get(client)
+        assert not (ids & _listed(after)) and _listed(after) == _listed(before) - ids
+        assert _kept(_get(client))
+    with time_machine.travel(RECOMMEND_DAY + timedelta(minutes=5), tick=False):
+        assert client.post(f"/beijing/office/batch/{batch_id}/undo").status_code == 303
+        _get(client)  # the undo's flash
+        back = _get(client)
+    assert ids <= _listed(back)
+
+
+def test_the_key_keeps_users_languages_dates_and_htmx_apart(client, login, office, app):
+    with app.app_context():
+        f.make_user("beijing", "clerk2", "employer_clerk", "emp")
+        db.session.commit()
+    with time_machine.travel(at(*TODAY), tick=False):
+        login("beijing", "clerk")
+        _get(client)
+        assert _kept(_get(client))
+        fragment = _get(client, HX_Request="true")
+        assert not _kept(fragment) and fragment.get_data(as_text=True).startswith('<div id="list"')
+        assert _kept(_get(client, HX_Request="true"))
+        english = _get(client, LIST + "?lang=en")
+        assert not _kept(english)
+        assert not _kept(_get(client))  # now in English: the English page, drawn once
+        assert "Applicant" in _get(client).get_data(as_text=True)
+        other = app.test_client()
+        other.post("/beijing/login", data={"username": "clerk2", "password": PASSWORD})
+        assert not _kept(_get(other))
+    # Past midnight the countdowns are a day shorter: drawn again.
+    with time_machine.travel(at(2026, 7, 20, 23, 59), tick=False):
+        other = app.test_client()
+        other.post("/beijing/login", data={"username": "clerk2", "password": PASSWORD})
+        _get(other)
+        assert _kept(_get(other))
+    with time_machine.travel(at(2026, 7, 21, 0, 1), tick=False):
+        nextday = _get(other)
+    assert not _kept(nextday)
+
+
+def test_a_flash_to_show_is_drawn_not_kept(client, login, office):
+    with time_machine.travel(at(*TODAY), tick=False):
+        login("beijing", "clerk")
+        _get(client)
+        assert _kept(_get(client))
+        with client.session_transaction() as s:
+            s["_flashes"] = [("success", "已推荐 3 件")]
+        flashed = _get(client)
+        after = _get(client)
+    assert not _kept(flashed) and "已推荐 3 件" in flashed.get_data(as_text=True)
+    assert "已推荐 3 件" not in after.get_data(as_text=True)
+
+
+def test_a_restarted_counter_does_not_revive_old_copies(client, login, office, redis_conn):
+    from app.pagecache import GENERATION_KEY
+    with time_machine.travel(at(*TODAY), tick=False):
+        login("beijing", "clerk")
+        _get(client)
+        assert _kept(_get(client))
+        redis_conn.delete(GENERATION_KEY)  # Redis restarted empty
+        assert not _kept(_get(client))
+
+
+def test_without_redis_or_with_no_room_every_page_is_drawn(tmp_path, database_url):
+    for n, overrides in enumerate(({"REDIS_URL": "redis://127.0.0.1:9/0"},
+                                   {"PAGE_CACHE_SECONDS": -1}, {"PAGE_CACHE_MB": 0})):
+        app = build_app(database_url or f"sqlite:///{tmp_path / f'p{n}.db'}", tmp_path,
+                        **overrides)
+        with app.app_context():
+            f.make_employer("beijing", "emp", "haidian", name="海淀精密机械厂")
+            f.make_user("beijing", "clerk", "employer_clerk", "emp")
+            db.session.commit()
+        client = app.test_client()
+        client.post("/beijing/login", data={"username": "clerk", "password": PASSWORD})
+        views = [_get(client) for _ in range(3)]
+        assert not any(_kept(v) for v in views), overrides
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
