@@ -39,7 +39,7 @@ def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
     static_files.init_app(app)  # compressed for gzip-only clients too
     from . import pagecache
     with app.app_context():
-        pagecache.init_app(app, db.engines.values())
+        pagecache.init_app(app, db.engines)
 
     from .admin import bp as admin_bp
     from .agencies import bp as agencies_bp

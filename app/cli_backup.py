@@ -30,5 +30,7 @@ def restore_cmd(path):
         summary = restore(path, echo=click.echo)
     except BackupError as e:
         raise click.ClickException(str(e)) from None
+    from .pagecache import raise_generation
+    raise_generation()  # kept office lists of a running instance are drawn again
     if any("BROKEN" in line for line in summary.audit):
         raise click.ClickException("restored, but an audit chain does not verify (see above)")

@@ -28,16 +28,17 @@ from typing import Callable
 
 import sqlalchemy as sa
 from cachetools import LRUCache
-from flask import Flask, Response, current_app, g, request, session
+from flask import Flask, Response, current_app, g, has_app_context, request, session
 from redis import Redis
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
-GENERATION_KEY = "zhicheng:data-generation"
 # Statements that change no row; anything else (WITH … UPDATE included) counts as a write.
 _READS = ("SELECT", "PRAGMA", "SHOW", "SET ", "SAVEPOINT", "RELEASE", "BEGIN", "EXPLAIN")
+ANY_TENANT = "*"  # a write outside a tenant's request (a job over every tenant, the CLI)
 _clients: dict[str, Redis] = {}
+_warned = -1e9
 
 
 def _redis(url: str) -> Redis:
@@ -48,35 +49,62 @@ def _redis(url: str) -> Redis:
     return _clients[url]
 
 
+def counter_key(database_url: str, scope) -> str:
+    """The Redis key of one counter: per database (two instances sharing a Redis, or the test
+    databases of parallel workers, do not disturb each other) and per tenant (a write in one
+    tenant leaves the other tenants' kept pages alone)."""
+    db = hashlib.sha256(database_url.encode()).hexdigest()[:16]
+    return f"zhicheng:data-generation:{db}:{scope}"
+
+
 def _start() -> int:
     """Where a missing counter starts (a new Redis, or one restarted empty): at random, so a
     page kept under an old count is not taken for current when the count starts over."""
     return secrets.randbits(62)
 
 
-def _bump(url: str) -> None:
+def _bump(url: str, keys) -> None:
     try:
         pipe = _redis(url).pipeline(transaction=False)
-        pipe.set(GENERATION_KEY, _start(), nx=True)
-        pipe.incr(GENERATION_KEY)
+        for key in keys:
+            pipe.set(key, _start(), nx=True)
+            pipe.incr(key)
         pipe.execute()
     except (RedisError, OSError) as e:  # kept pages still expire after PAGE_CACHE_SECONDS
-        log.warning("data generation not raised: %s", e)
+        global _warned
+        if time.monotonic() - _warned > 60:  # once a minute, not once per commit
+            _warned = time.monotonic()
+            log.warning("data generation not raised (Redis unreachable): %s", e)
+
+
+def _scope():
+    """The tenant a write belongs to: the tenant of the request or job that makes it, when it
+    has one."""
+    tenant_id = g.get("tenant_id") if has_app_context() else None
+    return tenant_id if isinstance(tenant_id, int) else ANY_TENANT
 
 
 def watch(engine: sa.engine.Engine, redis_url: str) -> None:
     """Raise the data generation after every committed transaction that wrote through
     `engine`. The commit event comes before the commit itself, so the raise waits for the
     connection's next transaction or its return to the pool, both after the commit."""
+    database = engine.url.render_as_string(hide_password=True)
+
+    def flush(info) -> None:
+        scopes = info.pop("pagecache_committed", set()) | info.pop("pagecache_wrote", set())
+        if scopes:
+            _bump(redis_url, [counter_key(database, scope) for scope in scopes])
+
     @sa.event.listens_for(engine, "before_cursor_execute")
     def _statement(conn, cursor, statement, parameters, context, executemany):
         if not statement.lstrip()[:9].upper().startswith(_READS):
-            conn.info["pagecache_wrote"] = True
+            conn.info.setdefault("pagecache_wrote", set()).add(_scope())
 
     @sa.event.listens_for(engine, "commit")
     def _commit(conn):
-        if conn.info.pop("pagecache_wrote", False):
-            conn.info["pagecache_committed"] = True
+        wrote = conn.info.pop("pagecache_wrote", None)
+        if wrote:
+            conn.info.setdefault("pagecache_committed", set()).update(wrote)
 
     @sa.event.listens_for(engine, "rollback")
     def _rollback(conn):
@@ -84,25 +112,28 @@ def watch(engine: sa.engine.Engine, redis_url: str) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _begin(conn):
-        if conn.info.pop("pagecache_committed", False):
-            _bump(redis_url)
+        if conn.info.get("pagecache_committed"):
+            _bump(redis_url, [counter_key(database, scope)
+                              for scope in conn.info.pop("pagecache_committed")])
 
     @sa.event.listens_for(engine, "checkin")
     def _checkin(dbapi_connection, record):
         # Written and committed, or written outside a transaction (autocommit): raise it now.
-        if record.info.pop("pagecache_committed", False) | record.info.pop("pagecache_wrote",
-                                                                             False):
-            _bump(redis_url)
+        flush(record.info)
 
 
 def raise_generation(app: Flask | None = None) -> None:
     """For changes made outside the engine (a restore that replaces the database)."""
-    _bump((app or current_app).config["REDIS_URL"])
+    app = app or current_app
+    from .extensions import db
+    _bump(app.config["REDIS_URL"],
+          [counter_key(engine.url.render_as_string(hide_password=True), ANY_TENANT)
+           for engine in db.engines.values()])
 
 
 @dataclass
 class Kept:
-    generation: bytes
+    generation: tuple
     at: float
     tenant: object      # the tenant config the page was drawn with (a reload makes a new one)
     body: bytes
@@ -110,25 +141,31 @@ class Kept:
 
 
 class PageCache:
-    def __init__(self, app: Flask):
+    def __init__(self, app: Flask, database_url: str):
         self.redis_url = app.config["REDIS_URL"]
+        self.database = database_url
         self.max_age = app.config["PAGE_CACHE_SECONDS"]
         self.pages = LRUCache(maxsize=app.config["PAGE_CACHE_MB"] * 1024 * 1024,
                               getsizeof=lambda kept: len(kept.body) + 512)
         self.lock = threading.Lock()  # gthread workers serve several requests at once
 
-    def generation(self) -> bytes | None:
+    def generation(self) -> tuple | None:
+        """The counters of every tenant's writes and of this tenant's, in one round trip."""
+        keys = [counter_key(self.database, ANY_TENANT), counter_key(self.database, g.tenant_id)]
         try:
             conn = _redis(self.redis_url)
-            current = conn.get(GENERATION_KEY)
-            if current is None:
-                conn.set(GENERATION_KEY, _start(), nx=True)
-                current = conn.get(GENERATION_KEY)
-            return current
+            current = conn.mget(keys)
+            if None in current:
+                pipe = conn.pipeline(transaction=False)
+                for key in keys:
+                    pipe.set(key, _start(), nx=True)
+                pipe.mget(keys)
+                current = pipe.execute()[-1]
+            return tuple(current)
         except (RedisError, OSError):
             return None
 
-    def get(self, key, generation: bytes) -> Kept | None:
+    def get(self, key, generation: tuple) -> Kept | None:
         with self.lock:
             kept = self.pages.get(key)
         if (kept is None or kept.generation != generation or kept.tenant is not g.tenant
@@ -143,12 +180,14 @@ class PageCache:
             self.pages[key] = kept
 
 
-def init_app(app: Flask, engines) -> None:
+def init_app(app: Flask, engines: dict) -> None:
     if app.config["PAGE_CACHE_MB"] <= 0:
         return
-    for engine in engines:
+    for engine in engines.values():
         watch(engine, app.config["REDIS_URL"])
-    app.extensions["pagecache"] = PageCache(app)
+    # The lists read the default engine: its counters are the ones a kept page is checked by.
+    app.extensions["pagecache"] = PageCache(
+        app, engines[None].url.render_as_string(hide_password=True))
 
 
 def _key(extra: tuple) -> tuple | None:
@@ -160,7 +199,8 @@ def _key(extra: tuple) -> tuple | None:
     from .workflow.calendar import today_local
     if "_flashes" in session:
         return None
-    generate_csrf()  # the session's token exists before the key names it
+    if "csrf_token" not in session:
+        generate_csrf()  # the session's token exists before the key names it
     token = session.get("csrf_token")
     if not token:
         return None
