@@ -30,6 +30,13 @@ def _kept(resp) -> bool:
     return resp.headers.get("X-Page-Cache") == "hit"
 
 
+def _signed_in_and_kept(login, client) -> None:
+    """The Beijing clerk signed in, the list drawn once and then shown as kept."""
+    login("beijing", "clerk")
+    _get(client)
+    assert _kept(_get(client))
+
+
 def test_a_repeat_view_is_the_kept_copy(client, login, office):
     with time_machine.travel(at(*TODAY), tick=False):
         login("beijing", "clerk")
@@ -48,9 +55,7 @@ def test_a_repeat_view_is_the_kept_copy(client, login, office):
 
 def test_a_committed_orm_change_draws_the_list_again(client, login, office, app):
     with time_machine.travel(at(*TODAY), tick=False):
-        login("beijing", "clerk")
-        _get(client)
-        assert _kept(_get(client))
+        _signed_in_and_kept(login, client)
         with app.app_context():
             a = db.session.get(Application, office["ids"][5])
             db.session.get(User, a.applicant_id).name = "欧阳修"
@@ -65,9 +70,7 @@ def test_a_set_based_update_and_a_raw_statement_draw_it_again(client, login, off
     with app.app_context():
         applicant = db.session.get(Application, office["ids"][4]).applicant_id
     with time_machine.travel(at(*TODAY), tick=False):
-        login("beijing", "clerk")
-        _get(client)
-        assert _kept(_get(client))
+        _signed_in_and_kept(login, client)
         with app.app_context():
             db.session.execute(sa.update(User).where(User.id == applicant)
                                .values(name="欧阳修"))
@@ -125,9 +128,7 @@ def test_the_key_keeps_users_languages_dates_and_htmx_apart(client, login, offic
         f.make_user("beijing", "clerk2", "employer_clerk", "emp")
         db.session.commit()
     with time_machine.travel(at(*TODAY), tick=False):
-        login("beijing", "clerk")
-        _get(client)
-        assert _kept(_get(client))
+        _signed_in_and_kept(login, client)
         fragment = _get(client, HX_Request="true")
         assert not _kept(fragment) and fragment.get_data(as_text=True).startswith('<div id="list"')
         assert _kept(_get(client, HX_Request="true"))
@@ -151,9 +152,7 @@ def test_the_key_keeps_users_languages_dates_and_htmx_apart(client, login, offic
 
 def test_a_flash_to_show_is_drawn_not_kept(client, login, office):
     with time_machine.travel(at(*TODAY), tick=False):
-        login("beijing", "clerk")
-        _get(client)
-        assert _kept(_get(client))
+        _signed_in_and_kept(login, client)
         with client.session_transaction() as s:
             s["_flashes"] = [("success", "已推荐 3 件")]
         flashed = _get(client)
@@ -169,9 +168,7 @@ def test_a_restarted_counter_does_not_revive_old_copies(client, login, office, a
         database = db.engine.url.render_as_string(hide_password=True)
         tenant_id = f.tenant_id("beijing")
     with time_machine.travel(at(*TODAY), tick=False):
-        login("beijing", "clerk")
-        _get(client)
-        assert _kept(_get(client))
+        _signed_in_and_kept(login, client)
         # Redis restarted empty: the counters start again, elsewhere.
         redis_conn.delete(counter_key(database, ANY_TENANT), counter_key(database, tenant_id))
         assert not _kept(_get(client))
@@ -185,9 +182,7 @@ def test_a_write_in_another_tenant_leaves_the_page_kept(client, login, office, a
         f.make_user("chifeng", "cf-clerk", "employer_clerk", "cf-emp")
         db.session.commit()
     with time_machine.travel(at(*TODAY), tick=False):
-        login("beijing", "clerk")
-        _get(client)
-        assert _kept(_get(client))
+        _signed_in_and_kept(login, client)
         other = app.test_client()
         assert other.post("/chifeng/login", data={"username": "cf-clerk",
                                                   "password": PASSWORD}).status_code == 303
