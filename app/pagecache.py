@@ -148,9 +148,14 @@ class PageCache:
         self.pages = LRUCache(maxsize=app.config["PAGE_CACHE_MB"] * 1024 * 1024,
                               getsizeof=lambda kept: len(kept.body) + 512)
         self.lock = threading.Lock()  # gthread workers serve several requests at once
+        self.retry_at = 0.0
 
     def generation(self) -> tuple | None:
-        """The counters of every tenant's writes and of this tenant's, in one round trip."""
+        """The counters of every tenant's writes and of this tenant's, in one round trip. None
+        (draw the page) when Redis does not answer, and for a few seconds after it did not,
+        so an unreachable Redis does not add its timeout to every view."""
+        if time.monotonic() < self.retry_at:
+            return None
         keys = [counter_key(self.database, ANY_TENANT), counter_key(self.database, g.tenant_id)]
         try:
             conn = _redis(self.redis_url)
@@ -163,6 +168,7 @@ class PageCache:
                 current = pipe.execute()[-1]
             return tuple(current)
         except (RedisError, OSError):
+            self.retry_at = time.monotonic() + 5
             return None
 
     def get(self, key, generation: tuple) -> Kept | None:
