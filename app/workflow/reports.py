@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from array import array
 from collections import Counter, defaultdict
+from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable, NamedTuple
@@ -152,50 +153,46 @@ def _chunk(tenant_id: int, app_ids, step_ids, units: dict[int, str]) -> list[tup
 
 
 class _Words:
-    """The roster's words for codes, each worked out once per job (current locale)."""
+    """The roster's words for codes, each worked out once per job (current locale): every
+    method below is memoised per instance, so a row costs a few dictionary look-ups."""
 
     def __init__(self, cfg, plan: Plan):
-        self.cfg, self.plan, self._memo = cfg, plan, {}
-
-    def _get(self, key, make):
-        try:
-            return self._memo[key]
-        except KeyError:
-            value = self._memo[key] = make()
-            return value
+        self.cfg, self.plan = cfg, plan
+        for name in ("series", "specialty", "level", "policy", "group", "gender", "degree",
+                     "_mode"):
+            setattr(self, name, cache(getattr(self, name)))
 
     def series(self, code):
-        return self._get(("series", code), lambda: label(self.cfg.series(code)))
+        return label(self.cfg.series(code))
 
     def specialty(self, series, code):
-        return self._get(("specialty", series, code),
-                         lambda: label(self.cfg.specialty(series, code)) if code else "")
+        return label(self.cfg.specialty(series, code)) if code else ""
 
     def level(self, code):
-        return self._get(("level", code), lambda: label(self.cfg.level(code)))
+        return label(self.cfg.level(code))
 
     def policy(self, code):
-        return self._get(("policy", code), lambda: label(self.cfg.policy(code)) if code
-                         else str(policies.ORDINARY))
+        return label(self.cfg.policy(code)) if code else str(policies.ORDINARY)
 
     def group(self, code):
         """The review group of its own the policy lists a file in, if any (CF-POL-5)."""
-        return self._get(("group", code),
-                         lambda: policies.group_label(self.cfg, SimpleNamespace(policy=code)))
+        return policies.group_label(self.cfg, SimpleNamespace(policy=code))
 
     def gender(self, code):
-        return self._get(("gender", code), lambda: str(GENDERS.get(code, "")))
+        return str(GENDERS.get(code, ""))
 
     def degree(self, value):
-        return self._get(("degree", value), lambda: entry_text("degree", value))
+        return entry_text("degree", value)
 
     def mode(self, f: _Row):
-        classified = bool((f.basic or {}).get("classified"))
-        key = ("mode", f.committee_id, f.series, f.specialty, f.level, classified)
-        return self._get(key, lambda: str(mode_label(Application(
+        return self._mode(f.committee_id, f.series, f.specialty, f.level,
+                          bool((f.basic or {}).get("classified")))
+
+    def _mode(self, committee_id, series, specialty, level, classified):
+        return str(mode_label(Application(
             tenant_id=self.plan.tenant_id, plan=self.plan,
-            committee=db.session.get(Committee, f.committee_id), series=f.series,
-            specialty=f.specialty, level=f.level, basic={"classified": classified}))))
+            committee=db.session.get(Committee, committee_id), series=series,
+            specialty=specialty, level=level, basic={"classified": classified})))
 
     def day(self, at):
         return now_local(at).date().isoformat()
