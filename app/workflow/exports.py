@@ -4,8 +4,8 @@
 or any other office list of the same shape — and writes it to a streamed workbook
 (`spreadsheets.Streamed`) a chunk at a time: the rows come from the database `chunk` at a time
 (yield_per: a server-side cursor on PostgreSQL), each chunk's applicants, employers, plans and
-committees are loaded by one query each, and the sheet's rows go straight to a temporary file. Memory stays bounded
-whatever the number of rows; the finished file is sent in blocks and removed.
+committees are loaded by one query each, and the sheet's rows go straight to a temporary file.
+Memory stays bounded whatever the number of rows; the finished file is sent in blocks and removed.
 
 Personal numbers never leave unmasked: the ID number is exported in its masked form (what the
 office's own pages show), the mobile number not at all.

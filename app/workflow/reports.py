@@ -5,8 +5,9 @@ office, their opinion and the date (CF-UNIT-1).
 
 Built for tens of thousands of files: the rosters' order is read once as two integers per file,
 then the files are read CHUNK at a time (each chunk with its related rows in a fixed number of
-queries) and streamed into the workbooks' files (`spreadsheets.Streamed`); the report PDF carries counts, never the list of
-people (that is the roster), so its size does not grow with the number of files."""
+queries) and streamed row by row into the rosters' files (`spreadsheets.Streamed`); the report
+PDF carries counts, never the list of people (that is the roster), so its size does not grow with
+the number of files."""
 from __future__ import annotations
 
 import uuid
@@ -21,6 +22,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+
 from ..extensions import db
 from ..models import (
     Application, Committee, Entry, JobRun, Org, Plan, ReviewStep, Section, User, utcnow,
