@@ -1,6 +1,7 @@
 """Writing rows into .xlsx sheets so that text typed by users stays text."""
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable
 from datetime import date, datetime
 
@@ -28,14 +29,17 @@ class Streamed:
     """An .xlsx written row by row to `path` (XlsxWriter's constant-memory mode: one row is held
     in memory, each sheet's rows wait in a temporary file until `close()` zips them), for lists
     of any length. Text stays text whatever it starts with; text that could start a formula also
-    gets the quote prefix, as `append` gives it."""
+    gets the quote prefix, as `append` gives it. A workbook given up half-written is `discard`ed:
+    its temporary files go and `path` is never written."""
 
     # Strings are never read as formulas, links or numbers: user text goes in as written.
     OPTIONS = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
                "strings_to_numbers": False}
 
     def __init__(self, path):
-        self.book = xlsxwriter.Workbook(str(path), self.OPTIONS)
+        # The sheets' temporary files in a folder of their own, removed whatever happens.
+        self._tmp = tempfile.TemporaryDirectory(prefix="xlsx-")
+        self.book = xlsxwriter.Workbook(str(path), {**self.OPTIONS, "tmpdir": self._tmp.name})
         add = self.book.add_format
         # (plain, bold) formats for ordinary cells and for text that could start a formula.
         self.formats = (None, add({"bold": True}))
@@ -53,7 +57,24 @@ class Streamed:
 
     def close(self) -> None:
         """Write the finished file."""
-        self.book.close()
+        try:
+            self.book.close()
+        finally:
+            self._tmp.cleanup()
+
+    def discard(self) -> None:
+        """Give the workbook up: remove its temporary files, write nothing."""
+        self._tmp.cleanup()
+
+    def __enter__(self) -> Streamed:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        """Closed when the block ends, discarded when it raises."""
+        if kind is None:
+            self.close()
+        else:
+            self.discard()
 
 
 class StreamedSheet:

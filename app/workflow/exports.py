@@ -110,15 +110,14 @@ def write(cfg, stmt: sa.Select, title: str, today: date, chunk: int = CHUNK) -> 
     fd, path = tempfile.mkstemp(prefix="export-", suffix=".xlsx")
     os.close(fd)
     try:
-        book = Streamed(path)
-        ws = book.sheet(title[:31] or "sheet")
-        ws.append([str(h) for h in HEADERS])
-        rows, n = _Row(cfg, today), 0
-        for part in db.session.execute(stmt).partitions():
-            for app, due in part:
-                ws.append(rows.values(app, due))
-                n += 1
-        book.close()
+        with Streamed(path) as book:
+            ws = book.sheet(title[:31] or "sheet")
+            ws.append([str(h) for h in HEADERS])
+            rows, n = _Row(cfg, today), 0
+            for part in db.session.execute(stmt).partitions():
+                for app, due in part:
+                    ws.append(rows.values(app, due))
+                    n += 1
     except BaseException:
         os.unlink(path)
         raise

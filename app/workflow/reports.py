@@ -297,31 +297,30 @@ def _series_keys(cfg, keys, rank):
 def _statistics(cfg, org_name: str, plan: Plan, counts: _Counts, units: dict[int, str],
                 path: Path) -> None:
     """The 岗位数及申报人数统计表, written to `path`: by unit and level, then by series."""
-    book = Streamed(path)
-    ws = book.sheet(_("统计表"), (6, 28, 12, 10, 10, 12, 10))
-    ws.append([_("%(plan)s岗位数及申报人数统计表", plan=label(plan))], bold=True)
-    ws.append([_("报送单位：%(org)s", org=org_name)])
-    rank = {lv.code: lv.rank for lv in cfg.tenant.levels}
-    # By unit and level: the posts the unit declared (CF-POL-9; blank where it declares none)
-    # beside the files forwarded.
-    ws.append([_("序号"), _("工作单位"), _("申报级别"), _("岗位数"), _("现聘人数"), _("空缺岗位数"),
-               _("申报人数")], bold=True)
-    posts = quotas.posts_by_unit_level(plan.tenant_id, plan.year)
-    rows = sorted(((units.get(unit, "") if unit else "", employer, level, n)
-                   for (employer, unit, level), n in counts.by_unit.items()),
-                  key=lambda r: (r[0], -rank.get(r[2], 0)))
-    for i, (unit, employer, level, n) in enumerate(rows, 1):
-        declared = posts.get((employer, level))
-        figures = [*declared, max(declared[0] - declared[1], 0)] if declared else [None] * 3
-        ws.append([i, unit, label(cfg.level(level)), *figures, n])
-    ws.append([None, _("合计"), None, None, None, None, counts.total])
-    ws = book.sheet(_("按系列"))
-    ws.append([_("序号"), _("系列"), _("申报级别"), _("申报人数")], bold=True)
-    for i, (series, level) in enumerate(_series_keys(cfg, counts.by_series, rank), 1):
-        ws.append([i, label(cfg.series(series)), label(cfg.level(level)),
-                   counts.by_series[(series, level)]])
-    ws.append([None, _("合计"), None, counts.total])
-    book.close()
+    with Streamed(path) as book:
+        ws = book.sheet(_("统计表"), (6, 28, 12, 10, 10, 12, 10))
+        ws.append([_("%(plan)s岗位数及申报人数统计表", plan=label(plan))], bold=True)
+        ws.append([_("报送单位：%(org)s", org=org_name)])
+        rank = {lv.code: lv.rank for lv in cfg.tenant.levels}
+        # By unit and level: the posts the unit declared (CF-POL-9; blank where it declares none)
+        # beside the files forwarded.
+        ws.append([_("序号"), _("工作单位"), _("申报级别"), _("岗位数"), _("现聘人数"), _("空缺岗位数"),
+                   _("申报人数")], bold=True)
+        posts = quotas.posts_by_unit_level(plan.tenant_id, plan.year)
+        rows = sorted(((units.get(unit, "") if unit else "", employer, level, n)
+                       for (employer, unit, level), n in counts.by_unit.items()),
+                      key=lambda r: (r[0], -rank.get(r[2], 0)))
+        for i, (unit, employer, level, n) in enumerate(rows, 1):
+            declared = posts.get((employer, level))
+            figures = [*declared, max(declared[0] - declared[1], 0)] if declared else [None] * 3
+            ws.append([i, unit, label(cfg.level(level)), *figures, n])
+        ws.append([None, _("合计"), None, None, None, None, counts.total])
+        ws = book.sheet(_("按系列"))
+        ws.append([_("序号"), _("系列"), _("申报级别"), _("申报人数")], bold=True)
+        for i, (series, level) in enumerate(_series_keys(cfg, counts.by_series, rank), 1):
+            ws.append([i, label(cfg.series(series)), label(cfg.level(level)),
+                       counts.by_series[(series, level)]])
+        ws.append([None, _("合计"), None, counts.total])
 
 
 def _recommendation(cfg, org_name: str, plan: Plan, counts: _Counts,
@@ -383,21 +382,26 @@ def generate(cfg, slug: str, tenant_id: int, org_id: int, plan_id: int, *,
         archived(ROSTER, roster.level,
                  f"{plan_name}-{_('花名册')}-{words.level(roster.level)}.xlsx",
                  roster.stored_name, roster.rows)
-    for start in range(0, total, CHUNK):
-        for f, step, education in _chunk(tenant_id, app_ids[start:start + CHUNK],
-                                          step_ids[start:start + CHUNK], units):
-            if roster is None or roster.level != f.level:
-                if roster is not None:
-                    close(roster)
-                roster = _Roster(words, org_name, plan, f.level, slug)
-            values = _roster_row(words, f, step, education, units)
-            roster.add(f, values)
-            counts.add(f, step, values[-1])
-        done = min(start + CHUNK, total)
-        if run is not None:
-            run.rows_changed = done
-        if progress:
-            progress(done, total)
+    try:
+        for start in range(0, total, CHUNK):
+            for f, step, education in _chunk(tenant_id, app_ids[start:start + CHUNK],
+                                              step_ids[start:start + CHUNK], units):
+                if roster is None or roster.level != f.level:
+                    if roster is not None:
+                        close(roster)
+                    roster = _Roster(words, org_name, plan, f.level, slug)
+                values = _roster_row(words, f, step, education, units)
+                roster.add(f, values)
+                counts.add(f, step, values[-1])
+            done = min(start + CHUNK, total)
+            if run is not None:
+                run.rows_changed = done
+            if progress:
+                progress(done, total)
+    except BaseException:
+        if roster is not None:  # half-written: its temporary rows go, its file is never made
+            roster.book.discard()
+        raise
     if roster is not None:
         close(roster)
     attached = [(r.filename, r.rows) for r in made]
