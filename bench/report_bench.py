@@ -6,8 +6,10 @@ rosters, the recommendation report PDF and the statistics table. Seconds and pea
 
 Each size is seeded (bulk inserts) into a throwaway SQLite database in a temporary folder, with
 fresh random secrets, and the job runs in a fresh child process, so the peak RSS
-(getrusage ru_maxrss of that child) is the job's own, the app's start included. A bare openpyxl
-write-only workbook of as many rows is timed beside it in the same run (`_vs_openpyxl`). Figures go to bench/results.json as
+(getrusage ru_maxrss of that child) is the job's own, the app's start included. Beside it, in the
+same run, as many 16-column rows written by the bare library the job writes its rosters with
+(XlsxWriter in constant-memory mode, `_vs_xlsxwriter`) and by openpyxl's write-only mode, which
+the job used before (`_vs_openpyxl`). Figures go to bench/results.json as
 {"tier_report_50k_s": {"value": 4.2, "unit": "s"}, "tier_report_50k_peak_mb": {...}, ...}."""
 from __future__ import annotations
 
@@ -190,21 +192,34 @@ def child(folder: Path, n: int, office_id: int, plan_id: int, chunk: int | None)
     print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mb": peak_mb(), "files": sizes}))
 
 
-def baseline(n: int) -> None:
-    """Run in a fresh process: the same number of 16-column rows written by a bare openpyxl
-    write-only workbook, nothing else, for comparison in the same run."""
-    from openpyxl import Workbook
+BASELINES = ("xlsxwriter", "openpyxl")
+
+
+def baseline(library: str, n: int) -> None:
+    """Run in a fresh process: the same number of 16-column rows written by a bare `library`
+    workbook that streams its rows (XlsxWriter's constant-memory mode, openpyxl's write-only
+    mode), nothing else, for comparison in the same run."""
     row = ["张伟", "男", "1985-06-15", "敖汉旗第7测试单位", "大学本科", "中级", "2015-07-01",
            "工程", "机械", "副高级", "线上盲审盲评", "按一般条件申报", "同意推荐张伟", "何平",
            "2026-07-02"]
     with tempfile.TemporaryDirectory(prefix="report-baseline-") as tmp:
+        path = Path(tmp) / "roster.xlsx"
         before = resource.getrusage(resource.RUSAGE_SELF)
         start = time.perf_counter()
-        wb = Workbook(write_only=True)
-        ws = wb.create_sheet("roster")
-        for i in range(1, n + 1):
-            ws.append([i, *row])
-        wb.save(Path(tmp) / "roster.xlsx")
+        if library == "xlsxwriter":
+            import xlsxwriter
+            wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+            ws = wb.add_worksheet("roster")
+            for i in range(1, n + 1):
+                ws.write_row(i - 1, 0, [i, *row])
+            wb.close()
+        else:
+            from openpyxl import Workbook
+            wb = Workbook(write_only=True)
+            ws = wb.create_sheet("roster")
+            for i in range(1, n + 1):
+                ws.append([i, *row])
+            wb.save(path)
         seconds = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
@@ -225,7 +240,7 @@ def measure(n: int, chunk: int | None) -> dict:
         result = _run("--child", tmp, str(n), str(ids["office_id"]), str(ids["plan_id"]),
                       *(["--chunk", str(chunk)] if chunk else []))
     result["seeded"] = ids["seconds"]
-    result["baseline"] = _run("--baseline", str(n))
+    result["baseline"] = {lib: _run("--baseline", lib, str(n)) for lib in BASELINES}
     return result
 
 
@@ -239,14 +254,14 @@ def main() -> None:
                         help="numbers of forwarded files, comma-separated")
     parser.add_argument("--chunk", type=int, help="rows read per chunk (default: the job's)")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
-    parser.add_argument("--baseline", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--seed", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.seed:
         prepare(Path(args.seed[0]), int(args.seed[1]))
         return
     if args.baseline:
-        baseline(args.baseline)
+        baseline(args.baseline[0], int(args.baseline[1]))
         return
     if args.child:
         folder, n, office_id, plan_id = args.child
@@ -255,19 +270,23 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     figures = {}
     # CPU seconds beside the wall clock: on a shared machine the two part when others run.
-    # "openpyxl": a bare write-only workbook of as many 16-column rows, in the same run.
+    # "xlsxwriter", "openpyxl": a bare streamed workbook of as many 16-column rows, same run.
     print(f"{'N':>8} {'seconds':>8} {'cpu s':>8} {'peak MB':>8} {'µs/file':>8} {'seed s':>7} "
-          f"{'openpyxl s':>10} {'cpu s':>6} {'MB':>5}  files (bytes)")
+          + "".join(f" {lib + ' s':>12} {'cpu s':>6} {'MB':>4}" for lib in BASELINES)
+          + "  files (bytes)")
     for n in sizes:
         r = measure(n, args.chunk)
         b = r["baseline"]
         print(f"{n:>8} {r['seconds']:>8.2f} {r['cpu']:>8.2f} {r['peak_mb']:>8.0f} "
-              f"{r['seconds'] / n * 1e6:>8.0f} {r['seeded']:>7.1f} {b['seconds']:>10.2f} "
-              f"{b['cpu']:>6.2f} {b['peak_mb']:>5.0f}  {r['files']}", flush=True)
+              f"{r['seconds'] / n * 1e6:>8.0f} {r['seeded']:>7.1f}"
+              + "".join(f" {b[lib]['seconds']:>12.2f} {b[lib]['cpu']:>6.2f} "
+                        f"{b[lib]['peak_mb']:>4.0f}" for lib in BASELINES)
+              + f"  {r['files']}", flush=True)
         figures[f"tier_report_{label(n)}_s"] = figure(round(r["seconds"], 2), "s")
         figures[f"tier_report_{label(n)}_peak_mb"] = figure(round(r["peak_mb"]), "MB")
-        figures[f"tier_report_{label(n)}_vs_openpyxl"] = figure(
-            round(r["seconds"] / b["seconds"], 2), "ratio")
+        for lib in BASELINES:
+            figures[f"tier_report_{label(n)}_vs_{lib}"] = figure(
+                round(r["seconds"] / b[lib]["seconds"], 2), "ratio")
     print()
     show(figures)
     path = record(figures)

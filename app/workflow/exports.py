@@ -1,11 +1,11 @@
 """Office lists as .xlsx: whatever the list shows, filtered, written row by row.
 
 `write(stmt, ...)` takes a SELECT of (Application, due) — `inbox.filtered()` in the list's order,
-or any other office list of the same shape — and writes it to an openpyxl write-only workbook a
-chunk at a time: the rows come from the database `chunk` at a time (yield_per: a server-side
-cursor on PostgreSQL), each chunk's applicants, employers, plans and committees are loaded by one
-query each, and the sheet's rows go straight to openpyxl's temporary file. Memory stays bounded
-whatever the number of rows; the finished file is sent in blocks and removed.
+or any other office list of the same shape — and writes it to a streamed workbook
+(`spreadsheets.Streamed`) a chunk at a time: the rows come from the database `chunk` at a time
+(yield_per: a server-side cursor on PostgreSQL), each chunk's applicants, employers, plans and
+committees are loaded by one query each, and the sheet's rows go straight to a temporary file.
+Memory stays bounded whatever the number of rows; the finished file is sent in blocks and removed.
 
 Personal numbers never leave unmasked: the ID number is exported in its masked form (what the
 office's own pages show), the mobile number not at all.
@@ -20,12 +20,11 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook
 from sqlalchemy.orm import defer, selectinload
 
 from ..extensions import db
 from ..models import Application, Committee, ReviewStep
-from ..spreadsheets import write_only_row
+from ..spreadsheets import Streamed
 from ..tenancy import label
 from .actors import Actor
 from .calendar import TZ
@@ -108,18 +107,17 @@ def write(cfg, stmt: sa.Select, title: str, today: date, chunk: int = CHUNK) -> 
         selectinload(Application.employer), selectinload(Application.plan),
         selectinload(Application.committee).selectinload(Committee.agency)
     ).execution_options(yield_per=chunk)
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(title[:31] or "sheet")
-    ws.append([str(h) for h in HEADERS])
-    rows, n = _Row(cfg, today), 0
-    for part in db.session.execute(stmt).partitions():
-        for app, due in part:
-            ws.append(write_only_row(ws, rows.values(app, due)))
-            n += 1
     fd, path = tempfile.mkstemp(prefix="export-", suffix=".xlsx")
     os.close(fd)
     try:
-        wb.save(path)
+        with Streamed(path) as book:
+            ws = book.sheet(title[:31] or "sheet")
+            ws.append([str(h) for h in HEADERS])
+            rows, n = _Row(cfg, today), 0
+            for part in db.session.execute(stmt).partitions():
+                for app, due in part:
+                    ws.append(rows.values(app, due))
+                    n += 1
     except BaseException:
         os.unlink(path)
         raise

@@ -5,13 +5,15 @@ office, their opinion and the date (CF-UNIT-1).
 
 Built for tens of thousands of files: the rosters' order is read once as two integers per file,
 then the files are read CHUNK at a time (each chunk with its related rows in a fixed number of
-queries) and streamed into write-only workbooks; the report PDF carries counts, never the list of
-people (that is the roster), so its size does not grow with the number of files."""
+queries) and streamed row by row into the rosters' files (`spreadsheets.Streamed`); the report
+PDF carries counts, never the list of people (that is the roster), so its size does not grow with
+the number of files."""
 from __future__ import annotations
 
 import uuid
 from array import array
 from collections import Counter, defaultdict
+from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable, NamedTuple
@@ -20,18 +22,13 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
 from ..extensions import db
 from ..models import (
     Application, Committee, Entry, JobRun, Org, Plan, ReviewStep, Section, User, utcnow,
 )
 from ..models.reports import TierReport
-from ..spreadsheets import XLSX_MIME, write_only_row
+from ..spreadsheets import XLSX_MIME, Streamed
 from ..tenancy import label
 from . import policies, quotas
 from .applications import entry_text
@@ -49,17 +46,12 @@ def run_key(org_id: int, plan_id: int) -> str:
     return f"report:{org_id}:{plan_id}"
 
 
-def _save(content: Workbook | bytes, slug: str) -> str:
-    """Store a workbook or a PDF under a random name; return that name."""
+def _new_file(slug: str, suffix: str) -> tuple[str, Path]:
+    """A random name for a new report file, and the path it is stored at."""
     folder = path_of(slug, "")
     folder.mkdir(parents=True, exist_ok=True)
-    if isinstance(content, Workbook):
-        name = f"{uuid.uuid4().hex}.xlsx"
-        content.save(folder / name)
-    else:
-        name = f"{uuid.uuid4().hex}.pdf"
-        (folder / name).write_bytes(content)
-    return name
+    name = f"{uuid.uuid4().hex}{suffix}"
+    return name, folder / name
 
 
 def path_of(slug: str, stored_name: str) -> Path:
@@ -163,50 +155,46 @@ def _chunk(tenant_id: int, app_ids, step_ids, units: dict[int, str]) -> list[tup
 
 
 class _Words:
-    """The roster's words for codes, each worked out once per job (current locale)."""
+    """The roster's words for codes, each worked out once per job (current locale): every
+    method below is memoised per instance, so a row costs a few dictionary look-ups."""
 
     def __init__(self, cfg, plan: Plan):
-        self.cfg, self.plan, self._memo = cfg, plan, {}
-
-    def _get(self, key, make):
-        try:
-            return self._memo[key]
-        except KeyError:
-            value = self._memo[key] = make()
-            return value
+        self.cfg, self.plan = cfg, plan
+        for name in ("series", "specialty", "level", "policy", "group", "gender", "degree",
+                     "_mode"):
+            setattr(self, name, cache(getattr(self, name)))
 
     def series(self, code):
-        return self._get(("series", code), lambda: label(self.cfg.series(code)))
+        return label(self.cfg.series(code))
 
     def specialty(self, series, code):
-        return self._get(("specialty", series, code),
-                         lambda: label(self.cfg.specialty(series, code)) if code else "")
+        return label(self.cfg.specialty(series, code)) if code else ""
 
     def level(self, code):
-        return self._get(("level", code), lambda: label(self.cfg.level(code)))
+        return label(self.cfg.level(code))
 
     def policy(self, code):
-        return self._get(("policy", code), lambda: label(self.cfg.policy(code)) if code
-                         else str(policies.ORDINARY))
+        return label(self.cfg.policy(code)) if code else str(policies.ORDINARY)
 
     def group(self, code):
         """The review group of its own the policy lists a file in, if any (CF-POL-5)."""
-        return self._get(("group", code),
-                         lambda: policies.group_label(self.cfg, SimpleNamespace(policy=code)))
+        return policies.group_label(self.cfg, SimpleNamespace(policy=code))
 
     def gender(self, code):
-        return self._get(("gender", code), lambda: str(GENDERS.get(code, "")))
+        return str(GENDERS.get(code, ""))
 
     def degree(self, value):
-        return self._get(("degree", value), lambda: entry_text("degree", value))
+        return entry_text("degree", value)
 
     def mode(self, f: _Row):
-        classified = bool((f.basic or {}).get("classified"))
-        key = ("mode", f.committee_id, f.series, f.specialty, f.level, classified)
-        return self._get(key, lambda: str(mode_label(Application(
+        return self._mode(f.committee_id, f.series, f.specialty, f.level,
+                          bool((f.basic or {}).get("classified")))
+
+    def _mode(self, committee_id, series, specialty, level, classified):
+        return str(mode_label(Application(
             tenant_id=self.plan.tenant_id, plan=self.plan,
-            committee=db.session.get(Committee, f.committee_id), series=f.series,
-            specialty=f.specialty, level=f.level, basic={"classified": classified}))))
+            committee=db.session.get(Committee, committee_id), series=series,
+            specialty=specialty, level=level, basic={"classified": classified})))
 
     def day(self, at):
         return now_local(at).date().isoformat()
@@ -239,61 +227,40 @@ def _roster_row(words: _Words, f: _Row, step, education, units) -> list:
 
 
 ROSTER_WIDTHS = (6, 10, 6, 12, 28, 12, 14, 14, 10, 12, 10, 22, 20, 30, 10, 12)
-BOLD = Font(bold=True)
-
-
-def _stream(ws, values: list, font: Font | None = None) -> None:
-    """One row into a write-only sheet: formula-like text kept as text (`write_only_row`),
-    empty text left out (no cell at all), `font` on every cell."""
-    if font is not None:
-        cells = []
-        for value in values:
-            cell = WriteOnlyCell(ws, value=value)
-            cell.font = font
-            cells.append(cell)
-        ws.append(cells)
-    else:
-        ws.append(write_only_row(ws, [None if v == "" else v for v in values]))
 
 
 class _Roster:
-    """The 花名册 of one level, written row by row into a write-only workbook: headings for a
-    policy's own group, each series and each specialty as the files come in that order."""
+    """The 花名册 of one level, written row by row into its file: headings for a policy's own
+    group, each series and each specialty as the files come in that order."""
 
-    def __init__(self, words: _Words, org_name: str, plan: Plan, level: str):
+    def __init__(self, words: _Words, org_name: str, plan: Plan, level: str, slug: str):
         self.words, self.level, self.rows = words, level, 0
-        self.wb = Workbook(write_only=True)
+        self.stored_name, path = _new_file(slug, ".xlsx")
+        self.book = Streamed(path)
         name = words.level(level)
-        self.ws = ws = self.wb.create_sheet(name[:31] or level)
-        for i, width in enumerate(ROSTER_WIDTHS, 1):
-            ws.column_dimensions[get_column_letter(i)].width = width
-        # Printed on A4 landscape, the header row repeated on every page.
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
-        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.print_title_rows = "3:3"
-        _stream(ws, [_("%(plan)s申报职称评审人员花名册（%(level)s）", plan=label(plan),
-                      level=name)], BOLD)
-        _stream(ws, [_("报送单位：%(org)s", org=org_name)])
-        _stream(ws, _roster_header(), BOLD)
+        self.ws = ws = self.book.sheet(name[:31] or level, ROSTER_WIDTHS)
+        ws.print_wide(title_row=2)  # the header row on every printed page
+        ws.append([_("%(plan)s申报职称评审人员花名册（%(level)s）", plan=label(plan),
+                     level=name)], bold=True)
+        ws.append([_("报送单位：%(org)s", org=org_name)])
+        ws.append(_roster_header(), bold=True)
         self.group, self.series, self.specialty = None, object(), object()
 
     def add(self, f: _Row, values: list) -> None:
         own_group = self.words.group(f.policy)
         if own_group != self.group:
             self.group, self.series, self.specialty = own_group, object(), object()
-            _stream(self.ws, [_("单独分组：%(name)s", name=own_group)], BOLD)
+            self.ws.append([_("单独分组：%(name)s", name=own_group)], bold=True)
         if f.series != self.series:
             self.series, self.specialty = f.series, object()
-            _stream(self.ws, [_("系列：%(name)s", name=self.words.series(f.series))], BOLD)
+            self.ws.append([_("系列：%(name)s", name=self.words.series(f.series))], bold=True)
         if f.specialty != self.specialty:
             self.specialty = f.specialty
             if f.specialty:  # a series without specialties has no specialty groups
-                _stream(self.ws, [_("专业：%(name)s",
-                                   name=self.words.specialty(f.series, f.specialty))], BOLD)
+                self.ws.append([_("专业：%(name)s",
+                                  name=self.words.specialty(f.series, f.specialty))], bold=True)
         self.rows += 1
-        _stream(self.ws, [self.rows, *values])
+        self.ws.append([self.rows, *values])
 
 
 class _Counts:
@@ -327,35 +294,33 @@ def _series_keys(cfg, keys, rank):
     return sorted(keys, key=lambda k: (order.get(k[0], len(order)), -rank.get(k[1], 0)))
 
 
-def _statistics(cfg, org_name: str, plan: Plan, counts: _Counts,
-                units: dict[int, str]) -> Workbook:
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(_("统计表"))
-    for col, width in zip("ABCDEFG", (6, 28, 12, 10, 10, 12, 10)):
-        ws.column_dimensions[col].width = width
-    _stream(ws, [_("%(plan)s岗位数及申报人数统计表", plan=label(plan))], BOLD)
-    _stream(ws, [_("报送单位：%(org)s", org=org_name)])
-    rank = {lv.code: lv.rank for lv in cfg.tenant.levels}
-    # By unit and level: the posts the unit declared (CF-POL-9; blank where it declares none)
-    # beside the files forwarded.
-    _stream(ws, [_("序号"), _("工作单位"), _("申报级别"), _("岗位数"), _("现聘人数"), _("空缺岗位数"),
-                _("申报人数")], BOLD)
-    posts = quotas.posts_by_unit_level(plan.tenant_id, plan.year)
-    rows = sorted(((units.get(unit, "") if unit else "", employer, level, n)
-                   for (employer, unit, level), n in counts.by_unit.items()),
-                  key=lambda r: (r[0], -rank.get(r[2], 0)))
-    for i, (unit, employer, level, n) in enumerate(rows, 1):
-        declared = posts.get((employer, level))
-        figures = [*declared, max(declared[0] - declared[1], 0)] if declared else [None] * 3
-        _stream(ws, [i, unit, label(cfg.level(level)), *figures, n])
-    _stream(ws, [None, _("合计"), None, None, None, None, counts.total])
-    ws = wb.create_sheet(_("按系列"))
-    _stream(ws, [_("序号"), _("系列"), _("申报级别"), _("申报人数")], BOLD)
-    for i, (series, level) in enumerate(_series_keys(cfg, counts.by_series, rank), 1):
-        _stream(ws, [i, label(cfg.series(series)), label(cfg.level(level)),
-                    counts.by_series[(series, level)]])
-    _stream(ws, [None, _("合计"), None, counts.total])
-    return wb
+def _statistics(cfg, org_name: str, plan: Plan, counts: _Counts, units: dict[int, str],
+                path: Path) -> None:
+    """The 岗位数及申报人数统计表, written to `path`: by unit and level, then by series."""
+    with Streamed(path) as book:
+        ws = book.sheet(_("统计表"), (6, 28, 12, 10, 10, 12, 10))
+        ws.append([_("%(plan)s岗位数及申报人数统计表", plan=label(plan))], bold=True)
+        ws.append([_("报送单位：%(org)s", org=org_name)])
+        rank = {lv.code: lv.rank for lv in cfg.tenant.levels}
+        # By unit and level: the posts the unit declared (CF-POL-9; blank where it declares none)
+        # beside the files forwarded.
+        ws.append([_("序号"), _("工作单位"), _("申报级别"), _("岗位数"), _("现聘人数"), _("空缺岗位数"),
+                   _("申报人数")], bold=True)
+        posts = quotas.posts_by_unit_level(plan.tenant_id, plan.year)
+        rows = sorted(((units.get(unit, "") if unit else "", employer, level, n)
+                       for (employer, unit, level), n in counts.by_unit.items()),
+                      key=lambda r: (r[0], -rank.get(r[2], 0)))
+        for i, (unit, employer, level, n) in enumerate(rows, 1):
+            declared = posts.get((employer, level))
+            figures = [*declared, max(declared[0] - declared[1], 0)] if declared else [None] * 3
+            ws.append([i, unit, label(cfg.level(level)), *figures, n])
+        ws.append([None, _("合计"), None, None, None, None, counts.total])
+        ws = book.sheet(_("按系列"))
+        ws.append([_("序号"), _("系列"), _("申报级别"), _("申报人数")], bold=True)
+        for i, (series, level) in enumerate(_series_keys(cfg, counts.by_series, rank), 1):
+            ws.append([i, label(cfg.series(series)), label(cfg.level(level)),
+                       counts.by_series[(series, level)]])
+        ws.append([None, _("合计"), None, counts.total])
 
 
 def _recommendation(cfg, org_name: str, plan: Plan, counts: _Counts,
@@ -405,42 +370,50 @@ def generate(cfg, slug: str, tenant_id: int, org_id: int, plan_id: int, *,
     words, counts, units = _Words(cfg, plan), _Counts(), {}
     made: list[TierReport] = []
 
-    def archived(kind: str, level: str | None, filename: str, content, rows: int) -> None:
+    def archived(kind: str, level: str | None, filename: str, stored_name: str,
+                 rows: int) -> None:
         made.append(TierReport(tenant_id=tenant_id, org_id=org_id, plan_id=plan_id, kind=kind,
-                               level=level, filename=filename,
-                               stored_name=_save(content, slug), rows=rows,
-                               job_run_id=run.id if run else None))
+                               level=level, filename=filename, stored_name=stored_name,
+                               rows=rows, job_run_id=run.id if run else None))
     roster: _Roster | None = None
 
     def close(roster: _Roster) -> None:
+        roster.book.close()
         archived(ROSTER, roster.level,
-                 f"{plan_name}-{_('花名册')}-{words.level(roster.level)}.xlsx", roster.wb,
-                 roster.rows)
-    for start in range(0, total, CHUNK):
-        for f, step, education in _chunk(tenant_id, app_ids[start:start + CHUNK],
-                                          step_ids[start:start + CHUNK], units):
-            if roster is None or roster.level != f.level:
-                if roster is not None:
-                    close(roster)
-                roster = _Roster(words, org_name, plan, f.level)
-                # A closed workbook is on disk: its rows leave memory with it.
-            values = _roster_row(words, f, step, education, units)
-            roster.add(f, values)
-            counts.add(f, step, values[-1])
-        done = min(start + CHUNK, total)
-        if run is not None:
-            run.rows_changed = done
-        if progress:
-            progress(done, total)
+                 f"{plan_name}-{_('花名册')}-{words.level(roster.level)}.xlsx",
+                 roster.stored_name, roster.rows)
+    try:
+        for start in range(0, total, CHUNK):
+            for f, step, education in _chunk(tenant_id, app_ids[start:start + CHUNK],
+                                              step_ids[start:start + CHUNK], units):
+                if roster is None or roster.level != f.level:
+                    if roster is not None:
+                        close(roster)
+                    roster = _Roster(words, org_name, plan, f.level, slug)
+                values = _roster_row(words, f, step, education, units)
+                roster.add(f, values)
+                counts.add(f, step, values[-1])
+            done = min(start + CHUNK, total)
+            if run is not None:
+                run.rows_changed = done
+            if progress:
+                progress(done, total)
+    except BaseException:
+        if roster is not None:  # half-written: its temporary rows go, its file is never made
+            roster.book.discard()
+        raise
     if roster is not None:
         close(roster)
     attached = [(r.filename, r.rows) for r in made]
     statistics_name = f"{plan_name}-{_('岗位数及申报人数统计表')}.xlsx"
-    archived(REPORT, None, f"{plan_name}-{_('推荐报告')}.pdf",
-             _recommendation(cfg, org_name, plan, counts,
-                             [*attached, (statistics_name, None)] if total else []), total)
-    archived(STATISTICS, None, statistics_name,
-             _statistics(cfg, org_name, plan, counts, units), total)
+    pdf = _recommendation(cfg, org_name, plan, counts,
+                          [*attached, (statistics_name, None)] if total else [])
+    stored_name, path = _new_file(slug, ".pdf")
+    path.write_bytes(pdf)
+    archived(REPORT, None, f"{plan_name}-{_('推荐报告')}.pdf", stored_name, total)
+    stored_name, path = _new_file(slug, ".xlsx")
+    _statistics(cfg, org_name, plan, counts, units, path)
+    archived(STATISTICS, None, statistics_name, stored_name, total)
     db.session.add_all(made)
     return made
 
