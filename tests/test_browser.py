@@ -112,15 +112,36 @@ def live(tmp_path):
 CSP_MESSAGES: list[str] = []
 
 
-@pytest.fixture
-def browser():
-    CSP_MESSAGES.clear()
+@pytest.fixture(scope="session")
+def _chromium():
+    """One headless Chromium per worker, launched when a test first asks for it (and again if
+    it went away): launching it costs more than most browser tests' own work."""
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        running = []
+
+        def get():
+            if not running or not running[0].is_connected():
+                running[:] = [p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                args=LAUNCH_ARGS)]
+            return running[0]
         try:
-            yield b
+            yield get
         finally:
-            b.close()
+            if running and running[0].is_connected():
+                running[0].close()
+
+
+@pytest.fixture
+def browser(_chromium):
+    """The worker's Chromium; every context a test opens in it is closed after the test, so
+    each test starts with no cookies, storage or pages of another."""
+    CSP_MESSAGES.clear()
+    b = _chromium()
+    try:
+        yield b
+    finally:
+        for ctx in b.contexts:
+            ctx.close()
     assert CSP_MESSAGES == [], "the Content Security Policy blocked something"
 
 
