@@ -269,6 +269,31 @@ def login(client):
     return _login
 
 
+# -- a real Chromium ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def chromium():
+    """() → this worker's headless Chromium, launched when a test first asks for it (and again
+    if it went away): launching it costs more than most browser tests' own work. Tests take it
+    through the `browser` fixture of tests/test_browser.py."""
+    from playwright.sync_api import sync_playwright
+
+    from .test_browser import CHROMIUM, LAUNCH_ARGS
+    with sync_playwright() as p:
+        running = []
+
+        def get():
+            if not running or not running[0].is_connected():
+                running[:] = [p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                args=LAUNCH_ARGS)]
+            return running[0]
+        try:
+            yield get
+        finally:
+            if running and running[0].is_connected():
+                running[0].close()
+
+
 # -- a real Redis ---------------------------------------------------------------------------------
 
 @pytest.fixture

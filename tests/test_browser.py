@@ -18,7 +18,7 @@ import pytest
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 time_machine = pytest.importorskip("time_machine", reason="time-machine is not installed")
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from app.extensions import db  # noqa: E402
@@ -112,31 +112,12 @@ def live(tmp_path):
 CSP_MESSAGES: list[str] = []
 
 
-@pytest.fixture(scope="session")
-def _chromium():
-    """One headless Chromium per worker, launched when a test first asks for it (and again if
-    it went away): launching it costs more than most browser tests' own work."""
-    with sync_playwright() as p:
-        running = []
-
-        def get():
-            if not running or not running[0].is_connected():
-                running[:] = [p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                                args=LAUNCH_ARGS)]
-            return running[0]
-        try:
-            yield get
-        finally:
-            if running and running[0].is_connected():
-                running[0].close()
-
-
 @pytest.fixture
-def browser(_chromium):
-    """The worker's Chromium; every context a test opens in it is closed after the test, so
-    each test starts with no cookies, storage or pages of another."""
+def browser(chromium):
+    """The worker's Chromium (conftest.py); every context a test opens in it is closed after
+    the test, so each test starts with no cookies, storage or pages of another."""
     CSP_MESSAGES.clear()
-    b = _chromium()
+    b = chromium()
     try:
         yield b
     finally:

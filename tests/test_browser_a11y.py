@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from .test_browser import BROWSER, serving
-from .test_browser import _chromium, browser  # noqa: F401  (fixtures)
+from .test_browser import browser  # noqa: F401  (fixture)
 from .world import ROLES, world_app
 
 from playwright.sync_api import expect  # noqa: E402
@@ -107,7 +107,7 @@ def _open(page, base: str, path: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def accounts(site, _chromium):  # noqa: F811
+def accounts(site, chromium):
     """account(slug, role) → (the signed-in browser state, the header's navigation links):
     each account signs in once, on the first check that needs it; the checks open contexts of
     their own from that state. The links are read on the page the sign-in lands on."""
@@ -118,7 +118,7 @@ def accounts(site, _chromium):  # noqa: F811
         if role == "anonymous":
             return None, []
         if (slug, role) not in signed_in:
-            ctx = _context(_chromium(), viewport={"width": 1280, "height": 900})
+            ctx = _context(chromium(), viewport={"width": 1280, "height": 900})
             try:
                 page = ctx.new_page()
                 _sign_in(page, base, slug, sides[slug].own[role])
