@@ -75,7 +75,8 @@ class _CompiledTemplates(jinja2.BytecodeCache):
 _COMPILED = _CompiledTemplates()
 
 
-def _make_app(url: str, tmp_path, **overrides):
+def make_app(url: str, tmp_path, **overrides):
+    """An app (TestConfig plus `overrides`) over `url` as it is, its uploads under `tmp_path`."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": url,
                       "UPLOAD_DIR": str(Path(tmp_path) / "uploads"),
                       "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6391/0"),
@@ -104,7 +105,7 @@ def _sqlite_template() -> Path:
     """This worker's template file, built on first use."""
     if "sqlite" not in _templates:
         path = scratch_dir() / "template.db"
-        app = _make_app(f"sqlite:///{path}", scratch_dir())
+        app = make_app(f"sqlite:///{path}", scratch_dir())
         _load_schema(app)
         _dispose(app)
         _templates["sqlite"] = str(path)
@@ -154,7 +155,7 @@ def _pg_template(url: str) -> str:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
         folder = tempfile.mkdtemp(prefix=f"zc-template-{_worker()}-")
         atexit.register(shutil.rmtree, folder, True)
-        app = _make_app(f"{server}/{name}", folder)
+        app = make_app(f"{server}/{name}", folder)
         _load_schema(app)
         _dispose(app)
         _templates[server] = name
@@ -206,11 +207,11 @@ def build_app(url: str, tmp_path, **overrides):
     copied from the template; any other database is emptied and loaded."""
     sqlite_file = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
     if sqlite_file and not Path(sqlite_file).exists():
-        return _make_app(_sqlite_copy(Path(sqlite_file)), tmp_path, **overrides)
+        return make_app(_sqlite_copy(Path(sqlite_file)), tmp_path, **overrides)
     if url.startswith("postgresql") and url.rsplit("/", 1)[1] in (_pg_prefix(),
                                                                    f"{_pg_prefix()}_app"):
-        return _make_app(_pg_clone(url), tmp_path, **overrides)
-    app = _make_app(url, tmp_path, **overrides)
+        return make_app(_pg_clone(url), tmp_path, **overrides)
+    app = make_app(url, tmp_path, **overrides)
     _load_schema(app)
     return app
 
@@ -238,7 +239,7 @@ def app(tmp_path):
     else:
         path = scratch_dir() / f"{tmp_path.name}-{os.urandom(4).hex()}.db"
         url = _sqlite_copy(path)
-    app = _make_app(url, tmp_path)
+    app = make_app(url, tmp_path)
     yield app
     _dispose(app)
     if not url.startswith("postgresql"):
@@ -266,6 +267,31 @@ def login(client):
         assert resp.status_code == 303, resp.get_data(as_text=True)[:500]
         return client
     return _login
+
+
+# -- a real Chromium ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def chromium():
+    """() → this worker's headless Chromium, launched when a test first asks for it (and again
+    if it went away): launching it costs more than most browser tests' own work. Tests take it
+    through the `browser` fixture of tests/test_browser.py."""
+    from playwright.sync_api import sync_playwright
+
+    from .test_browser import CHROMIUM, LAUNCH_ARGS
+    with sync_playwright() as p:
+        running = []
+
+        def get():
+            if not running or not running[0].is_connected():
+                running[:] = [p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                args=LAUNCH_ARGS)]
+            return running[0]
+        try:
+            yield get
+        finally:
+            if running and running[0].is_connected():
+                running[0].close()
 
 
 # -- a real Redis ---------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from app.uploads.storage import storage
 from app.workflow import audit
 
 from . import factories as f
-from .conftest import _make_app, _pg_admin, _pg_prefix, build_app, scratch_dir
+from .conftest import make_app, _pg_admin, _pg_prefix, build_app, scratch_dir
 from .world import build_world
 
 POSTGRES = os.environ.get("TEST_DATABASE") == "postgres"
@@ -56,7 +56,7 @@ def _populated(url: str, tmp: Path):
 
 def _empty(url: str, tmp: Path, **overrides):
     """An instance with the schema and nothing else: no tenant, no row, no file."""
-    app = _make_app(url, tmp, **overrides)
+    app = make_app(url, tmp, **overrides)
     with app.app_context():
         db.drop_all()
         db.create_all()

@@ -18,7 +18,7 @@ import pytest
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 time_machine = pytest.importorskip("time_machine", reason="time-machine is not installed")
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from app.extensions import db  # noqa: E402
@@ -113,14 +113,16 @@ CSP_MESSAGES: list[str] = []
 
 
 @pytest.fixture
-def browser():
+def browser(chromium):
+    """The worker's Chromium (conftest.py); every context a test opens in it is closed after
+    the test, so each test starts with no cookies, storage or pages of another."""
     CSP_MESSAGES.clear()
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    b = chromium()
+    try:
+        yield b
+    finally:
+        for ctx in b.contexts:
+            ctx.close()
     assert CSP_MESSAGES == [], "the Content Security Policy blocked something"
 
 

@@ -82,13 +82,9 @@ def pages_of(app, side, role: str) -> list[str]:
     return paths
 
 
-def role_pages(page, app, side, role: str) -> list[str]:
+def role_pages(app, side, role: str, nav: list[str]) -> list[str]:
     """pages_of(role) and every page the header's navigation offers the signed-in role."""
-    paths = pages_of(app, side, role)
-    if role != "anonymous":
-        paths += page.evaluate("""() => [...document.querySelectorAll('header nav a[href^="/"]')]
-          .map(a => a.getAttribute('href')).filter(h => !h.includes('?'))""")
-    return list(dict.fromkeys(paths))
+    return list(dict.fromkeys(pages_of(app, side, role) + nav))
 
 
 def _context(browser, **kw):
@@ -110,15 +106,43 @@ def _open(page, base: str, path: str) -> None:
     assert resp is not None and resp.status == 200, f"{path}: {resp and resp.status}"
 
 
+@pytest.fixture(scope="module")
+def accounts(site, chromium):
+    """account(slug, role) → (the signed-in browser state, the header's navigation links):
+    each account signs in once, on the first check that needs it; the checks open contexts of
+    their own from that state. The links are read on the page the sign-in lands on."""
+    base, _, sides = site
+    signed_in = {}
+
+    def account(slug: str, role: str):
+        if role == "anonymous":
+            return None, []
+        if (slug, role) not in signed_in:
+            ctx = _context(chromium(), viewport={"width": 1280, "height": 900})
+            try:
+                page = ctx.new_page()
+                _sign_in(page, base, slug, sides[slug].own[role])
+                nav = page.evaluate("""() => [...document.querySelectorAll(
+                  'header nav a[href^="/"]')].map(a => a.getAttribute('href'))
+                  .filter(h => !h.includes('?'))""")
+                signed_in[slug, role] = (ctx.storage_state(), nav)
+            finally:
+                ctx.close()
+        return signed_in[slug, role]
+    return account
+
+
 CASES = [(slug, role) for slug in SLUGS for role in ROLES]
 
 
 @pytest.mark.parametrize("slug,role", CASES, ids=[f"{s}-{r}" for s, r in CASES])
-def test_axe_finds_no_serious_violation(site, browser, slug, role):  # noqa: F811
+def test_axe_finds_no_serious_violation(site, accounts, browser, slug, role):  # noqa: F811
     base, app, sides = site
     side = sides[slug]
+    state, nav = accounts(slug, role)
     # The CSP forbids the injected script; this context alone ignores it to run axe-core.
-    ctx = _context(browser, bypass_csp=True, viewport={"width": 1280, "height": 900})
+    ctx = _context(browser, bypass_csp=True, viewport={"width": 1280, "height": 900},
+                   storage_state=state)
     if role in ("anonymous", "applicant"):  # these also in the large-text, high-contrast look
         looks = ["", "large.contrast"]
     else:
@@ -126,12 +150,10 @@ def test_axe_finds_no_serious_violation(site, browser, slug, role):  # noqa: F81
     found = []
     try:
         page = ctx.new_page()
-        if role != "anonymous":
-            _sign_in(page, base, slug, side.own[role])
         for look in looks:
             if look:
                 ctx.add_cookies([{"name": "display", "value": look, "url": base}])
-            for path in role_pages(page, app, side, role):
+            for path in role_pages(app, side, role, nav):
                 _open(page, base, path)
                 classes = page.evaluate("document.documentElement.className")
                 assert classes == look.replace(".", " "), (path, classes)
@@ -143,17 +165,16 @@ def test_axe_finds_no_serious_violation(site, browser, slug, role):  # noqa: F81
 
 
 @pytest.mark.parametrize("slug,role", CASES, ids=[f"{s}-{r}" for s, r in CASES])
-def test_a_phone_scrolls_no_page_sideways_and_targets_are_44px(site, browser, slug,  # noqa: F811
-                                                               role):
+def test_a_phone_scrolls_no_page_sideways_and_targets_are_44px(site, accounts, browser,  # noqa: F811
+                                                               slug, role):
     base, app, sides = site
     side = sides[slug]
-    ctx = _context(browser, viewport=PHONE, has_touch=True)
+    state, nav = accounts(slug, role)
+    ctx = _context(browser, viewport=PHONE, has_touch=True, storage_state=state)
     problems = []
     try:
         page = ctx.new_page()
-        if role != "anonymous":
-            _sign_in(page, base, slug, side.own[role])
-        visits = [("", p) for p in role_pages(page, app, side, role)]
+        visits = [("", p) for p in role_pages(app, side, role, nav)]
         if role in ("anonymous", "applicant"):  # and with text a quarter larger
             visits += [("large", p) for p in pages_of(app, side, role)]
         for look, path in visits:

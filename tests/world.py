@@ -2,12 +2,16 @@
 every stage the routes serve (draft, recommended, in a drawn session, passed, certified), the
 objects around them (sessions, items, slots, publications, objections, re-checks, certificates,
 payments, recordings, reports, job runs) and one account per role in the files' own offices
-and in other offices of the same tenant. Built once per module: see `build_world`."""
+and in other offices of the same tenant. Built once per worker and copied for each module
+that uses it: see `world_app`."""
 from __future__ import annotations
 
+import copy
+import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 import time_machine
@@ -417,17 +421,49 @@ def build_world() -> dict[str, Side]:
     return {"beijing": beijing, "chifeng": chifeng}
 
 
+# This worker's world, built once (SQLite): the database file, its upload folder and the sides.
+_template: dict[str, object] = {}
+
+
+def _world_template(tmp_path_factory) -> tuple[Path, Path, dict[str, Side]]:
+    """The world built on first use into a file of its own; every module then works on a copy
+    of it (the database file and the files on disk), as if it had built the world itself."""
+    from .conftest import build_app, scratch_dir
+    if "sqlite" not in _template:
+        tmp = tmp_path_factory.mktemp("world-template")
+        path = scratch_dir() / (tmp.name + ".db")
+        app = build_app(f"sqlite:///{path}", tmp)
+        with app.app_context():
+            sides = build_world()
+            db.session.remove()
+            db.engine.dispose()
+        _template["sqlite"] = (path, tmp / "uploads", sides)
+    return _template["sqlite"]
+
+
 @contextmanager
 def world_app(database_url: str | None, tmp_path_factory, name: str):
-    """A module's app over one database holding the world: (app, sides); dropped afterwards."""
-    from .conftest import build_app, scratch_dir
+    """A module's app over one database holding the world: (app, sides); dropped afterwards.
+    On SQLite the database and its files are a fresh copy of this worker's world; on a database
+    server the world is built anew."""
+    from .conftest import build_app, make_app, scratch_dir
     tmp = tmp_path_factory.mktemp(name)
-    app = build_app(database_url or f"sqlite:///{scratch_dir() / (tmp.name + '.db')}", tmp)
-    with app.app_context():
-        sides = build_world()
-        db.session.remove()
+    if database_url is None:
+        template, files, built = _world_template(tmp_path_factory)
+        path = scratch_dir() / (tmp.name + ".db")
+        shutil.copyfile(template, path)
+        if files.is_dir():
+            shutil.copytree(files, tmp / "uploads")
+        app, sides = make_app(f"sqlite:///{path}", tmp), copy.deepcopy(built)
+    else:
+        app = build_app(database_url, tmp)
+        with app.app_context():
+            sides = build_world()
+            db.session.remove()
     yield app, sides
     with app.app_context():
         db.session.remove()
         db.drop_all()
         db.engine.dispose()
+    if database_url is None:
+        path.unlink(missing_ok=True)
