@@ -77,11 +77,6 @@ def _bump(url: str, keys) -> None:
             log.warning("data generation not raised (Redis unreachable): %s", e)
 
 
-def _database(engine: sa.engine.Engine) -> str:
-    """The database a counter belongs to, as its URL without the password."""
-    return engine.url.render_as_string(hide_password=True)
-
-
 def _scope():
     """The tenant a write belongs to: the tenant of the request or job that makes it, when it
     has one."""
@@ -93,10 +88,10 @@ def watch(engine: sa.engine.Engine, redis_url: str) -> None:
     """Raise the data generation after every committed transaction that wrote through
     `engine`. The commit event comes before the commit itself, so the raise waits for the
     connection's next transaction or its return to the pool, both after the commit."""
-    database = _database(engine)
+    database = engine.url.render_as_string(hide_password=True)
 
-    def raise_for(info, *marks: str) -> None:
-        scopes = set().union(*(info.pop(mark, set()) for mark in marks))
+    def flush(info) -> None:
+        scopes = info.pop("pagecache_committed", set()) | info.pop("pagecache_wrote", set())
         if scopes:
             _bump(redis_url, [counter_key(database, scope) for scope in scopes])
 
@@ -117,12 +112,14 @@ def watch(engine: sa.engine.Engine, redis_url: str) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _begin(conn):
-        raise_for(conn.info, "pagecache_committed")
+        if conn.info.get("pagecache_committed"):
+            _bump(redis_url, [counter_key(database, scope)
+                              for scope in conn.info.pop("pagecache_committed")])
 
     @sa.event.listens_for(engine, "checkin")
     def _checkin(dbapi_connection, record):
         # Written and committed, or written outside a transaction (autocommit): raise it now.
-        raise_for(record.info, "pagecache_committed", "pagecache_wrote")
+        flush(record.info)
 
 
 def raise_generation(app: Flask | None = None) -> None:
@@ -130,7 +127,8 @@ def raise_generation(app: Flask | None = None) -> None:
     app = app or current_app
     from .extensions import db
     _bump(app.config["REDIS_URL"],
-          [counter_key(_database(engine), ANY_TENANT) for engine in db.engines.values()])
+          [counter_key(engine.url.render_as_string(hide_password=True), ANY_TENANT)
+           for engine in db.engines.values()])
 
 
 @dataclass
@@ -194,10 +192,11 @@ def init_app(app: Flask, engines: dict) -> None:
     for engine in engines.values():
         watch(engine, app.config["REDIS_URL"])
     # The lists read the default engine: its counters are the ones a kept page is checked by.
-    app.extensions["pagecache"] = PageCache(app, _database(engines[None]))
+    app.extensions["pagecache"] = PageCache(
+        app, engines[None].url.render_as_string(hide_password=True))
 
 
-def _key() -> tuple | None:
+def _key(extra: tuple) -> tuple | None:
     from flask_babel import get_locale
     from flask_login import current_user
     from flask_wtf.csrf import generate_csrf
@@ -216,17 +215,17 @@ def _key() -> tuple | None:
                      "HX-Trigger"))
     return (request.path, request.query_string, current_user.get_id(),
             hashlib.sha256(str(token).encode()).digest(), str(get_locale()),
-            tuple(display_modes()), today_local(), headers)
+            tuple(display_modes()), today_local(), headers, extra)
 
 
-def kept_page(draw: Callable[[], Response]) -> Response:
+def kept_page(draw: Callable[[], Response], *extra) -> Response:
     """The page `draw` makes, or the copy kept from the last time it was drawn with nothing
     changed since. Only 200 answers with a body are kept."""
     cache: PageCache | None = current_app.extensions.get("pagecache")
     if cache is None or request.method != "GET":
         return draw()
     generation = cache.generation()
-    key = _key() if generation is not None else None
+    key = _key(extra) if generation is not None else None
     if key is None:
         return draw()
     kept = cache.get(key, generation)
