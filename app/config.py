@@ -55,7 +55,10 @@ class Config:
     UNSAVED_FORM_LIMIT = "30/hour"
     # A session ends this long after sign-in however active it was.
     SESSION_ABSOLUTE_LIFETIME = timedelta(hours=int(os.environ.get("SESSION_ABSOLUTE_HOURS", "12")))
-    SESSION_REFRESH_EACH_REQUEST = True
+    # The idle timeout counts from when the cookie was last signed; it is signed again when the
+    # session changes and at most once a SESSION_RESIGN_SECONDS otherwise (app/web.py).
+    SESSION_REFRESH_EACH_REQUEST = False
+    SESSION_RESIGN_SECONDS = 60
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"

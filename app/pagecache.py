@@ -15,9 +15,15 @@ their session's CSRF token (the page carries it), the language, the display mode
 message to show is drawn, not kept. Copies live in each web worker's memory only (they hold
 names; nothing is written to Redis or to disk), at most PAGE_CACHE_MB per worker, and at most
 PAGE_CACHE_SECONDS old, which also bounds what a lost Redis write could leave behind. With
-Redis unreachable every page is drawn."""
+Redis unreachable every page is drawn.
+
+The same counters keep the signed-in user's row (and their office's) between requests: a request
+whose user has not changed since the last one reads no row to know who it is, and a kept page is
+then shown without touching the database at all. Every check of the session (active, its epoch,
+its age) still runs on each request, against that row."""
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import secrets
@@ -31,6 +37,11 @@ from cachetools import LRUCache
 from flask import Flask, Response, current_app, g, has_app_context, request, session
 from redis import Redis
 from redis.exceptions import RedisError
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
+
+from .extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +88,16 @@ def _bump(url: str, keys) -> None:
             log.warning("data generation not raised (Redis unreachable): %s", e)
 
 
+def _database(engine: sa.engine.Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+def _forget_generation() -> None:
+    """A write this request committed makes the generation it read earlier out of date."""
+    if has_app_context():
+        g.pop("pagecache_generation", None)
+
+
 def _scope():
     """The tenant a write belongs to: the tenant of the request or job that makes it, when it
     has one."""
@@ -88,12 +109,13 @@ def watch(engine: sa.engine.Engine, redis_url: str) -> None:
     """Raise the data generation after every committed transaction that wrote through
     `engine`. The commit event comes before the commit itself, so the raise waits for the
     connection's next transaction or its return to the pool, both after the commit."""
-    database = engine.url.render_as_string(hide_password=True)
+    database = _database(engine)
 
-    def flush(info) -> None:
-        scopes = info.pop("pagecache_committed", set()) | info.pop("pagecache_wrote", set())
+    def flush(info, *marks: str) -> None:
+        scopes = set().union(*(info.pop(mark, ()) for mark in marks))
         if scopes:
             _bump(redis_url, [counter_key(database, scope) for scope in scopes])
+            _forget_generation()
 
     @sa.event.listens_for(engine, "before_cursor_execute")
     def _statement(conn, cursor, statement, parameters, context, executemany):
@@ -105,6 +127,7 @@ def watch(engine: sa.engine.Engine, redis_url: str) -> None:
         wrote = conn.info.pop("pagecache_wrote", None)
         if wrote:
             conn.info.setdefault("pagecache_committed", set()).update(wrote)
+            _forget_generation()
 
     @sa.event.listens_for(engine, "rollback")
     def _rollback(conn):
@@ -112,23 +135,19 @@ def watch(engine: sa.engine.Engine, redis_url: str) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _begin(conn):
-        if conn.info.get("pagecache_committed"):
-            _bump(redis_url, [counter_key(database, scope)
-                              for scope in conn.info.pop("pagecache_committed")])
+        flush(conn.info, "pagecache_committed")
 
     @sa.event.listens_for(engine, "checkin")
     def _checkin(dbapi_connection, record):
         # Written and committed, or written outside a transaction (autocommit): raise it now.
-        flush(record.info)
+        flush(record.info, "pagecache_committed", "pagecache_wrote")
 
 
 def raise_generation(app: Flask | None = None) -> None:
     """For changes made outside the engine (a restore that replaces the database)."""
     app = app or current_app
-    from .extensions import db
     _bump(app.config["REDIS_URL"],
-          [counter_key(engine.url.render_as_string(hide_password=True), ANY_TENANT)
-           for engine in db.engines.values()])
+          [counter_key(_database(engine), ANY_TENANT) for engine in db.engines.values()])
 
 
 @dataclass
@@ -147,14 +166,18 @@ class PageCache:
         self.max_age = app.config["PAGE_CACHE_SECONDS"]
         self.pages = LRUCache(maxsize=app.config["PAGE_CACHE_MB"] * 1024 * 1024,
                               getsizeof=lambda kept: len(kept.body) + 512)
+        self.users = LRUCache(maxsize=4096)
         self.lock = threading.Lock()  # gthread workers serve several requests at once
         self.retry_at = 0.0
 
     def generation(self) -> tuple | None:
-        """The counters of every tenant's writes and of this tenant's, in one round trip. None
-        (draw the page) when Redis does not answer, and for a few seconds after it did not,
-        so an unreachable Redis does not add its timeout to every view."""
-        if time.monotonic() < self.retry_at:
+        """The counters of every tenant's writes and of this tenant's, in one round trip, read
+        once per request until the request itself commits a write. None (draw the page, read
+        the user) outside a tenant, when Redis does not answer, and for a few seconds after it
+        did not, so an unreachable Redis does not add its timeout to every view."""
+        if "pagecache_generation" in g:
+            return g.pagecache_generation
+        if not isinstance(g.get("tenant_id"), int) or time.monotonic() < self.retry_at:
             return None
         keys = [counter_key(self.database, ANY_TENANT), counter_key(self.database, g.tenant_id)]
         try:
@@ -166,10 +189,11 @@ class PageCache:
                     pipe.set(key, _start(), nx=True)
                 pipe.mget(keys)
                 current = pipe.execute()[-1]
-            return tuple(current)
         except (RedisError, OSError):
             self.retry_at = time.monotonic() + 5
             return None
+        g.pagecache_generation = tuple(current)
+        return g.pagecache_generation
 
     def get(self, key, generation: tuple) -> Kept | None:
         with self.lock:
@@ -185,6 +209,76 @@ class PageCache:
         with self.lock:
             self.pages[key] = kept
 
+    def user(self, model, user_id: int, load: Callable[[], object]):
+        """The signed-in user with their office: made from the row kept at the last request
+        when nothing has been written since, else read by `load` (and kept)."""
+        generation = self.generation()
+        if generation is None:
+            return load()
+        key = (g.tenant_id, user_id)
+        with self.lock:
+            kept = self.users.get(key)
+        if (kept is not None and kept.generation == generation
+                and time.monotonic() - kept.at <= self.max_age):
+            return _revive(model, kept.body)
+        user = load()
+        if user is not None:
+            with self.lock:
+                self.users[key] = Kept(generation, time.monotonic(), None, _rows(user), ())
+        return user
+
+
+# Columns a kept user leaves behind: read from the database when a request needs them.
+_NOT_KEPT = frozenset({"password_hash", "setup_token_hash"})
+
+
+def _copy(value):
+    # JSON lists and dicts are copied: a request changing one in place changes only its own.
+    return copy.deepcopy(value) if isinstance(value, (list, dict)) else value
+
+
+def _columns(obj) -> dict:
+    state = obj.__dict__
+    return {a.key: _copy(state[a.key]) for a in sa.inspect(type(obj)).column_attrs
+            if a.key in state and a.key not in _NOT_KEPT}
+
+
+def _rows(user) -> tuple:
+    """What is kept of a loaded user: their columns and their office's (when loaded)."""
+    org = user.__dict__.get("org")
+    return (_columns(user), _columns(org) if org is not None else None)
+
+
+def _persistent(model, columns: dict):
+    """An instance of `model` in this request's session, as if just read with these columns,
+    without a statement: the one already in the session, or one made from a copy."""
+    mapper = sa.inspect(model)
+    present = db.session.identity_map.get(
+        identity_key(model, tuple(columns[c.key] for c in mapper.primary_key)))
+    if present is not None:
+        return present, False
+    obj = mapper.class_manager.new_instance()
+    for key, value in columns.items():
+        set_committed_value(obj, key, _copy(value))
+    return obj, True
+
+
+def _revive(model, rows: tuple):
+    user_columns, org_columns = rows
+    user, made = _persistent(model, user_columns)
+    if not made:
+        return user
+    if org_columns is not None:
+        org_model = sa.inspect(model).relationships["org"].mapper.class_
+        org, org_made = _persistent(org_model, org_columns)
+        if org_made:
+            make_transient_to_detached(org)
+            db.session.add(org)
+        set_committed_value(user, "org", org)
+    make_transient_to_detached(user)
+    db.session.add(user)
+    return user
+
 
 def init_app(app: Flask, engines: dict) -> None:
     if app.config["PAGE_CACHE_MB"] <= 0:
@@ -192,11 +286,10 @@ def init_app(app: Flask, engines: dict) -> None:
     for engine in engines.values():
         watch(engine, app.config["REDIS_URL"])
     # The lists read the default engine: its counters are the ones a kept page is checked by.
-    app.extensions["pagecache"] = PageCache(
-        app, engines[None].url.render_as_string(hide_password=True))
+    app.extensions["pagecache"] = PageCache(app, _database(engines[None]))
 
 
-def _key(extra: tuple) -> tuple | None:
+def _key() -> tuple | None:
     from flask_babel import get_locale
     from flask_login import current_user
     from flask_wtf.csrf import generate_csrf
@@ -215,17 +308,17 @@ def _key(extra: tuple) -> tuple | None:
                      "HX-Trigger"))
     return (request.path, request.query_string, current_user.get_id(),
             hashlib.sha256(str(token).encode()).digest(), str(get_locale()),
-            tuple(display_modes()), today_local(), headers, extra)
+            tuple(display_modes()), today_local(), headers)
 
 
-def kept_page(draw: Callable[[], Response], *extra) -> Response:
+def kept_page(draw: Callable[[], Response]) -> Response:
     """The page `draw` makes, or the copy kept from the last time it was drawn with nothing
     changed since. Only 200 answers with a body are kept."""
     cache: PageCache | None = current_app.extensions.get("pagecache")
     if cache is None or request.method != "GET":
         return draw()
     generation = cache.generation()
-    key = _key(extra) if generation is not None else None
+    key = _key() if generation is not None else None
     if key is None:
         return draw()
     kept = cache.get(key, generation)

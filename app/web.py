@@ -139,6 +139,7 @@ def current_actor():
 # What a session cookie carries besides Flask-Login's user id: the user's session epoch at
 # sign-in (raised by logout, a password change or disabling) and when the sign-in happened.
 SESSION_EPOCH, SESSION_SIGNED_IN = "epoch", "signed_in_at"
+SESSION_SEEN = "seen"  # when the cookie was last signed (the idle timeout counts from it)
 
 
 def sign_in(user) -> None:
@@ -217,9 +218,12 @@ def init_app(app: Flask) -> None:
     @login.user_loader
     def _load(user_id: str):
         # With its office in the same statement: the header, the navigation and most pages
-        # read it.
-        user = current_app.extensions["sqlalchemy"].session.get(
-            User, int(user_id), options=[joinedload(User.org)])
+        # read it. Kept between requests while nothing is written (app/pagecache.py).
+        def load():
+            return current_app.extensions["sqlalchemy"].session.get(
+                User, int(user_id), options=[joinedload(User.org)])
+        cache = current_app.extensions.get("pagecache")
+        user = cache.user(User, int(user_id), load) if cache else load()
         # A session never crosses tenants: the cookie's user must belong to the URL's tenant.
         if user is None or ("tenant_id" in g and user.tenant_id != g.tenant_id):
             return None
@@ -243,7 +247,14 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _idle_expiry():
-        session.permanent = True  # PERMANENT_SESSION_LIFETIME is the idle timeout
+        # PERMANENT_SESSION_LIFETIME is the idle timeout, counted from the cookie's signature.
+        # Signing it again on every request would cost every page a signature and a cookie;
+        # once a minute keeps the timeout exact to the minute.
+        if not session.permanent:
+            session.permanent = True
+        now = int(time.time())
+        if now - session.get(SESSION_SEEN, 0) >= current_app.config["SESSION_RESIGN_SECONDS"]:
+            session[SESSION_SEEN] = now
 
     @app.context_processor
     def _ctx():

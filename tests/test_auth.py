@@ -206,6 +206,27 @@ def test_idle_session_expires(app, client, seeded):
         assert resp.status_code == 302 and "/beijing/login" in resp.location
 
 
+def test_the_cookie_is_signed_again_once_a_minute_and_that_slides_the_idle_expiry(
+        app, client, seeded):
+    def cookie_set(minute: int, second: int = 0) -> bool:
+        with time_machine.travel(at(2026, 7, 8, 9, minute, second), tick=False):
+            resp = client.get("/beijing/me/")
+            assert resp.status_code == 200
+            return "session=" in resp.headers.get("Set-Cookie", "")
+    with time_machine.travel(at(2026, 7, 8, 9), tick=False):
+        client.post("/beijing/login", data={"username": "13900000001", "password": PASSWORD})
+    assert cookie_set(0, 10) is True    # the first page adds its CSRF token to the session
+    assert cookie_set(0, 30) is False   # unchanged, signed 20 s ago: nothing to send
+    assert cookie_set(1) is True        # a minute since the last signature
+    assert cookie_set(1, 40) is False
+    assert cookie_set(29, 50) is True   # 28 min 50 s idle: still in, and signed again
+    with time_machine.travel(at(2026, 7, 8, 9, 59, 40), tick=False):   # 29 min 50 s idle
+        assert client.get("/beijing/me/").status_code == 200
+    with time_machine.travel(at(2026, 7, 8, 10, 29, 41), tick=False):  # 30 min 1 s idle
+        resp = client.get("/beijing/me/")
+        assert resp.status_code == 302 and "/beijing/login" in resp.location
+
+
 def test_csrf_required_on_forms_and_htmx_posts(tmp_path, database_url):
     app = build_app(database_url or f"sqlite:///{tmp_path / 'c.db'}", tmp_path,
                     WTF_CSRF_ENABLED=True)

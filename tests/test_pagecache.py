@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+
+import pytest
 import sqlalchemy as sa
 import time_machine
+from flask import g
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import Application, User
@@ -210,3 +214,70 @@ def test_without_redis_or_with_no_room_every_page_is_drawn(tmp_path, database_ur
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def _statements(app, request):
+    """The SQL statements `request()` sends."""
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+    listener = lambda conn, cursor, statement, *rest: seen.append(statement)  # noqa: E731
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        request()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+    return seen
+
+
+def test_a_kept_view_reads_nothing_and_the_user_is_read_again_after_a_write(
+        client, login, office, app):
+    """Who is signed in is kept like the pages: a repeat view sends no statement at all. Any
+    write reads the user again, so every check of the session sees the row as it is now."""
+    with app.app_context():
+        clerk = db.session.scalar(sa.select(User.id).filter_by(username="clerk"))
+    with time_machine.travel(at(*TODAY), tick=False):
+        _signed_in_and_kept(login, client)
+        assert _statements(app, lambda: _kept(_get(client)) or pytest.fail("drawn")) == []
+        me = _statements(app, lambda: _get(client, "/beijing/home"))
+        assert not any("FROM users" in s and "users.id = " in s for s in me)
+        with app.app_context():
+            db.session.execute(sa.update(User).where(User.id == clerk).values(name="范仲淹"))
+            db.session.commit()
+        seen: list = []
+        me = _statements(app, lambda: seen.append(_get(client, "/beijing/home")))
+        assert any("FROM users" in s for s in me)
+        assert "范仲淹" in seen[0].get_data(as_text=True)
+        with app.app_context():
+            db.session.execute(sa.update(User).where(User.id == clerk).values(active=False))
+            db.session.commit()
+        resp = client.get(LIST)
+    assert resp.status_code == 302 and "/beijing/login" in resp.location
+
+
+def test_a_kept_user_is_a_copy_each_request_changes_on_its_own(app, office):
+    """A JSON list changed in place by one request is not what the next request sees, and the
+    secrets of the row are not kept: they are read when a request needs them."""
+    from app.pagecache import _NOT_KEPT
+    cache = app.extensions["pagecache"]
+    with app.app_context():
+        clerk = db.session.scalar(sa.select(User).filter_by(username="clerk"))
+        user_id, tenant_id, series = clerk.id, clerk.tenant_id, list(clerk.org.series)
+        password_hash = clerk.password_hash
+        db.session.remove()
+
+    def request_user():
+        g.tenant_id = tenant_id
+        return cache.user(User, user_id, lambda: db.session.get(
+            User, user_id, options=[joinedload(User.org)]))
+    with app.test_request_context("/beijing/me/"):
+        request_user().org.series.append("changed in place")  # read from the database, kept
+        db.session.rollback()
+    for _ in range(2):
+        with app.test_request_context("/beijing/me/"):
+            user = request_user()
+            assert user.org.series == series
+            assert not _NOT_KEPT & set(user.__dict__)
+            user.org.series.append("changed in place")
+            assert user.password_hash == password_hash  # read on demand
+            db.session.rollback()
