@@ -38,7 +38,6 @@ from flask import Flask, Response, current_app, g, has_app_context, request, ses
 from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from .extensions import db
@@ -251,32 +250,31 @@ def _rows(user) -> tuple:
 
 def _persistent(model, columns: dict):
     """An instance of `model` in this request's session, as if just read with these columns,
-    without a statement: the one already in the session, or one made from a copy."""
+    without a statement: the one already in the session, or one made from a copy of them."""
     mapper = sa.inspect(model)
     present = db.session.identity_map.get(
         identity_key(model, tuple(columns[c.key] for c in mapper.primary_key)))
     if present is not None:
-        return present, False
+        return present
     obj = mapper.class_manager.new_instance()
-    for key, value in columns.items():
-        set_committed_value(obj, key, _copy(value))
-    return obj, True
+    # Straight into the instance's state; make_transient_to_detached then marks every value
+    # as loaded from the database (nothing to flush) and the rest as not loaded yet.
+    obj.__dict__.update({key: _copy(value) for key, value in columns.items()})
+    return obj
 
 
 def _revive(model, rows: tuple):
     user_columns, org_columns = rows
-    user, made = _persistent(model, user_columns)
-    if not made:
+    user = _persistent(model, user_columns)
+    if sa.inspect(user).persistent:
         return user
     if org_columns is not None:
-        org_model = sa.inspect(model).relationships["org"].mapper.class_
-        org, org_made = _persistent(org_model, org_columns)
-        if org_made:
+        org = _persistent(sa.inspect(model).relationships["org"].mapper.class_, org_columns)
+        if not sa.inspect(org).persistent:
             make_transient_to_detached(org)
-            db.session.add(org)
-        set_committed_value(user, "org", org)
+        user.__dict__["org"] = org
     make_transient_to_detached(user)
-    db.session.add(user)
+    db.session.add(user)  # and the office with it (save-update cascade)
     return user
 
 
