@@ -98,7 +98,8 @@ stack_workers() {
     scheduler=""; (( i == 1 )) && scheduler=--with-scheduler
     : >"$log"
     supervise "worker $i" "$log" \
-      .venv/bin/rq worker $scheduler --url "$REDIS_URL" "${RQ_QUEUE:-zhicheng}" -q &
+      .venv/bin/rq worker -w app.jobs.worker.Worker $scheduler --url "$REDIS_URL" \
+        "${RQ_QUEUE:-zhicheng}" -q &
     pids+=($!)
   done
 }

@@ -1,8 +1,8 @@
 """An RQ worker for tests that stops a close in the middle of its transaction.
 
-`rq worker -w tests.close_worker.PausingWorker` runs jobs like rq's own worker, except that a job
-about to write audit events (a close has moved its rows, uncommitted) first creates the file
-named by CLOSE_PAUSED_FILE and sleeps, so a test can kill it at exactly that point."""
+`rq worker -w tests.close_worker.PausingWorker` runs jobs like the deployed worker, except that
+a job about to write audit events (a close has moved its rows, uncommitted) first creates the
+file named by CLOSE_PAUSED_FILE and sleeps, so a test can kill it at exactly that point."""
 from __future__ import annotations
 
 import os
@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
-from rq import Worker
+
+from app.jobs.worker import Worker
 
 PAUSE_SECONDS = 120
 

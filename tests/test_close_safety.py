@@ -282,7 +282,7 @@ def test_a_worker_killed_mid_close_and_restarted_applies_the_close_exactly_once(
         StartedJobRegistry(queue=q).cleanup(time.time() + 3600)
         FailedJobRegistry(queue=q).requeue(job.id)
         q.enqueue(run_close, "beijing", PLAN, STAGE, job_id=f"{queue}-again")
-        restarted = rq_worker(queue, "--burst")
+        restarted = rq_worker(queue, "-w", "app.jobs.worker.Worker", "--burst")
         assert restarted.wait(120) == 0, tail(restarted)
         with app.app_context():
             assert statuses() == {Status.abandoned.value: n}
@@ -292,3 +292,31 @@ def test_a_worker_killed_mid_close_and_restarted_applies_the_close_exactly_once(
             assert runs == [("finished", n), ("finished", 0)]
     finally:
         q.delete(delete_jobs=True)
+
+
+def probe() -> dict:
+    """A job: which process built the app it runs in, and a statement through its engine."""
+    from app import jobs
+    with jobs.worker_app().app_context():
+        one = db.session.scalar(sa.text("SELECT 1"))
+    return {"built_by": jobs.built_by, "horse": os.getpid(), "worker": os.getppid(), "one": one}
+
+
+def test_the_deployed_worker_builds_the_app_once_for_all_its_horses(app, redis_url, rq_worker):
+    """`rq worker -w app.jobs.worker.Worker` (make run, make run-prod, the systemd unit) builds
+    the app before its first job; each job's work horse is a fork that inherits it, and reads
+    the database through a pool of its own."""
+    queue = f"preload-{os.getpid()}"
+    q = Queue(queue, connection=Redis.from_url(redis_url))
+    jobs = [q.enqueue(probe) for _ in range(2)]
+    try:
+        worker = rq_worker(queue, "-w", "app.jobs.worker.Worker", "--burst")
+        assert worker.wait(120) == 0, tail(worker)
+        done = []
+        for job in jobs:
+            job.refresh()
+            done.append(job.return_value())
+    finally:
+        q.delete(delete_jobs=True)
+    assert all(d == {**d, "built_by": worker.pid, "worker": worker.pid, "one": 1} for d in done)
+    assert len({d["horse"] for d in done} | {worker.pid}) == 3, done

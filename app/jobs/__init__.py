@@ -5,18 +5,21 @@ from __future__ import annotations
 from typing import Callable
 
 _app = None
+built_by: int | None = None  # the process that built _app (a work horse inherits it by fork)
 
 
 def worker_app():
     """The app of this process: the current one, or one built on first use in a worker (never
     at import time)."""
-    global _app
+    global _app, built_by
     from flask import current_app
     if current_app:
         return current_app._get_current_object()
     if _app is None:
+        import os
+
         from .. import create_app
-        _app = create_app()
+        _app, built_by = create_app(), os.getpid()
     return _app
 
 
