@@ -3,6 +3,7 @@ whole report job (the RQ job `build_tier_report`, which calls `reports.generate`
 rosters, the recommendation report PDF and the statistics table. Seconds and peak RSS per size.
 
     .venv/bin/python bench/report_bench.py [--sizes 5000,50000,200000] [--chunk 2000]
+    .venv/bin/python bench/report_bench.py --profile 50000   # where one job's seconds go
 
 Each size is seeded (bulk inserts) into a throwaway SQLite database in a temporary folder, with
 fresh random secrets, and the job runs in a fresh child process, so the peak RSS
@@ -15,6 +16,9 @@ from __future__ import annotations
 
 import argparse
 import base64
+import cProfile
+import io
+import pstats
 import json
 import resource
 import secrets
@@ -22,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -192,6 +197,73 @@ def child(folder: Path, n: int, office_id: int, plan_id: int, chunk: int | None)
     print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mb": peak_mb(), "files": sizes}))
 
 
+def phases(folder: Path, n: int, office_id: int, plan_id: int) -> None:
+    """Run in a fresh process: the job once with a clock around each of its phases (app start,
+    the order query, the chunks' queries, wording the rows, writing and zipping the rosters,
+    the report PDF, the statistics table), then once more under cProfile; prints both."""
+    clocks: dict[str, float] = defaultdict(float)
+
+    def timed(owner, name: str, phase: str) -> None:
+        inner = getattr(owner, name)
+
+        def wrapper(*args, **kwargs):
+            start = time.process_time()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                clocks[phase] += time.process_time() - start
+        setattr(owner, name, wrapper)
+
+    start = time.process_time()
+    secret = json.loads((folder / "secrets.json").read_text())
+    app = make_app(f"sqlite:///{folder}/bench.db", str(folder / "uploads"), secret)
+    from app.jobs.reports import build_tier_report
+    from app.spreadsheets import StreamedSheet
+    from app.tenancy import tenant_scope
+    from app.workflow import reports
+    clocks["app start-up and imports"] = time.process_time() - start
+    # Outermost first: a phase's clock holds what runs inside it less the phases timed within.
+    for owner, name, phase in (
+            (reports, "forwarded", "order query (ids in roster order)"),
+            (reports, "_chunk", "chunk queries (rows, steps, education, units)"),
+            (reports, "_roster_row", "wording the rows (_roster_row)"),
+            (reports._Counts, "add", "counting (_Counts.add)"),
+            (StreamedSheet, "append", "writing rows (StreamedSheet.append)"),
+            (reports._Roster, "__init__", "opening a roster"),
+            (reports.Streamed, "close", "zipping workbooks (Streamed.close)"),
+            (reports, "_recommendation", "report PDF (WeasyPrint)"),
+            (reports, "_statistics", "statistics table")):
+        timed(owner, name, phase)
+    with app.app_context(), tenant_scope(TENANT):
+        wall, cpu = time.perf_counter(), time.process_time()
+        build_tier_report(TENANT, office_id, plan_id)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        # Phases that nest: the close inside the statistics, the rows' appends inside the roster
+        # headings; take the inner ones out of their outer phase.
+        print(f"job: {wall:.2f} s wall, {cpu:.2f} s CPU, peak {peak_mb():.0f} MB "
+              "(CPU seconds per phase below; nested phases overlap)")
+        for phase, seconds in clocks.items():
+            print(f"  {phase:<50} {seconds:7.2f} s")
+        print(f"  {'(job CPU not in a timed phase)':<50} "
+              f"{cpu - sum(v for k, v in clocks.items() if not k.startswith('app')):7.2f} s")
+        prof = cProfile.Profile()
+        prof.enable()
+        build_tier_report(TENANT, office_id, plan_id)
+        prof.disable()
+    for order, count in (("cumulative", 45), ("tottime", 30)):
+        text = io.StringIO()
+        pstats.Stats(prof, stream=text).sort_stats(order).print_stats(count)
+        print(text.getvalue())
+
+
+def profile(n: int) -> None:
+    """Seed `n` files in a fresh process, then time and profile the job in another."""
+    with tempfile.TemporaryDirectory(prefix="report-bench-") as tmp:
+        ids = _run("--seed", tmp, str(n))
+        subprocess.run([sys.executable, __file__, "--profile-child", tmp, str(n),
+                        str(ids["office_id"]), str(ids["plan_id"])], check=True)
+
+
 BASELINES = ("xlsxwriter", "openpyxl")
 
 
@@ -253,7 +325,11 @@ def main() -> None:
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)),
                         help="numbers of forwarded files, comma-separated")
     parser.add_argument("--chunk", type=int, help="rows read per chunk (default: the job's)")
+    parser.add_argument("--profile", type=int, metavar="FILES",
+                        help="time the job's phases and profile it in process for this many "
+                             "files instead")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--profile-child", nargs=4, help=argparse.SUPPRESS)
     parser.add_argument("--baseline", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--seed", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -262,6 +338,13 @@ def main() -> None:
         return
     if args.baseline:
         baseline(args.baseline[0], int(args.baseline[1]))
+        return
+    if args.profile:
+        profile(args.profile)
+        return
+    if args.profile_child:
+        folder, n, office_id, plan_id = args.profile_child
+        phases(Path(folder), int(n), int(office_id), int(plan_id))
         return
     if args.child:
         folder, n, office_id, plan_id = args.child
