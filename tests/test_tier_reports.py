@@ -278,6 +278,7 @@ def test_separate_groups_close_the_roster_and_declared_posts_fill_the_statistics
         assert shape == ["系列：工程", "专业：机械", "己工", "专业：水利", "甲工",
                          "单独分组：非公有制领域专业技术人员直接申报", "系列：工程", "专业：机械", "乙工"]
         stats = load_workbook(path_of(T, by_kind[("statistics", None)])).active
-        rows = [r for r in stats.iter_rows(min_row=4, values_only=True) if isinstance(r[0], (int, float))]
+        rows = [r for r in stats.iter_rows(min_row=4, values_only=True)
+                if isinstance(r[0], (int, float))]
         assert [r[1:] for r in rows] == [("敖汉某机械公司", "正高级", None, None, None, 3),
                                          ("敖汉某机械公司", "副高级", 5, 2, 3, 3)]
