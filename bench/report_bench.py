@@ -3,18 +3,23 @@ whole report job (the RQ job `build_tier_report`, which calls `reports.generate`
 rosters, the recommendation report PDF and the statistics table. Seconds and peak RSS per size.
 
     .venv/bin/python bench/report_bench.py [--sizes 5000,50000,200000] [--chunk 2000]
+    .venv/bin/python bench/report_bench.py --profile 50000   # where one job's seconds go
 
 Each size is seeded (bulk inserts) into a throwaway SQLite database in a temporary folder, with
 fresh random secrets, and the job runs in a fresh child process, so the peak RSS
 (getrusage ru_maxrss of that child) is the job's own, the app's start included. Beside it, in the
 same run, as many 16-column rows written by the bare library the job writes its rosters with
-(XlsxWriter in constant-memory mode, `_vs_xlsxwriter`) and by openpyxl's write-only mode, which
-the job used before (`_vs_openpyxl`). Figures go to bench/results.json as
+(rustpy_xlsxwriter, the Rust writer the job uses, `_vs_rustpy_xlsxwriter`), by XlsxWriter in
+constant-memory mode (`_vs_xlsxwriter`), and by openpyxl's write-only mode
+(`_vs_openpyxl`), both of which the job used before. Figures go to bench/results.json as
 {"tier_report_50k_s": {"value": 4.2, "unit": "s"}, "tier_report_50k_peak_mb": {...}, ...}."""
 from __future__ import annotations
 
 import argparse
 import base64
+import cProfile
+import io
+import pstats
 import json
 import resource
 import secrets
@@ -22,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -192,13 +198,80 @@ def child(folder: Path, n: int, office_id: int, plan_id: int, chunk: int | None)
     print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mb": peak_mb(), "files": sizes}))
 
 
-BASELINES = ("xlsxwriter", "openpyxl")
+def phases(folder: Path, n: int, office_id: int, plan_id: int) -> None:
+    """Run in a fresh process: the job once with a clock around each of its phases (app start,
+    the order query, the chunks' queries, wording the rows, writing and zipping the rosters,
+    the report PDF, the statistics table), then once more under cProfile; prints both."""
+    clocks: dict[str, float] = defaultdict(float)
+
+    def timed(owner, name: str, phase: str) -> None:
+        inner = getattr(owner, name)
+
+        def wrapper(*args, **kwargs):
+            start = time.process_time()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                clocks[phase] += time.process_time() - start
+        setattr(owner, name, wrapper)
+
+    start = time.process_time()
+    secret = json.loads((folder / "secrets.json").read_text())
+    app = make_app(f"sqlite:///{folder}/bench.db", str(folder / "uploads"), secret)
+    from app.jobs.reports import build_tier_report
+    from app.tenancy import tenant_scope
+    from app.workflow import reports
+    clocks["app start-up and imports"] = time.process_time() - start
+    # The workbook writer pulls the rows it writes: its clock holds the phases that make them.
+    writing = "writing workbooks (spreadsheets.write)"
+    for owner, name, phase in (
+            (reports, "forwarded", "order query (ids in roster order)"),
+            (reports, "_chunk", "chunk queries (rows, steps, education, units)"),
+            (reports, "_roster_row", "wording the rows (_roster_row)"),
+            (reports._Counts, "add", "counting (_Counts.add)"),
+            (reports, "write", writing),
+            (reports, "_recommendation", "report PDF (WeasyPrint)"),
+            (reports, "_statistics", "statistics table")):
+        timed(owner, name, phase)
+    with app.app_context(), tenant_scope(TENANT):
+        wall, cpu = time.perf_counter(), time.process_time()
+        build_tier_report(TENANT, office_id, plan_id)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        # The rows' phases run inside the writer's call: take them out of its clock.
+        clocks[writing] -= sum(clocks[k] for k in clocks if k.startswith(("chunk", "wording",
+                                                                           "counting")))
+        print(f"job: {wall:.2f} s wall, {cpu:.2f} s CPU, peak {peak_mb():.0f} MB "
+              "(CPU seconds per phase below; the statistics table's writing is in both)")
+        for phase, seconds in clocks.items():
+            print(f"  {phase:<50} {seconds:7.2f} s")
+        print(f"  {'(job CPU not in a timed phase)':<50} "
+              f"{cpu - sum(v for k, v in clocks.items() if not k.startswith('app')):7.2f} s")
+        prof = cProfile.Profile()
+        prof.enable()
+        build_tier_report(TENANT, office_id, plan_id)
+        prof.disable()
+    for order, count in (("cumulative", 45), ("tottime", 30)):
+        text = io.StringIO()
+        pstats.Stats(prof, stream=text).sort_stats(order).print_stats(count)
+        print(text.getvalue())
+
+
+def profile(n: int) -> None:
+    """Seed `n` files in a fresh process, then time and profile the job in another."""
+    with tempfile.TemporaryDirectory(prefix="report-bench-") as tmp:
+        ids = _run("--seed", tmp, str(n))
+        subprocess.run([sys.executable, __file__, "--profile-child", tmp, str(n),
+                        str(ids["office_id"]), str(ids["plan_id"])], check=True)
+
+
+BASELINES = ("rustpy_xlsxwriter", "xlsxwriter", "openpyxl")
 
 
 def baseline(library: str, n: int) -> None:
     """Run in a fresh process: the same number of 16-column rows written by a bare `library`
-    workbook that streams its rows (XlsxWriter's constant-memory mode, openpyxl's write-only
-    mode), nothing else, for comparison in the same run."""
+    workbook that streams its rows (the Rust writer from a generator of records, XlsxWriter's
+    constant-memory mode, openpyxl's write-only mode), nothing else, for comparison in the
+    same run."""
     row = ["张伟", "男", "1985-06-15", "敖汉旗第7测试单位", "大学本科", "中级", "2015-07-01",
            "工程", "机械", "副高级", "线上盲审盲评", "按一般条件申报", "同意推荐张伟", "何平",
            "2026-07-02"]
@@ -206,7 +279,13 @@ def baseline(library: str, n: int) -> None:
         path = Path(tmp) / "roster.xlsx"
         before = resource.getrusage(resource.RUSAGE_SELF)
         start = time.perf_counter()
-        if library == "xlsxwriter":
+        if library == "rustpy_xlsxwriter":
+            import rustpy_xlsxwriter
+            keys = [f"c{i}" for i in range(16)]  # it takes records: one dict per row
+            rustpy_xlsxwriter.write_worksheet(
+                (dict(zip(keys, [i, *row])) for i in range(1, n + 1)), str(path),
+                sheet_name="roster")
+        elif library == "xlsxwriter":
             import xlsxwriter
             wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
             ws = wb.add_worksheet("roster")
@@ -253,7 +332,11 @@ def main() -> None:
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)),
                         help="numbers of forwarded files, comma-separated")
     parser.add_argument("--chunk", type=int, help="rows read per chunk (default: the job's)")
+    parser.add_argument("--profile", type=int, metavar="FILES",
+                        help="time the job's phases and profile it in process for this many "
+                             "files instead")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--profile-child", nargs=4, help=argparse.SUPPRESS)
     parser.add_argument("--baseline", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--seed", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -263,6 +346,13 @@ def main() -> None:
     if args.baseline:
         baseline(args.baseline[0], int(args.baseline[1]))
         return
+    if args.profile:
+        profile(args.profile)
+        return
+    if args.profile_child:
+        folder, n, office_id, plan_id = args.profile_child
+        phases(Path(folder), int(n), int(office_id), int(plan_id))
+        return
     if args.child:
         folder, n, office_id, plan_id = args.child
         child(Path(folder), int(n), int(office_id), int(plan_id), args.chunk)
@@ -270,16 +360,16 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     figures = {}
     # CPU seconds beside the wall clock: on a shared machine the two part when others run.
-    # "xlsxwriter", "openpyxl": a bare streamed workbook of as many 16-column rows, same run.
+    # Each baseline: a bare streamed workbook of as many 16-column rows, same run.
     print(f"{'N':>8} {'seconds':>8} {'cpu s':>8} {'peak MB':>8} {'µs/file':>8} {'seed s':>7} "
-          + "".join(f" {lib + ' s':>12} {'cpu s':>6} {'MB':>4}" for lib in BASELINES)
+          + "".join(f" {lib + ' s':>19} {'cpu s':>6} {'MB':>4}" for lib in BASELINES)
           + "  files (bytes)")
     for n in sizes:
         r = measure(n, args.chunk)
         b = r["baseline"]
         print(f"{n:>8} {r['seconds']:>8.2f} {r['cpu']:>8.2f} {r['peak_mb']:>8.0f} "
               f"{r['seconds'] / n * 1e6:>8.0f} {r['seeded']:>7.1f}"
-              + "".join(f" {b[lib]['seconds']:>12.2f} {b[lib]['cpu']:>6.2f} "
+              + "".join(f" {b[lib]['seconds']:>19.2f} {b[lib]['cpu']:>6.2f} "
                         f"{b[lib]['peak_mb']:>4.0f}" for lib in BASELINES)
               + f"  {r['files']}", flush=True)
         figures[f"tier_report_{label(n)}_s"] = figure(round(r["seconds"], 2), "s")

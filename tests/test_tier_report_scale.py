@@ -41,8 +41,8 @@ def _sheet(report, sheet: str | None = None) -> list[tuple]:
 
 
 def _people(report) -> list[tuple]:
-    """A roster's numbered rows (the people), in order."""
-    return [r for r in _sheet(report)[3:] if isinstance(r[0], int)]
+    """A roster's numbered rows (the people), in order (numbers read back as floats)."""
+    return [r for r in _sheet(report)[3:] if isinstance(r[0], (int, float))]
 
 
 def _pdf_lines(report) -> list[str]:

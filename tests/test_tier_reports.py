@@ -47,6 +47,8 @@ def _to_county_hr(a) -> None:
 
 
 def _rows(data: bytes, sheet: str | None = None) -> list[tuple]:
+    """A sheet's rows as values. The writer stores every number as a float: a row's number
+    reads back as 1.0, so the tests tell people's rows from headings by a number, not an int."""
     wb = load_workbook(io.BytesIO(data))
     ws = wb[sheet] if sheet else wb.active
     return [tuple(c for c in row) for row in ws.iter_rows(values_only=True)]
@@ -130,9 +132,9 @@ def test_county_hr_rosters_one_file_per_level_grouped_by_series_then_specialty(
                        "推荐意见", "审核人", "审核日期")
     body = rows[3:]
     # Group rows in the tenant's order: engineering's mechanical before water.
-    shape = [r[0] if not isinstance(r[0], int) else r[1] for r in body]
+    shape = [r[0] if not isinstance(r[0], (int, float)) else r[1] for r in body]
     assert shape == ["系列：工程", "专业：机械", "乙工", "己工", "专业：水利", "甲工"]
-    data = [r for r in body if isinstance(r[0], int)]
+    data = [r for r in body if isinstance(r[0], (int, float))]
     assert [r[0] for r in data] == [1, 2, 3]
     assert "庚未报" not in [r[1] for r in data]
     yi = data[0]
@@ -143,16 +145,16 @@ def test_county_hr_rosters_one_file_per_level_grouped_by_series_then_specialty(
 
     resp = client.get(f"/{T}/office/reports/{ids[('roster', 'senior')]}")
     senior = _rows(resp.data)[3:]
-    assert [r[0] if not isinstance(r[0], int) else r[1] for r in senior] == [
+    assert [r[0] if not isinstance(r[0], (int, float)) else r[1] for r in senior] == [
         "系列：工程", "专业：机械", "丁工", "系列：经济", "丙经", "系列：会计", "戊会"]
-    assert all(r[10] == "正高级" for r in senior if isinstance(r[0], int))
+    assert all(r[10] == "正高级" for r in senior if isinstance(r[0], (int, float)))
 
     stats = _rows(client.get(f"/{T}/office/reports/{ids[('statistics', None)]}").data)
     assert stats[2] == ("序号", "工作单位", "申报级别", "岗位数", "现聘人数", "空缺岗位数", "申报人数")
     assert stats[-1][1] == "合计" and stats[-1][6] == 6
     by_series = _rows(client.get(f"/{T}/office/reports/{ids[('statistics', None)]}").data,
                       sheet="按系列")
-    counts = {(r[1], r[2]): r[3] for r in by_series[1:] if isinstance(r[0], int)}
+    counts = {(r[1], r[2]): r[3] for r in by_series[1:] if isinstance(r[0], (int, float))}
     assert counts == {("工程", "正高级"): 1, ("工程", "副高级"): 3, ("经济", "正高级"): 1,
                       ("会计", "正高级"): 1}
     assert by_series[-1][1:] == ("合计", None, 6)
@@ -271,11 +273,12 @@ def test_separate_groups_close_the_roster_and_declared_posts_fill_the_statistics
         by_kind = {(r.kind, r.level): r.stored_name for r in made}
         roster = load_workbook(path_of(T, by_kind[("roster", "associate_senior")])).active
         body = [r for r in roster.iter_rows(min_row=4, values_only=True)]
-        shape = [r[0] if not isinstance(r[0], int) else r[1] for r in body]
+        shape = [r[0] if not isinstance(r[0], (int, float)) else r[1] for r in body]
         # The non-public file is listed last, in its own group, under its series again.
         assert shape == ["系列：工程", "专业：机械", "己工", "专业：水利", "甲工",
                          "单独分组：非公有制领域专业技术人员直接申报", "系列：工程", "专业：机械", "乙工"]
         stats = load_workbook(path_of(T, by_kind[("statistics", None)])).active
-        rows = [r for r in stats.iter_rows(min_row=4, values_only=True) if isinstance(r[0], int)]
+        rows = [r for r in stats.iter_rows(min_row=4, values_only=True)
+                if isinstance(r[0], (int, float))]
         assert [r[1:] for r in rows] == [("敖汉某机械公司", "正高级", None, None, None, 3),
                                          ("敖汉某机械公司", "副高级", 5, 2, 3, 3)]

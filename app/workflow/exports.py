@@ -2,7 +2,7 @@
 
 `write(stmt, ...)` takes a SELECT of (Application, due) — `inbox.filtered()` in the list's order,
 or any other office list of the same shape — and writes it to a streamed workbook
-(`spreadsheets.Streamed`) a chunk at a time: the rows come from the database `chunk` at a time
+(`spreadsheets.write`) a chunk at a time: the rows come from the database `chunk` at a time
 (yield_per: a server-side cursor on PostgreSQL), each chunk's applicants, employers, plans and
 committees are loaded by one query each, and the sheet's rows go straight to a temporary file.
 Memory stays bounded whatever the number of rows; the finished file is sent in blocks and removed.
@@ -24,7 +24,7 @@ from sqlalchemy.orm import defer, selectinload
 
 from ..extensions import db
 from ..models import Application, Committee, ReviewStep
-from ..spreadsheets import Streamed
+from ..spreadsheets import Sheet, write as write_book
 from ..tenancy import label
 from .actors import Actor
 from .calendar import TZ
@@ -37,6 +37,10 @@ CHUNK = 500
 HEADERS = (_l("申报编号"), _l("申报人"), _l("证件号码（脱敏）"), _l("工作单位"), _l("所在区县"),
            _l("申报计划"), _l("评审委员会"), _l("系列"), _l("专业"), _l("级别"), _l("申报政策"),
            _l("评审方式"), _l("状态"), _l("提交时间"), _l("办理期限"), _l("剩余天数"), _l("下一步"))
+
+# The columns that are not text: the file's number and the days left; the submission time and
+# the deadline are spreadsheet dates (sortable).
+NUMBERS, DATETIMES, DATES = {0, 15}, {13}, {14}
 
 
 @dataclass
@@ -109,17 +113,21 @@ def write(cfg, stmt: sa.Select, title: str, today: date, chunk: int = CHUNK) -> 
     ).execution_options(yield_per=chunk)
     fd, path = tempfile.mkstemp(prefix="export-", suffix=".xlsx")
     os.close(fd)
+    n = 0
+
+    def rows():
+        nonlocal n
+        row = _Row(cfg, today)
+        for part in db.session.execute(stmt).partitions():
+            for app, due in part:
+                n += 1
+                yield row.values(app, due)
     try:
-        with Streamed(path) as book:
-            ws = book.sheet(title[:31] or "sheet")
-            ws.append([str(h) for h in HEADERS])
-            rows, n = _Row(cfg, today), 0
-            for part in db.session.execute(stmt).partitions():
-                for app, due in part:
-                    ws.append(rows.values(app, due))
-                    n += 1
+        write_book(path, [Sheet(title[:31] or "sheet", HEADERS, rows(), numbers=NUMBERS,
+                                dates=DATES, datetimes=DATETIMES)])
     except BaseException:
-        os.unlink(path)
+        if os.path.exists(path):
+            os.unlink(path)
         raise
     return Export(path, n)
 

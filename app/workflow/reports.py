@@ -5,7 +5,9 @@ office, their opinion and the date (CF-UNIT-1).
 
 Built for tens of thousands of files: the rosters' order is read once as two integers per file,
 then the files are read CHUNK at a time (each chunk with its related rows in a fixed number of
-queries) and streamed row by row into the rosters' files (`spreadsheets.Streamed`); the report
+queries) and streamed row by row into the rosters' files (`spreadsheets.write`, which pulls the
+rows as it writes); the same first read gives each roster's layout (where its group headings
+fall), which the writer needs before the first row; the report
 PDF carries counts, never the list of people (that is the roster), so its size does not grow with
 the number of files."""
 from __future__ import annotations
@@ -13,7 +15,9 @@ from __future__ import annotations
 import uuid
 from array import array
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from functools import cache
+from itertools import groupby
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable, NamedTuple
@@ -28,7 +32,7 @@ from ..models import (
     Application, Committee, Entry, JobRun, Org, Plan, ReviewStep, Section, User, utcnow,
 )
 from ..models.reports import TierReport
-from ..spreadsheets import XLSX_MIME, Streamed
+from ..spreadsheets import XLSX_MIME, Sheet, write
 from ..tenancy import label
 from . import policies, quotas
 from .applications import entry_text
@@ -95,20 +99,41 @@ def _order(cfg) -> list:
             sa.func.coalesce(Application.specialty, "")]
 
 
-def forwarded(cfg, tenant_id: int, org_id: int, plan_id: int) -> tuple[array, array]:
+class _Run(NamedTuple):
+    """Files next to each other in the rosters' order that share their roster and group
+    headings: how many there are."""
+    level: str
+    policy: str | None
+    series: str
+    specialty: str | None
+    files: int
+
+
+def forwarded(cfg, tenant_id: int, org_id: int, plan_id: int) -> tuple[array, array, list]:
     """The files this office has forwarded in the plan, in the rosters' order, as two arrays of
     ids (the file, this office's latest recommendation of it): eight bytes each per file, read
-    in one streamed query."""
+    in one streamed query; and the runs (`_Run`) they fall into, a few dozen whatever the
+    number of files."""
     r = _recommended(tenant_id, org_id, plan_id)
     result = db.session.execute(
-        sa.select(r.c.app_id, r.c.step_id).join(Application, Application.id == r.c.app_id)
+        sa.select(r.c.app_id, r.c.step_id, Application.level, Application.policy,
+                  Application.series, Application.specialty)
+        .join(Application, Application.id == r.c.app_id)
         .order_by(*_order(cfg), r.c.first_id).execution_options(yield_per=CHUNK * 5))
-    app_ids, step_ids = array("q"), array("q")
+    app_ids, step_ids, runs = array("q"), array("q"), []
+    key, n = None, 0
     for part in result.partitions():
-        for app_id, step_id in part:
+        for app_id, step_id, *group in part:
             app_ids.append(app_id)
             step_ids.append(step_id)
-    return app_ids, step_ids
+            if group != key:
+                if n:
+                    runs.append(_Run(*key, n))
+                key, n = group, 0
+            n += 1
+    if n:
+        runs.append(_Run(*key, n))
+    return app_ids, step_ids, runs
 
 
 class _Row(NamedTuple):
@@ -230,37 +255,61 @@ ROSTER_WIDTHS = (6, 10, 6, 12, 28, 12, 14, 14, 10, 12, 10, 22, 20, 30, 10, 12)
 
 
 class _Roster:
-    """The 花名册 of one level, written row by row into its file: headings for a policy's own
-    group, each series and each specialty as the files come in that order."""
+    """The 花名册 of one level, its layout known beforehand from the runs of files (`_Run`):
+    headings for a policy's own group, each series and each specialty as the files come in that
+    order, and the files' rows between them."""
 
-    def __init__(self, words: _Words, org_name: str, plan: Plan, level: str, slug: str):
+    def __init__(self, words: _Words, level: str, runs: list[_Run]):
         self.words, self.level, self.rows = words, level, 0
-        self.stored_name, path = _new_file(slug, ".xlsx")
-        self.book = Streamed(path)
-        name = words.level(level)
-        self.ws = ws = self.book.sheet(name[:31] or level, ROSTER_WIDTHS)
-        ws.print_wide(title_row=2)  # the header row on every printed page
-        ws.append([_("%(plan)s申报职称评审人员花名册（%(level)s）", plan=label(plan),
-                     level=name)], bold=True)
-        ws.append([_("报送单位：%(org)s", org=org_name)])
-        ws.append(_roster_header(), bold=True)
-        self.group, self.series, self.specialty = None, object(), object()
+        # Each item a heading's text or a number of files; the headings' rows are bold.
+        self.layout: list[str | int] = []
+        self.bold: list[int] = []
+        group, series, specialty = None, object(), object()
+        row = 0
+        for run in runs:
+            headings = []
+            own_group = words.group(run.policy)
+            if own_group != group:
+                group, series, specialty = own_group, object(), object()
+                headings.append(_("单独分组：%(name)s", name=own_group))
+            if run.series != series:
+                series, specialty = run.series, object()
+                headings.append(_("系列：%(name)s", name=words.series(run.series)))
+            if run.specialty != specialty:
+                specialty = run.specialty
+                if run.specialty:  # a series without specialties has no specialty groups
+                    headings.append(_("专业：%(name)s",
+                                      name=words.specialty(run.series, run.specialty)))
+            for text in headings:
+                self.layout.append(text)
+                self.bold.append(row)
+                row += 1
+            self.layout.append(run.files)
+            row += run.files
 
-    def add(self, f: _Row, values: list) -> None:
-        own_group = self.words.group(f.policy)
-        if own_group != self.group:
-            self.group, self.series, self.specialty = own_group, object(), object()
-            self.ws.append([_("单独分组：%(name)s", name=own_group)], bold=True)
-        if f.series != self.series:
-            self.series, self.specialty = f.series, object()
-            self.ws.append([_("系列：%(name)s", name=self.words.series(f.series))], bold=True)
-        if f.specialty != self.specialty:
-            self.specialty = f.specialty
-            if f.specialty:  # a series without specialties has no specialty groups
-                self.ws.append([_("专业：%(name)s",
-                                  name=self.words.specialty(f.series, f.specialty))], bold=True)
-        self.rows += 1
-        self.ws.append([self.rows, *values])
+    def write(self, org_name: str, plan: Plan, slug: str, files: Iterator, counts: _Counts,
+              units: dict[int, str]) -> None:
+        """Write the roster's file, taking its files' rows from `files` as the writer asks."""
+        self.stored_name, path = _new_file(slug, ".xlsx")
+        name = self.words.level(self.level)
+        write(path, [Sheet(
+            name[:31] or self.level, _roster_header(), self._rows(files, counts, units),
+            above=[(_("%(plan)s申报职称评审人员花名册（%(level)s）", plan=label(plan), level=name),
+                    True), (_("报送单位：%(org)s", org=org_name), False)],
+            widths=ROSTER_WIDTHS, numbers={0}, bold_rows=self.bold, print_wide=True)])
+
+    def _rows(self, files: Iterator, counts: _Counts, units: dict[int, str]):
+        words = self.words
+        for item in self.layout:
+            if isinstance(item, str):
+                yield [item]
+                continue
+            for _i in range(item):
+                f, step, education = next(files)
+                values = _roster_row(words, f, step, education, units)
+                counts.add(f, step, values[-1])
+                self.rows += 1
+                yield [self.rows, *values]
 
 
 class _Counts:
@@ -297,30 +346,31 @@ def _series_keys(cfg, keys, rank):
 def _statistics(cfg, org_name: str, plan: Plan, counts: _Counts, units: dict[int, str],
                 path: Path) -> None:
     """The 岗位数及申报人数统计表, written to `path`: by unit and level, then by series."""
-    with Streamed(path) as book:
-        ws = book.sheet(_("统计表"), (6, 28, 12, 10, 10, 12, 10))
-        ws.append([_("%(plan)s岗位数及申报人数统计表", plan=label(plan))], bold=True)
-        ws.append([_("报送单位：%(org)s", org=org_name)])
-        rank = {lv.code: lv.rank for lv in cfg.tenant.levels}
-        # By unit and level: the posts the unit declared (CF-POL-9; blank where it declares none)
-        # beside the files forwarded.
-        ws.append([_("序号"), _("工作单位"), _("申报级别"), _("岗位数"), _("现聘人数"), _("空缺岗位数"),
-                   _("申报人数")], bold=True)
-        posts = quotas.posts_by_unit_level(plan.tenant_id, plan.year)
-        rows = sorted(((units.get(unit, "") if unit else "", employer, level, n)
-                       for (employer, unit, level), n in counts.by_unit.items()),
-                      key=lambda r: (r[0], -rank.get(r[2], 0)))
-        for i, (unit, employer, level, n) in enumerate(rows, 1):
-            declared = posts.get((employer, level))
-            figures = [*declared, max(declared[0] - declared[1], 0)] if declared else [None] * 3
-            ws.append([i, unit, label(cfg.level(level)), *figures, n])
-        ws.append([None, _("合计"), None, None, None, None, counts.total])
-        ws = book.sheet(_("按系列"))
-        ws.append([_("序号"), _("系列"), _("申报级别"), _("申报人数")], bold=True)
-        for i, (series, level) in enumerate(_series_keys(cfg, counts.by_series, rank), 1):
-            ws.append([i, label(cfg.series(series)), label(cfg.level(level)),
-                       counts.by_series[(series, level)]])
-        ws.append([None, _("合计"), None, counts.total])
+    rank = {lv.code: lv.rank for lv in cfg.tenant.levels}
+    # By unit and level: the posts the unit declared (CF-POL-9; blank where it declares none)
+    # beside the files forwarded.
+    posts = quotas.posts_by_unit_level(plan.tenant_id, plan.year)
+    rows = sorted(((units.get(unit, "") if unit else "", employer, level, n)
+                   for (employer, unit, level), n in counts.by_unit.items()),
+                  key=lambda r: (r[0], -rank.get(r[2], 0)))
+    by_unit = []
+    for i, (unit, employer, level, n) in enumerate(rows, 1):
+        declared = posts.get((employer, level))
+        figures = [*declared, max(declared[0] - declared[1], 0)] if declared else [None] * 3
+        by_unit.append([i, unit, label(cfg.level(level)), *figures, n])
+    by_unit.append([None, _("合计"), None, None, None, None, counts.total])
+    by_series = [[i, label(cfg.series(series)), label(cfg.level(level)),
+                  counts.by_series[(series, level)]]
+                 for i, (series, level) in enumerate(_series_keys(cfg, counts.by_series, rank), 1)]
+    by_series.append([None, _("合计"), None, counts.total])
+    write(path, [
+        Sheet(_("统计表"), [_("序号"), _("工作单位"), _("申报级别"), _("岗位数"), _("现聘人数"),
+                         _("空缺岗位数"), _("申报人数")], by_unit,
+              above=[(_("%(plan)s岗位数及申报人数统计表", plan=label(plan)), True),
+                     (_("报送单位：%(org)s", org=org_name), False)],
+              widths=(6, 28, 12, 10, 10, 12, 10), numbers={0, 3, 4, 5, 6}),
+        Sheet(_("按系列"), [_("序号"), _("系列"), _("申报级别"), _("申报人数")], by_series,
+              numbers={0, 3})])
 
 
 def _recommendation(cfg, org_name: str, plan: Plan, counts: _Counts,
@@ -361,7 +411,7 @@ def generate(cfg, slug: str, tenant_id: int, org_id: int, plan_id: int, *,
     if org is None or plan is None or org.tenant_id != tenant_id or plan.tenant_id != tenant_id:
         raise LookupError("office or plan not in this tenant")
     org_name, plan_name = label(org), plan.name
-    app_ids, step_ids = forwarded(cfg, tenant_id, org_id, plan_id)
+    app_ids, step_ids, runs = forwarded(cfg, tenant_id, org_id, plan_id)
     total = len(app_ids)
     if run is not None:
         run.rows_changed = 0
@@ -375,35 +425,26 @@ def generate(cfg, slug: str, tenant_id: int, org_id: int, plan_id: int, *,
         made.append(TierReport(tenant_id=tenant_id, org_id=org_id, plan_id=plan_id, kind=kind,
                                level=level, filename=filename, stored_name=stored_name,
                                rows=rows, job_run_id=run.id if run else None))
-    roster: _Roster | None = None
 
-    def close(roster: _Roster) -> None:
-        roster.book.close()
-        archived(ROSTER, roster.level,
-                 f"{plan_name}-{_('花名册')}-{words.level(roster.level)}.xlsx",
-                 roster.stored_name, roster.rows)
-    try:
+    def files() -> Iterator[tuple]:
+        """The files' rows in the rosters' order, read a chunk at a time as the rosters take
+        them; progress after each chunk."""
         for start in range(0, total, CHUNK):
-            for f, step, education in _chunk(tenant_id, app_ids[start:start + CHUNK],
-                                              step_ids[start:start + CHUNK], units):
-                if roster is None or roster.level != f.level:
-                    if roster is not None:
-                        close(roster)
-                    roster = _Roster(words, org_name, plan, f.level, slug)
-                values = _roster_row(words, f, step, education, units)
-                roster.add(f, values)
-                counts.add(f, step, values[-1])
+            yield from _chunk(tenant_id, app_ids[start:start + CHUNK],
+                              step_ids[start:start + CHUNK], units)
             done = min(start + CHUNK, total)
             if run is not None:
                 run.rows_changed = done
             if progress:
                 progress(done, total)
-    except BaseException:
-        if roster is not None:  # half-written: its temporary rows go, its file is never made
-            roster.book.discard()
-        raise
-    if roster is not None:
-        close(roster)
+    rows = files()
+    for level, level_runs in groupby(runs, key=lambda r: r.level):
+        roster = _Roster(words, level, list(level_runs))
+        roster.write(org_name, plan, slug, rows, counts, units)
+        archived(ROSTER, level, f"{plan_name}-{_('花名册')}-{words.level(level)}.xlsx",
+                 roster.stored_name, roster.rows)
+    if next(rows, None) is not None:  # the last chunk's progress; no file left over
+        raise RuntimeError("more files read than the rosters' layout holds")
     attached = [(r.filename, r.rows) for r in made]
     statistics_name = f"{plan_name}-{_('岗位数及申报人数统计表')}.xlsx"
     pdf = _recommendation(cfg, org_name, plan, counts,
