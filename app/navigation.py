@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import g, request, url_for
+from flask import current_app, g, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .models import Role
 from .workflow import abilities
+from .workflow.calendar import today_local
 
 
 @dataclass(frozen=True)
@@ -132,12 +133,18 @@ def register(endpoint: str, label, predicate) -> None:
 
 
 def nav_entries() -> list[Entry]:
-    """The current request's entries (computed once per request)."""
+    """The current request's entries: computed once per request, and kept between requests
+    while nothing is written (they read the user's office, the plans and the org tree; the
+    date is in the key)."""
     if "nav_entries" not in g:
         cfg = g.get("tenant")
         if cfg is None or not current_user.is_authenticated:
             g.nav_entries = []
         else:
-            g.nav_entries = entries_for(cfg, current_user) + [
-                Entry(e, lbl) for e, lbl, pred in EXTRA if pred(cfg, current_user)]
+            def compute() -> tuple[Entry, ...]:
+                return (*entries_for(cfg, current_user),
+                        *(Entry(e, lbl) for e, lbl, pred in EXTRA if pred(cfg, current_user)))
+            cache = current_app.extensions.get("pagecache")
+            g.nav_entries = list(cache.remember(("nav", current_user.id, today_local()), compute)
+                                 if cache else compute())
     return g.nav_entries

@@ -20,7 +20,8 @@ Redis unreachable every page is drawn.
 The same counters keep the signed-in user's row (and their office's) between requests: a request
 whose user has not changed since the last one reads no row to know who it is, and a kept page is
 then shown without touching the database at all. Every check of the session (active, its epoch,
-its age) still runs on each request, against that row."""
+its age) still runs on each request, against that row. The navigation a user is offered (which
+depends on their office, the year's plans and the org tree) is kept the same way."""
 from __future__ import annotations
 
 import copy
@@ -165,7 +166,7 @@ class PageCache:
         self.max_age = app.config["PAGE_CACHE_SECONDS"]
         self.pages = LRUCache(maxsize=app.config["PAGE_CACHE_MB"] * 1024 * 1024,
                               getsizeof=lambda kept: len(kept.body) + 512)
-        self.users = LRUCache(maxsize=4096)
+        self.values = LRUCache(maxsize=8192)  # remember(): users, navigation
         self.lock = threading.Lock()  # gthread workers serve several requests at once
         self.retry_at = 0.0
 
@@ -208,23 +209,36 @@ class PageCache:
         with self.lock:
             self.pages[key] = kept
 
+    def remember(self, key: tuple, compute: Callable[[], object]):
+        """What `compute()` gives, or what it gave for the same key in this tenant when nothing
+        has been written since (and at most PAGE_CACHE_SECONDS ago). The value is shared by
+        the requests that get it: only for values nobody changes."""
+        generation = self.generation()
+        if generation is None:
+            return compute()
+        key = (g.tenant_id, *key)
+        with self.lock:
+            kept = self.values.get(key)
+        if (kept is not None and kept.generation == generation and kept.tenant is g.tenant
+                and time.monotonic() - kept.at <= self.max_age):
+            return kept.body
+        value = compute()
+        with self.lock:
+            self.values[key] = Kept(generation, time.monotonic(), g.tenant, value, ())
+        return value
+
     def user(self, model, user_id: int, load: Callable[[], object]):
         """The signed-in user with their office: made from the row kept at the last request
         when nothing has been written since, else read by `load` (and kept)."""
-        generation = self.generation()
-        if generation is None:
-            return load()
-        key = (g.tenant_id, user_id)
-        with self.lock:
-            kept = self.users.get(key)
-        if (kept is not None and kept.generation == generation
-                and time.monotonic() - kept.at <= self.max_age):
-            return _revive(model, kept.body)
-        user = load()
-        if user is not None:
-            with self.lock:
-                self.users[key] = Kept(generation, time.monotonic(), None, _rows(user), ())
-        return user
+        loaded = []
+
+        def rows():
+            loaded.append(load())
+            return _rows(loaded[0]) if loaded[0] is not None else None
+        kept = self.remember(("user", user_id), rows)
+        if loaded:
+            return loaded[0]
+        return _revive(model, kept) if kept is not None else None
 
 
 # Columns a kept user leaves behind: read from the database when a request needs them.

@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import Application, User
+from app.tenancy import tenant_scope
 
 from . import factories as f
 from .conftest import PASSWORD, at, build_app
@@ -267,17 +268,39 @@ def test_a_kept_user_is_a_copy_each_request_changes_on_its_own(app, office):
         db.session.remove()
 
     def request_user():
-        g.tenant_id = tenant_id
+        assert g.tenant_id == tenant_id
         return cache.user(User, user_id, lambda: db.session.get(
             User, user_id, options=[joinedload(User.org)]))
-    with app.test_request_context("/beijing/me/"):
+    with app.test_request_context("/beijing/me/"), tenant_scope("beijing"):
         request_user().org.series.append("changed in place")  # read from the database, kept
         db.session.rollback()
     for _ in range(2):
-        with app.test_request_context("/beijing/me/"):
+        with app.test_request_context("/beijing/me/"), tenant_scope("beijing"):
             user = request_user()
             assert user.org.series == series
             assert not _NOT_KEPT & set(user.__dict__)
             user.org.series.append("changed in place")
             assert user.password_hash == password_hash  # read on demand
             db.session.rollback()
+
+
+def test_the_navigation_is_kept_until_a_write_changes_what_it_offers(client, login, office, app):
+    """The header's entries read the year's plans (paper receipts are offered where a plan
+    reviews on paper): kept between views, offered the moment a plan changes."""
+    from app.models import Plan
+    from app.workflow.paper import PAPER_MODES
+    receipts = "/beijing/paper/receive"
+    with time_machine.travel(at(*TODAY), tick=False):
+        login("beijing", "clerk")
+        views: list = []
+        first = _statements(app, lambda: views.append(_get(client, "/beijing/home")))
+        again = _statements(app, lambda: _get(client, "/beijing/home"))
+        modes = "SELECT plans.review_mode, plans.mode_rules"  # the navigation's own read
+        assert any(modes in s for s in first) and not any(modes in s for s in again)
+        assert receipts not in views[0].get_data(as_text=True)
+        with app.app_context():
+            db.session.execute(sa.update(Plan).where(Plan.tenant_id == f.tenant_id("beijing"))
+                               .values(review_mode=PAPER_MODES[1]))
+            db.session.commit()
+        after = _get(client, "/beijing/home")
+    assert receipts in after.get_data(as_text=True)
