@@ -533,10 +533,10 @@ def test_songshan_files_travel_their_routes_and_the_county_hr_reports_its_roster
 
     assert "中级" in rows[0][0] and rows[1][0].endswith(names["cf-hr-songshan"])
     body = rows[3:]
-    assert [r[1] if isinstance(r[0], int) else r[0] for r in body] == [
+    assert [r[1] if isinstance(r[0], (int, float)) else r[0] for r in body] == [
         "系列：工程", "专业：建设工程", BUILDER.name, "专业：机械", PRIVATE.name,
         "系列：中小学教师", TEACHER.name]
-    people = {r[1]: r for r in body if isinstance(r[0], int)}
+    people = {r[1]: r for r in body if isinstance(r[0], (int, float))}
     assert [r[0] for r in people.values()] == [1, 2, 3]
     for who in SONGSHAN_ROUTES:
         # CF-UNIT-1: this office's opinion, reviewer and date on every row.
