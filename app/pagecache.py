@@ -155,8 +155,13 @@ class Kept:
     generation: tuple
     at: float
     tenant: object      # the tenant config the page was drawn with (a reload makes a new one)
-    body: bytes
-    headers: tuple
+    body: object        # a page's bytes, or a remembered value
+    headers: tuple = ()
+
+    def fresh(self, generation: tuple, max_age: float) -> bool:
+        """Made under this generation and tenant config, at most `max_age` seconds ago."""
+        return (self.generation == generation and self.tenant is g.tenant
+                and time.monotonic() - self.at <= max_age)
 
 
 class PageCache:
@@ -198,10 +203,7 @@ class PageCache:
     def get(self, key, generation: tuple) -> Kept | None:
         with self.lock:
             kept = self.pages.get(key)
-        if (kept is None or kept.generation != generation or kept.tenant is not g.tenant
-                or time.monotonic() - kept.at > self.max_age):
-            return None
-        return kept
+        return kept if kept is not None and kept.fresh(generation, self.max_age) else None
 
     def put(self, key, kept: Kept) -> None:
         if len(kept.body) + 512 > self.pages.maxsize:
@@ -219,12 +221,11 @@ class PageCache:
         key = (g.tenant_id, *key)
         with self.lock:
             kept = self.values.get(key)
-        if (kept is not None and kept.generation == generation and kept.tenant is g.tenant
-                and time.monotonic() - kept.at <= self.max_age):
+        if kept is not None and kept.fresh(generation, self.max_age):
             return kept.body
         value = compute()
         with self.lock:
-            self.values[key] = Kept(generation, time.monotonic(), g.tenant, value, ())
+            self.values[key] = Kept(generation, time.monotonic(), g.tenant, value)
         return value
 
     def user(self, model, user_id: int, load: Callable[[], object]):

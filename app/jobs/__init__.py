@@ -2,6 +2,7 @@
 the workflow services."""
 from __future__ import annotations
 
+import os
 from typing import Callable
 
 _app = None
@@ -16,8 +17,6 @@ def worker_app():
     if current_app:
         return current_app._get_current_object()
     if _app is None:
-        import os
-
         from .. import create_app
         _app, built_by = create_app(), os.getpid()
     return _app

@@ -17,6 +17,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -126,8 +127,7 @@ def write(cfg, stmt: sa.Select, title: str, today: date, chunk: int = CHUNK) -> 
         write_book(path, [Sheet(title[:31] or "sheet", HEADERS, rows(), numbers=NUMBERS,
                                 dates=DATES, datetimes=DATETIMES)])
     except BaseException:
-        if os.path.exists(path):
-            os.unlink(path)
+        Path(path).unlink(missing_ok=True)  # `write` removes a half-written file itself
         raise
     return Export(path, n)
 
