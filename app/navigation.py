@@ -145,6 +145,7 @@ def nav_entries() -> list[Entry]:
                 return (*entries_for(cfg, current_user),
                         *(Entry(e, lbl) for e, lbl, pred in EXTRA if pred(cfg, current_user)))
             cache = current_app.extensions.get("pagecache")
-            g.nav_entries = list(cache.remember(("nav", current_user.id, today_local()), compute)
-                                 if cache else compute())
+            # The registered extras are in the key: one registered later shows at once.
+            key = ("nav", current_user.id, today_local(), tuple(e for e, _, _ in EXTRA))
+            g.nav_entries = list(cache.remember(key, compute) if cache else compute())
     return g.nav_entries

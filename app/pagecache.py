@@ -47,6 +47,12 @@ log = logging.getLogger(__name__)
 
 # Statements that change no row; anything else (WITH … UPDATE included) counts as a write.
 _READS = ("SELECT", "PRAGMA", "SHOW", "SET ", "SAVEPOINT", "RELEASE", "BEGIN", "EXPLAIN")
+# Writes to the audit trail alone: nothing kept is drawn from it (a file's history page, which
+# reads it, is always drawn), so a refused request's audit row or a seal leaves kept pages alone.
+# A statement that moves files and audits them (WITH … UPDATE applications … INSERT INTO
+# audit_events) starts with its UPDATE or WITH and still counts.
+_AUDIT_ONLY = ("INSERT INTO audit_events ", "UPDATE audit_events ", "UPDATE audit_chain_heads ",
+               "INSERT INTO audit_chain_heads ")
 ANY_TENANT = "*"  # a write outside a tenant's request (a job over every tenant, the CLI)
 _clients: dict[str, Redis] = {}
 _warned = -1e9
@@ -119,7 +125,8 @@ def watch(engine: sa.engine.Engine, redis_url: str) -> None:
 
     @sa.event.listens_for(engine, "before_cursor_execute")
     def _statement(conn, cursor, statement, parameters, context, executemany):
-        if not statement.lstrip()[:9].upper().startswith(_READS):
+        text = statement.lstrip()
+        if not (text[:9].upper().startswith(_READS) or text.startswith(_AUDIT_ONLY)):
             conn.info.setdefault("pagecache_wrote", set()).add(_scope())
 
     @sa.event.listens_for(engine, "commit")

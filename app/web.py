@@ -307,9 +307,12 @@ def init_app(app: Flask) -> None:
 
 def _error_page(code: int):
     def handler(e):
+        # Drawn before the refusal's audit row commits, which would expire the signed-in user
+        # and read them again for the page.
+        page = render_template("error.html", code=code)
         if code in REFUSALS:
             audit_refusal(code)
-        return render_template("error.html", code=code), code
+        return page, code
     return handler
 
 
@@ -325,10 +328,10 @@ def audit_refusal(code: int) -> None:
     from .workflow.actors import Actor
     from .workflow.transitions import audit
     db = current_app.extensions["sqlalchemy"]
-    db.session.rollback()  # nothing the refused view wrote stays
     user = current_user if current_user and current_user.is_authenticated else None
     actor = (Actor.of(user, client_ip()) if user is not None
              else Actor(g.tenant_id, None, "anonymous", "anonymous", None, client_ip()))
+    db.session.rollback()  # nothing the refused view wrote stays (the actor is read before)
     audit(actor, "requests", None, REFUSALS[code],
           reason=f"{request.method} {request.endpoint} {request.path}"[:500])
     db.session.commit()

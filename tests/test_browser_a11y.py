@@ -143,6 +143,8 @@ def test_axe_finds_no_serious_violation(site, accounts, browser, slug, role):  #
     # The CSP forbids the injected script; this context alone ignores it to run axe-core.
     ctx = _context(browser, bypass_csp=True, viewport={"width": 1280, "height": 900},
                    storage_state=state)
+    # Sent to the browser once, run in every page before its own scripts.
+    ctx.add_init_script(path=str(AXE_JS))
     if role in ("anonymous", "applicant"):  # these also in the large-text, high-contrast look
         looks = ["", "large.contrast"]
     else:
@@ -157,7 +159,6 @@ def test_axe_finds_no_serious_violation(site, accounts, browser, slug, role):  #
                 _open(page, base, path)
                 classes = page.evaluate("document.documentElement.className")
                 assert classes == look.replace(".", " "), (path, classes)
-                page.add_script_tag(path=str(AXE_JS))
                 found += [f"{path} [{look or 'default'}] {v}" for v in page.evaluate(AXE_RUN)]
     finally:
         ctx.close()

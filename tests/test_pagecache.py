@@ -304,3 +304,21 @@ def test_the_navigation_is_kept_until_a_write_changes_what_it_offers(client, log
             db.session.commit()
         after = _get(client, "/beijing/home")
     assert receipts in after.get_data(as_text=True)
+
+
+def test_a_refused_request_audits_and_leaves_the_page_kept(client, login, office, app):
+    """A refusal's audit row (and its seal) is a write to the audit trail alone: no kept page is
+    drawn from it, so the clerk's list stays kept; the row is there all the same."""
+    from app.models import AuditEvent
+    with app.app_context():
+        before = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "access_not_found"))
+    with time_machine.travel(at(*TODAY), tick=False):
+        _signed_in_and_kept(login, client)
+        assert client.get("/beijing/office/applications/987654").status_code == 404
+        assert _kept(_get(client))
+    with app.app_context():
+        rows = db.session.scalars(sa.select(AuditEvent).where(
+            AuditEvent.action == "access_not_found").order_by(AuditEvent.id)).all()
+    assert len(rows) == before + 1
+    assert rows[-1].seq is not None and "/beijing/office/applications/987654" in rows[-1].reason
