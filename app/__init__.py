@@ -31,13 +31,15 @@ def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     babel.init_app(app, locale_selector=web.select_locale, timezone_selector=lambda: "Asia/Shanghai")
+    from . import pagecache
+    app.config.setdefault("COMPRESS_CACHE_BACKEND", pagecache.CompressedCopies)
+    app.config.setdefault("COMPRESS_CACHE_KEY", pagecache.compressed_key)
     compress.init_app(app)
     limiter.init_app(app)
     tenancy.init_app(app)
     web.init_app(app)
     web_security.init_app(app)
     static_files.init_app(app)  # compressed for gzip-only clients too
-    from . import pagecache
     with app.app_context():
         pagecache.init_app(app, db.engines)
 

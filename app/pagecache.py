@@ -15,7 +15,8 @@ their session's CSRF token (the page carries it), the language, the display mode
 message to show is drawn, not kept. Copies live in each web worker's memory only (they hold
 names; nothing is written to Redis or to disk), at most PAGE_CACHE_MB per worker, and at most
 PAGE_CACHE_SECONDS old, which also bounds what a lost Redis write could leave behind. With
-Redis unreachable every page is drawn.
+Redis unreachable every page is drawn. A kept page is compressed once per algorithm a browser asks
+for (CompressedCopies, flask-compress's cache), not on every view.
 
 The same counters keep the signed-in user's row (and their office's) between requests: a request
 whose user has not changed since the last one reads no row to know who it is, and a kept page is
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import logging
 import secrets
 import threading
@@ -164,6 +166,7 @@ class Kept:
     tenant: object      # the tenant config the page was drawn with (a reload makes a new one)
     body: object        # a page's bytes, or a remembered value
     headers: tuple = ()
+    copy: str = ""      # a kept page's own name, for its compressed bytes (CompressedCopies)
 
     def fresh(self, generation: tuple, max_age: float) -> bool:
         """Made under this generation and tenant config, at most `max_age` seconds ago."""
@@ -179,6 +182,9 @@ class PageCache:
         self.pages = LRUCache(maxsize=app.config["PAGE_CACHE_MB"] * 1024 * 1024,
                               getsizeof=lambda kept: len(kept.body) + 512)
         self.values = LRUCache(maxsize=8192)  # remember(): users, navigation
+        # Kept pages compressed for the browsers that asked (br, gzip): by copy and algorithm.
+        self.compressed = LRUCache(maxsize=app.config["PAGE_CACHE_MB"] * 1024 * 1024 // 4,
+                                   getsizeof=len)
         self.lock = threading.Lock()  # gthread workers serve several requests at once
         self.retry_at = 0.0
 
@@ -345,10 +351,46 @@ def kept_page(draw: Callable[[], Response]) -> Response:
     if kept is not None:
         resp = current_app.response_class(kept.body, headers=list(kept.headers))
         resp.headers["X-Page-Cache"] = "hit"
+        g.pagecache_copy = kept.copy
         return resp
     resp = draw()
     if resp.status_code == 200 and not resp.is_streamed and "_flashes" not in session:
         keep = tuple((k, v) for k, v in resp.headers.items()
                      if k in ("Content-Type", "Vary", "HX-Push-Url"))
-        cache.put(key, Kept(generation, time.monotonic(), g.tenant, resp.get_data(), keep))
+        g.pagecache_copy = f"{id(cache):x}.{next(_copies)}"
+        cache.put(key, Kept(generation, time.monotonic(), g.tenant, resp.get_data(), keep,
+                            g.pagecache_copy))
     return resp
+
+
+_copies = itertools.count(1)
+
+
+class CompressedCopies:
+    """flask-compress's cache (COMPRESS_CACHE_BACKEND, keyed by `compressed_key`): a kept page
+    is compressed once per algorithm, then its compressed bytes go out with every view of the
+    copy. Compressing a list costs a few times what showing the kept copy does. A page that is
+    not a kept copy has no name and is compressed each time it is sent."""
+
+    @staticmethod
+    def _cache() -> PageCache | None:
+        return current_app.extensions.get("pagecache") if has_app_context() else None
+
+    def get(self, key: str) -> bytes | None:
+        cache = self._cache()
+        if cache is None or key.endswith(";"):
+            return None
+        with cache.lock:
+            return cache.compressed.get(key)
+
+    def set(self, key: str, value: bytes) -> None:
+        cache = self._cache()
+        if cache is None or key.endswith(";") or len(value) > cache.compressed.maxsize:
+            return
+        with cache.lock:
+            cache.compressed[key] = value
+
+
+def compressed_key(_request) -> str:
+    """The kept copy this response is (COMPRESS_CACHE_KEY), or "" for any other response."""
+    return g.get("pagecache_copy", "")

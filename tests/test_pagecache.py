@@ -4,6 +4,7 @@ the next view draw the list again; what the key holds (user, language, date, htm
 copies apart; a flash, a lost or restarted Redis, or age means drawing."""
 from __future__ import annotations
 
+import gzip
 import re
 from datetime import timedelta
 
@@ -322,3 +323,29 @@ def test_a_refused_request_audits_and_leaves_the_page_kept(client, login, office
             AuditEvent.action == "access_not_found").order_by(AuditEvent.id)).all()
     assert len(rows) == before + 1
     assert rows[-1].seq is not None and "/beijing/office/applications/987654" in rows[-1].reason
+
+
+def test_a_kept_page_is_compressed_once_per_algorithm(client, login, office, monkeypatch):
+    """Browsers ask for br or gzip: a kept copy's compressed bytes are made on its first view
+    and sent again after; a page that is not kept is compressed every time it is sent."""
+    import brotli
+    import flask_compress.flask_compress as fc
+    made = []
+    real = fc._compress_data
+    monkeypatch.setattr(fc, "_compress_data",
+                        lambda app, data, algorithm: made.append(algorithm) or real(
+                            app, data, algorithm))
+    with time_machine.travel(at(*TODAY), tick=False):
+        login("beijing", "clerk")
+        plain = _get(client).get_data()
+        views = [_get(client, **{"Accept-Encoding": "br, gzip"}) for _ in range(3)]
+        zipped = [_get(client, **{"Accept-Encoding": "gzip"}) for _ in range(2)]
+        other = [_get(client, "/beijing/password", **{"Accept-Encoding": "br"})
+                 for _ in range(2)]
+    assert all(_kept(r) and r.headers["Content-Encoding"] == "br" for r in views)
+    assert all(brotli.decompress(r.get_data()) == plain for r in views)
+    assert all(r.headers["Content-Encoding"] == "gzip" for r in zipped)
+    assert all(gzip.decompress(r.get_data()) == plain for r in zipped)
+    assert all(r.headers["Content-Encoding"] == "br" for r in other)
+    # One br and one gzip for the kept list, and the password page each of its two times.
+    assert made == ["br", "gzip", "br", "br"]
