@@ -357,7 +357,7 @@ def kept_page(draw: Callable[[], Response]) -> Response:
     if resp.status_code == 200 and not resp.is_streamed and "_flashes" not in session:
         keep = tuple((k, v) for k, v in resp.headers.items()
                      if k in ("Content-Type", "Vary", "HX-Push-Url"))
-        g.pagecache_copy = f"{id(cache):x}.{next(_copies)}"
+        g.pagecache_copy = str(next(_copies))
         cache.put(key, Kept(generation, time.monotonic(), g.tenant, resp.get_data(), keep,
                             g.pagecache_copy))
     return resp
@@ -370,25 +370,24 @@ class CompressedCopies:
     """flask-compress's cache (COMPRESS_CACHE_BACKEND, keyed by `compressed_key`): a kept page
     is compressed once per algorithm, then its compressed bytes go out with every view of the
     copy. Compressing a list costs a few times what showing the kept copy does. A page that is
-    not a kept copy has no name and is compressed each time it is sent."""
+    not a kept copy has no name (its key ends in ";") and is compressed each time it is sent."""
 
     @staticmethod
-    def _cache() -> PageCache | None:
-        return current_app.extensions.get("pagecache") if has_app_context() else None
+    def _cache(key: str) -> PageCache | None:
+        if key.endswith(";") or not has_app_context():
+            return None
+        return current_app.extensions.get("pagecache")
 
     def get(self, key: str) -> bytes | None:
-        cache = self._cache()
-        if cache is None or key.endswith(";"):
+        if (cache := self._cache(key)) is None:
             return None
         with cache.lock:
             return cache.compressed.get(key)
 
     def set(self, key: str, value: bytes) -> None:
-        cache = self._cache()
-        if cache is None or key.endswith(";") or len(value) > cache.compressed.maxsize:
-            return
-        with cache.lock:
-            cache.compressed[key] = value
+        if (cache := self._cache(key)) is not None and len(value) <= cache.compressed.maxsize:
+            with cache.lock:
+                cache.compressed[key] = value
 
 
 def compressed_key(_request) -> str:
