@@ -304,6 +304,60 @@ def test_limits_refuse_a_file_before_any_byte_is_sent(app, signed):
     assert len(_uploads(app)) == 2 and _part_files(app)[0].stat().st_size == 0
 
 
+def test_a_scan_saved_meanwhile_by_another_request_still_counts(app, signed, monkeypatch):
+    """Two scans sent at once for the last place: the one whose check passed before the other
+    was saved is refused when it is saved, with the same message, and leaves nothing behind.
+    The other request is played by a scan committed between this one's check and its save."""
+    from app import uploads
+    from app.workflow import applications as svc
+    client, ids = signed
+    url = f"/beijing/me/applications/{ids['a1']}/attachments"
+    first = client.post(url, data={"material": "id_card",
+                                   "scan": (io.BytesIO(f.pdf_bytes()), "front.pdf")},
+                        content_type="multipart/form-data")
+    assert first.status_code == 303 and len(_attachments(app, ids["a1"])) == 1
+    store = uploads.store
+
+    def store_after_another(slug, data, mime):
+        other = scan_pdf(4)
+        name, digest = store(slug, other, "application/pdf")
+        db.session.add(Attachment(application_id=ids["a1"], material="id_card",
+                                  filename="back.pdf", stored_name=name, mime="application/pdf",
+                                  size=len(other), sha256=digest, uploaded_by=db.session.scalar(
+                                      sa.select(Attachment.uploaded_by).limit(1))))
+        db.session.commit()
+        monkeypatch.setattr(uploads, "store", store)
+        return store(slug, data, mime)
+
+    monkeypatch.setattr(uploads, "store", store_after_another)
+    late = client.post(url, data={"material": "id_card",
+                                  "scan": (io.BytesIO(f.pdf_bytes(2)), "late.pdf")},
+                       content_type="multipart/form-data", headers={"HX-Request": "true"})
+    assert late.status_code == 422 and "最多上传2份" in late.get_data(as_text=True)
+    kept = _attachments(app, ids["a1"])
+    assert sorted(a.filename for a in kept) == ["back.pdf", "front.pdf"]
+    with app.app_context():
+        files = {p.name for p in Path(app.config["UPLOAD_DIR"]).rglob("*.*")}
+    assert files == {a.stored_name.rsplit("/", 1)[-1] for a in kept}
+    # The same for an upload begun while another took the room: nothing of it is created.
+    check = svc.check_room
+
+    def check_then_another_begins(cfg, app_, actor, material, size, **kw):
+        kind = check(cfg, app_, actor, material, size, **kw)
+        app.config["UPLOAD_QUOTA_BYTES"] = resumable.svc.stored_bytes(app_.applicant_id) + size
+        db.session.add(PartialUpload(tenant_id=app_.tenant_id, application_id=app_.id,
+                                     owner_id=actor.user_id, material="education",
+                                     filename="other.pdf", length=1, offset=0, received=0,
+                                     sha256="0" * 64))
+        db.session.commit()
+        return kind
+
+    monkeypatch.setattr(svc, "check_room", check_then_another_begins)
+    begun = create(client, ids["a1"], scan_pdf(2))
+    assert begun.status_code == 422 and "上传空间不足" in begun.get_data(as_text=True)
+    assert [u.filename for u in _uploads(app)] == ["other.pdf"] and _part_files(app) == []
+
+
 def test_the_page_shows_the_room_before_the_upload(app, signed):
     client, ids = signed
     app.config["UPLOAD_QUOTA_BYTES"] = 50 * 1024 * 1024

@@ -238,7 +238,7 @@ def test_two_slow_uploads_neither_block_others_nor_get_cut(server):
     cookie, token = _sign_in(server.base, "bj-draft")
     path = f"/beijing/me/applications/{server.draft_id}/attachments"
     uploads = [SlowUpload(server.port, path, cookie,
-                          {"csrf_token": token, "material": "id_card"}, _noise_png())
+                          {"csrf_token": token, "material": "achievements"}, _noise_png())
                for _ in range(2)]
     transfer = len(uploads[0].scan) / RATE
     assert transfer > WORKER_TIMEOUT + 3  # each outlasts the worker timeout by a margin
@@ -265,10 +265,49 @@ def test_two_slow_uploads_neither_block_others_nor_get_cut(server):
     assert "WORKER TIMEOUT" not in server.log.read_text()
     with server.app.app_context():
         stored = db.session.scalars(sa.select(Attachment).filter_by(
-            application_id=server.draft_id, material="id_card", filename="scan.png")).all()
+            application_id=server.draft_id, material="achievements", filename="scan.png")).all()
         assert len(stored) == 2
         assert all(a.mime == "image/png" and a.size > 0 for a in stored)
         db.session.remove()
+
+
+def test_two_scans_sent_at_once_for_the_last_place_store_one(server):
+    """The draft holds one of its two ID card scans; two sent at the same moment both pass the
+    first check, and the save lets exactly one of them in."""
+    cookie, token = _sign_in(server.base, "bj-draft")
+    url = f"{server.base}/beijing/me/applications/{server.draft_id}/attachments"
+
+    def ids() -> int:
+        with server.app.app_context():
+            n = db.session.scalar(sa.select(sa.func.count()).select_from(Attachment).filter_by(
+                application_id=server.draft_id, material="id_card"))
+            db.session.remove()
+        return n
+
+    assert ids() == 1
+    bodies = [SlowUpload(server.port, "", cookie, {"csrf_token": token, "material": "id_card"},
+                         _noise_png()).body() for _ in range(2)]
+    start = threading.Barrier(2)
+    answers: list[int] = []
+
+    def send(body: bytes, boundary: str) -> None:
+        request = urllib.request.Request(url, data=body, method="POST", headers={
+            "Cookie": cookie, "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "HX-Request": "true"})
+        start.wait()
+        try:
+            with urllib.request.urlopen(request, timeout=60) as resp:
+                answers.append(resp.status)
+        except urllib.error.HTTPError as e:
+            answers.append(e.code)
+
+    threads = [threading.Thread(target=send, args=b) for b in bodies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(90)
+    assert sorted(answers) == [200, 422], answers
+    assert ids() == 2
 
 
 def _stored(server) -> int:

@@ -103,6 +103,11 @@ def create(cfg, app: Application, actor, length: int, meta: dict[str, str]) -> P
                            length=length, offset=0, received=0, sha256=digest)
     db.session.add(upload)
     db.session.flush()
+    try:
+        svc.hold_room(cfg, app, material, length)
+    except Invalid:
+        db.session.rollback()
+        raise
     path = part_path(upload)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch()

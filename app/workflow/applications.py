@@ -382,16 +382,37 @@ def check_room(cfg, app: Application, actor: Actor, material: str, size: int, *,
     if size > limit:
         raise Invalid(_l("“%(m)s”每份不超过%(limit)s，此文件为%(size)s，请压缩后再上传。",
                          m=item_label(kind), limit=filesize(limit), size=filesize(size)))
-    if kind.max_count is not None and \
-            _material_counts(app, besides=besides).get(kind.code, 0) >= kind.max_count:
+    _refuse_over(kind, size, _material_counts(app, besides=besides).get(kind.code, 0),
+                 stored_bytes(app.applicant_id, besides=besides))
+    return kind
+
+
+def _refuse_over(kind, size: int, held: int, stored: int) -> None:
+    """The count and quota limits for one more scan of `size` bytes, with `held` scans of its
+    material and `stored` bytes of the applicant's already counted."""
+    from ..web import filesize
+    if kind.max_count is not None and held >= kind.max_count:
         raise Invalid(_l("“%(m)s”最多上传%(n)d份，请先删除已上传的再上传。",
                          m=item_label(kind), n=kind.max_count))
-    left = current_app.config["UPLOAD_QUOTA_BYTES"] - stored_bytes(app.applicant_id,
-                                                                   besides=besides)
+    left = current_app.config["UPLOAD_QUOTA_BYTES"] - stored
     if size > left:
         raise Invalid(_l("上传空间不足：剩余%(left)s，此文件为%(size)s。请删除不需要的扫描件后再上传。",
                          left=filesize(max(0, left)), size=filesize(size)))
-    return kind
+
+
+def hold_room(cfg, app: Application, material: str, size: int) -> None:
+    """Check the limits again once the new scan (or upload being sent) of `size` bytes is
+    flushed, so two sent at once cannot both take the last place: the applicant's row is
+    locked until the commit (PostgreSQL), and on SQLite the flushed row holds the only writer's
+    lock, so the other waits and then counts this one. Invalid when they no longer hold."""
+    kind = cfg.material(material)
+    db.session.execute(sa.select(User.id).where(User.id == app.applicant_id).with_for_update())
+    held = db.session.scalar(sa.select(sa.func.count()).select_from(Attachment).where(
+        Attachment.application_id == app.id, Attachment.material == material)) + \
+        db.session.scalar(sa.select(sa.func.count()).select_from(PartialUpload).where(
+            PartialUpload.application_id == app.id, PartialUpload.material == material,
+            PartialUpload.attachment_id.is_(None)))
+    _refuse_over(kind, size, held - 1, stored_bytes(app.applicant_id) - size)
 
 
 def add_attachment(cfg, app: Application, actor: Actor, material: str, filename: str,
@@ -422,9 +443,11 @@ def _attach(cfg, app, actor, material, filename, stored, mime, size, digest,
                          uploaded_by=actor.user_id)
         db.session.add(att)
         db.session.flush()
-        audit(actor, "attachments", att.id, "upload", reason=material)
         if upload is not None:
             upload.attachment_id = att.id
+            db.session.flush()
+        hold_room(cfg, app, material, size)
+        audit(actor, "attachments", att.id, "upload", reason=material)
         db.session.commit()
     except Exception:
         db.session.rollback()
