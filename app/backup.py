@@ -281,7 +281,8 @@ def _check_target(manifest: dict) -> None:
             raise BackupError(f"table {name} in the archive has columns this version does not "
                               f"know: {', '.join(sorted(unknown))}")
     if next(iter(storage().keys()), None) is not None:
-        raise BackupError(f"the file store ({current_app.config['UPLOAD_DIR']}) is not empty: "
+        where = current_app.config.get("FILE_STORE_URL") or current_app.config["UPLOAD_DIR"]
+        raise BackupError(f"the file store ({where}) is not empty: "
                           "restore only into an empty one")
     mine = _fingerprints()
     for name, theirs in (manifest.get("keys") or {}).items():
@@ -358,16 +359,13 @@ def restore(path: str | Path, echo: Callable[[str], None] = lambda _m: None) -> 
             for info in tar:
                 if info.name.startswith("files/"):
                     key = info.name.removeprefix("files/")
-                    # Unpacked next to the store (a rename into place, not a second copy).
-                    spool = getattr(store, "root", None)
-                    if spool is not None:
-                        Path(spool).mkdir(parents=True, exist_ok=True)
-                    with tempfile.NamedTemporaryFile(dir=spool, prefix="incoming-",
-                                                     delete=False) as out:
+                    # Unpacked where the store takes it from (on a disk: a rename into place).
+                    spool = store.incoming(key)
+                    with spool.open("wb") as out:
                         src = tar.extractfile(info)
                         while chunk := src.read(CHUNK):
                             out.write(chunk)
-                    store.put_file(key, Path(out.name))
+                    store.put_file(key, spool)
                     written.append(key)
                     summary.files += 1
                     summary.bytes += info.size

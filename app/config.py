@@ -17,6 +17,12 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6390/0")
     RQ_QUEUE = os.environ.get("RQ_QUEUE", "zhicheng")
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(ROOT / "instance" / "uploads"))
+    # The file store (app/uploads/storage.py): empty for the directory UPLOAD_DIR, or
+    # s3://bucket/prefix for an S3-compatible store at S3_ENDPOINT_URL (its credentials from
+    # AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY); UPLOAD_DIR is then the host's scratch space.
+    FILE_STORE_URL = os.environ.get("FILE_STORE_URL", "")
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL") or None
+    S3_REGION = os.environ.get("S3_REGION", "us-east-1")
     TENANTS_DIR = os.environ.get("TENANTS_DIR", str(ROOT / "tenants"))
     # Personal data (ID numbers, mobiles, notice recipients) at rest: a key ring separate from
     # SECRET_KEY, from DATA_KEYS / DATA_HASH_KEY or the key-ring file (app/workflow/crypto.py).

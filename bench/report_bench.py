@@ -191,7 +191,7 @@ def child(folder: Path, n: int, office_id: int, plan_id: int, chunk: int | None)
         run = db.session.scalar(sa.select(JobRun).order_by(JobRun.id.desc()))
         made = db.session.scalars(sa.select(TierReport)).all()
         sizes = {r.kind + (f"-{r.level}" if r.level else ""):
-                 reports.path_of(TENANT, r.stored_name).stat().st_size for r in made}
+                 len(reports.read(TENANT, r.stored_name)) for r in made}
         rosters = sum(r.rows for r in made if r.kind == "roster")
         if run.status != "done" or written != n or rosters != n:
             raise SystemExit(f"{n}: job {run.status}, {written} counted, {rosters} on rosters")

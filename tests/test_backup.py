@@ -41,9 +41,9 @@ def _drop_pg(name: str) -> None:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def _populated(url: str, tmp: Path):
+def _populated(url: str, tmp: Path, **overrides):
     """An instance holding the world plus a few files of its own in the store."""
-    app = build_app(url, tmp)
+    app = build_app(url, tmp, **overrides)
     with app.app_context():
         build_world()
         uploads.store("beijing", f.pdf_bytes(3), "application/pdf")
@@ -79,7 +79,7 @@ def _dump(app) -> dict[str, list[dict]]:
 def _files(app) -> dict[str, bytes]:
     with app.app_context():
         store = storage()
-        return {key: store.local_path(key).read_bytes() for key in store.keys()}
+        return {key: store.read(key) for key in store.keys()}
 
 
 def _dispose(app) -> None:

@@ -108,7 +108,7 @@ def test_a_phone_photo_is_downscaled_before_it_is_sent(live, browser, tmp_path):
         f"发送的请求应只有几百KB（原图{original}字节），实为{sizes}"
     with app.app_context():
         att = db.session.scalar(sa.select(Attachment).filter_by(application_id=app_id))
-        stored = uploads.path_of("beijing", att.stored_name).read_bytes()
+        stored = uploads.read_stored("beijing", att.stored_name)
     img = Image.open(io.BytesIO(stored))
     # Upright (the EXIF turn applied in the browser) at 2000 px: the server had nothing left
     # to scale, so it stored the browser's file as it came (its size is the file the form held).
@@ -135,6 +135,6 @@ def test_without_javascript_the_original_is_sent_and_the_server_scales_it(live, 
     assert len(sizes) == 1 and sizes[0] > photo.stat().st_size, "无JavaScript时应发送原文件"
     with app.app_context():
         att = db.session.scalar(sa.select(Attachment).filter_by(application_id=app_id))
-        stored = uploads.path_of("beijing", att.stored_name).read_bytes()
+        stored = uploads.read_stored("beijing", att.stored_name)
     assert Image.open(io.BytesIO(stored)).size == (1500, 2000), "服务器应按EXIF方向旋转并缩小"
     assert att.size == len(stored) < 1024 * 1024

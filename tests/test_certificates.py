@@ -4,6 +4,7 @@ CF-INTEG-1)."""
 from __future__ import annotations
 
 import gzip
+import io
 import shutil
 from datetime import date
 from types import SimpleNamespace
@@ -35,6 +36,12 @@ CFG = lambda: tenants()["beijing"]  # noqa: E731
 FULL_ID = "110108198506154321"
 NOTICE_ENDS = date(2026, 12, 4)
 ISSUE_DAY = date(2026, 12, 5)
+
+
+def stored_pdfs(slug: str) -> list[str]:
+    """The names of the PDFs in the tenant's folder of the file store."""
+    return [k.removeprefix(f"{slug}/") for k in uploads.storage().keys()
+            if k.startswith(f"{slug}/") and k.count("/") == 1 and k.endswith(".pdf")]
 
 
 def passed_session(agency, n: int, outcome=None):
@@ -106,8 +113,8 @@ def test_batch_issues_only_files_whose_notice_ended_without_open_objection(ctx):
     assert len({c.batch_id for c in certs}) == 1 and all(c.issuer.code == "bj-hr" for c in certs)
     assert all(c.number.startswith("BJ2026-") and len(c.number) == 17 for c in certs)
     for c in certs:
-        assert uploads.path_of("beijing", c.pdf_name).read_bytes().startswith(b"%PDF")
-        assert uploads.path_of("beijing", c.letter_name).read_bytes().startswith(b"%PDF")
+        assert uploads.read_stored("beijing", c.pdf_name).startswith(b"%PDF")
+        assert uploads.read_stored("beijing", c.letter_name).startswith(b"%PDF")
     audits = db.session.scalars(sa.select(AuditEvent).filter_by(action="certify")).all()
     assert sorted((e.subject_id, e.from_state, e.to_state) for e in audits) == [
         (clean.id, "passed", "certified"), (refused.id, "passed", "certified")]
@@ -115,7 +122,7 @@ def test_batch_issues_only_files_whose_notice_ended_without_open_objection(ctx):
     again = issue_batch(tid, ISSUE_DAY)  # idempotent: nothing new, no new files
     assert again.rows_changed == 0
     assert db.session.scalar(sa.select(sa.func.count(Certificate.id))) == 2
-    assert len(list(uploads.storage().local_path("beijing").glob("*.pdf"))) == 4
+    assert len(list(stored_pdfs("beijing"))) == 4
     runs = db.session.scalars(sa.select(JobRun).filter_by(name="issue_certificates")).all()
     assert [r.rows_changed for r in runs] == [0, 2, 0]
 
@@ -125,7 +132,7 @@ def test_documents_carry_number_chinese_text_and_a_qr_code_of_the_verification_l
     cert = certify_one()
     url = verify_url("beijing", cert.number)
     assert url == f"http://127.0.0.1:5000/beijing/certificates/verify/{cert.number}"
-    reader = PdfReader(uploads.path_of("beijing", cert.pdf_name))
+    reader = PdfReader(io.BytesIO(uploads.read_stored("beijing", cert.pdf_name)))
     assert len(reader.pages) == 1
     page = reader.pages[0]
     text = page.extract_text()
@@ -142,7 +149,7 @@ def test_documents_carry_number_chinese_text_and_a_qr_code_of_the_verification_l
                                (QR_BORDER + r) * scale + scale // 2)) < 128) for c in range(n)]
             for r in range(n)]
     assert seen == [list(row) for row in qr.matrix]
-    letter_pdf = PdfReader(uploads.path_of("beijing", cert.letter_name))
+    letter_pdf = PdfReader(io.BytesIO(uploads.read_stored("beijing", cert.letter_name)))
     assert len(letter_pdf.pages) == 1
     letter = letter_pdf.pages[0].extract_text()
     for expected in ("电子职称评价结果通知书", cert.number, "张三明", "公示无异议", url):
@@ -175,7 +182,7 @@ def test_a_file_certified_by_a_concurrent_run_is_not_issued_twice(ctx, monkeypat
     monkeypatch.setattr(certificates, "certifiable_ids", lambda tid, day: [cert.application_id])
     assert issue_batch(cert.tenant_id, ISSUE_DAY).rows_changed == 0
     assert db.session.scalar(sa.select(sa.func.count(Certificate.id))) == 1
-    assert sorted(p.name for p in uploads.storage().local_path("beijing").glob("*.pdf")) == sorted(
+    assert sorted(stored_pdfs("beijing")) == sorted(
         [cert.pdf_name, cert.letter_name])
 
 
@@ -188,7 +195,7 @@ def test_a_failed_batch_leaves_no_files(ctx, monkeypatch):
     with pytest.raises(ZeroDivisionError):
         issue_batch(apps[0].tenant_id, ISSUE_DAY)
     assert status_of(apps[0].id) == Status.passed.value
-    assert not list(uploads.storage().local_path("beijing").glob("*.pdf"))
+    assert not list(stored_pdfs("beijing"))
     assert db.session.scalar(sa.select(JobRun.status).filter_by(name="issue_certificates")) == \
         "failed"
 

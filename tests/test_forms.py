@@ -18,7 +18,7 @@ from app.models import Application, AuditEvent, Entry, Status
 from app.models.notify import Outbox
 from app.tenancy import tenants
 from app.workflow import paper, pledge
-from app.workflow.reports import generate, path_of
+from app.workflow.reports import generate, read as read_report
 from app.workflow.errors import Invalid
 from app.workflow.transitions import transition
 
@@ -307,7 +307,7 @@ def test_roster_has_the_columns_an_office_expects(app, full_file):
         made = generate(cfg(), T, hr.tenant_id, hr.id, plan.id)
         roster = next(r for r in made if r.kind == "roster")
         assert roster.level == "junior_assistant" and roster.rows == 1
-        rows = [tuple(r) for r in load_workbook(path_of(T, roster.stored_name)).active
+        rows = [tuple(r) for r in load_workbook(io.BytesIO(read_report(T, roster.stored_name))).active
                 .iter_rows(values_only=True)]
     assert "助理级" in rows[0][0] and rows[1][0].endswith("松山区人力资源和社会保障局")
     assert rows[2] == ("序号", "姓名", "性别", "出生日期", "工作单位", "学历", "现职称",

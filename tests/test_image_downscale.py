@@ -62,7 +62,7 @@ def test_a_phone_photo_is_stored_at_the_target_resolution(app, client, login):
         assert _upload(client, app_id, photo, "手机拍照.jpg").status_code == 303
         with app.app_context():
             att = db.session.scalar(sa.select(Attachment))
-            stored = uploads.path_of("beijing", att.stored_name).read_bytes()
+            stored = uploads.read_stored("beijing", att.stored_name)
         served = client.get(f"/beijing/me/applications/{app_id}/attachments/{att.id}")
     img = opened(stored)
     assert img.size == (2000, 1500), f"存储的图片应缩小到长边2000像素，实为{img.size}"
@@ -80,7 +80,7 @@ def test_an_image_within_the_target_is_stored_byte_for_byte(app, client, login):
         assert _upload(client, app_id, small, "scan.jpg").status_code == 303
         with app.app_context():
             att = db.session.scalar(sa.select(Attachment))
-            stored = uploads.path_of("beijing", att.stored_name).read_bytes()
+            stored = uploads.read_stored("beijing", att.stored_name)
     assert stored == small, "不超过目标分辨率的图片应原样保存"
 
 
@@ -147,7 +147,7 @@ def test_the_target_is_a_tenant_setting(ctx):
         assert opened(uploads.accept_scan(photo)[0]).size == (1800, 1350)
         name, mime, size, _digest = uploads.store_stream(
             "chifeng", io.BytesIO(photo), uploads.MINUTES_TYPES, 20 * 1024 * 1024)
-        assert opened(uploads.path_of("chifeng", name).read_bytes()).size == (1800, 1350)
+        assert opened(uploads.read_stored("chifeng", name)).size == (1800, 1350)
 
 
 def test_the_file_input_carries_the_tenants_target(app, client, login):

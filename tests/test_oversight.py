@@ -128,9 +128,7 @@ def test_recordings_are_downloadable_by_the_appointed_member_only(app, client, l
         hd = db.session.get(User, drawn["hd"])
         assert [(w["endpoint"], w["count"]) for w in oversight.waiting(hd, date(2026, 11, 1))] \
             == [("oversight.supervision_list", 1)]
-        path = uploads.path_of("beijing", rec.stored_name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(f.pdf_bytes())
+        uploads.storage().put(f"beijing/{rec.stored_name}", f.pdf_bytes())
         url = f"/beijing/oversight/supervision/{drawn['session']}/files/{rec.id}"
     login("beijing", "hr-hd")
     resp = client.get(url)

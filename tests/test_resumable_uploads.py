@@ -133,7 +133,7 @@ def test_a_pdf_sent_in_pieces_is_stored_rebuilt_without_active_content(app, sign
     [att] = _attachments(app, ids["a1"])
     with app.app_context():
         from app import uploads
-        stored = uploads.path_of("beijing", att.stored_name).read_bytes()
+        stored = uploads.read_stored("beijing", att.stored_name)
     assert _active_names(stored) == set() and b"/JavaScript" not in stored
     assert len(PdfReader(io.BytesIO(stored)).pages) == 1
     assert att.size == len(stored) and att.sha256 == hashlib.sha256(stored).hexdigest()

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from app.extensions import db
 from app.models import Application, JobRun, Org
 from app.models.reports import TierReport
-from app.workflow.reports import generate, path_of
+from app.workflow.reports import generate, read as read_report
 from app.workflow.transitions import transition
 
 from . import factories as f
@@ -204,7 +204,7 @@ def test_an_office_that_forwarded_nobody_still_reports_so(ctx):
     with time_machine.travel(at(2026, 7, 15, 9), tick=False):
         made = generate(cfg(), T, office.tenant_id, office.id, plan.id)
     assert [(r.kind, r.rows) for r in made] == [("report", 0), ("statistics", 0)]
-    lines = _pdf_lines(path_of(T, made[0].stored_name).read_bytes())
+    lines = _pdf_lines(read_report(T, made[0].stored_name))
     assert "本单位在2026年度赤峰市高级职称评审中未推荐申报人员。" in lines
     assert "报告日期：2026年7月15日" in lines and "（单位盖章）" in lines
     assert not any(line.startswith("一、推荐人数") for line in lines)
@@ -271,13 +271,14 @@ def test_separate_groups_close_the_roster_and_declared_posts_fill_the_statistics
         made = generate(cfg(), T, firm.tenant_id, f.org(T, HR).id, forwarded)
         db.session.commit()
         by_kind = {(r.kind, r.level): r.stored_name for r in made}
-        roster = load_workbook(path_of(T, by_kind[("roster", "associate_senior")])).active
+        roster = load_workbook(io.BytesIO(
+            read_report(T, by_kind[("roster", "associate_senior")]))).active
         body = [r for r in roster.iter_rows(min_row=4, values_only=True)]
         shape = [r[0] if not isinstance(r[0], (int, float)) else r[1] for r in body]
         # The non-public file is listed last, in its own group, under its series again.
         assert shape == ["系列：工程", "专业：机械", "己工", "专业：水利", "甲工",
                          "单独分组：非公有制领域专业技术人员直接申报", "系列：工程", "专业：机械", "乙工"]
-        stats = load_workbook(path_of(T, by_kind[("statistics", None)])).active
+        stats = load_workbook(io.BytesIO(read_report(T, by_kind[("statistics", None)]))).active
         rows = [r for r in stats.iter_rows(min_row=4, values_only=True)
                 if isinstance(r[0], (int, float))]
         assert [r[1:] for r in rows] == [("敖汉某机械公司", "正高级", None, None, None, 3),

@@ -109,7 +109,7 @@ def test_an_uploaded_pdf_is_stored_rebuilt(app, client, login):
                     content_type="multipart/form-data")
         with app.app_context():
             att = db.session.scalar(sa.select(Attachment))
-            stored = uploads.path_of("beijing", att.stored_name).read_bytes()
+            stored = uploads.read_stored("beijing", att.stored_name)
             assert att.size == len(stored)
         served = client.get(f"/beijing/me/applications/{app_id}/attachments/{att.id}")
     assert not zipfile.is_zipfile(io.BytesIO(stored))
@@ -122,13 +122,13 @@ def test_session_minutes_are_rebuilt_like_scans_and_recordings_are_kept_as_sent(
     limit = ctx.config["MAX_RECORDING_BYTES"]
     name, mime, size, _digest = uploads.store_stream("beijing", io.BytesIO(polyglot()),
                                                      uploads.MINUTES_TYPES, limit)
-    stored = uploads.path_of("beijing", name).read_bytes()
+    stored = uploads.read_stored("beijing", name)
     assert mime == "application/pdf" and size == len(stored)
     assert not zipfile.is_zipfile(io.BytesIO(stored))
     mp4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 2048
     name, mime, _size, _digest = uploads.store_stream("beijing", io.BytesIO(mp4),
                                                       uploads.RECORDING_TYPES, limit)
-    assert mime == "video/mp4" and uploads.path_of("beijing", name).read_bytes() == mp4
+    assert mime == "video/mp4" and uploads.read_stored("beijing", name) == mp4
 
 
 def test_an_image_over_the_pixel_limit_is_refused_from_its_header(ctx):
@@ -165,7 +165,7 @@ FORMULA_NAME = '=HYPERLINK("http://x","y")'
 def test_a_roster_writes_formula_like_text_as_text(ctx):
     """A real roster: an applicant named like a formula and opinions starting with +, -, @ and a
     tab stay strings (data type 's'); numbers stay numbers."""
-    from app.workflow.reports import generate, path_of
+    from app.workflow.reports import generate, read as read_report
     from app.workflow.transitions import transition
     from .test_chifeng_routing import T, applicant, cfg, clerk
     from .test_tier_reports import PLAN, _to_county_hr
@@ -183,7 +183,7 @@ def test_a_roster_writes_formula_like_text_as_text(ctx):
         made = generate(cfg(), T, a.tenant_id, f.org(T, "cf-hr-aohan").id, f.plan(T, PLAN).id)
     db.session.commit()
     roster = next(r for r in made if r.kind == "roster")
-    ws = load_workbook(path_of(T, roster.stored_name)).active
+    ws = load_workbook(io.BytesIO(read_report(T, roster.stored_name))).active
     cells = {c.value: c for row in ws.iter_rows() for c in row if c.value is not None}
     assert FORMULA_NAME in cells, list(cells)
     for text in (FORMULA_NAME, "+1+1\t同意", "-何平"):

@@ -56,9 +56,7 @@ class Side:
 
 
 def _pdf_on_disk(slug: str, stored_name: str) -> None:
-    path = uploads.path_of(slug, stored_name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(f.pdf_bytes())
+    uploads.storage().put(f"{slug}/{stored_name}", f.pdf_bytes())
 
 
 def _files_on_disk(slug: str, apps) -> None:
@@ -72,18 +70,15 @@ def _rehearsal_run(tenant_id: int) -> int:
     """A finished rehearsal with a small report on disk (app/jobs/rehearsal.py)."""
     import json
 
-    from app.jobs.rehearsal import report_path
+    from app.jobs.rehearsal import report_key
     from app.models import JobRun
     run = JobRun(tenant_id=tenant_id, name="rehearsal", key="rehearsal:beijing:2026:small",
                  status="finished")
     db.session.add(run)
     db.session.commit()
-    path = report_path("beijing", run.id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({
+    uploads.storage().put(report_key("beijing", run.id), json.dumps({
         "tenant": "beijing", "year": 2026, "size": "small", "files": 0, "clean": True,
-        "plans": ["bj-2026"], "stages": [], "findings": [], "outcomes": {}, "cast": {}}),
-        encoding="utf-8")
+        "plans": ["bj-2026"], "stages": [], "findings": [], "outcomes": {}, "cast": {}}).encode())
     return run.id
 
 
@@ -363,9 +358,7 @@ def _chifeng() -> Side:
                         stored_name="stats-1.xlsx", rows=1)
     db.session.add(report)
     db.session.commit()
-    folder = uploads.path_of("chifeng", "reports")
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / report.stored_name).write_bytes(b"PK\x03\x04")
+    uploads.storage().put(f"chifeng/reports/{report.stored_name}", b"PK\x03\x04")
     _files_on_disk("chifeng", [a])
     f.make_employer("chifeng", "cf-firm2", "hongshan", kind="non_public")
     member = next(m for m in s.members if m.role == "chair")

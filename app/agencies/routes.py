@@ -301,8 +301,8 @@ def notice_file(notice_id):
     n = _notice(notice_id)
     if (not acks and n.org_id != current_user.org_id) or not n.stored_name:
         abort(404)
-    return send_file(uploads.path_of(g.tenant.slug, n.stored_name), mimetype=n.mime,
-                     download_name=n.filename or "notice.pdf", as_attachment=True, max_age=0)
+    return uploads.send_stored(g.tenant.slug, n.stored_name, mimetype=n.mime,
+                               download_name=n.filename or "notice.pdf")
 
 
 def xlsx_response(d):

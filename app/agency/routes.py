@@ -296,8 +296,8 @@ def session_file(session_id, file_id):
     """Download a stored recording or minutes."""
     s = _mine(ReviewSession, session_id)
     f = next((x for x in s.files if x.id == file_id), None) or abort(404)
-    return send_file(uploads.path_of(g.tenant.slug, f.stored_name), mimetype=f.mime,
-                     download_name=f.filename, as_attachment=True, max_age=0)
+    return uploads.send_stored(g.tenant.slug, f.stored_name, mimetype=f.mime,
+                               download_name=f.filename)
 
 
 from ..office.batch import install as _install_batch  # noqa: E402

@@ -1,6 +1,6 @@
 """The applicant's profile (业绩档案): kept with the person, edited on its own page, and the
 start of every new application."""
-from flask import abort, flash, g, redirect, request, send_file, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -100,5 +100,5 @@ def profile_scan(profile_item_id):
     item = _item(profile_item_id)
     if not item.scan_stored:
         abort(404)
-    return send_file(uploads.path_of(g.tenant.slug, item.scan_stored), mimetype=item.scan_mime,
-                     download_name=item.scan_filename, as_attachment=True, max_age=0)
+    return uploads.send_stored(g.tenant.slug, item.scan_stored, mimetype=item.scan_mime,
+                               download_name=item.scan_filename)

@@ -1,5 +1,5 @@
 import sqlalchemy as sa
-from flask import abort, current_app, flash, g, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
@@ -297,8 +297,8 @@ def download(app_id, att_id):
     att = next((a for a in _mine(app_id).attachments if a.id == att_id), None)
     if att is None:
         abort(404)
-    return send_file(uploads.path_of(g.tenant.slug, att.stored_name), mimetype=att.mime,
-                     download_name=att.filename, as_attachment=True, max_age=0)
+    return uploads.send_stored(g.tenant.slug, att.stored_name, mimetype=att.mime,
+                               download_name=att.filename)
 
 
 @bp.route("/applications/<int:app_id>/submit", methods=["POST"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, current_app, flash, g, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -111,9 +111,9 @@ def download(cert_id, kind):
     if cert is None or kind not in DOCUMENTS or cert.revoked:
         abort(404)
     attr, title = DOCUMENTS[kind]
-    return send_file(uploads.path_of(g.tenant.slug, getattr(cert, attr)),
-                     mimetype=svc.PDF, as_attachment=True,
-                     download_name=f"{title}-{cert.number}.pdf", max_age=0)
+    return uploads.send_stored(g.tenant.slug, getattr(cert, attr),
+                               mimetype=svc.PDF,
+                               download_name=f"{title}-{cert.number}.pdf")
 
 
 @bp.route("/admin")

@@ -1,7 +1,7 @@
 """Complaints and reports (AE-COMPLAIN-1): lodged by anyone, looked up by reference code,
 answered by the office they were routed to."""
 from flask import (
-    abort, current_app, flash, g, redirect, request, send_file, session, url_for,
+    abort, current_app, flash, g, redirect, request, session, url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -115,6 +115,5 @@ def evidence(complaint_id):
     c = _routed(complaint_id)
     if not c.evidence_stored:
         abort(404)
-    return send_file(uploads.path_of(g.tenant.slug, c.evidence_stored), mimetype=c.evidence_mime,
-                     download_name=c.evidence_filename or "evidence", as_attachment=True,
-                     max_age=0)
+    return uploads.send_stored(g.tenant.slug, c.evidence_stored, mimetype=c.evidence_mime,
+                               download_name=c.evidence_filename or "evidence")

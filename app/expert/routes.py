@@ -220,15 +220,17 @@ def download(session_id, item_id, att_id):
     metadata or active content, under a neutral name, which may be shown inline."""
     s, _me = _session(session_id)
     found = dossier.attachment_of(g.tenant, _item(s, item_id), att_id, s.blind)
-    path = uploads.path_of(g.tenant.slug, found[0].stored_name) if found else None
-    if path is None or not path.is_file():
+    if not found:
         abort(404)
     att, name = found
     if not s.blind:
-        return send_file(path, mimetype=att.mime, download_name=name, as_attachment=True,
-                         max_age=0)
+        return uploads.send_stored(g.tenant.slug, att.stored_name, mimetype=att.mime,
+                                   download_name=name)
+    data = uploads.read_stored(g.tenant.slug, att.stored_name)
+    if data is None:
+        abort(404)
     try:
-        data = uploads.sanitized(path.read_bytes(), att.mime)
+        data = uploads.sanitized(data, att.mime)
     except ValueError:
         abort(404)  # a scan that cannot be cleaned is not shown to blind reviewers at all
     return send_file(io.BytesIO(data), mimetype=att.mime, download_name=name, max_age=0)

@@ -16,18 +16,22 @@ from rq import Queue, get_current_job
 
 from ..extensions import db
 from ..models import JobRun, utcnow
+from ..uploads.storage import storage
 from . import report_progress, worker_app
 
 NAME = "rehearsal"
 
 
-def report_path(slug: str, run_id: int) -> Path:
-    return Path(current_app.config["UPLOAD_DIR"]) / slug / "rehearsals" / f"{run_id}.json"
+def report_key(slug: str, run_id: int) -> str:
+    """Where a run's report is kept in the file store."""
+    return f"{slug}/rehearsals/{run_id}.json"
 
 
 def load_report(slug: str, run_id: int) -> dict | None:
-    path = report_path(slug, run_id)
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    try:
+        return json.loads(storage().read(report_key(slug, run_id)).decode("utf-8"))
+    except FileNotFoundError:
+        return None
 
 
 def _rehearse_to(slug: str, year: int, tenant_dir: str, config: dict, size: str, out: str,
@@ -49,7 +53,7 @@ def run_rehearsal(slug: str, year: int, size: str, run_id: int, spawn: bool = Fa
         run = db.session.get(JobRun, run_id)
         run.status, run.rq_job_id, run.started_at = "running", job.id if job else None, utcnow()
         db.session.commit()
-        out = report_path(slug, run_id)
+        out = storage().incoming(report_key(slug, run_id))  # written here, then stored
         args = (slug, year, str(tenants()[slug].path), portable_config(current_app.config),
                 size, str(out))
         try:
@@ -63,6 +67,7 @@ def run_rehearsal(slug: str, year: int, size: str, run_id: int, spawn: bool = Fa
             else:
                 _rehearse_to(*args, True)
             report = json.loads(out.read_text(encoding="utf-8"))
+            storage().put_file(report_key(slug, run_id), out)
             run.rows_changed, run.status, run.finished_at = report["files"], "finished", utcnow()
             db.session.commit()
         except Exception as e:

@@ -1,4 +1,4 @@
-from flask import abort, flash, g, redirect, request, send_file, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -93,8 +93,8 @@ def download(app_id, att_id):
     att = next((a for a in app.attachments if a.id == att_id), None) if app else None
     if att is None:
         abort(404)
-    return send_file(uploads.path_of(g.tenant.slug, att.stored_name), mimetype=att.mime,
-                     download_name=att.filename, as_attachment=True, max_age=0)
+    return uploads.send_stored(g.tenant.slug, att.stored_name, mimetype=att.mime,
+                               download_name=att.filename)
 
 
 @bp.route("/applications/<int:app_id>/<action>", methods=["POST"])
@@ -192,11 +192,9 @@ def report_download(report_id):
     report = tier_reports.report_of(g.tenant_id, current_user.org_id, report_id)
     if report is None:
         abort(404)
-    path = tier_reports.path_of(g.tenant.slug, report.stored_name)
-    if not path.is_file():
-        abort(404)
-    return send_file(path, download_name=report.filename, as_attachment=True, max_age=0,
-                     mimetype=tier_reports.mimetype_of(report))
+    return uploads.send_stored(g.tenant.slug, tier_reports.stored_key(report.stored_name),
+                               download_name=report.filename,
+                               mimetype=tier_reports.mimetype_of(report))
 
 
 from .batch import install as _install_batch  # noqa: E402

@@ -1,6 +1,6 @@
 """The unit's check of its applicants' profiles (CF-REG-1): the basic information, then every
 item of the 业绩档案 on its own, as the applicant entered it, with its evidence."""
-from flask import abort, flash, g, redirect, request, send_file, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -100,5 +100,5 @@ def staff_scan(user_id, profile_item_id):
     item = profiles.staff_item(_actor(), user_id, profile_item_id)
     if item is None or not item.scan_stored:
         abort(404)
-    return send_file(uploads.path_of(g.tenant.slug, item.scan_stored), mimetype=item.scan_mime,
-                     download_name=item.scan_filename, as_attachment=True, max_age=0)
+    return uploads.send_stored(g.tenant.slug, item.scan_stored, mimetype=item.scan_mime,
+                               download_name=item.scan_filename)

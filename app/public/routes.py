@@ -1,6 +1,6 @@
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
-from flask import abort, current_app, flash, g, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 
 from . import bp
@@ -100,8 +100,8 @@ def notice(notice_id):
     if n is None or n.tenant_id != g.tenant_id or n.status != NoticeStatus.acknowledged.value:
         abort(404)
     if request.args.get("pdf") and n.stored_name:
-        return send_file(uploads.path_of(g.tenant.slug, n.stored_name), mimetype=n.mime,
-                         download_name=n.filename or "notice.pdf", as_attachment=True, max_age=0)
+        return uploads.send_stored(g.tenant.slug, n.stored_name, mimetype=n.mime,
+                                   download_name=n.filename or "notice.pdf")
     return render_page("public/notice.html", n=n)
 
 

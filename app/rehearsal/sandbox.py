@@ -50,6 +50,7 @@ def sandbox_app(slug: str, tenant_dir: Path, base_config: dict):
             "SQLALCHEMY_ENGINE_OPTIONS": {},
             "TENANTS_DIR": str(root),
             "UPLOAD_DIR": str(folder / "uploads"),
+            "FILE_STORE_URL": "",  # its scans stay in the folder, never in the real store
             "JOBS_INLINE": True,
             "SMS_GATEWAY": "dev", "EMAIL_GATEWAY": "dev",
             "RATELIMIT_STORAGE_URI": "memory://",

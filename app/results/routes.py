@@ -1,6 +1,6 @@
 """Results: acceptance, public notices (no account needed), objections, re-checks."""
 import sqlalchemy as sa
-from flask import abort, current_app, flash, g, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -148,8 +148,8 @@ def document(pub_id, file_id):
     f = db.session.get(PublicationFile, file_id)
     if f is None or f.publication_id != pub.id:
         abort(404)
-    return send_file(uploads.path_of(g.tenant.slug, f.stored_name), mimetype=f.mime,
-                     download_name=f.filename, as_attachment=True, max_age=0)
+    return uploads.send_stored(g.tenant.slug, f.stored_name, mimetype=f.mime,
+                               download_name=f.filename)
 
 
 @bp.route("/acceptance")

@@ -1,7 +1,7 @@
 """Applying to become a self-review unit (seed 002 第五条、第七条、第八条): the unit's
 application, its recommending office's opinion, the city HR bureau's evaluation group, findings
 and decision."""
-from flask import abort, flash, g, redirect, request, send_file, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -9,7 +9,6 @@ from flask_login import current_user, login_required
 from . import bp, uploaded_documents
 from .. import uploads
 from ..extensions import db
-from ..models import Role
 from ..models.self_review import SelfReviewApplication
 from ..tenancy import label
 from ..web import current_actor, flash_error, render_page
@@ -134,11 +133,9 @@ def document(sr_id, which):
     a = _application(sr_id)
     if which not in svc.DOCUMENTS:
         abort(404)
-    path = uploads.path_of(g.tenant.slug, getattr(a, f"{which}_stored"))
-    if not path.is_file():
-        abort(404)
-    return send_file(path, mimetype=getattr(a, f"{which}_mime"), as_attachment=True,
-                     download_name=getattr(a, f"{which}_filename"), max_age=0)
+    return uploads.send_stored(g.tenant.slug, getattr(a, f"{which}_stored"),
+                               mimetype=getattr(a, f"{which}_mime"),
+                               download_name=getattr(a, f"{which}_filename"))
 
 
 # -- supervision of self-review units (SR-SUPERV-1) ------------------------------------------------
@@ -258,11 +255,8 @@ def entrusted_download(app_id, att_id):
     att = next((a for a in app.attachments if a.id == att_id), None)
     if att is None:
         abort(404)
-    path = uploads.path_of(g.tenant.slug, att.stored_name)
-    if not path.is_file():
-        abort(404)
-    return send_file(path, mimetype=att.mime, download_name=att.filename, as_attachment=True,
-                     max_age=0)
+    return uploads.send_stored(g.tenant.slug, att.stored_name, mimetype=att.mime,
+                               download_name=att.filename)
 
 
 def _sees_entrustments(cfg, user) -> bool:

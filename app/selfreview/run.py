@@ -4,7 +4,7 @@ documents and filing of the committees."""
 from datetime import date
 
 import sqlalchemy as sa
-from flask import abort, flash, g, redirect, request, send_file, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -142,11 +142,9 @@ def run_documents_act(action):
 def _send(setup: SelfReviewSetup, which: str):
     if which not in DOCUMENTS or not getattr(setup, f"{which}_stored"):
         abort(404)
-    path = uploads.path_of(g.tenant.slug, getattr(setup, f"{which}_stored"))
-    if not path.is_file():
-        abort(404)
-    return send_file(path, mimetype=getattr(setup, f"{which}_mime"), as_attachment=True,
-                     download_name=getattr(setup, f"{which}_filename"), max_age=0)
+    return uploads.send_stored(g.tenant.slug, getattr(setup, f"{which}_stored"),
+                               mimetype=getattr(setup, f"{which}_mime"),
+                               download_name=getattr(setup, f"{which}_filename"))
 
 
 @bp.route("/run/documents/<which>/file")

@@ -1,5 +1,5 @@
 """Scans of paper documents: checked by content, stored as <tenant>/<name> in the file store
-(app/uploads/storage.py: UPLOAD_DIR on a local or shared file system)."""
+(app/uploads/storage.py: a local or shared directory, or an S3-compatible store)."""
 from __future__ import annotations
 
 import hashlib
@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 import filetype
-from flask import current_app, g, has_app_context
+from flask import abort, current_app, g, has_app_context
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageFile
 from pypdf import PdfReader
@@ -216,9 +216,7 @@ def store_stream(tenant_slug: str, stream, allowed: dict[str, str], limit: int) 
     """Copy an uploaded stream to disk in chunks (recordings are large), checking its type by
     content and its size, then into the file store; return (stored name, mime, size, sha256)
     or raise Invalid."""
-    folder = Path(current_app.config["UPLOAD_DIR"]) / tenant_slug
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f"incoming-{uuid.uuid4().hex}"  # next to the store: a rename, not a copy
+    tmp = storage().incoming(f"{tenant_slug}/recording")  # a rename into a local store
     digest, size, head = hashlib.sha256(), 0, b""
     try:
         with tmp.open("wb") as out:
@@ -247,9 +245,21 @@ def store_stream(tenant_slug: str, stream, allowed: dict[str, str], limit: int) 
         tmp.unlink(missing_ok=True)
 
 
-def path_of(tenant_slug: str, stored_name: str) -> Path:
-    """The stored file as a local path (downloads hand it to send_file)."""
-    return storage().local_path(f"{tenant_slug}/{stored_name}")
+def send_stored(tenant_slug: str, stored_name: str | None, *, mimetype: str,
+                download_name: str, as_attachment: bool = True):
+    """A download of a stored file (404 when it is not there), never kept by a cache."""
+    if not stored_name:
+        abort(404)
+    return storage().send(f"{tenant_slug}/{stored_name}", mimetype=mimetype,
+                          download_name=download_name, as_attachment=as_attachment)
+
+
+def read_stored(tenant_slug: str, stored_name: str) -> bytes | None:
+    """A stored file's bytes; None when it is not there."""
+    try:
+        return storage().read(f"{tenant_slug}/{stored_name}")
+    except FileNotFoundError:
+        return None
 
 
 def remove(tenant_slug: str, stored_name: str) -> None:

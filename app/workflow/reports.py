@@ -13,6 +13,7 @@ the number of files."""
 from __future__ import annotations
 
 import uuid
+from contextlib import contextmanager
 from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -23,7 +24,6 @@ from types import SimpleNamespace
 from typing import Callable, NamedTuple
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
@@ -34,6 +34,7 @@ from ..models import (
 from ..models.reports import TierReport
 from ..spreadsheets import XLSX_MIME, Sheet, write
 from ..tenancy import label
+from ..uploads.storage import storage
 from . import policies, quotas
 from .applications import entry_text
 from .calendar import now_local
@@ -50,16 +51,28 @@ def run_key(org_id: int, plan_id: int) -> str:
     return f"report:{org_id}:{plan_id}"
 
 
-def _new_file(slug: str, suffix: str) -> tuple[str, Path]:
-    """A random name for a new report file, and the path it is stored at."""
-    folder = path_of(slug, "")
-    folder.mkdir(parents=True, exist_ok=True)
+def stored_key(stored_name: str) -> str:
+    """Where a report file is kept, under its tenant's folder of the file store."""
+    return f"reports/{stored_name}"
+
+
+def read(slug: str, stored_name: str) -> bytes:
+    """A stored report file's bytes."""
+    return storage().read(f"{slug}/{stored_key(stored_name)}")
+
+
+@contextmanager
+def _new_file(slug: str, suffix: str) -> Iterator[tuple[str, Path]]:
+    """A random name for a new report file and a local path to write it at; put into the file
+    store when the block ends (left out, and removed, when it raises)."""
     name = f"{uuid.uuid4().hex}{suffix}"
-    return name, folder / name
-
-
-def path_of(slug: str, stored_name: str) -> Path:
-    return Path(current_app.config["UPLOAD_DIR"]) / slug / "reports" / stored_name
+    key = f"{slug}/{stored_key(name)}"
+    path = storage().incoming(key)
+    try:
+        yield name, path
+        storage().put_file(key, path)
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def mimetype_of(report: TierReport) -> str:
@@ -290,13 +303,13 @@ class _Roster:
     def write(self, org_name: str, plan: Plan, slug: str, files: Iterator, counts: _Counts,
               units: dict[int, str]) -> None:
         """Write the roster's file, taking its files' rows from `files` as the writer asks."""
-        self.stored_name, path = _new_file(slug, ".xlsx")
         name = self.words.level(self.level)
-        write(path, [Sheet(
-            name[:31] or self.level, _roster_header(), self._rows(files, counts, units),
-            above=[(_("%(plan)s申报职称评审人员花名册（%(level)s）", plan=label(plan), level=name),
-                    True), (_("报送单位：%(org)s", org=org_name), False)],
-            widths=ROSTER_WIDTHS, numbers={0}, bold_rows=self.bold, print_wide=True)])
+        with _new_file(slug, ".xlsx") as (self.stored_name, path):
+            write(path, [Sheet(
+                name[:31] or self.level, _roster_header(), self._rows(files, counts, units),
+                above=[(_("%(plan)s申报职称评审人员花名册（%(level)s）", plan=label(plan),
+                          level=name), True), (_("报送单位：%(org)s", org=org_name), False)],
+                widths=ROSTER_WIDTHS, numbers={0}, bold_rows=self.bold, print_wide=True)])
 
     def _rows(self, files: Iterator, counts: _Counts, units: dict[int, str]):
         words = self.words
@@ -449,11 +462,11 @@ def generate(cfg, slug: str, tenant_id: int, org_id: int, plan_id: int, *,
     statistics_name = f"{plan_name}-{_('岗位数及申报人数统计表')}.xlsx"
     pdf = _recommendation(cfg, org_name, plan, counts,
                           [*attached, (statistics_name, None)] if total else [])
-    stored_name, path = _new_file(slug, ".pdf")
-    path.write_bytes(pdf)
+    with _new_file(slug, ".pdf") as (stored_name, path):
+        path.write_bytes(pdf)
     archived(REPORT, None, f"{plan_name}-{_('推荐报告')}.pdf", stored_name, total)
-    stored_name, path = _new_file(slug, ".xlsx")
-    _statistics(cfg, org_name, plan, counts, units, path)
+    with _new_file(slug, ".xlsx") as (stored_name, path):
+        _statistics(cfg, org_name, plan, counts, units, path)
     archived(STATISTICS, None, statistics_name, stored_name, total)
     db.session.add_all(made)
     return made
