@@ -2,8 +2,8 @@
 
 A clerk goes from the list to a file and back, pages forward and back, reloads: most views of an
 office list show exactly what the last one showed. Drawing it costs a count per status, a page
-of rows with their people and units, and fifty formatted rows; showing a kept copy costs one
-Redis read.
+of rows with their people and units, and fifty formatted rows; showing a kept copy costs no
+statement and, once the worker follows the counters (below), no round trip to Redis either.
 
 Correctness rests on one counter, the *data generation*: every transaction that writes through
 one of the app's engines (ORM flushes, set-based updates, raw statements, jobs and CLI commands
@@ -15,7 +15,14 @@ their session's CSRF token (the page carries it), the language, the display mode
 message to show is drawn, not kept. Copies live in each web worker's memory only (they hold
 names; nothing is written to Redis or to disk), at most PAGE_CACHE_MB per worker, and at most
 PAGE_CACHE_SECONDS old, which also bounds what a lost Redis write could leave behind. With
-Redis unreachable every page is drawn. A kept page is compressed once per algorithm a browser asks
+Redis unreachable every page is drawn.
+
+Each web worker follows the counters through a Redis subscription (_Watcher): every raise is
+announced with its new value, atomically with the raise, and the worker keeps a copy, so it
+knows the generation without asking. The copy is used only while the subscription answers its
+pings. An announcement arrives a moment after the commit; so that a user never misses their own
+change on another worker, their session notes the value their write raised the counter to, and
+their requests ask Redis until the worker's copy has caught up with it. A kept page is compressed once per algorithm a browser asks
 for (CompressedCopies, flask-compress's cache), not on every view.
 
 The same counters keep the signed-in user's row (and their office's) between requests: a request
@@ -29,6 +36,7 @@ import copy
 import hashlib
 import itertools
 import logging
+import os
 import secrets
 import threading
 import time
@@ -37,7 +45,9 @@ from typing import Callable
 
 import sqlalchemy as sa
 from cachetools import LRUCache
-from flask import Flask, Response, current_app, g, has_app_context, request, session
+from flask import (
+    Flask, Response, current_app, g, has_app_context, has_request_context, request, session,
+)
 from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.orm import make_transient_to_detached
@@ -79,21 +89,149 @@ def counter_key(database_url: str, scope) -> str:
 def _start() -> int:
     """Where a missing counter starts (a new Redis, or one restarted empty): at random, so a
     page kept under an old count is not taken for current when the count starts over."""
-    return secrets.randbits(62)
+    return secrets.randbits(50)  # Lua (the raise) counts exactly up to 2**53
 
 
-def _bump(url: str, keys) -> None:
+# Raise each counter (made first where it is missing) and announce its new value, atomically:
+# the announcements reach every subscriber in the order the counters were raised. A counter made
+# afresh (a new or emptied Redis) starts at random, so its value is announced as a restart ("R"):
+# taken even where it is lower than the value it replaces.
+_RAISE = """
+local values = {}
+for i, key in ipairs(KEYS) do
+  local made = redis.call('SET', key, ARGV[i], 'NX')
+  values[i] = redis.call('INCR', key)
+  if values[i] > 9007199254740000 then  -- past what Lua counts exactly: start over
+    redis.call('SET', key, ARGV[i])
+    values[i], made = tonumber(ARGV[i]), true
+  end
+  redis.call('PUBLISH', ARGV[#KEYS + 1],
+            key .. ' ' .. string.format('%d', values[i]) .. (made and ' R' or ''))
+end
+return values
+"""
+# Read the counters, making (and announcing) any that is missing.
+_READ = """
+for i, key in ipairs(KEYS) do
+  if redis.call('SET', key, ARGV[i], 'NX') then
+    redis.call('PUBLISH', ARGV[#KEYS + 1], key .. ' ' .. ARGV[i] .. ' R')
+  end
+end
+return redis.call('MGET', unpack(KEYS))
+"""
+CHANNEL = "zhicheng:data-generation"
+MARK = "_dg"  # the session's note of what its own writes raised the counters to
+
+
+def _bump(url: str, keys) -> dict[str, bytes]:
+    """Raise the counters; their new values (empty when Redis did not answer)."""
     try:
-        pipe = _redis(url).pipeline(transaction=False)
-        for key in keys:
-            pipe.set(key, _start(), nx=True)
-            pipe.incr(key)
-        pipe.execute()
+        raised = _redis(url).eval(_RAISE, len(keys), *keys, *(_start() for _ in keys), CHANNEL)
     except (RedisError, OSError) as e:  # kept pages still expire after PAGE_CACHE_SECONDS
         global _warned
         if time.monotonic() - _warned > 60:  # once a minute, not once per commit
             _warned = time.monotonic()
             log.warning("data generation not raised (Redis unreachable): %s", e)
+        return {}
+    values = {key: str(value).encode() for key, value in zip(keys, raised)}
+    watcher = _watchers.get((url, os.getpid()))  # a web worker's (jobs and commands have none)
+    if watcher is not None:
+        watcher.seed(values, watcher.epoch)
+    return values
+
+
+class _Watcher:
+    """This process's copy of the counters, kept current by a subscription to their
+    announcements, so a request learns the generation without a round trip to Redis.
+
+    A counter only grows, but for a restart, which is announced as one: a value lower than the
+    copy's is an announcement overtaken by a newer value (one this process raised, or read), and
+    is passed over. The copy is used only while the subscription is known to be alive: it is
+    dropped, and requests go back to reading Redis, when the connection fails or a ping goes
+    unanswered; a value read before a drop is not taken after it. An announcement is applied a
+    moment after the write committed; a request of the user who wrote is checked against Redis
+    until it has been (the session notes the value, MARK)."""
+
+    PING_EVERY, DEAD_AFTER = 2.0, 5.0
+
+    def __init__(self, url: str):
+        self.url = url
+        self.values: dict[str, bytes] = {}
+        self.epoch = 0  # subscriptions made: a value read under an earlier one is not taken
+        self.ready = False
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._run, name="pagecache-watcher", daemon=True)
+        self.thread.start()
+
+    def get(self, keys) -> tuple | None:
+        with self.lock:
+            if not self.ready:
+                return None
+            values = tuple(self.values.get(k) for k in keys)
+        return None if None in values else values
+
+    def seed(self, values: dict, epoch: int, restart: bool = False) -> None:
+        """Take values read or raised under subscription `epoch` where they are newer."""
+        with self.lock:
+            if not self.ready or self.epoch != epoch:
+                return
+            for key, value in values.items():
+                held = self.values.get(key)
+                if value is not None and (restart or held is None or int(value) > int(held)):
+                    self.values[key] = value
+
+    def _drop(self, ready: bool) -> None:
+        with self.lock:
+            self.values.clear()
+            self.epoch += 1
+            self.ready = ready
+
+    def _run(self) -> None:
+        while True:
+            pubsub = None
+            try:
+                conn = Redis.from_url(self.url, socket_connect_timeout=0.5, socket_timeout=5)
+                pubsub = conn.pubsub()
+                pubsub.subscribe(CHANNEL)
+                heard = pinged = time.monotonic()
+                while True:
+                    message = pubsub.get_message(timeout=self.PING_EVERY / 2)
+                    now = time.monotonic()
+                    if message is not None:
+                        heard = now
+                        if message["type"] == "subscribe":
+                            self._drop(ready=True)
+                        elif message["type"] == "message":
+                            key, value, *restart = message["data"].split(b" ")
+                            self.seed({key.decode(): value}, self.epoch, bool(restart))
+                    if now - heard > self.DEAD_AFTER:
+                        raise TimeoutError("no answer on the subscription")
+                    if now - pinged > self.PING_EVERY:
+                        pubsub.ping()
+                        pinged = now
+            except Exception:  # noqa: BLE001 - any failure: back to reading Redis, then retry
+                self._drop(ready=False)
+                time.sleep(0.5)
+            finally:
+                if pubsub is not None:
+                    try:
+                        pubsub.close()
+                    except Exception:  # noqa: BLE001
+                        pass
+
+
+_watchers: dict[tuple[str, int], _Watcher] = {}
+_watchers_lock = threading.Lock()
+
+
+def _watcher(url: str) -> _Watcher:
+    """The process's watcher of the counters at `url` (a forked worker starts its own)."""
+    key = (url, os.getpid())
+    found = _watchers.get(key)
+    if found is None:
+        with _watchers_lock:
+            found = _watchers.get(key) or _watchers.setdefault(key, _Watcher(url))
+    return found
 
 
 def _database(engine: sa.engine.Engine) -> str:
@@ -122,8 +260,13 @@ def watch(engine: sa.engine.Engine, redis_url: str) -> None:
     def flush(info, *marks: str) -> None:
         scopes = set().union(*(info.pop(mark, ()) for mark in marks))
         if scopes:
-            _bump(redis_url, [counter_key(database, scope) for scope in scopes])
+            raised = _bump(redis_url, [counter_key(database, scope) for scope in scopes])
             _forget_generation()
+            if raised and has_request_context():  # read-your-writes on any worker (MARK)
+                noted = dict(session.get(MARK) or {})
+                noted.update({str(scope): int(raised[counter_key(database, scope)])
+                              for scope in scopes})
+                session[MARK] = noted
 
     @sa.event.listens_for(engine, "before_cursor_execute")
     def _statement(conn, cursor, statement, parameters, context, executemany):
@@ -159,6 +302,14 @@ def raise_generation(app: Flask | None = None) -> None:
           [counter_key(_database(engine), ANY_TENANT) for engine in db.engines.values()])
 
 
+def _behind(values: tuple, scopes: tuple) -> bool:
+    """Whether the worker's copy is older than what this session's own writes raised."""
+    noted = session.get(MARK)
+    if not isinstance(noted, dict):
+        return False
+    return any(int(value) < noted.get(str(scope), -1) for value, scope in zip(values, scopes))
+
+
 @dataclass
 class Kept:
     generation: tuple
@@ -189,8 +340,9 @@ class PageCache:
         self.retry_at = 0.0
 
     def generation(self) -> tuple | None:
-        """The counters of every tenant's writes and of this tenant's, in one round trip, read
-        once per request until the request itself commits a write. None (draw the page, read
+        """The counters of every tenant's writes and of this tenant's: from the worker's copy
+        (_Watcher), or else in one round trip, read once per request until the request itself
+        commits a write. None (draw the page, read
         the user) outside a tenant, when Redis does not answer, and for a few seconds after it
         did not, so an unreachable Redis does not add its timeout to every view."""
         if "pagecache_generation" in g:
@@ -198,18 +350,21 @@ class PageCache:
         if not isinstance(g.get("tenant_id"), int) or time.monotonic() < self.retry_at:
             return None
         keys = [counter_key(self.database, ANY_TENANT), counter_key(self.database, g.tenant_id)]
+        watcher = _watcher(self.redis_url)
+        local = watcher.get(keys)
+        if local is not None and not _behind(local, (ANY_TENANT, g.tenant_id)):
+            g.pagecache_generation = local
+            return local
+        epoch = watcher.epoch
         try:
             conn = _redis(self.redis_url)
             current = conn.mget(keys)
             if None in current:
-                pipe = conn.pipeline(transaction=False)
-                for key in keys:
-                    pipe.set(key, _start(), nx=True)
-                pipe.mget(keys)
-                current = pipe.execute()[-1]
+                current = conn.eval(_READ, len(keys), *keys, *(_start() for _ in keys), CHANNEL)
         except (RedisError, OSError):
             self.retry_at = time.monotonic() + 5
             return None
+        watcher.seed(dict(zip(keys, current)), epoch)
         g.pagecache_generation = tuple(current)
         return g.pagecache_generation
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -167,18 +168,112 @@ def test_a_flash_to_show_is_drawn_not_kept(client, login, office):
     assert "已推荐 3 件" not in after.get_data(as_text=True)
 
 
-def test_a_restarted_counter_does_not_revive_old_copies(client, login, office, app,
-                                                        redis_conn):
+def _watcher(app):
+    """The test process's copy of the counters, once its subscription is up."""
+    from app.pagecache import _watcher as watcher_of
+    watcher = watcher_of(app.config["REDIS_URL"])
+    _until(lambda: watcher.ready, "the subscription is not up")
+    return watcher
+
+
+def _until(check, what: str, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.01)
+
+
+def _counters(app) -> list[str]:
     from app.pagecache import ANY_TENANT, counter_key
     with app.app_context():
         database = db.engine.url.render_as_string(hide_password=True)
-        tenant_id = f.tenant_id("beijing")
+        return [counter_key(database, ANY_TENANT), counter_key(database, f.tenant_id("beijing"))]
+
+
+def test_a_restarted_redis_does_not_revive_old_copies(client, login, office, app, redis_conn):
+    keys = _counters(app)
     with time_machine.travel(at(*TODAY), tick=False):
         _signed_in_and_kept(login, client)
-        # Redis restarted empty: the counters start again, elsewhere.
-        redis_conn.delete(counter_key(database, ANY_TENANT), counter_key(database, tenant_id))
+        watcher = _watcher(app)
+        epoch = watcher.epoch
+        # Redis restarted empty: the counters are gone and so is every subscription.
+        redis_conn.delete(*keys)
+        redis_conn.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+        # Dropped, then subscribed again.
+        _until(lambda: watcher.ready and watcher.epoch >= epoch + 2, "not subscribed again")
+        # The counters start again, elsewhere: the old copy is not taken for current.
         assert not _kept(_get(client))
         assert _kept(_get(client))
+        assert {bytes(v) for v in redis_conn.mget(keys)} == set(watcher.get(keys))
+
+
+def test_counters_emptied_while_redis_runs_start_over_at_the_next_write(
+        client, login, office, app, redis_conn):
+    """Nothing changed when the counters were removed: the copy stays good until a write,
+    whose counter starts at random and is announced as a restart, lower or not."""
+    keys = _counters(app)
+    with app.app_context():
+        applicant = db.session.get(Application, office["ids"][3]).applicant_id
+    with time_machine.travel(at(*TODAY), tick=False):
+        _signed_in_and_kept(login, client)
+        watcher = _watcher(app)
+        redis_conn.delete(*keys)
+        assert _kept(_get(client))
+        with app.app_context(), tenant_scope("beijing"):
+            db.session.execute(sa.update(User).where(User.id == applicant).values(name="苏轼"))
+            db.session.commit()
+        # Only the tenant's counter started over (the other stays removed until its next write).
+        _until(lambda: watcher.get(keys)[1] == redis_conn.get(keys[1]),
+               "the restarted counter was not taken")
+        after = _get(client)
+        assert not _kept(after) and "苏轼" in after.get_data(as_text=True)
+        assert _kept(_get(client))
+
+
+def test_a_write_of_another_process_reaches_this_one_by_announcement(
+        client, login, office, app, redis_conn):
+    """Another worker (or a job) raises the counter: this process hears of it and draws the
+    list again without having read the counter from Redis."""
+    from app.pagecache import _RAISE, CHANNEL
+    keys = _counters(app)
+    with time_machine.travel(at(*TODAY), tick=False):
+        _signed_in_and_kept(login, client)
+        watcher = _watcher(app)
+        before = watcher.get(keys)
+        redis_conn.eval(_RAISE, 1, keys[1], 1, CHANNEL)  # as another process's commit does
+        _until(lambda: watcher.get(keys) != before, "the announcement did not arrive")
+        reads = []
+        real_mget = redis_conn.__class__.mget
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(redis_conn.__class__, "mget",
+                       lambda self, *a, **k: reads.append(a) or real_mget(self, *a, **k))
+            assert not _kept(_get(client))
+            assert _kept(_get(client))
+        assert reads == []  # the generation came from the copy
+
+
+def test_a_user_sees_their_own_write_before_the_announcement_arrives(app, login, employer,
+                                                                      monkeypatch):
+    """The worker's copy lags (frozen here): the clerk's batch is on another worker's record
+    only. Their session notes the value their write raised the counter to, so their next view
+    asks Redis, and the files have left the list."""
+    from app.pagecache import MARK, _Watcher
+    client = _signin(login, "beijing", employer["clerk"])
+    ids = set(employer["ok"])
+    with time_machine.travel(RECOMMEND_DAY, tick=False):
+        _get(client)
+        _watcher(app)
+        assert _kept(_get(client)) and ids <= _listed(_get(client))
+    monkeypatch.setattr(_Watcher, "seed", lambda *a, **k: None)  # hears and keeps nothing new
+    _recommend_batch(app, client, employer)
+    with time_machine.travel(RECOMMEND_DAY, tick=False):
+        with client.session_transaction() as s:
+            noted = s[MARK]
+        assert noted and all(isinstance(v, int) for v in noted.values())
+        _get(client)  # the batch's flash
+        after = _get(client)
+        assert not (ids & _listed(after))
+        assert _kept(_get(client))  # kept again, under the generation read from Redis
 
 
 def test_a_write_in_another_tenant_leaves_the_page_kept(client, login, office, app):
