@@ -88,6 +88,9 @@ class Config:
     # PAGE_CACHE_MB=0 draws every page.
     PAGE_CACHE_MB = int(os.environ.get("PAGE_CACHE_MB", "32"))
     PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "120"))
+    # Each web worker follows the write counters through a Redis subscription (no round trip
+    # per request); off, every request reads them from Redis.
+    PAGE_CACHE_FOLLOW = os.environ.get("PAGE_CACHE_FOLLOW", "1") == "1"
     # Run jobs (deadlines, notice delivery) in-process instead of on the queue (tests, or
     # development without Redis).
     JOBS_INLINE = os.environ.get("JOBS_INLINE", "0") == "1"

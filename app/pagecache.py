@@ -330,6 +330,7 @@ class PageCache:
         self.redis_url = app.config["REDIS_URL"]
         self.database = database_url
         self.max_age = app.config["PAGE_CACHE_SECONDS"]
+        self.follow = app.config["PAGE_CACHE_FOLLOW"]  # the counters by subscription (_Watcher)
         self.pages = LRUCache(maxsize=app.config["PAGE_CACHE_MB"] * 1024 * 1024,
                               getsizeof=lambda kept: len(kept.body) + 512)
         self.values = LRUCache(maxsize=8192)  # remember(): users, navigation
@@ -350,12 +351,12 @@ class PageCache:
         if not isinstance(g.get("tenant_id"), int) or time.monotonic() < self.retry_at:
             return None
         keys = [counter_key(self.database, ANY_TENANT), counter_key(self.database, g.tenant_id)]
-        watcher = _watcher(self.redis_url)
-        local = watcher.get(keys)
+        watcher = _watcher(self.redis_url) if self.follow else None
+        local = watcher.get(keys) if watcher is not None else None
         if local is not None and not _behind(local, (ANY_TENANT, g.tenant_id)):
             g.pagecache_generation = local
             return local
-        epoch = watcher.epoch
+        epoch = watcher.epoch if watcher is not None else None
         try:
             conn = _redis(self.redis_url)
             current = conn.mget(keys)
@@ -364,7 +365,8 @@ class PageCache:
         except (RedisError, OSError):
             self.retry_at = time.monotonic() + 5
             return None
-        watcher.seed(dict(zip(keys, current)), epoch)
+        if watcher is not None:
+            watcher.seed(dict(zip(keys, current)), epoch)
         g.pagecache_generation = tuple(current)
         return g.pagecache_generation
 

@@ -252,6 +252,21 @@ def test_a_write_of_another_process_reaches_this_one_by_announcement(
         assert reads == []  # the generation came from the copy
 
 
+def test_without_following_each_view_reads_the_counters(client, login, office, app, redis_conn):
+    """PAGE_CACHE_FOLLOW off (a Redis without scripts' announcements, say): pages are still
+    kept, and each view reads the counters from Redis."""
+    app.extensions["pagecache"].follow = False
+    reads = []
+    real_mget = redis_conn.__class__.mget
+    with time_machine.travel(at(*TODAY), tick=False), pytest.MonkeyPatch.context() as mp:
+        mp.setattr(redis_conn.__class__, "mget",
+                   lambda self, *a, **k: reads.append(a) or real_mget(self, *a, **k))
+        _signed_in_and_kept(login, client)
+        before = len(reads)
+        assert _kept(_get(client))
+    assert len(reads) == before + 1
+
+
 def test_a_user_sees_their_own_write_before_the_announcement_arrives(app, login, employer,
                                                                       monkeypatch):
     """The worker's copy lags (frozen here): the clerk's batch is on another worker's record
