@@ -125,6 +125,8 @@ MARK = "_dg"  # the session's note of what its own writes raised the counters to
 
 def _bump(url: str, keys) -> dict[str, bytes]:
     """Raise the counters; their new values (empty when Redis did not answer)."""
+    watcher = _watchers.get((url, os.getpid()))  # a web worker's (jobs and commands have none)
+    epoch = watcher.epoch if watcher is not None else None  # a drop meanwhile voids the values
     try:
         raised = _redis(url).eval(_RAISE, len(keys), *keys, *(_start() for _ in keys), CHANNEL)
     except (RedisError, OSError) as e:  # kept pages still expire after PAGE_CACHE_SECONDS
@@ -134,9 +136,8 @@ def _bump(url: str, keys) -> dict[str, bytes]:
             log.warning("data generation not raised (Redis unreachable): %s", e)
         return {}
     values = {key: str(value).encode() for key, value in zip(keys, raised)}
-    watcher = _watchers.get((url, os.getpid()))  # a web worker's (jobs and commands have none)
     if watcher is not None:
-        watcher.seed(values, watcher.epoch)
+        watcher.seed(values, epoch)
     return values
 
 
@@ -159,6 +160,7 @@ class _Watcher:
         self.values: dict[str, bytes] = {}
         self.epoch = 0  # subscriptions made: a value read under an earlier one is not taken
         self.ready = False
+        self.name = f"zhicheng-watcher-{os.getpid()}"  # its connection, in CLIENT LIST
         self.lock = threading.Lock()
         self.thread = threading.Thread(target=self._run, name="pagecache-watcher", daemon=True)
         self.thread.start()
@@ -190,7 +192,8 @@ class _Watcher:
         while True:
             pubsub = None
             try:
-                conn = Redis.from_url(self.url, socket_connect_timeout=0.5, socket_timeout=5)
+                conn = Redis.from_url(self.url, socket_connect_timeout=0.5, socket_timeout=5,
+                                      client_name=self.name)
                 pubsub = conn.pubsub()
                 pubsub.subscribe(CHANNEL)
                 heard = pinged = time.monotonic()

@@ -8,6 +8,7 @@ import atexit
 import hashlib
 import os
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 from datetime import datetime
@@ -115,6 +116,13 @@ def _sqlite_template() -> Path:
 def _sqlite_copy(path: Path) -> str:
     shutil.copyfile(_sqlite_template(), path)
     return f"sqlite:///{path}"
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def scratch_dir() -> Path:

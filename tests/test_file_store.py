@@ -9,7 +9,6 @@ import base64
 import hashlib
 import io
 import os
-import socket
 import uuid
 from pathlib import Path
 from urllib.parse import quote
@@ -19,25 +18,18 @@ import sqlalchemy as sa
 import time_machine
 from werkzeug.exceptions import NotFound
 
-from app import uploads
 from app.extensions import db
 from app.models import Attachment
 from app.models.reports import TierReport
 from app.uploads.storage import LocalStorage, S3Storage, storage
 
 from . import factories as f
-from .conftest import at, scratch_dir
+from .conftest import at, free_port, scratch_dir
 from .test_backup import _dispose, _dump, _empty, _files, _populated
 from .test_resumable_uploads import side  # noqa: F401  (the fixture)
 from .test_tier_reports import T as CF, forwarded  # noqa: F401  (the fixture)
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "loopback-test", "AWS_SECRET_ACCESS_KEY": "loopback-test"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +38,7 @@ def s3_endpoint():
     from moto.server import ThreadedMotoServer
     saved = {k: os.environ.get(k) for k in CREDENTIALS}
     os.environ.update(CREDENTIALS)
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:

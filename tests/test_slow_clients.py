@@ -32,7 +32,7 @@ from PIL import Image
 from app.extensions import db
 from app.models import Application, Attachment, User
 
-from .conftest import build_app, scratch_dir, secrets_env
+from .conftest import build_app, free_port, scratch_dir, secrets_env
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"
@@ -61,12 +61,6 @@ def _run_sh_web() -> tuple[list[str], dict[str, str]]:
     assert ".venv/bin/gunicorn -c deploy/gunicorn.conf.py" in \
         (ROOT / "scripts" / "run_prod.sh").read_text()
     return args, defaults
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _noise_png() -> bytes:
@@ -111,7 +105,7 @@ def server(tmp_path_factory):
     assert draft_id, "the demo has no draft of bj-draft"
 
     args, workers = _run_sh_web()
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "DATABASE_"))}
     env.update(env_secrets, **workers, DATABASE_URL=url, UPLOAD_DIR=str(tmp / "uploads"),
                KEYRING_FILE=str(tmp / "no-keyring.json"), JOBS_INLINE="1",
