@@ -126,8 +126,10 @@ def cells(rows, today: date, detail_endpoint: str) -> list[Cells]:
             memo[key] = make()
         return memo[key]
 
+    fee, renotice = policies.fee_required, policies.renotice_after_agency_return
     out = []
     for a, due in rows:
+        step = a.current_step
         out.append(Cells(
             id=a.id, name=a.applicant.name, url=f"{base}{a.id}",
             employer=once(("e", a.employer_org_id), lambda: label(a.employer)),
@@ -137,9 +139,12 @@ def cells(rows, today: date, detail_endpoint: str) -> list[Cells]:
             notice=once(("n", a.notice_starts_on, a.notice_ends_on),
                         lambda: notice_text(cfg, a.notice_starts_on, a.notice_ends_on))
             if a.notice_ends_on else "",
-            next=next_action(a, today, policies.fee_required,
-                             policies.renotice_after_agency_return),
-            countdown=countdown(due, today), due=due.isoformat() if due else ""))
+            # What next_action reads of the row, and the days left: a few distinct values.
+            next=once(("x", a.status, step.get("kind") if step else None,
+                       bool(a.correction_due), a.notice_ends_on),
+                      lambda: next_action(a, today, fee, renotice)),
+            countdown=once(("d", due), lambda: countdown(due, today)),
+            due=due.isoformat() if due else ""))
     return out
 
 

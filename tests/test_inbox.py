@@ -140,3 +140,32 @@ def test_review_mode_filter(app, office):
         mode = a.review_mode
         assert inbox.page(t, o, Filters(mode=mode), TODAY).total == 12
         assert inbox.page(t, o, Filters(mode="no-such-mode"), TODAY).total == 0
+
+
+def test_sort_by_due_date_orders_and_pages_by_the_deadline(app, office):
+    """Files of different statuses have different deadlines (the office's review window, the
+    agency's check, none at all): sorted by due date they come in its order, across keyset
+    pages both ways, and the export's order (inbox.ordered) is the same."""
+    from app.models import Application
+    with app.app_context():
+        t, o = office["tenant"], office["org"]
+        for i, app_id in enumerate(office["ids"][:6]):
+            db.session.get(Application, app_id).status = ("recommended", "in_review")[i % 2]
+        db.session.commit()
+        dues = {d for _, d in inbox.page(t, o, Filters(), TODAY).rows}
+        assert len(dues) == 3 and None in dues  # the test means something only then
+        last = date(9999, 12, 31)
+        for desc in (False, True):
+            f_ = Filters(sort="due", desc=desc)
+            seen, page = [], inbox.page(t, o, f_, TODAY, size=5)
+            while True:
+                seen += page.rows
+                if page.next_after is None:
+                    break
+                page = inbox.page(t, o, f_, TODAY, after=page.next_after, size=5)
+            keys = [(d or last, a.id) for a, d in seen]
+            assert len(keys) == 12 and keys == sorted(keys, reverse=desc)
+            back = inbox.page(t, o, f_, TODAY, before=page.prev_before, size=5)
+            assert [a.id for a, _ in back.rows] == [a.id for a, _ in seen[5:10]]
+            exported = db.session.execute(inbox.ordered(inbox.filtered(t, o, f_, TODAY), f_))
+            assert [a.id for a, _ in exported] == [a.id for a, _ in seen]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased, load_only, selectinload
+from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..models import Application, Org, PlanWindow, Status, User
@@ -240,29 +240,63 @@ def _sort_key(f: Filters, due):
 
 
 def ordered(q: sa.Select, f: Filters) -> sa.Select:
-    due = q.selected_columns[1]
-    key = _sort_key(f, due)
+    key = _sort_key(f, due_column()[0])
     if f.desc:
         return q.order_by(key.desc(), Application.id.desc())
     return q.order_by(key, Application.id)
 
 
-# What a list row shows (app/inbox_page.py cells, next_action): only these columns are loaded,
-# with the applicant's and the employer's names; the rest of a file (its JSON sections, its
-# encrypted fields) stays in the database.
-LIST_LOAD = (
-    load_only(Application.id, Application.tenant_id, Application.applicant_id,
-              Application.employer_org_id, Application.series, Application.level,
-              Application.status, Application.route, Application.route_pos,
-              Application.correction_due, Application.notice_starts_on,
-              Application.notice_ends_on, Application.submitted_at, Application.updated_at),
-    selectinload(Application.applicant).load_only(User.id, User.name),
-    selectinload(Application.employer).load_only(Org.id, Org.name, Org.name_en))
+# What a list row shows (app/inbox_page.py cells, next_action): these columns only, with the
+# applicant's and the employer's names joined in, read as plain rows (no ORM objects: a page of
+# fifty rows costs what its query costs). The rest of a file (its JSON sections, its encrypted
+# fields) stays in the database.
+_Employer = aliased(Org, name="list_employer")
+_Applicant = aliased(User, name="list_applicant")
+LIST_COLUMNS = (
+    Application.id, Application.employer_org_id, Application.series, Application.level,
+    Application.status, Application.route, Application.route_pos, Application.correction_due,
+    Application.notice_starts_on, Application.notice_ends_on, Application.submitted_at,
+    Application.updated_at, _Applicant.name.label("applicant_name"),
+    _Employer.name.label("employer_name"), _Employer.name_en.label("employer_name_en"))
+
+
+class ListRow:
+    """One file as the list shows it: the columns above, with the names next_action and the
+    page's cells read (`current_step`, `applicant.name`, `employer.name`)."""
+    __slots__ = ("id", "employer_org_id", "series", "level", "status", "route", "route_pos",
+                 "correction_due", "notice_starts_on", "notice_ends_on", "submitted_at",
+                 "updated_at", "applicant", "employer")
+
+    def __init__(self, row) -> None:
+        (self.id, self.employer_org_id, self.series, self.level, self.status, self.route,
+         self.route_pos, self.correction_due, self.notice_starts_on, self.notice_ends_on,
+         self.submitted_at, self.updated_at, applicant, employer, employer_en) = row[:15]
+        self.applicant = Named(applicant)
+        self.employer = Named(employer, employer_en) if employer is not None else None
+
+    @property
+    def current_step(self) -> dict | None:
+        route = self.route or ()
+        return route[self.route_pos] if self.route_pos < len(route) else None
+
+
+@dataclass(frozen=True)
+class Named:
+    """A person's or a unit's name (what tenancy.label reads)."""
+    name: str
+    name_en: str | None = None
+
+
+def _list_rows(q: sa.Select) -> sa.Select:
+    """`filtered(...)` (Application, due) as the list's plain columns and the due date."""
+    return (q.with_only_columns(*LIST_COLUMNS, due_column()[0], maintain_column_froms=True)
+            .join(_Applicant, _Applicant.id == Application.applicant_id)
+            .outerjoin(_Employer, _Employer.id == Application.employer_org_id))
 
 
 @dataclass
 class Page:
-    rows: list           # [(Application, due date | None)]
+    rows: list           # [(ListRow, due date | None)]
     counts: dict         # status -> number of files matching the filters but the status
     total: int           # files matching all the filters
     number: int          # 1-based page number (from the offset or the cursor's position)
@@ -272,14 +306,17 @@ class Page:
     size: int = PAGE_SIZE
 
 
-def _cursor(f: Filters, app: Application, user_name: str, due) -> str:
-    value = {"submitted": app.submitted_at, "updated": app.updated_at, "name": user_name,
-             "due": due or date(9999, 12, 31)}[f.sort]
-    if isinstance(value, datetime):
+def _sort_value(f: Filters, row: ListRow, due):
+    """The value of the list's order in `row` (with its id, the keyset position)."""
+    return {"submitted": row.submitted_at, "updated": row.updated_at,
+            "name": row.applicant.name, "due": due or date(9999, 12, 31)}[f.sort]
+
+
+def _cursor(f: Filters, row: ListRow, due) -> str:
+    value = _sort_value(f, row, due)
+    if isinstance(value, (datetime, date)):
         value = value.isoformat()
-    elif isinstance(value, date):
-        value = value.isoformat()
-    return f"{value or ''}~{app.id}"
+    return f"{value or ''}~{row.id}"
 
 
 def _parse_cursor(f: Filters, cursor: str | None):
@@ -304,16 +341,15 @@ def page(tenant_id: int, org_id: int, f: Filters, today: date, *, after: str | N
          before: str | None = None, number: int | None = None,
          size: int = PAGE_SIZE) -> Page:
     """One page of the list: after a cursor (next), before one (previous), or page `number`
-    (a jump, by offset). Three queries plus the related rows' loads."""
+    (a jump, by offset): the counts and the rows, and after a cursor the count before it."""
     counts = dict(db.session.execute(
         filtered(tenant_id, org_id, f, today, with_status=False,
                  columns=(Application.status, sa.func.count(Application.id)))
         .group_by(Application.status)).all())
     total = counts.get(f.status, 0) if f.status else sum(counts.values())
     pages = max(1, math.ceil(total / size))
-    q = filtered(tenant_id, org_id, f, today).add_columns(
-        User.name if f.sort == "name" else sa.null()).options(*LIST_LOAD)
-    key = _sort_key(f, q.selected_columns[1])
+    key = _sort_key(f, due_column()[0])
+    q = _list_rows(filtered(tenant_id, org_id, f, today))
     start = None
     cursor = _parse_cursor(f, after or before)
     if cursor is not None:
@@ -321,37 +357,30 @@ def page(tenant_id: int, org_id: int, f: Filters, today: date, *, after: str | N
         forward = (after is not None) != f.desc
         cmp = (sa.tuple_(key, Application.id) > sa.tuple_(value, ident) if forward
                else sa.tuple_(key, Application.id) < sa.tuple_(value, ident))
-        q = q.where(cmp)
         reverse = before is not None
-        if reverse != f.desc:
-            q = q.order_by(key.desc(), Application.id.desc())
-        else:
-            q = q.order_by(key, Application.id)
-        rows = db.session.execute(q.limit(size)).all()
+        up = reverse != f.desc
+        q = q.where(cmp).order_by(key.desc() if up else key,
+                                  Application.id.desc() if up else Application.id)
+        rows = [(ListRow(r), r[-1]) for r in db.session.execute(q.limit(size))]
         if reverse:
             rows.reverse()
         # The position of the page's first row, for the page number shown.
         if rows:
-            first = rows[0]
-            c = (sa.tuple_(key, Application.id) < sa.tuple_(
-                _parse_cursor(f, _cursor(f, first[0], first[2], first[1]))[0], first[0].id))
-            if f.desc:
-                c = (sa.tuple_(key, Application.id) > sa.tuple_(
-                    _parse_cursor(f, _cursor(f, first[0], first[2], first[1]))[0], first[0].id))
-            before_count = db.session.scalar(
+            first = (_sort_value(f, *rows[0]), rows[0][0].id)
+            c = (sa.tuple_(key, Application.id) > sa.tuple_(*first) if f.desc
+                 else sa.tuple_(key, Application.id) < sa.tuple_(*first))
+            start = db.session.scalar(
                 filtered(tenant_id, org_id, f, today).where(c)
                 .with_only_columns(sa.func.count(Application.id), maintain_column_froms=True))
-            start = before_count
     else:
         n = min(max(number or 1, 1), pages)
         start = (n - 1) * size
-        rows = db.session.execute(ordered(q, f).limit(size).offset(start)).all()
+        q = q.order_by(key.desc() if f.desc else key,
+                       Application.id.desc() if f.desc else Application.id)
+        rows = [(ListRow(r), r[-1]) for r in db.session.execute(q.limit(size).offset(start))]
     start = start or 0
     number = start // size + 1
     has_next = start + len(rows) < total
-    return Page(rows=[(r[0], r[1]) for r in rows], counts=counts, total=total, number=number,
-                pages=pages,
-                next_after=_cursor(f, rows[-1][0], rows[-1][2], rows[-1][1])
-                if rows and has_next else None,
-                prev_before=_cursor(f, rows[0][0], rows[0][2], rows[0][1])
-                if rows and start > 0 else None, size=size)
+    return Page(rows=rows, counts=counts, total=total, number=number, pages=pages,
+                next_after=_cursor(f, *rows[-1]) if rows and has_next else None,
+                prev_before=_cursor(f, *rows[0]) if rows and start > 0 else None, size=size)
