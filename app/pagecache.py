@@ -26,9 +26,11 @@ their requests ask Redis until the worker's copy has caught up with it. A kept p
 for (CompressedCopies, flask-compress's cache), not on every view.
 
 The same counters keep the signed-in user's row (and their office's) between requests: a request
-whose user has not changed since the last one reads no row to know who it is, and a kept page is
-then shown without touching the database at all. Every check of the session (active, its epoch,
-its age) still runs on each request, against that row. The navigation a user is offered (which
+whose user has not changed since the last one reads no row to know who it is. A kept page is
+found by the last before_request hook (serve_kept), before the user is loaded at all: the page
+was drawn for this session's user under the same generation, so what let them see it still
+holds; every check of the session (active, its epoch, its age, its tenant) runs again on each
+request, against the kept row. The navigation a user is offered (which
 depends on their office, the year's plans and the org tree) is kept the same way."""
 from __future__ import annotations
 
@@ -341,6 +343,7 @@ class PageCache:
         self.compressed = LRUCache(maxsize=app.config["PAGE_CACHE_MB"] * 1024 * 1024 // 4,
                                    getsizeof=len)
         self.lock = threading.Lock()  # gthread workers serve several requests at once
+        self.endpoints: set[str] = set()  # the views that have kept a page (serve_kept)
         self.retry_at = 0.0
 
     def generation(self) -> tuple | None:
@@ -383,6 +386,13 @@ class PageCache:
             return
         with self.lock:
             self.pages[key] = kept
+            self.endpoints.add(request.endpoint)
+
+    def recall(self, key: tuple, generation: tuple):
+        """What remember() keeps under `key` in this tenant for this generation, or None."""
+        with self.lock:
+            kept = self.values.get((g.tenant_id, *key))
+        return kept.body if kept is not None and kept.fresh(generation, self.max_age) else None
 
     def remember(self, key: tuple, compute: Callable[[], object]):
         """What `compute()` gives, or what it gave for the same key in this tenant when nothing
@@ -473,11 +483,11 @@ def init_app(app: Flask, engines: dict) -> None:
         watch(engine, app.config["REDIS_URL"])
     # The lists read the default engine: its counters are the ones a kept page is checked by.
     app.extensions["pagecache"] = PageCache(app, _database(engines[None]))
+    app.before_request(serve_kept)  # after every other app-level hook (app/__init__.py)
 
 
-def _key() -> tuple | None:
+def _key(user_id: str | None) -> tuple | None:
     from flask_babel import get_locale
-    from flask_login import current_user
     from flask_wtf.csrf import generate_csrf
 
     from .web import display_modes
@@ -492,27 +502,32 @@ def _key() -> tuple | None:
     headers = tuple(request.headers.get(h, "") for h in
                     ("HX-Request", "HX-Boosted", "HX-History-Restore-Request", "HX-Target",
                      "HX-Trigger"))
-    return (request.path, request.query_string, current_user.get_id(),
+    return (request.path, request.query_string, user_id,
             hashlib.sha256(str(token).encode()).digest(), str(get_locale()),
             tuple(display_modes()), today_local(), headers)
+
+
+def _shown(cache: PageCache, kept: Kept) -> Response:
+    resp = current_app.response_class(kept.body, headers=list(kept.headers))
+    resp.headers["X-Page-Cache"] = "hit"
+    g.pagecache_copy = kept.copy
+    return resp
 
 
 def kept_page(draw: Callable[[], Response]) -> Response:
     """The page `draw` makes, or the copy kept from the last time it was drawn with nothing
     changed since. Only 200 answers with a body are kept."""
+    from flask_login import current_user
     cache: PageCache | None = current_app.extensions.get("pagecache")
     if cache is None or request.method != "GET":
         return draw()
     generation = cache.generation()
-    key = _key() if generation is not None else None
+    key = _key(current_user.get_id()) if generation is not None else None
     if key is None:
         return draw()
     kept = cache.get(key, generation)
     if kept is not None:
-        resp = current_app.response_class(kept.body, headers=list(kept.headers))
-        resp.headers["X-Page-Cache"] = "hit"
-        g.pagecache_copy = kept.copy
-        return resp
+        return _shown(cache, kept)
     resp = draw()
     if resp.status_code == 200 and not resp.is_streamed and "_flashes" not in session:
         keep = tuple((k, v) for k, v in resp.headers.items()
@@ -521,6 +536,43 @@ def kept_page(draw: Callable[[], Response]) -> Response:
         cache.put(key, Kept(generation, time.monotonic(), g.tenant, resp.get_data(), keep,
                             g.pagecache_copy))
     return resp
+
+
+def serve_kept() -> Response | None:
+    """The kept copy of a page, found before the user is loaded (the last of the app's
+    before_request hooks: the rate limits, the idle timeout and the request checks have run).
+
+    A copy exists only for a page its view drew for this session's user (the key names the
+    user, the session's CSRF token, the address...), under the generation that is still
+    current: nothing has been written since, so the user's role, office and account are what
+    they were when the view let them see it. What the session itself decides is checked again,
+    as the user loader does (app/web.py): the account kept with the copy is in this tenant,
+    active, of the session's epoch, and the session within its absolute lifetime. Anything
+    else (no copy, another endpoint, session protection asking for more) goes the usual way:
+    the user loaded, the blueprint's checks, the view."""
+    from .extensions import login
+    from .web import session_current_for
+    cache: PageCache | None = current_app.extensions.get("pagecache")
+    if (cache is None or request.method != "GET" or request.endpoint not in cache.endpoints
+            or "_login_user" in g):
+        return None
+    user_id = session.get("_user_id")
+    if not isinstance(user_id, str) or not user_id.isdigit():
+        return None
+    generation = cache.generation()
+    if generation is None:
+        return None
+    rows = cache.recall(("user", int(user_id)), generation)
+    if rows is None:
+        return None
+    user = rows[0]
+    if (user.get("tenant_id") != g.get("tenant_id")
+            or not session_current_for(user.get("active"), user.get("session_epoch"))
+            or login._session_protection_failed()):
+        return None
+    key = _key(user_id)
+    kept = cache.get(key, generation) if key is not None else None
+    return _shown(cache, kept) if kept is not None else None
 
 
 _copies = itertools.count(1)

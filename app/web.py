@@ -157,9 +157,14 @@ def keep_session(user) -> None:
 def session_is_current(user) -> bool:
     """The account is active, nothing has ended its sessions since this one began, and it is
     younger than SESSION_ABSOLUTE_LIFETIME however active it was."""
+    return session_current_for(user.active, user.session_epoch)
+
+
+def session_current_for(active: bool, epoch) -> bool:
+    """session_is_current for an account's `active` and `session_epoch` columns."""
     started = session.get(SESSION_SIGNED_IN)
     lifetime = current_app.config["SESSION_ABSOLUTE_LIFETIME"].total_seconds()
-    return (user.active and session.get(SESSION_EPOCH) == user.session_epoch
+    return (bool(active) and session.get(SESSION_EPOCH) == epoch
             and isinstance(started, int) and time.time() - started < lifetime)
 
 

@@ -463,3 +463,43 @@ def test_a_kept_page_is_compressed_once_per_algorithm(client, login, office, mon
     assert all(r.headers["Content-Encoding"] == "br" for r in other)
     # One br and one gzip for the kept list, and the password page each of its two times.
     assert made == ["br", "gzip", "br", "br"]
+
+
+def test_a_kept_copy_is_found_before_the_user_is_loaded(client, login, office, app, monkeypatch):
+    """A repeat view is answered by the last before_request hook, after the rate limits, the
+    idle timeout and the request checks: no user is loaded (no ORM object made), no blueprint
+    check or view runs."""
+    from app import pagecache
+    assert app.before_request_funcs[None][-1] is pagecache.serve_kept
+    with time_machine.travel(at(*TODAY), tick=False):
+        _signed_in_and_kept(login, client)
+
+        def refuse(*args, **kwargs):
+            raise AssertionError("the user was loaded for a kept copy")
+        monkeypatch.setattr(pagecache.PageCache, "user", refuse)
+        monkeypatch.setattr(pagecache, "kept_page", refuse)
+        resp = _get(client)
+        # Pages that keep nothing still load the user the usual way.
+        with pytest.raises(AssertionError, match="was loaded"):
+            client.get("/beijing/home")
+    assert _kept(resp)
+
+
+@pytest.mark.parametrize("change", ["signed_in_long_ago", "other_epoch"])
+def test_a_kept_copy_is_shown_only_to_a_session_the_user_loader_accepts(
+        client, login, office, app, change):
+    """What the session itself decides is checked again before a copy is shown: its absolute
+    lifetime and its epoch (every session of the account ended since). Either goes the usual
+    way instead: to the sign-in page."""
+    from app.web import SESSION_EPOCH, SESSION_SIGNED_IN
+    with time_machine.travel(at(*TODAY), tick=False):
+        _signed_in_and_kept(login, client)
+        with client.session_transaction() as s:
+            if change == "signed_in_long_ago":
+                s[SESSION_SIGNED_IN] -= int(
+                    app.config["SESSION_ABSOLUTE_LIFETIME"].total_seconds()) + 1
+            else:
+                s[SESSION_EPOCH] = (s[SESSION_EPOCH] or 0) + 1
+        resp = client.get(LIST)
+    assert not _kept(resp)
+    assert resp.status_code == 302 and "/beijing/login" in resp.location
