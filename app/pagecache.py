@@ -486,11 +486,15 @@ def init_app(app: Flask, engines: dict) -> None:
     app.before_request(serve_kept)  # after every other app-level hook (app/__init__.py)
 
 
+# The htmx request headers a page depends on, as WSGI environ keys.
+_HX_HEADERS = ("HTTP_HX_REQUEST", "HTTP_HX_BOOSTED", "HTTP_HX_HISTORY_RESTORE_REQUEST",
+               "HTTP_HX_TARGET", "HTTP_HX_TRIGGER")
+
+
 def _key(user_id: str | None) -> tuple | None:
-    from flask_babel import get_locale
     from flask_wtf.csrf import generate_csrf
 
-    from .web import display_modes
+    from .web import display_modes, select_locale
     from .workflow.calendar import today_local
     if "_flashes" in session:
         return None
@@ -499,12 +503,11 @@ def _key(user_id: str | None) -> tuple | None:
     token = session.get("csrf_token")
     if not token:
         return None
-    headers = tuple(request.headers.get(h, "") for h in
-                    ("HX-Request", "HX-Boosted", "HX-History-Restore-Request", "HX-Target",
-                     "HX-Trigger"))
+    environ = request.environ
+    # The language as the app's locale selector chooses it (what get_locale() would parse).
     return (request.path, request.query_string, user_id,
-            hashlib.sha256(str(token).encode()).digest(), str(get_locale()),
-            tuple(display_modes()), today_local(), headers)
+            hashlib.sha256(str(token).encode()).digest(), select_locale(),
+            tuple(display_modes()), today_local(), tuple(environ.get(h, "") for h in _HX_HEADERS))
 
 
 def _shown(cache: PageCache, kept: Kept) -> Response:
