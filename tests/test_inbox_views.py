@@ -280,3 +280,21 @@ def test_the_list_page_stays_within_the_first_visit_budget(client, login, office
     css = client.get(html.split('rel="stylesheet" href="')[1].split('"')[0],
                      headers={"Accept-Encoding": "gzip"})
     assert len(page.data) + len(css.data) <= 14 * 1024, (len(page.data), len(css.data))
+
+
+def test_names_in_the_rows_are_escaped(app, client, login, office):
+    """The rows are made without the template (app/inbox_page.py rows_html): a name or a unit
+    with markup in it shows as text, in the cell and in the checkbox's label."""
+    from app.models import Org, User
+    with app.app_context():
+        a = db.session.get(Application, office["ids"][4])
+        db.session.get(User, a.applicant_id).name = '<b>"张&伟"</b>'
+        db.session.get(Org, office["emp"]).name = "<i>海淀</i>&厂"
+        db.session.commit()
+    with time_machine.travel(at(*TODAY), tick=False):
+        login("beijing", "clerk")
+        html = client.get("/beijing/office/").get_data(as_text=True)
+    assert "<b>" not in html and "<i>" not in html
+    assert '>&lt;b&gt;&#34;张&amp;伟&#34;&lt;/b&gt;</a>' in html
+    assert 'aria-label="选择 &lt;b&gt;&#34;张&amp;伟&#34;&lt;/b&gt;"' in html
+    assert ">&lt;i&gt;海淀&lt;/i&gt;&amp;厂</td>" in html

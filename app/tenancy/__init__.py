@@ -77,8 +77,17 @@ def tenant_scope(slug: str):
 
 def label(item) -> str:
     """A tenant-file item's name in the current language (name / name_en)."""
-    if item is None:
-        return ""
+    return labeller()(item)
+
+
+def labeller():
+    """label() with the current language looked up once, for a loop over many items."""
     loc = get_locale()
     english = loc is not None and loc.language == "en"
-    return getattr(item, "name_en", "") if english and getattr(item, "name_en", "") else item.name
+
+    def name(item) -> str:
+        if item is None:
+            return ""
+        return getattr(item, "name_en", "") if english and getattr(item, "name_en", "") \
+            else item.name
+    return name

@@ -1,6 +1,7 @@
 """Working days on the official PRC calendar, and stage windows in the tenant's timezone."""
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -36,7 +37,7 @@ class WorkCalendar:
                 return True
             return d.weekday() < 5
         try:
-            return chinese_calendar.is_workday(d)
+            return _official_workday(d)
         except NotImplementedError:
             raise CalendarYearMissing(d.year, self.slug) from None
 
@@ -48,6 +49,12 @@ class WorkCalendar:
             if self.is_workday(d):
                 count += 1
         return d
+
+
+@functools.lru_cache(maxsize=4096)
+def _official_workday(d: date) -> bool:
+    """chinese_calendar's answer, once per date (it scans its tables on every call)."""
+    return chinese_calendar.is_workday(d)
 
 
 def now_local(now: datetime | None = None) -> datetime:
