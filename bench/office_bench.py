@@ -345,7 +345,7 @@ def urls(base: str, inbox: Inbox) -> dict[str, str]:
 
 def measure(database: str, url: str, args, tmp: str, script: Path) -> dict:
     config = settings(url)
-    app = build(config)
+    app = build({**config, "REDIS_URL": args.redis})  # its writes raise this run's counters
     with app.app_context():
         inbox = seed(args.files, random.Random(15))
         db.session.remove()

@@ -100,13 +100,19 @@ def may_issue_certificates(user) -> bool:
 
 
 def uses_paper(tenant_id: int) -> bool:
-    """Whether any plan of the tenant reviews files on paper (offices then record receipts)."""
+    """Whether any plan of the tenant reviews files on paper (offices then record receipts).
+    Asked once per request (a page's navigation and its batch bar both ask)."""
+    from flask import g, has_request_context
+
     from .paper import PAPER_MODES
-    rows = db.session.execute(sa.select(Plan.review_mode, Plan.mode_rules)
-                              .filter_by(tenant_id=tenant_id)).all()
-    return any(mode in PAPER_MODES or any(r.get("review_mode") in PAPER_MODES
-                                          for r in rules or ())
-               for mode, rules in rows)
+    memo = g.setdefault("uses_paper", {}) if has_request_context() else {}
+    if tenant_id not in memo:
+        rows = db.session.execute(sa.select(Plan.review_mode, Plan.mode_rules)
+                                  .filter_by(tenant_id=tenant_id)).all()
+        memo[tenant_id] = any(mode in PAPER_MODES or any(r.get("review_mode") in PAPER_MODES
+                                                         for r in rules or ())
+                              for mode, rules in rows)
+    return memo[tenant_id]
 
 
 OFFICE_ACTIONS = ("start_notice", "recommend", "return", "not_recommend")
