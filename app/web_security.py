@@ -38,9 +38,13 @@ def has_control_characters(text: str) -> bool:
 def control_character_field() -> str | None:
     """The name of the first submitted value (query, form field or uploaded file name) holding a
     control character, or None."""
-    for name, value in (*request.args.items(multi=True), *request.form.items(multi=True)):
+    # A GET's body is never read (request.values too leaves it out): its query is enough.
+    form = () if request.method == "GET" else request.form.items(multi=True)
+    for name, value in (*request.args.items(multi=True), *form):
         if has_control_characters(name) or has_control_characters(value):
             return name
+    if request.method == "GET":
+        return None
     for name, storage in request.files.items(multi=True):
         if has_control_characters(storage.filename or ""):
             return name
