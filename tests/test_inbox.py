@@ -169,3 +169,47 @@ def test_sort_by_due_date_orders_and_pages_by_the_deadline(app, office):
             assert [a.id for a, _ in back.rows] == [a.id for a, _ in seen[5:10]]
             exported = db.session.execute(inbox.ordered(inbox.filtered(t, o, f_, TODAY), f_))
             assert [a.id for a, _ in exported] == [a.id for a, _ in seen]
+
+
+def test_the_due_date_is_the_window_each_status_calls_for(app, office):
+    """The due column against the rule written out: the office's review window for a file at
+    an office (employer review, else the tier report), the agency's check while a correction is
+    under way or once recommended, the review window once paid, none otherwise. Beijing's plan
+    has an employer review window; with it removed the tier report stands in."""
+    from app.models import Application, PlanWindow
+    cases = [("submitted", None), ("submitted", date(2026, 7, 30)), ("in_notice", None),
+             ("recommended", None), ("checked", None), ("paid", None), ("in_review", None)]
+    with app.app_context():
+        t, o = office["tenant"], office["org"]
+        for app_id, (status, correction) in zip(office["ids"], cases):
+            a = db.session.get(Application, app_id)
+            a.status, a.correction_due = status, correction
+        db.session.commit()
+        plan = db.session.get(Application, office["ids"][0]).plan
+
+        def expected(a):
+            def closes(stage):
+                w = plan.window(stage)
+                return w.closes_on if w else None
+            if a.status in ("submitted", "in_notice"):
+                return closes("agency_check") if a.correction_due else \
+                    (closes("employer_review") or closes("tier_report"))
+            return {"recommended": closes("agency_check"), "paid": closes("review")}.get(a.status)
+
+        def check(round_):
+            got = {a.id: (a, d) for a, d in inbox.page(t, o, Filters(), TODAY).rows}
+            for app_id in office["ids"][:len(cases)]:
+                row, due = got[app_id]
+                assert due == expected(db.session.get(Application, app_id)), (round_, row.status)
+            return {d for _, d in got.values()} - {None}
+
+        # Every window Beijing's plan has: the office's is the employer review.
+        assert plan.window("employer_review") is not None
+        assert len(check("as configured")) >= 3  # three windows at least: not vacuous
+        # A plan whose offices report by the tier report (no employer review of its own).
+        db.session.delete(plan.window("employer_review"))
+        db.session.add(PlanWindow(plan_id=plan.id, stage="tier_report",
+                                  opens_on=date(2026, 7, 1), closes_on=date(2026, 8, 3)))
+        db.session.commit()
+        db.session.refresh(plan)
+        assert date(2026, 8, 3) in check("tier report")
