@@ -32,6 +32,7 @@ from ..models.fees import FeeWindow
 from ..models.results import Objection, Publication, Recheck
 from ..tenancy import config_for
 from . import abilities
+from .inbox import window_closes
 
 Provider = Callable[[User, date], list]
 
@@ -97,12 +98,10 @@ def _office_close():
     """The day the offices' review window closes for a file (employer review where the plan has
     it, else the tier report), or the agency's check while a correction is under way (the
     window the transition service applies: transitions.office_stage_for), and the joins."""
-    er, er_on = _window("employer_review")
-    tr, tr_on = _window("tier_report")
-    ac, ac_on = _window("agency_check")
-    due = sa.case((Application.correction_due.is_not(None), ac.closes_on),
-                  else_=sa.func.coalesce(er.closes_on, tr.closes_on))
-    return due, ((er, er_on), (tr, tr_on), (ac, ac_on))
+    return window_closes(
+        sa.case((Application.correction_due.is_not(None), "agency_check"),
+                else_="employer_review"),
+        Application.correction_due.is_(None))
 
 
 def _outer(q, joins):

@@ -115,11 +115,7 @@ def _due_column():
     """The last day the holding office has for a file, and the outer joins it needs: the
     offices' review window (employer review where the plan has it, else the tier report), the
     agency's check while a correction is under way or for a recommended file, the review window
-    for a paid file waiting for its session.
-
-    Two joins, not one per stage: the window is joined on the stage the file's status calls
-    for, and the tier report only as the fallback of the employer review. (With a join per
-    stage, PostgreSQL spent several times the query's run planning its join order.)"""
+    for a paid file waiting for its session."""
     office = (Status.submitted.value, Status.in_notice.value)
     stage = sa.case(
         (Application.status.in_(office),
@@ -128,13 +124,24 @@ def _due_column():
         (Application.status == Status.recommended.value, "agency_check"),
         (Application.status == Status.paid.value, "review"),
         else_=sa.null())
+    closes, joins = window_closes(stage, sa.and_(Application.status.in_(office),
+                                                 Application.correction_due.is_(None)))
+    return closes.label("due"), joins
+
+
+def window_closes(stage, tier_report_fallback):
+    """The day the plan window of `stage` (an expression over the file's row) closes, with the
+    tier report's standing in where `tier_report_fallback` holds and the plan has no window of
+    that stage; and the two outer joins it needs.
+
+    Two joins, not one per stage: with a join per stage, PostgreSQL spent several times the
+    query's run planning its join order."""
     window, fallback = aliased(PlanWindow), aliased(PlanWindow)
     window_on = sa.and_(window.plan_id == Application.plan_id, window.stage == stage)
     fallback_on = sa.and_(fallback.plan_id == Application.plan_id,
-                          fallback.stage == "tier_report", Application.status.in_(office),
-                          Application.correction_due.is_(None))
-    due = sa.func.coalesce(window.closes_on, fallback.closes_on).label("due")
-    return due, ((window, window_on), (fallback, fallback_on))
+                          fallback.stage == "tier_report", tier_report_fallback)
+    return (sa.func.coalesce(window.closes_on, fallback.closes_on),
+            ((window, window_on), (fallback, fallback_on)))
 
 
 def _search(tenant_id: int, q: str):
