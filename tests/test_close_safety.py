@@ -86,16 +86,17 @@ def test_the_moves_of_each_close_leave_different_states():
 # -- two closes, or a close and a user, at the same time ----------------------------------------
 
 class Gate:
-    """Holds the thread named `thread` at the first statement starting with `prefix`, before
-    or after it runs (its transaction open), until `go` is set."""
+    """Holds the thread named `thread` at the first statement containing `text` (a close's
+    UPDATE is a WITH statement's first part on PostgreSQL), before or after it runs (its
+    transaction open), until `go` is set."""
 
-    def __init__(self, thread: str, prefix: str, when: str):
-        self.thread, self.prefix, self.when = thread, prefix.upper(), when
+    def __init__(self, thread: str, text: str, when: str):
+        self.thread, self.text, self.when = thread, text.upper(), when
         self.reached, self.go = threading.Event(), threading.Event()
 
     def __call__(self, conn, cursor, statement, *args) -> None:
         if (threading.current_thread().name == self.thread and not self.reached.is_set()
-                and statement.lstrip().upper().startswith(self.prefix)):
+                and self.text in statement.upper()):
             self.reached.set()
             assert self.go.wait(30)
 
@@ -255,7 +256,7 @@ def wait_for(path: Path, worker: subprocess.Popen, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while not path.exists():
         assert worker.poll() is None, tail(worker)
-        assert time.monotonic() < deadline, "the worker never reached the close's audit events"
+        assert time.monotonic() < deadline, "the worker never reached the close's UPDATE"
         time.sleep(0.05)
 
 
@@ -272,7 +273,7 @@ def test_a_worker_killed_mid_close_and_restarted_applies_the_close_exactly_once(
     try:
         worker = rq_worker(queue, "-w", "tests.close_worker.PausingWorker",
                            env={"CLOSE_PAUSED_FILE": str(paused)})
-        wait_for(paused, worker)  # rows moved, not yet audited, transaction open
+        wait_for(paused, worker)  # rows moved, transaction open
         kill(worker)
         with app.app_context():
             assert statuses() == {Status.draft.value: n} and not close_events()

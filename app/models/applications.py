@@ -39,17 +39,23 @@ class Section(str, Enum):
     projects = "projects"
 
 
+HELD = {f"{dialect}_where": sa.text("holder_org_id IS NOT NULL")
+        for dialect in ("postgresql", "sqlite")}
+
+
 class Application(db.Model):
     __tablename__ = "applications"
     __table_args__ = (
         sa.Index("ix_applications_plan_status", "plan_id", "status"),
         # The office lists (app/workflow/inbox.py): a holder's files by status, or all of them,
         # in submission order with the id breaking ties, so a page is read off the index and
-        # the counts per status off the first one alone.
+        # the counts per status off the first one alone. Only held files are indexed (every
+        # list asks for one holder): a file no office holds (a draft, a closed or finished
+        # file) is not in them, and a deadline close, which clears the holder, writes no entry.
         sa.Index("ix_applications_holder_status_submitted", "tenant_id", "holder_org_id",
-                 "status", "submitted_at", "id"),
+                 "status", "submitted_at", "id", **HELD),
         sa.Index("ix_applications_holder_submitted", "tenant_id", "holder_org_id",
-                 "submitted_at", "id"),
+                 "submitted_at", "id", **HELD),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"), index=True)

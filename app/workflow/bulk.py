@@ -33,9 +33,10 @@ def move_set(actor: Actor, where: list, change: Change, *, conditions: list = ()
              at: datetime | None = None) -> list[int] | int:
     """Move the applications matching `where` that are still in `change.from_state`.
 
-    With `run` (a JobRun with an id) the UPDATE marks each row with the run and the state it
-    left, and the audit rows are written by one INSERT ... SELECT of the marked rows: nothing is
-    read back, whatever the count (a close of 100,000 files); returns the count. Without `run`
+    With `run` (a JobRun with an id) nothing is read back, whatever the count (a close of
+    100,000 files), the count is returned, and the UPDATE marks each row with the run and the
+    state it left: on PostgreSQL its RETURNING feeds the audit rows' INSERT ... SELECT in one
+    statement; on SQLite the INSERT ... SELECT reads the marked rows. Without `run`
     the moved ids come back with RETURNING and their rows are inserted in one executemany;
     returns the ids. `reason_of(id)` gives a per-file reason (e.g. a certificate number).
     `where` may only name columns this change does not set; `conditions` further restrict the
@@ -47,14 +48,23 @@ def move_set(actor: Actor, where: list, change: Change, *, conditions: list = ()
                       **(values or {}))
               .execution_options(synchronize_session=False))
     if run is not None:
-        moved = db.session.execute(update.values(
-            closed_by_run_id=run.id, closed_from=change.from_state)).rowcount
+        update = update.values(closed_by_run_id=run.id, closed_from=change.from_state)
+        if db.session.get_bind().dialect.name == "postgresql":
+            # One statement: the UPDATE's RETURNING feeds the audit rows' INSERT ... SELECT,
+            # and the rows it returned are counted (the driver reports no row count for it).
+            rows = update.returning(Application.tenant_id, Application.id).cte("moved")
+            moved = db.session.scalar(sa.select(sa.func.count()).select_from(rows).add_cte(
+                _events_from(actor, change, at, rows).cte("logged")))
+        else:
+            # SQLite has no UPDATE inside a WITH: the rows marked with the run are read after.
+            moved = db.session.execute(update).rowcount
+            if moved:
+                db.session.execute(_events_of(actor, change, at, [
+                    *where, Application.status == change.to_state,
+                    Application.closed_by_run_id == run.id,
+                    Application.closed_from == change.from_state]))
         if moved:
             note_written(actor.tenant_id, moved)
-            db.session.execute(_events_of(actor, change, at, [
-                *where, Application.status == change.to_state,
-                Application.closed_by_run_id == run.id,
-                Application.closed_from == change.from_state]))
         return moved
     ids = sorted(db.session.execute(update.returning(Application.id)).scalars())
     if ids:
@@ -76,8 +86,15 @@ def _event_values(actor: Actor, change: Change, at: datetime) -> dict:
 
 def _events_of(actor: Actor, change: Change, at: datetime, where: list) -> sa.Insert:
     """INSERT ... SELECT: one audit event per application matching `where`."""
+    return _events_from(actor, change, at, Application.__table__, where)
+
+
+def _events_from(actor: Actor, change: Change, at: datetime, rows, where: list = ()
+                 ) -> sa.Insert:
+    """INSERT ... SELECT: one audit event per row of `rows` (a table or CTE with `tenant_id`
+    and `id` columns) matching `where`."""
     values = _event_values(actor, change, at)
     columns = AuditEvent.__table__.c
-    select = sa.select(Application.tenant_id, Application.id,
+    select = sa.select(rows.c.tenant_id, rows.c.id,
                        *(sa.literal(v, columns[k].type) for k, v in values.items())).where(*where)
     return sa.insert(AuditEvent).from_select(["tenant_id", "subject_id", *values], select)
