@@ -3,6 +3,7 @@ hashes, keyset pages with a page jump, counts per status."""
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
 from app.extensions import db
@@ -213,3 +214,30 @@ def test_the_due_date_is_the_window_each_status_calls_for(app, office):
         db.session.commit()
         db.session.refresh(plan)
         assert date(2026, 8, 3) in check("tier report")
+
+
+def test_the_list_queries_read_the_held_files_indexes(app, office):
+    """The office indexes hold only files with a holder (a close writes no entry in them);
+    every statement of a page that reads applications by holder is planned on one of them."""
+    seen = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if "holder_org_id" in statement and statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", capture)
+        try:
+            inbox.page(office["tenant"], office["org"], Filters(), TODAY)
+            inbox.page(office["tenant"], office["org"], Filters(status="submitted"), TODAY)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", capture)
+        assert seen
+        postgres = db.engine.dialect.name == "postgresql"
+        with db.engine.connect() as conn:
+            if postgres:  # a dozen rows: make the planner show which index it can use
+                conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            for statement, parameters in seen:
+                explain = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
+                plan = " ".join(str(r) for r in conn.exec_driver_sql(explain + statement,
+                                                                     parameters))
+                assert "ix_applications_holder" in plan, (statement, plan)
