@@ -22,19 +22,22 @@ announced with its new value, atomically with the raise, and the worker keeps a 
 knows the generation without asking. The copy is used only while the subscription answers its
 pings. An announcement arrives a moment after the commit; so that a user never misses their own
 change on another worker, their session notes the value their write raised the counter to, and
-their requests ask Redis until the worker's copy has caught up with it. A kept page is compressed once per algorithm a browser asks
-for (CompressedCopies, flask-compress's cache), not on every view.
+their requests ask Redis until the worker's copy has caught up with it. A kept page is compressed
+once per algorithm a browser asks for (CompressedCopies, flask-compress's cache) and its
+compressed bytes are what a later view sends.
 
 The same counters keep the signed-in user's row (and their office's) between requests: a request
 whose user has not changed since the last one reads no row to know who it is. A kept page is
 found by the last before_request hook (serve_kept), before the user is loaded at all: the page
 was drawn for this session's user under the same generation, so what let them see it still
 holds; every check of the session (active, its epoch, its age, its tenant) runs again on each
-request, against the kept row. The navigation a user is offered (which
+request, against the kept row. The rate limiter passes over such a view (_unlimited) only if no
+limit counted it when it was drawn. The navigation a user is offered (which
 depends on their office, the year's plans and the org tree) is kept the same way."""
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import itertools
 import logging
@@ -54,8 +57,9 @@ from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
+from werkzeug.http import parse_accept_header
 
-from .extensions import db
+from .extensions import db, limiter
 
 log = logging.getLogger(__name__)
 
@@ -386,7 +390,10 @@ class PageCache:
             return
         with self.lock:
             self.pages[key] = kept
-            self.endpoints.add(request.endpoint)
+            # serve_kept finds copies of views whose GET no rate limit counted (the limiter
+            # then has nothing to do for them: _unlimited).
+            if not limiter.current_limits:
+                self.endpoints.add(request.endpoint)
 
     def recall(self, key: tuple, generation: tuple):
         """What remember() keeps under `key` in this tenant for this generation, or None."""
@@ -511,10 +518,38 @@ def _key(user_id: str | None) -> tuple | None:
 
 
 def _shown(cache: PageCache, kept: Kept) -> Response:
-    resp = current_app.response_class(kept.body, headers=list(kept.headers))
-    resp.headers["X-Page-Cache"] = "hit"
+    """The kept copy as a response; already compressed if it was for this browser before
+    (flask-compress leaves an encoded response alone, and compresses and keeps it otherwise)."""
     g.pagecache_copy = kept.copy
+    from .extensions import compress
+    algorithm = _encoding(request.environ.get("HTTP_ACCEPT_ENCODING", ""),
+                          tuple(compress.enabled_algorithms))
+    body = None
+    if algorithm is not None:
+        with cache.lock:
+            body = cache.compressed.get(f"{algorithm};{kept.copy}")
+    resp = current_app.response_class(kept.body if body is None else body,
+                                      headers=list(kept.headers))
+    if body is not None:
+        resp.headers["Content-Encoding"] = algorithm
+    resp.headers["X-Page-Cache"] = "hit"
     return resp
+
+
+@functools.lru_cache(maxsize=64)
+def _encoding(accept_encoding: str, algorithms: tuple[str, ...]) -> str | None:
+    """The first of the server's `algorithms` the browser accepts most, as flask-compress
+    chooses (and names its cache's keys); a few distinct headers are seen, each parsed once."""
+    return parse_accept_header(accept_encoding).best_match(algorithms)
+
+
+@limiter.request_filter
+def _unlimited() -> bool:
+    """The rate limiter's request filter: a GET of a view a copy was kept for, which no limit
+    counted when it was drawn (PageCache.put), is not looked at again."""
+    cache: PageCache | None = current_app.extensions.get("pagecache")
+    return (cache is not None and request.method == "GET"
+            and request.endpoint in cache.endpoints)
 
 
 def kept_page(draw: Callable[[], Response]) -> Response:

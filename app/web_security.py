@@ -2,10 +2,16 @@
 without cookies, and the refusal of control characters in submitted text."""
 from __future__ import annotations
 
+import copy
 import re
+import threading
+import time
 from urllib.parse import urlsplit
 
+from cachetools import LRUCache
 from flask import Flask, current_app, request
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import BadSignature
 from flask_babel import gettext
 from markupsafe import Markup
 
@@ -72,20 +78,44 @@ def _refuse_control_characters():
     return render_template("error.html", code=422, message=message), 422
 
 
-class StaticWithoutCookie:
-    """The app's session interface, except that a static file never sets or refreshes the
-    session cookie (nor varies on it), so shared caches may keep it. Wraps whichever interface
-    the app uses."""
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with two changes. A static file never sets or refreshes
+    the session cookie (nor varies on it), so shared caches may keep it. And a cookie this
+    worker has verified is not verified again on every request: its signature is checked
+    once (HMAC, inflating, JSON), and the same bytes under the same key later give the same
+    data; the lifetime is still checked against the time it was signed, each time."""
 
-    def __init__(self, inner) -> None:
-        self._inner = inner
+    def __init__(self, size: int = 2048) -> None:
+        self._verified = LRUCache(maxsize=size)  # (cookie, secret key) -> (data, signed at)
+        self._lock = threading.Lock()  # gthread workers serve several requests at once
 
-    def __getattr__(self, name: str):
-        return getattr(self._inner, name)
+    def open_session(self, app: Flask, request):
+        if not app.secret_key:
+            return None
+        cookie = request.cookies.get(self.get_cookie_name(app))
+        if not cookie:
+            return self.session_class()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        key = (cookie, app.secret_key)
+        with self._lock:
+            hit = self._verified.get(key)
+        if hit is None:
+            try:
+                data, signed_at = self.get_signing_serializer(app).loads(
+                    cookie, max_age=max_age, return_timestamp=True)
+            except BadSignature:
+                return self.session_class()
+            hit = (data, signed_at.timestamp())
+            with self._lock:
+                self._verified[key] = hit
+        elif not 0 <= time.time() - hit[1] <= max_age:  # as itsdangerous decides expiry
+            return self.session_class()
+        # A copy: a view may change what the session holds in place.
+        return self.session_class(copy.deepcopy(hit[0]))
 
     def save_session(self, app: Flask, session, response) -> None:
         if request.endpoint != "static":
-            self._inner.save_session(app, session, response)
+            super().save_session(app, session, response)
 
 
 def _headers(response):
@@ -109,5 +139,5 @@ def _headers(response):
 def init_app(app: Flask) -> None:
     app.extensions["csp"] = content_security_policy(app.config)
     app.before_request(_refuse_control_characters)
-    app.session_interface = StaticWithoutCookie(app.session_interface)
+    app.session_interface = CookieSessions()
     app.after_request(_headers)

@@ -410,3 +410,36 @@ def test_employer_sees_the_document_type_on_the_file_it_verifies(app, client, se
     page = client.get(f"/beijing/office/applications/{app_id}").get_data(as_text=True)
     assert "港澳台居民居住证" in page and "810" + "*" * 13 + HK_PERMIT[-2:] in page
     assert HK_PERMIT not in page
+
+
+def test_a_cookie_verified_before_still_expires_with_its_age(app, client, seeded):
+    """A worker does not verify the same session cookie twice, but its age is checked on every
+    request: the cookie last signed at 9:00:10 is refused at 9:31 by the worker that accepted
+    it at 9:00:20."""
+    with time_machine.travel(at(2026, 7, 8, 9), tick=False):
+        client.post("/beijing/login", data={"username": "13900000001", "password": PASSWORD})
+    for second in (10, 20):
+        with time_machine.travel(at(2026, 7, 8, 9, 0, second), tick=False):
+            assert client.get("/beijing/me/").status_code == 200
+    with time_machine.travel(at(2026, 7, 8, 9, 31), tick=False):
+        resp = client.get("/beijing/me/")
+    assert resp.status_code == 302 and "/beijing/login" in resp.location
+
+
+def test_each_request_gets_its_own_copy_of_a_verified_session(app):
+    """What one request changes inside its session, in place, never reaches the next request
+    with the same cookie; a cookie accepted under one secret key is refused under another."""
+    from flask import request
+    from flask.sessions import SecureCookieSessionInterface
+    serializer = SecureCookieSessionInterface().get_signing_serializer(app)
+    cookie = serializer.dumps({"basket": {"files": [1]}})
+    sessions = app.session_interface
+
+    def opened():
+        with app.test_request_context(headers={"Cookie": f"session={cookie}"}):
+            return sessions.open_session(app, request)
+    first = opened()
+    first["basket"]["files"].append(2)
+    assert opened()["basket"] == {"files": [1]}
+    app.secret_key = "another-key-" + "x" * 32
+    assert dict(opened()) == {}

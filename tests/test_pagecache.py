@@ -503,3 +503,31 @@ def test_a_kept_copy_is_shown_only_to_a_session_the_user_loader_accepts(
         resp = client.get(LIST)
     assert not _kept(resp)
     assert resp.status_code == 302 and "/beijing/login" in resp.location
+
+
+def test_the_rate_limiter_passes_over_only_views_no_limit_counted(client, login, office, app,
+                                                                  monkeypatch):
+    """The limiter skips a GET of a view a copy was kept for: no limit counted it when it was
+    drawn. A view a limit did count is never skipped (nor answered before the user is
+    loaded): its copies are shown by the view itself."""
+    from app import pagecache
+    from app.extensions import limiter
+    cache = app.extensions["pagecache"]
+    with time_machine.travel(at(*TODAY), tick=False):
+        _signed_in_and_kept(login, client)
+    endpoint = next(iter(cache.endpoints))
+    with app.test_request_context(LIST):
+        assert pagecache._unlimited()
+    with app.test_request_context(LIST, method="POST"):
+        assert not pagecache._unlimited()
+    with app.test_request_context("/beijing/home"):
+        assert not pagecache._unlimited()
+
+    cache.endpoints.clear()
+    monkeypatch.setattr(type(limiter), "current_limits", property(lambda self: ["counted"]))
+    with time_machine.travel(at(*TODAY), tick=False):
+        _get(client, LIST + "?level=intermediate")
+        assert _kept(_get(client, LIST + "?level=intermediate"))
+    assert endpoint not in cache.endpoints
+    with app.test_request_context(LIST):
+        assert not pagecache._unlimited()
