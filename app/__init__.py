@@ -1,15 +1,37 @@
 """Application factory."""
 from __future__ import annotations
 
+import inspect
+import weakref
+
 from flask import Flask
 
 from .config import ROOT, Config, check_secrets
 
 
+class Portal(Flask):
+    """Flask, asking once per function whether it is a coroutine: Flask asks for every hook
+    and view of every request (a dozen), and `inspect` unwraps the function each time. The
+    answers are held weakly: a callback made for one request is not kept alive by them."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._coroutines: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def ensure_sync(self, func):
+        try:
+            coroutine = self._coroutines.get(func)
+            if coroutine is None:
+                coroutine = self._coroutines[func] = inspect.iscoroutinefunction(func)
+        except TypeError:  # a callable that cannot be hashed or weakly referenced
+            return super().ensure_sync(func)
+        return self.async_to_sync(func) if coroutine else func
+
+
 def create_app(overrides: dict | None = None, config: type = Config) -> Flask:
     """Build the app: bind extensions, load tenants, register blueprints. No I/O beyond reading
     the tenant files; migrations and seeding run from the CLI."""
-    app = Flask(__name__, template_folder=str(ROOT / "templates"),
+    app = Portal(__name__, template_folder=str(ROOT / "templates"),
                 static_folder=str(ROOT / "static"), instance_path=str(ROOT / "instance"))
     app.config.from_object(config)
     app.config.update(overrides or {})

@@ -1,6 +1,7 @@
 """Request-wide helpers: page-or-fragment rendering, locale, fingerprinted static URLs, errors."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from pathlib import Path
@@ -14,6 +15,8 @@ from flask_htmx.responses import HTMXResponseClientRedirect
 from flask_login import current_user, login_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm import joinedload
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from . import unsaved
 from .extensions import htmx, login
@@ -28,8 +31,14 @@ def select_locale() -> str:
     wanted = request.args.get("lang")
     if wanted in ("zh", "en"):
         session["lang"] = wanted
-    chosen = session.get("lang") or request.accept_languages.best_match(["zh", "en"]) or "zh"
+    chosen = session.get("lang") or _preferred(request.headers.get("Accept-Language", ""))
     return "en" if chosen == "en" else "zh_Hans_CN"
+
+
+@functools.lru_cache(maxsize=256)
+def _preferred(accept_language: str) -> str:
+    """The browser's preferred language of ours; few distinct headers, each parsed once."""
+    return parse_accept_header(accept_language, LanguageAccept).best_match(["zh", "en"]) or "zh"
 
 
 # The display modes a browser may choose (GB/T 37668): larger text, high contrast. Kept in a

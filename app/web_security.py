@@ -2,7 +2,6 @@
 without cookies, and the refusal of control characters in submitted text."""
 from __future__ import annotations
 
-import copy
 import re
 import threading
 import time
@@ -111,11 +110,22 @@ class CookieSessions(SecureCookieSessionInterface):
         elif not 0 <= time.time() - hit[1] <= max_age:  # as itsdangerous decides expiry
             return self.session_class()
         # A copy: a view may change what the session holds in place.
-        return self.session_class(copy.deepcopy(hit[0]))
+        return self.session_class(_copied(hit[0]))
 
     def save_session(self, app: Flask, session, response) -> None:
         if request.endpoint != "static":
             super().save_session(app, session, response)
+
+
+def _copied(value):
+    """A copy of session data as the tagged JSON serializer gives it back: dicts and lists are
+    copied, everything else it makes (text, numbers, bytes, datetimes, UUIDs, Markup) is
+    immutable."""
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_copied(v) for v in value)
+    return value
 
 
 def _headers(response):
