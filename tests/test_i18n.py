@@ -155,3 +155,16 @@ def test_tenant_home_page_in_english(client):
     assert "Professional title evaluation" in html
     assert "正在受理的申报计划" not in html
     assert "职称评审" not in html
+
+
+@pytest.mark.parametrize("accept, lang", [
+    ("en-US,en;q=0.9", "en"), ("zh-CN,zh;q=0.9,en;q=0.8", "zh-CN"), ("fr-FR", "zh-CN"),
+    ("en;q=0.5, zh;q=0.9", "zh-CN"), ("", "zh-CN")])
+def test_the_browsers_language_is_followed_until_one_is_chosen(app, accept, lang):
+    client = app.test_client()  # a fresh session each time: nothing chosen yet
+    page = client.get("/beijing/", headers={"Accept-Language": accept}).get_data(as_text=True)
+    assert f'<html lang="{lang}">' in page
+    # Choosing a language on the page outranks what the browser asks for, from then on.
+    client.get("/beijing/?lang=zh" if lang == "en" else "/beijing/?lang=en")
+    again = client.get("/beijing/", headers={"Accept-Language": accept}).get_data(as_text=True)
+    assert f'<html lang="{"zh-CN" if lang == "en" else "en"}">' in again
