@@ -4,7 +4,7 @@ import json
 import logging
 import os
 import threading
-from datetime import UTC, datetime
+from datetime import UTC
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import SimpleNamespace
 
@@ -251,13 +251,16 @@ def test_smtp_gateway_sends_from_the_url(monkeypatch):
 
 def release_retries(q: Queue) -> list[float]:
     """Move jobs waiting for their retry onto the queue now, as the scheduler would once their
-    time comes; returns how many seconds each still had to wait."""
+    time comes; returns how long after its failed try each was set to run again (measured from
+    the try's end, so a slow machine between the try and this call does not change it)."""
     registry = q.scheduled_job_registry
     waits = []
     for job_id in registry.get_job_ids():
-        waits.append((registry.get_scheduled_time(job_id) - datetime.now(UTC)).total_seconds())
+        job = Job.fetch(job_id, connection=q.connection)
+        ended = job.ended_at.replace(tzinfo=UTC) if job.ended_at.tzinfo is None else job.ended_at
+        waits.append((registry.get_scheduled_time(job_id) - ended).total_seconds())
         registry.remove(job_id)
-        q.enqueue_job(Job.fetch(job_id, connection=q.connection))
+        q.enqueue_job(job)
     return waits
 
 
