@@ -216,10 +216,32 @@ def test_the_due_date_is_the_window_each_status_calls_for(app, office):
         assert date(2026, 8, 3) in check("tier report")
 
 
+def busy_office(office, files: int = 400) -> None:
+    """Many more of the tenant's files at another office, and fresh statistics: the planner
+    then sees one office's files as the few they are in a real year."""
+    from app.models import Application, Org
+    model = db.session.get(Application, office["ids"][1])
+    other = db.session.scalar(sa.select(Application.holder_org_id).where(
+        Application.holder_org_id != office["org"], Application.holder_org_id.is_not(None)))
+    row = {c: getattr(model, c) for c in ("tenant_id", "applicant_id", "plan_id", "committee_id",
+                                          "series", "level", "person_type", "route", "basic",
+                                          "submitted_at")}
+    units = db.session.scalars(sa.select(Org.id).where(Org.tenant_id == model.tenant_id,
+                                                       Org.id != office["org"])).all()
+    db.session.execute(sa.insert(Application), [
+        {**row, "status": "submitted", "route_pos": 1, "holder_org_id": other,
+         "employer_org_id": units[i % len(units)]} for i in range(files)])
+    db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE")
+
+
 def test_the_list_queries_read_the_held_files_indexes(app, office):
     """The office indexes hold only files with a holder (a close writes no entry in them);
     every statement of a page that reads applications by holder is planned on one of them."""
     seen = []
+    with app.app_context():
+        busy_office(office)
 
     def capture(conn, cursor, statement, parameters, context, executemany):
         if "holder_org_id" in statement and statement.lstrip().upper().startswith("SELECT"):
@@ -232,12 +254,49 @@ def test_the_list_queries_read_the_held_files_indexes(app, office):
         finally:
             sa.event.remove(db.engine, "before_cursor_execute", capture)
         assert seen
-        postgres = db.engine.dialect.name == "postgresql"
-        with db.engine.connect() as conn:
-            if postgres:  # a dozen rows: make the planner show which index it can use
-                conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-            for statement, parameters in seen:
-                explain = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
-                plan = " ".join(str(r) for r in conn.exec_driver_sql(explain + statement,
-                                                                     parameters))
-                assert "ix_applications_holder" in plan, (statement, plan)
+        for statement, parameters in seen:
+            assert "ix_applications_holder" in planned(statement, parameters), statement
+
+
+def planned(statement: str, parameters) -> str:
+    """The database's plan for `statement`, as one string (on PostgreSQL with sequential scans
+    disabled: a few hundred rows would rather be read whole, the test asks which index serves)."""
+    postgres = db.engine.dialect.name == "postgresql"
+    with db.engine.connect() as conn:
+        if postgres:
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        explain = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
+        return " ".join(str(r) for r in conn.exec_driver_sql(explain + statement, parameters))
+
+
+def test_closes_reminders_and_quotas_read_their_indexes(app, office):
+    """A deadline close and a reminder find a plan's files in a status by the tenant's status
+    index, and the post quotas a unit's sent files by the unit index, which holds no draft."""
+    from app.models import Application, Plan
+    from app.tenancy import config_for
+    from app.workflow.deadlines import CLOSES, of_plan
+    from app.workflow.quotas import recommended_counts
+    from app.workflow.reminders import open_where
+    seen = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if "FROM applications" in statement:
+            seen.append((statement, parameters))
+    with app.app_context():
+        busy_office(office)
+        plan = db.session.scalar(sa.select(Plan).where(Plan.code == "bj-2026"))
+        sa.event.listen(db.engine, "before_cursor_execute", capture)
+        try:
+            for close in CLOSES["apply"]:
+                db.session.execute(sa.select(Application.id).where(
+                    *of_plan(plan), Application.status == close.from_state, *close.conditions()))
+                db.session.execute(sa.select(Application.id).where(*open_where(plan, close)))
+            recommended_counts(config_for(office["tenant"]), office["tenant"], [office["org"]],
+                               2026)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", capture)
+        *by_status, by_unit = seen
+        assert len(by_status) == 2 * len(CLOSES["apply"]) and "employer_org_id" in by_unit[0]
+        for statement, parameters in by_status:
+            assert "ix_applications_tenant_status_plan" in planned(statement, parameters)
+        assert "ix_applications_employer_sent" in planned(*by_unit)

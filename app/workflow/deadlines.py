@@ -92,6 +92,11 @@ def close_key(plan: Plan, stage: str) -> str:
     return f"close:{plan.tenant_id}:{plan.code}:{stage}:{window.closes_on.isoformat()}"
 
 
+def of_plan(plan: Plan) -> list:
+    """The files of `plan`, by its tenant too, so the tenant's status index finds them."""
+    return [Application.tenant_id == plan.tenant_id, Application.plan_id == plan.id]
+
+
 def close_stage(plan: Plan, stage: str, now: datetime | None = None, rq_job_id: str | None = None
                 ) -> JobRun:
     """Close `stage` of `plan` if its close instant has passed. Safe to run twice or late."""
@@ -106,7 +111,7 @@ def close_stage(plan: Plan, stage: str, now: datetime | None = None, rq_job_id: 
         db.session.commit()
         return run
     def work() -> int:
-        return sum(move_rows(run, [Application.plan_id == plan.id], c, f"close_{stage}",
+        return sum(move_rows(run, of_plan(plan), c, f"close_{stage}",
                              c.conditions()) for c in CLOSES.get(stage, ()))
     return recorded(run, work)
 

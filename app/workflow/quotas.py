@@ -119,7 +119,8 @@ def recommended_counts(cfg, tenant_id: int, org_ids, year: int) -> Counter:
         sa.select(Application.employer_org_id, Application.level, sa.func.count())
         .join(Plan, Plan.id == Application.plan_id)
         .where(Application.tenant_id == tenant_id, Application.employer_org_id.in_(org_ids),
-               Plan.year == year, Application.route_pos > 0,
+               # A literal 0: SQLite uses the unit index (route_pos > 0) only for that text.
+               Plan.year == year, Application.route_pos > sa.literal_column("0"),
                Application.status.not_in(WITHDRAWN),
                sa.or_(Application.policy.is_(None), Application.policy.not_in(outside)))
         .group_by(Application.employer_org_id, Application.level))

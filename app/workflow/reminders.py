@@ -21,7 +21,7 @@ from ..models import Application, JobRun, Plan, Role, Status, User, utcnow
 from ..models.notify import Channel
 from . import notify
 from .calendar import TZ, closes_at, now_local
-from .deadlines import CLOSES, Close, due_closes, recorded
+from .deadlines import CLOSES, Close, due_closes, of_plan, recorded
 
 REMIND_AT = time(9, 0)  # local time of day a reminder goes out
 CORRECTIONS = "corrections"  # the "stage" of an agency's per-file correction deadline
@@ -75,8 +75,7 @@ def dedupe_key(user_id, plan_id, stage: str, days: int):
 
 def open_where(plan: Plan, c: Close) -> list:
     """The files of `plan` that close `c` would move."""
-    return [Application.plan_id == plan.id, Application.status == c.from_state,
-            *c.conditions()]
+    return [*of_plan(plan), Application.status == c.from_state, *c.conditions()]
 
 
 def open_count(plan: Plan, stage: str) -> int:
