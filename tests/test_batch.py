@@ -2,6 +2,7 @@
 the confirmation page lists exactly the files and what will happen, each file is checked by the
 transition service (refusals listed with the reason, the rest go through), every file audited,
 and the batch undone within its window for files nobody changed since."""
+import re
 from datetime import date
 
 import pytest
@@ -307,13 +308,23 @@ def test_other_offices_and_tenants_ids_are_refused_and_never_named(app, login, e
 
 def test_a_blank_opinion_or_an_action_the_office_does_not_take_is_refused_whole(app, login,
                                                                                employer):
+    """Nothing is previewed; the form comes back with what was entered and the selection kept,
+    and once corrected it goes on to the confirmation."""
     client = _signin(login, T, employer["clerk"])
     for action, opinion, message in (("recommend", " ", "请填写推荐意见"),
                                      ("check_pass", "x", "请选择要办理的事项")):
         with time_machine.travel(RECOMMEND_DAY, tick=False):
             resp = _preview(client, employer["ok"], action=action, opinion=opinion)
-            assert resp.status_code == 303
-            assert message in client.get(resp.headers["Location"]).get_data(as_text=True)
+            html = resp.get_data(as_text=True)
+            assert resp.status_code == 422 and message in html
+            assert 'id="batch-ok"' not in html  # not the confirmation
+            kept = re.findall(r'<input type="hidden" name="ids" value="(\d+)">', html)
+            assert sorted(map(int, kept)) == sorted(employer["ok"])
+    with time_machine.travel(RECOMMEND_DAY, tick=False):
+        html = _preview(client, employer["ok"], opinion=" ").get_data(as_text=True)
+        assert '<option value="recommend" selected>' in html and 'checked' in html
+        html = _preview(client, kept, opinion="同意推荐").get_data(as_text=True)
+        assert 'id="batch-ok"' in html and all(f'value="{i}"' in html for i in employer["ok"])
     with time_machine.travel(RECOMMEND_DAY, tick=False):
         resp = _preview(client, [])
         assert "请先勾选" in client.get(resp.headers["Location"]).get_data(as_text=True)

@@ -40,9 +40,14 @@ def preview():
     if len(ids) > svc.MAX_FILES:
         return _refuse(_("一次最多办理%(n)d件。", n=svc.MAX_FILES))
     problem = svc.form_problem(current_user, form["action"], form["opinion"], form["session_id"])
-    if problem:
-        return _refuse(problem)
     apps, unknown = svc.selection(current_user, ids, today_local())
+    if problem:
+        if not apps:
+            return _refuse(problem)
+        # The selection is kept: the form again with what was entered and the files chosen,
+        # so a forgotten opinion does not cost the clerk a list's worth of ticks.
+        return render_page("office/batch_fix.html", problem=problem, form=form, apps=apps,
+                           unknown=unknown), 422
     ok, refused = svc.preview(g.tenant, current_user, form["action"], apps,
                               opinion=form["opinion"], no_objection=form["no_objection"],
                               insurance_verified=form["insurance_verified"],
