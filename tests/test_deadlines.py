@@ -4,9 +4,10 @@ import os
 import pytest
 import sqlalchemy as sa
 import time_machine
-from rq import Queue, SimpleWorker
+from rq import Queue
 
 from app.extensions import db
+from app.jobs.worker import SimpleWorker
 from app.models import Application, AuditEvent, JobRun
 from app.tenancy import tenants
 from app.workflow.deadlines import close_stage

@@ -9,10 +9,11 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 import time_machine
-from rq import Queue, SimpleWorker
+from rq import Queue
 
 from app.demo import load_demo
 from app.extensions import db
+from app.jobs.worker import SimpleWorker
 from app.models import Application, AuditEvent, JobRun, Plan, ReviewSession, Status, User
 from app.models.certificates import Certificate
 from app.models.demo_clock import DemoClock

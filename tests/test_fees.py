@@ -13,9 +13,10 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 
 from app.extensions import db
+from app.jobs.worker import SimpleWorker
 from app.models import Application, AuditEvent, JobRun, ReviewStep, Status, User
 from app.models.fees import FeeWindow, Payment
 from app.workflow import fees, sessions

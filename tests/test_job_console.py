@@ -5,10 +5,11 @@ import os
 import pytest
 import sqlalchemy as sa
 import time_machine
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.job import Job, JobStatus
 
 from app.extensions import db
+from app.jobs.worker import SimpleWorker
 from app.models import AuditEvent, JobRun, utcnow
 
 from . import factories as f

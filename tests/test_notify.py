@@ -11,11 +11,12 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 import time_machine
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.job import Job, JobStatus
 
 from app.extensions import db
 from app.jobs import notify as jobs
+from app.jobs.worker import SimpleWorker
 from app.models.notify import Outbox
 from app.notify import (
     DevGateway, GatewayError, HttpSmsGateway, Message, SmtpEmailGateway, gateway_for,

@@ -185,7 +185,9 @@ def test_the_rehearsal_job_runs_on_rq_with_progress(app, redis_conn, worker_id):
     meta, records its run as finished and leaves its report for the page."""
     import os
 
-    from rq import Queue, SimpleWorker
+    from rq import Queue
+
+    from app.jobs.worker import SimpleWorker
 
     from app.jobs import rehearsal as job
     name = f"test-rehearsal-{worker_id}-{os.getpid()}"

@@ -7,9 +7,10 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 import time_machine
-from rq import Queue, SimpleWorker
+from rq import Queue
 
 from app.extensions import db
+from app.jobs.worker import SimpleWorker
 from app.models import Application, JobRun, Status
 from app.models.notify import Outbox
 from app.tenancy import tenants

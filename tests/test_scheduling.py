@@ -9,11 +9,12 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.scheduler import RQScheduler
 
 from app.extensions import db
 from app.jobs import deadlines as jobs
+from app.jobs.worker import SimpleWorker
 from app.models import Application, AuditEvent, JobRun, Status
 from app.models.fees import FeeWindow
 from app.models.paper import PaperReceipt

@@ -237,7 +237,9 @@ def test_report_job_runs_on_a_real_worker_with_progress(app, client, forwarded, 
     import os
 
     from redis import Redis
-    from rq import Queue, SimpleWorker
+    from rq import Queue
+
+    from app.jobs.worker import SimpleWorker
     url = redis_url
     queue_name = f"reports-{worker_id}-{os.getpid()}"
     app.config.update(JOBS_INLINE=False, RQ_QUEUE=queue_name, REDIS_URL=url)
