@@ -134,6 +134,33 @@ def test_a_large_change_is_sealed_by_the_seal_job(ctx, monkeypatch):
     assert v.unsealed == 0
 
 
+def test_the_seal_writes_each_batch_in_one_statement(ctx, monkeypatch):
+    """However many rows a batch holds, its seals go out as one UPDATE (PostgreSQL binds the
+    batch as three arrays; SQLite runs one executemany), and the chain still verifies."""
+    monkeypatch.setattr(audit, "SEAL_INLINE_MAX", 2)
+    monkeypatch.setattr(audit, "SEAL_BATCH", 3)
+    files = [f.make_application(
+        BJ, f.make_user(BJ, f"s{i}", "applicant", None, person_type="freelancer"),
+        "bj-2026", "bj-eng", "engineering", "senior", "mechanical") for i in range(7)]
+    with time_machine.travel(at(2026, 8, 1, 0, 0, 1), tick=False):
+        close_stage(files[0].plan, "apply")
+    waiting = audit.verify(f.tenant_id(BJ)).unsealed
+    assert waiting >= 7
+    updates = []
+
+    def listen(conn, cursor, statement, params, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE AUDIT_EVENTS"):
+            updates.append(statement)
+    sa.event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        assert audit.seal_all() == waiting
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listen)
+    assert len(updates) == -(-waiting // 3)
+    seqs = [r.seq for r in _sealed_rows()]
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert _verify_ok().unsealed == 0
+
 def _edit_row(row_id: int, **values) -> None:
     db.session.execute(sa.update(AuditEvent).where(AuditEvent.id == row_id).values(**values))
     db.session.commit()
