@@ -27,6 +27,6 @@ export TEST_PG_URL="postgresql+psycopg://postgres@127.0.0.1:$pg_port/postgres"
 export CHROMIUM=${CHROMIUM:-$(command -v chromium || true)}
 
 echo "== suite on SQLite"
-.venv/bin/pytest -n 2 -q -p no:cacheprovider "$@"
+.venv/bin/pytest -n 2 -q -p no:cacheprovider --durations=15 "$@"
 echo "== suite on PostgreSQL (database tests)"
-TEST_DATABASE=postgres .venv/bin/pytest -n 2 -q -p no:cacheprovider -m "not browser" "$@"
+TEST_DATABASE=postgres .venv/bin/pytest -n 2 -q -p no:cacheprovider --durations=15 -m "not browser" "$@"

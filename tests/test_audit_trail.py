@@ -120,14 +120,20 @@ def test_rows_are_sealed_in_the_transaction_that_wrote_them(ctx):
     assert v.unsealed == 0 and v.checked >= 1
 
 
+def close_unsealed(n: int) -> int:
+    """Close the apply stage over `n` drafts with only 2 rows sealed inline (the caller patched
+    SEAL_INLINE_MAX); returns how many rows wait for the seal job."""
+    drafts = [f.make_application(
+        BJ, f.make_user(BJ, f"d{i}", "applicant", None, person_type="freelancer"),
+        "bj-2026", "bj-eng", "engineering", "senior", "mechanical") for i in range(n)]
+    with time_machine.travel(at(2026, 8, 1, 0, 0, 1), tick=False):
+        close_stage(drafts[0].plan, "apply")
+    return audit.verify(f.tenant_id(BJ)).unsealed
+
+
 def test_a_large_change_is_sealed_by_the_seal_job(ctx, monkeypatch):
     monkeypatch.setattr(audit, "SEAL_INLINE_MAX", 2)
-    recommended_apps = [f.make_application(
-        BJ, f.make_user(BJ, f"d{i}", "applicant", None, person_type="freelancer"),
-        "bj-2026", "bj-eng", "engineering", "senior", "mechanical") for i in range(6)]
-    with time_machine.travel(at(2026, 8, 1, 0, 0, 1), tick=False):
-        close_stage(recommended_apps[0].plan, "apply")
-    assert audit.verify(f.tenant_id(BJ)).unsealed >= 4
+    assert close_unsealed(6) >= 4
     from app.jobs.audit import seal_audit
     assert seal_audit() >= 4
     v = _verify_ok()
@@ -139,12 +145,7 @@ def test_the_seal_writes_each_batch_in_one_statement(ctx, monkeypatch):
     batch as three arrays; SQLite runs one executemany), and the chain still verifies."""
     monkeypatch.setattr(audit, "SEAL_INLINE_MAX", 2)
     monkeypatch.setattr(audit, "SEAL_BATCH", 3)
-    files = [f.make_application(
-        BJ, f.make_user(BJ, f"s{i}", "applicant", None, person_type="freelancer"),
-        "bj-2026", "bj-eng", "engineering", "senior", "mechanical") for i in range(7)]
-    with time_machine.travel(at(2026, 8, 1, 0, 0, 1), tick=False):
-        close_stage(files[0].plan, "apply")
-    waiting = audit.verify(f.tenant_id(BJ)).unsealed
+    waiting = close_unsealed(7)
     assert waiting >= 7
     updates = []
 
