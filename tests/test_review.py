@@ -555,6 +555,7 @@ def test_two_thirds_of_attending_members_pass_and_the_tally_is_sealed(agency):
 
 
 @pytest.mark.rule("BJ-VOTE-1")
+@time_machine.travel(VOTE_DAY)  # the whole session sits in the review window
 def test_quorum_and_passing_share_are_tenant_settings(agency):
     s, apps, chair = drawn_session(agency, 1, 9)
     active = [m for m in s.members if m.status == "active"]
