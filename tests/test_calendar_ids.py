@@ -157,3 +157,50 @@ def test_short_document_numbers_are_masked_harder():
     assert mask_id("H12345678") == "H******78"
     assert mask_id("12345678") == "1*****78"
     assert mask_id(HK_PERMIT) == "810" + "*" * 13 + HK_PERMIT[-2:]
+
+
+def _no_official_calendar(d):
+    raise NotImplementedError(f"no available data for year {d.year}")
+
+
+@pytest.mark.rule("CF-UNIT-1", "BJ-ACC-1")
+def test_a_year_the_calendar_lacks_refuses_the_notice_and_the_file_page_still_shows(
+        app, client, login, monkeypatch):
+    """Working days past the last year the calendar knows cannot be counted: starting a notice
+    is refused with a message naming the year, and changes nothing; the file's page, which
+    shows the period a notice started today would run, still opens and says why it cannot."""
+    import time_machine
+    from app.extensions import db
+    from app.models import Application, AuditEvent
+    from app.workflow import calendar
+    from app.workflow.errors import Invalid
+    from app.workflow.transitions import transition
+    from . import factories as f
+    with app.app_context():
+        cfg = tenants()["beijing"]
+        f.make_employer("beijing", "emp", "haidian")
+        clerk = f.make_user("beijing", "clerk", "employer_clerk", "emp")
+        user = f.make_user("beijing", "a1", "applicant", "emp")
+        a = f.make_application("beijing", user, "bj-2026", "bj-eng", "engineering", "senior",
+                               "mechanical")
+        with time_machine.travel(at(2026, 7, 8, 9), tick=False):
+            transition(cfg, a, "submit", f.actor(user), pledge=f.PLEDGE)
+        events = db.session.query(AuditEvent).count()
+        monkeypatch.setattr(calendar, "_official_workday", _no_official_calendar)
+        with time_machine.travel(at(2026, 7, 9, 9), tick=False):
+            with pytest.raises(Invalid) as refused:
+                transition(cfg, a, "start_notice", f.actor(clerk))
+        assert isinstance(refused.value, CalendarYearMissing)
+        assert str(refused.value.message) == (
+            "系统尚未载入2026年的法定节假日安排，无法计算工作日期限；请联系系统管理员。")
+        assert db.session.get(Application, a.id).status == "submitted"
+        assert db.session.query(AuditEvent).count() == events
+        app_id = a.id
+    with time_machine.travel(at(2026, 7, 9, 9)):
+        login("beijing", "clerk")
+        page = client.get(f"/beijing/office/applications/{app_id}")
+        assert page.status_code == 200
+        assert "2026年的法定节假日安排尚未载入，暂无法计算公示期" in page.get_data(as_text=True)
+        english = client.get(f"/beijing/office/applications/{app_id}?lang=en")
+        assert english.status_code == 200
+        assert "no holiday calendar for 2026 has been loaded yet" in english.get_data(as_text=True)

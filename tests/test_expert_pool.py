@@ -177,8 +177,8 @@ def test_agency_vets_city_hr_approves_and_only_approved_experts_are_drawn(office
     young = expert_pool.nominate(CFG(), f.actor(offices["haidian"]), data(
         unit, ag, name="新晋专家", title_level="associate_senior", title_year=2025,
         id_number=number), TODAY)
-    with pytest.raises(Invalid) as why:
-        transition(CFG(), young, "vet_pass", f.actor(offices["agency"]))
+    with pytest.raises(Invalid) as why, time_machine.travel(at(2026, 11, 3, 10), tick=False):
+        transition(CFG(), young, "vet_pass", f.actor(offices["agency"]))  # held since 2025
     assert any("副高级职称3年以上" in str(p) for p in why.value.problems)
     assert young.status == "nominated"
     transition(CFG(), young, "vet_return", f.actor(offices["agency"]),

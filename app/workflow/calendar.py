@@ -6,19 +6,30 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
+from flask_babel import lazy_gettext
+
+from .errors import Invalid
 
 TZ = ZoneInfo("Asia/Shanghai")
 
 
-class CalendarYearMissing(Exception):
-    """Neither the tenant's calendar files nor the official calendar library know this year."""
+class CalendarYearMissing(Invalid):
+    """Neither the tenant's calendar files nor the official calendar library know this year.
+
+    Its text (`str`) tells the maintainer what to add; `message`, what a user acting on a file
+    is shown: an action that needs a working-day count is refused with it and changes nothing."""
 
     def __init__(self, year: int, tenant: str):
         self.year, self.tenant = year, tenant
-        super().__init__(
+        Exception.__init__(
+            self,
             f"No working-day calendar for {year}: add tenants/{tenant}/calendar/{year}.toml "
             f"(holidays and make-up working days) or upgrade chinesecalendar."
         )
+        self.message = lazy_gettext(
+            "系统尚未载入%(year)d年的法定节假日安排，无法计算工作日期限；请联系系统管理员。",
+            year=year)
+        self.problems = []
 
 
 class WorkCalendar:

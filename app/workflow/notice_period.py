@@ -6,12 +6,15 @@ day of posting is not counted) and ends at 24:00 on the n-th: "5 个工作日，
 (CF-UNIT-1, BJ-ACC-1)."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import format_date, gettext
 
-from .calendar import WorkCalendar, today_local
+from .calendar import CalendarYearMissing, WorkCalendar, today_local
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,14 +51,26 @@ def starting(cfg, posted_on: date, days: int) -> NoticePeriod:
 
 
 def notice_text(cfg, posted_on: date | None, ends_on: date | None) -> str:
-    """"5 个工作日，自 X 起算，至 Y 24:00 止" in the current language; "" if the notice is unset."""
-    p = period(cfg, posted_on, ends_on)
+    """"5 个工作日，自 X 起算，至 Y 24:00 止" in the current language; "" if the notice is unset.
+    A year the working-day calendar does not know yet is said as such: the page still shows."""
+    try:
+        p = period(cfg, posted_on, ends_on)
+    except CalendarYearMissing as e:
+        return _not_counted(e)
     return p.text() if p else ""
 
 
 def from_today(cfg, days: int) -> str:
     """The period a notice of `days` working days posted today would run."""
-    return starting(cfg, today_local(), days).text()
+    try:
+        return starting(cfg, today_local(), days).text()
+    except CalendarYearMissing as e:
+        return _not_counted(e)
+
+
+def _not_counted(e: CalendarYearMissing) -> str:
+    log.warning("%s", e)
+    return gettext("（%(year)d年的法定节假日安排尚未载入，暂无法计算公示期）", year=e.year)
 
 
 
