@@ -527,3 +527,24 @@ def test_the_plans_page_marks_the_review_close_as_refusal_only(app, client, logi
     row = page[page.index("评审及结果公示"):].split("</tr>")[0]
     assert "2026-10-30" in row and "截止后不再受理，无需处理" in row
     assert 'name="closes_on"' not in row
+
+
+def test_the_plans_page_warns_of_a_year_the_working_day_calendar_lacks(app, client, login,
+                                                                       monkeypatch):
+    """Deadlines counted in working days need the year's holiday schedule: the plans page tells
+    the admin, ahead of time, of this year or the next that no calendar covers."""
+    from app.workflow import calendar
+    with app.app_context():
+        f.make_user("chifeng", "cf-admin", "tenant_admin", "cf-hr")
+    with time_machine.travel(at(2026, 12, 1, 9)):
+        login("chifeng", "cf-admin")
+        page = client.get("/chifeng/admin/plans").get_data(as_text=True)
+        assert "法定节假日安排" not in page  # 2026 officially, 2027 from the tenant's file
+
+        def unknown(d):
+            raise NotImplementedError(d.year)
+        monkeypatch.setattr(calendar, "_official_workday", unknown)
+        page = client.get("/chifeng/admin/plans").get_data(as_text=True)
+        assert "尚未载入2026年的法定节假日安排" in page and "tenants/chifeng/calendar/" in page
+        english = client.get("/chifeng/admin/plans?lang=en").get_data(as_text=True)
+        assert "holiday calendar for 2026 has not been loaded" in english

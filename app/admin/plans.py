@@ -14,7 +14,7 @@ from ..models import Plan, Role
 from ..web import client_ip, flash_error, render_page
 from ..workflow import queries
 from ..workflow.actors import Actor
-from ..workflow.calendar import closes_at
+from ..workflow.calendar import closes_at, missing_years
 from ..workflow.deadlines import CLOSES
 from ..workflow.errors import TransitionError
 from ..workflow.plans import change_close, stage_label
@@ -35,7 +35,7 @@ def plans():
                        form=CloseDateForm(), closes_at=closes_at, stage_label=stage_label,
                        status_label=lambda s: JOB_STATUS_LABELS.get(s, s),
                        may_change=current_user.role == Role.tenant_admin.value,
-                       closing_stages=CLOSES)
+                       closing_stages=CLOSES, missing_years=missing_years(g.tenant))
 
 
 @bp.route("/plans/<int:plan_id>/<stage>/close", methods=["POST"])

@@ -62,6 +62,19 @@ class WorkCalendar:
         return d
 
 
+def missing_years(tenant_cfg, today: date | None = None) -> list[int]:
+    """Of this year and the next (a window or a notice late in the year runs into the next),
+    those neither the tenant's calendar files nor the official calendar know."""
+    cal, year = WorkCalendar(tenant_cfg), (today or today_local()).year
+    out = []
+    for y in (year, year + 1):
+        try:
+            cal.is_workday(date(y, 1, 1))
+        except CalendarYearMissing:
+            out.append(y)
+    return out
+
+
 @functools.lru_cache(maxsize=4096)
 def _official_workday(d: date) -> bool:
     """chinese_calendar's answer, once per date (it scans its tables on every call)."""
