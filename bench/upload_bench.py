@@ -49,7 +49,7 @@ from app.tenancy.schema import OrgKind  # noqa: E402
 from app.workflow.accounts import hash_password  # noqa: E402
 from app.workflow.ids import clean_uscc  # noqa: E402
 from bench.close_bench import fresh_schema  # noqa: E402
-from bench.office_bench import environment, gunicorn, settings  # noqa: E402
+from bench.office_bench import environment, gunicorn, private_redis, settings  # noqa: E402
 from bench.results import figure, record, show  # noqa: E402
 
 MB = 1024 * 1024
@@ -234,11 +234,12 @@ def main() -> None:
     parser.add_argument("--rtt-ms", type=float, default=400, help="latency per request")
     parser.add_argument("--slow-mb", type=int, default=10)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, private_redis(tmp) as redis_url:
         config = settings(f"sqlite:///{tmp}/upload.db")
-        app = fresh_schema(create_app({**config, "UPLOAD_DIR": str(Path(tmp) / "uploads")}))
+        app = fresh_schema(create_app({**config, "REDIS_URL": redis_url,
+                                       "UPLOAD_DIR": str(Path(tmp) / "uploads")}))
         app_id = seed(app)
-        env = environment(config, tmp)
+        env = environment(config, tmp, redis_url)
         env.update(MAX_UPLOAD_MB="64", UPLOAD_QUOTA_MB="1024")
         files = {size: noise_png(size * MB) for size in (args.slow_mb, 20, 50)}
         with gunicorn("wsgi:app", env, 1, "sync") as base:

@@ -8,17 +8,24 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
-apt_install postgresql wrk chromium
+apt_install postgresql redis-server wrk chromium
 
 work=$(mktemp -d /tmp/zhicheng-bench.XXXXXX)
 chmod 755 "$work"
 pg_port=${BENCH_PG_PORT:-5459}
+redis_port=${BENCH_REDIS_PORT:-6459}
+redis_pid=""
 cleanup() {
+  [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null || true
   stop_postgres "$work/pg"
   rm -rf "$work"
 }
 trap cleanup EXIT
 
+# The closes and reports raise the lists' data generation in Redis, as they do when deployed.
+start_redis "$redis_port" "$work/redis"
+redis_pid=$REDIS_PID
+export REDIS_URL="redis://127.0.0.1:$redis_port/0"
 start_postgres "$pg_port" "$work/pg"
 pg_url="postgresql+psycopg://postgres@127.0.0.1:$pg_port/postgres"
 .venv/bin/python bench/close_bench.py --pg "$pg_url" "$@"
