@@ -13,7 +13,6 @@ import io
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
-from pypdf import PdfWriter
 
 from . import uploads
 from .extensions import db
@@ -448,6 +447,7 @@ def _demo_fee(cfg, tenant_id: int, plan: Plan, fee, where: str) -> None:
 
 
 def _demo_pdf() -> bytes:
+    from pypdf import PdfWriter
     writer = PdfWriter()
     writer.add_blank_page(width=595, height=842)
     buf = io.BytesIO()

@@ -9,7 +9,6 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 import time_machine
-from pypdf import PdfWriter
 
 from .. import uploads
 from ..extensions import db
@@ -535,6 +534,7 @@ class Simulation:
 
 
 def _pdf() -> bytes:
+    from pypdf import PdfWriter
     writer = PdfWriter()
     writer.add_blank_page(width=595, height=842)
     buf = io.BytesIO()

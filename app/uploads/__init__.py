@@ -11,7 +11,6 @@ import filetype
 from flask import abort, current_app, g, has_app_context
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageFile
-from pypdf import PdfReader
 
 from ..workflow.errors import Invalid
 from .storage import storage
@@ -35,6 +34,7 @@ def _readable(data, mime: str) -> bool:
     source = io.BytesIO(data) if isinstance(data, bytes) else data
     try:
         if mime == "application/pdf":
+            from pypdf import PdfReader  # imported on first use: most requests never read a PDF
             return len(PdfReader(source).pages) > 0
         _strict_images()
         with Image.open(source) as img:
@@ -313,7 +313,7 @@ def _rebuilt_pdf(data, drop: tuple[str, ...], *, strip_jpeg: bool, out=None) -> 
     /Names with JavaScript and embedded files, /AcroForm with XFA) and any trailing bytes stay
     behind; `drop` keys are removed from everything the pages reach. `data` is bytes or a path;
     with `out` (a binary file) the new document is written there and None returned."""
-    from pypdf import PdfWriter
+    from pypdf import PdfReader, PdfWriter
     from pypdf.generic import DictionaryObject, NameObject, StreamObject
 
     reader = PdfReader(io.BytesIO(data) if isinstance(data, bytes) else data)

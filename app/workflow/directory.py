@@ -5,10 +5,10 @@ tenant's public page, exported as .xlsx, and what applicants choose their commit
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook
 
 from ..extensions import db
 from ..models import Committee, Org, Plan, utcnow
@@ -21,6 +21,9 @@ from .agencies import _require_city_hr, standing
 from .errors import Conflict, Invalid
 from .paper import MODE_LABELS
 from .transitions import audit
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 EXCLUDED_COMMITTEE = {"not_filed": _l("评委会未备案"), "expired": _l("评委会备案不在有效期内"),
                       # seed 002 第六条: a unit's committee takes its own staff only; they find
@@ -213,6 +216,7 @@ class _Named:
 
 
 def workbook(cfg, d: Directory) -> Workbook:
+    from openpyxl import Workbook  # only here: a large import most processes never need
     wb = Workbook()
     ws = wb.active
     ws.title = str(d.year)

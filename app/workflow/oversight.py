@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
@@ -22,6 +22,10 @@ from ..spreadsheets import append
 from . import complaints, supervision
 from .calendar import TZ
 from .transitions import action_label, status_label
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+
 
 BY = {"agency": _l("评审服务机构"), "committee": _l("评审委员会"), "county": _l("区县")}
 TABLES = {"stages": _l("各环节申报数"), "overdue": _l("逾期事项"), "returns": _l("退回及原因"),
@@ -297,6 +301,7 @@ def trail_table(app: Application) -> Table:
 
 def workbook(t: Table, title: str) -> Workbook:
     """One sheet: the table's title, its headers and rows (text never read as a formula)."""
+    from openpyxl import Workbook  # only here: a large import most processes never need
     wb = Workbook()
     ws = wb.active
     ws.title = title[:31] or "sheet"
